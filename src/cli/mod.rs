@@ -1,0 +1,93 @@
+//! The command line: argument definitions and one module per subcommand. Each subcommand returns the
+//! [`ExitClass`] it ended with, or an [`Error`] that already names the file and the cause.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::{Error, ExitClass};
+
+pub mod keys;
+pub mod protect;
+pub mod status;
+pub mod templates;
+pub mod unprotect;
+
+/// Options every subcommand understands.
+#[derive(Args, Debug, Clone, Default)]
+pub struct GlobalOptions {
+    /// Template store folder [default: `templates/` beside the executable or above it, then the current folder]
+    #[arg(long, global = true, value_name = "DIR")]
+    pub templates: Option<PathBuf>,
+    /// Rule folder [default: `classification-rules/` beside the executable or above it, then the current folder]
+    #[arg(long, global = true, value_name = "DIR")]
+    pub rules: Option<PathBuf>,
+    /// Config file [default: `fci-connector.toml` beside the executable]
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Invocation log folder [default: `logs/` beside the executable]
+    #[arg(long, global = true, value_name = "DIR")]
+    pub log_dir: Option<PathBuf>,
+}
+
+/// Classify files on a file share and protect them in place.
+#[derive(Parser, Debug)]
+#[command(name = "fci-connector", version, about, after_help = ExitClass::help_table())]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalOptions,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Protect a file in place with a template's public keys
+    Protect(protect::ProtectArgs),
+    /// Show whether files are protected, and by what (needs no key)
+    Status(status::StatusArgs),
+    /// Decrypt a protected file with a recipient's private key
+    Unprotect(unprotect::UnprotectArgs),
+    /// Generate RSA key pairs for templates
+    #[command(subcommand)]
+    Keys(keys::KeysCommand),
+    /// List, show and create rights policy templates
+    #[command(subcommand)]
+    Templates(templates::TemplatesCommand),
+}
+
+/// Parse `args` (including the program name), run the command, print errors, and return the exit class.
+pub fn run(args: Vec<OsString>) -> ExitClass {
+    let cli = match Cli::try_parse_from(&args) {
+        Ok(cli) => cli,
+        Err(err) => {
+            let _ = err.print();
+            return if err.use_stderr() { ExitClass::Usage } else { ExitClass::Success };
+        }
+    };
+    match dispatch(cli) {
+        Ok(class) => class,
+        Err(err) => {
+            report(&err);
+            err.class()
+        }
+    }
+}
+
+fn dispatch(cli: Cli) -> Result<ExitClass, Error> {
+    let global = cli.global;
+    match cli.command {
+        Command::Protect(args) => protect::run(&global, args),
+        Command::Status(args) => status::run(&global, args),
+        Command::Unprotect(args) => unprotect::run(&global, args),
+        Command::Keys(cmd) => keys::run(&global, cmd),
+        Command::Templates(cmd) => templates::run(&global, cmd),
+    }
+}
+
+/// Print a failure for a person: one line naming the file and the cause, and the exit code it gives.
+pub fn report(err: &Error) {
+    eprintln!("fci-connector: error: {} (exit {})", err.message(), err.class().code());
+}

@@ -1,0 +1,1 @@
+//! Protection: the container format, keys, templates and the in-place swap.
