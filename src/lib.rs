@@ -13,6 +13,7 @@
 pub mod cli;
 pub mod error;
 pub mod exit;
+pub mod extract;
 pub mod locate;
 pub mod protect;
 
