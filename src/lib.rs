@@ -16,6 +16,7 @@ pub mod exit;
 pub mod extract;
 pub mod locate;
 pub mod protect;
+pub mod xml;
 
 pub use error::{Error, Result};
 pub use exit::ExitClass;

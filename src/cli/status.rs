@@ -1,12 +1,173 @@
-//! `status`.
-use clap::Args;
+//! `status`: whether files are protected, and by what, without any key.
+
+use std::path::{Path, PathBuf};
+
+use clap::{Args, ValueEnum};
+use serde::Serialize;
 
 use super::GlobalOptions;
+use crate::protect::{self, FileState};
 use crate::{Error, ExitClass};
 
 #[derive(Args, Debug)]
-pub struct StatusArgs {}
+pub struct StatusArgs {
+    /// Files, or folders (their files are listed)
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = StatusFormat::Table)]
+    pub format: StatusFormat,
+}
 
-pub fn run(_global: &GlobalOptions, _args: StatusArgs) -> Result<ExitClass, Error> {
-    Err(Error::new(ExitClass::Internal, "status: not built yet"))
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum StatusFormat {
+    Table,
+    Json,
+}
+
+/// One file's status, as printed with `--format json` (one object per line).
+#[derive(Debug, Default, Serialize)]
+pub struct StatusLine {
+    pub path: String,
+    /// `protected`, `unprotected`, `damaged`, or `error`
+    pub state: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub protector: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub template_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub template_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub content_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issued: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub valid_until: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rights: Option<Vec<RightsLine>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recipients: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub format_version: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub original_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub original_size: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RightsLine {
+    pub principal: String,
+    pub rights: Vec<String>,
+}
+
+/// The status of one path, never failing: errors become `state: error` lines with the exit class beside them.
+pub fn status_line(path: &Path) -> (StatusLine, ExitClass) {
+    let mut line = StatusLine {
+        path: path.display().to_string(),
+        ..Default::default()
+    };
+    match protect::status_of(path) {
+        Ok(FileState::Unprotected) => line.state = "unprotected",
+        Ok(FileState::Damaged(why)) => {
+            line.state = "damaged";
+            line.protector = Some("fci-connector");
+            line.error = Some(why);
+        }
+        Ok(FileState::Protected(env)) => {
+            let l = (*env).license;
+            line.state = "protected";
+            line.protector = Some("fci-connector");
+            line.template_id = Some(l.template_id.to_string());
+            line.template_name = Some(l.template_name.clone());
+            line.content_id = Some(l.content_id.to_string());
+            line.issued = Some(l.issued_text());
+            line.valid_until = l.valid_until_text();
+            line.rights = Some(
+                l.grants
+                    .iter()
+                    .map(|g| RightsLine {
+                        principal: g.principal.clone(),
+                        rights: g.rights.iter().map(|r| r.to_string()).collect(),
+                    })
+                    .collect(),
+            );
+            line.recipients = Some(l.wraps.iter().map(|w| w.key_id.clone()).collect());
+            line.format_version = Some(format!(
+                "{}.{}",
+                crate::protect::container::header::VERSION.0,
+                crate::protect::container::header::VERSION.1
+            ));
+            line.original_name = Some(l.original_name);
+            line.original_size = Some(l.original_size);
+            line.owner = l.owner;
+        }
+        Err(e) => {
+            line.state = "error";
+            line.error = Some(e.message().to_string());
+            return (line, e.class());
+        }
+    }
+    (line, ExitClass::Success)
+}
+
+/// Files to report for `path`: the file itself, or a folder's files in name order.
+fn expand(path: &Path) -> Vec<PathBuf> {
+    if !path.is_dir() {
+        return vec![path.to_path_buf()];
+    }
+    let mut files: Vec<PathBuf> = std::fs::read_dir(path)
+        .map(|rd| {
+            rd.filter_map(|e| e.ok())
+                .map(|e| e.path())
+                .filter(|p| p.is_file())
+                .collect()
+        })
+        .unwrap_or_default();
+    files.sort();
+    files
+}
+
+pub fn run(_global: &GlobalOptions, args: StatusArgs) -> Result<ExitClass, Error> {
+    let mut worst = ExitClass::Success;
+    let mut rows = Vec::new();
+    for path in args.paths.iter().flat_map(|p| expand(p)) {
+        let (line, class) = status_line(&path);
+        worst = worst.max(class);
+        match args.format {
+            StatusFormat::Json => println!("{}", serde_json::to_string(&line).unwrap_or_default()),
+            StatusFormat::Table => rows.push(line),
+        }
+    }
+    if matches!(args.format, StatusFormat::Table) {
+        print_table(&rows);
+    }
+    Ok(worst)
+}
+
+fn print_table(rows: &[StatusLine]) {
+    let width = rows.iter().map(|r| r.path.len()).max().unwrap_or(8).max(8);
+    println!(
+        "{:<width$}  {:<12}  {:<14}  {:<30}  OWNER",
+        "FILENAME", "STATUS", "PROTECTOR", "TEMPLATE"
+    );
+    for r in rows {
+        let detail = match (&r.template_name, &r.error) {
+            (Some(name), _) => name.clone(),
+            (None, Some(err)) => err.clone(),
+            _ => String::new(),
+        };
+        println!(
+            "{:<width$}  {:<12}  {:<14}  {:<30}  {}",
+            r.path,
+            r.state,
+            r.protector.unwrap_or("-"),
+            detail,
+            r.owner.as_deref().unwrap_or("")
+        );
+    }
 }

@@ -1,1 +1,254 @@
-//! Protection: the container format, keys, templates and the in-place swap.
+//! Protection of one file: the container format ([`container`]), keys ([`keys`]), rights policy templates
+//! ([`templates`]) and the crash-safe in-place rewrite ([`inplace`]), put together as the three operations an
+//! admin sees: [`protect_file`], [`status_of`] and [`unprotect_file`].
+
+pub mod container;
+pub mod inplace;
+pub mod keys;
+pub mod templates;
+
+use std::fs::File;
+use std::io::{BufReader, BufWriter, Read, Write};
+use std::path::Path;
+
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use self::container::header::{self, HeaderError};
+use self::container::keyschedule::ContentKey;
+use self::container::license::{KeyWrap, License};
+use self::container::{ContainerError, Envelope, SealParams};
+use self::inplace::LockedFile;
+use self::keys::HolderKey;
+use self::templates::Template;
+use crate::{Error, ExitClass};
+
+/// What [`protect_file`] did.
+#[derive(Debug)]
+pub enum ProtectOutcome {
+    /// The file is now protected under this license.
+    Protected(License),
+    /// The file was already protected by fci-connector and was left unchanged; the license, when readable.
+    AlreadyProtected(Option<License>),
+}
+
+/// Who is recorded as the owner of newly protected content, and when.
+#[derive(Clone, Debug, Default)]
+pub struct ProtectRequest<'a> {
+    pub owner: Option<&'a str>,
+}
+
+/// Protect `path` in place with `template`. Needs only the template's public keys.
+pub fn protect_file(
+    path: &Path,
+    template: &Template,
+    request: &ProtectRequest<'_>,
+) -> Result<ProtectOutcome, Error> {
+    let mut locked = LockedFile::open(path)?;
+    if starts_with_magic(&mut locked)? {
+        let license = Envelope::read(&mut BufReader::new(&locked.file))
+            .ok()
+            .map(|e| e.license);
+        return Ok(ProtectOutcome::AlreadyProtected(license));
+    }
+    locked.rewind()?;
+    let content_key =
+        ContentKey::random().map_err(|e| Error::new(ExitClass::Internal, e.to_string()))?;
+    let license = new_license(path, locked.metadata.len(), template, request, &content_key)?;
+    let mut salt = [0u8; 32];
+    getrandom::fill(&mut salt)
+        .map_err(|e| Error::new(ExitClass::Internal, format!("OS random source failed: {e}")))?;
+    let params = SealParams {
+        license: &license,
+        content_key: &content_key,
+        salt,
+        segment_log2: header::SEGMENT_LOG2,
+        notice: container::notice(&template.name, &license.original_name),
+    };
+    let expected = locked.metadata.len();
+    let source = locked
+        .file
+        .try_clone()
+        .map_err(|e| Error::io("cannot read", path, e, ExitClass::Busy))?;
+    locked.replace_with(|temp, temp_path| {
+        let mut out = BufWriter::with_capacity(256 * 1024, temp);
+        let written = container::seal(&params, source, &mut out)
+            .and_then(|n| out.flush().map(|()| n))
+            .map_err(|e| io_failure(e, path, temp_path))?;
+        if written != expected {
+            return Err(Error::new(
+                ExitClass::Busy,
+                format!("{}: busy: the file changed size while being protected ({expected} -> {written} bytes); left as it was", path.display()),
+            ));
+        }
+        Ok(())
+    })?;
+    Ok(ProtectOutcome::Protected(license))
+}
+
+/// An I/O failure while streaming: disk full names the temporary file; anything else the original.
+fn io_failure(e: std::io::Error, original: &Path, temp: &Path) -> Error {
+    if matches!(
+        e.kind(),
+        std::io::ErrorKind::StorageFull
+            | std::io::ErrorKind::QuotaExceeded
+            | std::io::ErrorKind::FileTooLarge
+    ) {
+        Error::io("cannot write the protected copy", temp, e, ExitClass::Write)
+            .context(original.display())
+    } else {
+        Error::io("I/O error while protecting", original, e, ExitClass::Write)
+    }
+}
+
+fn new_license(
+    path: &Path,
+    size: u64,
+    template: &Template,
+    request: &ProtectRequest<'_>,
+    content_key: &ContentKey,
+) -> Result<License, Error> {
+    let issued = OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .unwrap_or_else(|_| OffsetDateTime::now_utc());
+    let mut wraps = Vec::new();
+    for (recipient, role) in template.recipients() {
+        let wrapped = recipient
+            .wrap(&content_key.0)
+            .map_err(|e| e.context(format!("template {}", template.id)))?;
+        wraps.push(KeyWrap {
+            key_id: recipient.id.clone(),
+            role: role.to_string(),
+            wrapped,
+        });
+    }
+    Ok(License {
+        content_id: Uuid::new_v4(),
+        template_id: template.id,
+        template_name: template.name.clone(),
+        owner: request.owner.map(str::to_string),
+        issued,
+        valid_until: template.expiry.valid_until(issued),
+        offline_days: template.offline_days,
+        original_name: path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        original_size: size,
+        grants: template.grants.clone(),
+        wraps,
+    })
+}
+
+fn starts_with_magic(locked: &mut LockedFile) -> Result<bool, Error> {
+    let mut prefix = [0u8; header::MAGIC.len()];
+    let mut got = 0;
+    while got < prefix.len() {
+        match locked.file.read(&mut prefix[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(Error::io("cannot read", &locked.path, e, ExitClass::Busy)),
+        }
+    }
+    Ok(header::has_magic(&prefix[..got]))
+}
+
+/// What `status` found.
+#[derive(Debug)]
+pub enum FileState {
+    /// Protected by fci-connector; the envelope as read, not verified (that needs a key).
+    Protected(Box<Envelope>),
+    /// Starts like an fci-connector file but its header or license cannot be read.
+    Damaged(String),
+    Unprotected,
+}
+
+/// Look at `path` without any key.
+pub fn status_of(path: &Path) -> Result<FileState, Error> {
+    let meta = std::fs::metadata(path)
+        .map_err(|e| Error::io("cannot open", path, e, ExitClass::NotFound))?;
+    if !meta.is_file() {
+        return Err(Error::new(
+            ExitClass::NotFound,
+            format!("{}: is not a regular file", path.display()),
+        ));
+    }
+    let file = File::open(path).map_err(|e| Error::io("cannot open", path, e, ExitClass::Busy))?;
+    match Envelope::read(&mut BufReader::new(file)) {
+        Ok(envelope) => Ok(FileState::Protected(Box::new(envelope))),
+        Err(ContainerError::Header(HeaderError::NotProtected)) => Ok(FileState::Unprotected),
+        Err(ContainerError::Header(HeaderError::Io(e))) | Err(ContainerError::Io(e)) => {
+            Err(Error::io("cannot read", path, e, ExitClass::Busy))
+        }
+        Err(other) => Ok(FileState::Damaged(other.to_string())),
+    }
+}
+
+/// Where [`unprotect_file`] puts the plaintext.
+pub enum UnprotectTarget<'a> {
+    /// Replace the protected file.
+    InPlace,
+    /// Write a new file; the protected file stays.
+    NewFile(&'a Path),
+}
+
+/// Decrypt `path` with `holder`. The whole payload is verified before anything replaces anything.
+pub fn unprotect_file(
+    path: &Path,
+    holder: &HolderKey,
+    target: UnprotectTarget<'_>,
+) -> Result<License, Error> {
+    let locked = LockedFile::open(path)?;
+    let mut reader = BufReader::with_capacity(
+        64 * 1024,
+        locked
+            .file
+            .try_clone()
+            .map_err(|e| Error::io("cannot read", path, e, ExitClass::Busy))?,
+    );
+    let envelope = Envelope::read(&mut reader).map_err(|e| container_failure(e, path))?;
+    let decrypt = |temp: &mut File, temp_path: &Path| {
+        let mut out = BufWriter::with_capacity(256 * 1024, temp);
+        envelope
+            .open(holder, &mut reader, &mut out)
+            .map_err(|e| container_failure(e, path))?;
+        out.flush().map_err(|e| {
+            Error::io(
+                "cannot write the decrypted copy",
+                temp_path,
+                e,
+                ExitClass::Write,
+            )
+        })
+    };
+    match target {
+        UnprotectTarget::InPlace => locked.replace_with(decrypt)?,
+        UnprotectTarget::NewFile(dest) => {
+            inplace::write_new(dest, Some(&locked.metadata), decrypt)?
+        }
+    }
+    Ok(envelope.license)
+}
+
+/// Map container failures to exit classes, naming the file.
+fn container_failure(e: ContainerError, path: &Path) -> Error {
+    let class = match &e {
+        ContainerError::Header(HeaderError::NotProtected) => ExitClass::Usage,
+        ContainerError::NotRecipient { .. } => ExitClass::Template,
+        ContainerError::Io(io) | ContainerError::Header(HeaderError::Io(io)) => {
+            crate::error::io_class(io, ExitClass::Write)
+        }
+        _ => ExitClass::Unreadable,
+    };
+    let message = match &e {
+        ContainerError::NotRecipient { key, recipients } => {
+            format!(
+                "this key ({key}) is not a recipient of {}; recipients: {recipients}",
+                path.display()
+            )
+        }
+        other => format!("{}: {other}", path.display()),
+    };
+    Error::new(class, message).with_source(e)
+}

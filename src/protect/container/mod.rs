@@ -1,0 +1,151 @@
+//! The protected-file container, format v1 (docs/FORMAT.md): a cleartext notice and license, the content key
+//! wrapped to each recipient, a header MAC, and an AES-256-GCM STREAM payload.
+//!
+//! [`seal`] writes a container from a plaintext stream; [`Envelope::read`] reads the header and license without
+//! any key (for `status`); [`Envelope::open`] unwraps the content key with a holder's private key, checks the
+//! header MAC, and streams verified plaintext out.
+
+pub mod header;
+pub mod keyschedule;
+pub mod license;
+pub mod stream;
+
+use std::io::{self, Read, Write};
+
+use self::header::{Header, HeaderError};
+use self::keyschedule::{ContentKey, FileKeys};
+use self::license::License;
+use self::stream::StreamError;
+use super::keys::HolderKey;
+
+/// Why a container could not be read or opened.
+#[derive(Debug, thiserror::Error)]
+pub enum ContainerError {
+    #[error(transparent)]
+    Header(#[from] HeaderError),
+    #[error("damaged license: {0}")]
+    License(crate::xml::XmlError),
+    #[error("this key ({key}) is not a recipient; recipients: {recipients}")]
+    NotRecipient { key: String, recipients: String },
+    #[error(
+        "integrity check failed: the content key does not unwrap (the license was altered or the key is wrong)"
+    )]
+    Unwrap,
+    #[error("integrity check failed: the header was altered")]
+    HeaderMac,
+    #[error("integrity check failed: {0}")]
+    Payload(StreamError),
+    #[error(transparent)]
+    Io(io::Error),
+}
+
+impl From<StreamError> for ContainerError {
+    fn from(e: StreamError) -> Self {
+        match e {
+            StreamError::Io(io) => ContainerError::Io(io),
+            other => ContainerError::Payload(other),
+        }
+    }
+}
+
+/// The text a person sees first when opening a protected file in an editor.
+pub fn notice(template_name: &str, original_name: &str) -> String {
+    format!(
+        "\r\n\r\nThis file is protected by fci-connector.\r\n\
+         Original file: {original_name}\r\n\
+         Template: {template_name}\r\n\
+         Its content is encrypted. A holder of a key named in its license can open it with:\r\n\
+         \x20   fci-connector unprotect \"<this file>\" --key <private key file>\r\n\
+         Ask your file server administrator.\r\n\r\n"
+    )
+}
+
+/// What [`seal`] needs besides the plaintext.
+pub struct SealParams<'a> {
+    pub license: &'a License,
+    pub content_key: &'a ContentKey,
+    pub salt: [u8; 32],
+    pub segment_log2: u8,
+    pub notice: String,
+}
+
+/// Write a complete container for `input` to `output`. Returns the plaintext length.
+pub fn seal<R: Read, W: Write>(
+    params: &SealParams<'_>,
+    input: R,
+    output: &mut W,
+) -> io::Result<u64> {
+    let keys = FileKeys::derive(params.content_key, &params.salt);
+    let authenticated = Header::encode_authenticated(
+        &params.notice,
+        &params.license.to_xml(),
+        params.segment_log2,
+        &params.salt,
+    );
+    output.write_all(&authenticated)?;
+    output.write_all(&keys.header_mac(&authenticated))?;
+    stream::seal(&keys.payload, 1 << params.segment_log2, input, output)
+}
+
+/// A container's header and license, read without any key.
+#[derive(Debug)]
+pub struct Envelope {
+    pub header: Header,
+    pub license: License,
+}
+
+impl Envelope {
+    /// Read the header and license from the start of `r`, leaving `r` at the payload.
+    pub fn read<R: Read>(r: &mut R) -> Result<Envelope, ContainerError> {
+        let header = Header::read(r)?;
+        let license = License::parse(&header.license_xml).map_err(ContainerError::License)?;
+        Ok(Envelope { header, license })
+    }
+
+    /// Key ids of the recipients, comma-separated.
+    pub fn recipient_ids(&self) -> String {
+        self.license
+            .wraps
+            .iter()
+            .map(|w| w.key_id.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// Unwrap the content key with `holder`, verify the header, then decrypt the payload from `payload` (positioned
+    /// right after the header) into `output`. Nothing written to `output` may be trusted unless this returns `Ok`.
+    pub fn open<R: Read, W: Write>(
+        &self,
+        holder: &HolderKey,
+        payload: R,
+        output: &mut W,
+    ) -> Result<u64, ContainerError> {
+        let keys = self.file_keys(holder)?;
+        stream::open(&keys.payload, self.header.segment_size(), payload, output)
+            .map_err(ContainerError::from)
+    }
+
+    /// The derived keys, after unwrapping and checking the header MAC.
+    fn file_keys(&self, holder: &HolderKey) -> Result<FileKeys, ContainerError> {
+        let wrap = self
+            .license
+            .wraps
+            .iter()
+            .find(|w| w.key_id == holder.id)
+            .ok_or_else(|| ContainerError::NotRecipient {
+                key: holder.id.clone(),
+                recipients: self.recipient_ids(),
+            })?;
+        let unwrapped = holder
+            .unwrap_key(&wrap.wrapped)
+            .ok_or(ContainerError::Unwrap)?;
+        let content_key = ContentKey(
+            <[u8; 32]>::try_from(unwrapped.as_slice()).map_err(|_| ContainerError::Unwrap)?,
+        );
+        let keys = FileKeys::derive(&content_key, &self.header.salt);
+        if !keys.verify_header(&self.header.authenticated, &self.header.mac) {
+            return Err(ContainerError::HeaderMac);
+        }
+        Ok(keys)
+    }
+}
