@@ -79,7 +79,7 @@ pub fn status_line(path: &Path) -> (StatusLine, ExitClass) {
             line.error = Some(why);
         }
         Ok(FileState::Protected(env)) => {
-            let l = (*env).license;
+            let l = env.license;
             line.state = "protected";
             line.protector = Some("fci-connector");
             line.template_id = Some(l.template_id.to_string());
