@@ -90,9 +90,7 @@ impl ExitClass {
             }
             ExitClass::Write => "write failed (disk full, I/O error); original untouched",
             ExitClass::SkipNoMatch => "with --strict-exit: no rule matched",
-            ExitClass::SkipAlreadyProtected => {
-                "with --strict-exit: already protected by fci-connector"
-            }
+            ExitClass::SkipAlreadyProtected => "with --strict-exit: already protected by fci-connector",
             ExitClass::SkipForeignProtection => "with --strict-exit: protected by another product",
             ExitClass::SkipExcluded => "with --strict-exit: excluded file type",
         }

@@ -33,25 +33,17 @@ pub struct Element {
 impl Element {
     /// An error positioned at this element.
     pub fn error(&self, message: impl Into<String>) -> XmlError {
-        XmlError {
-            line: self.line,
-            col: self.col,
-            message: message.into(),
-        }
+        XmlError { line: self.line, col: self.col, message: message.into() }
     }
 
     /// The value of attribute `name`, if present.
     pub fn attr(&self, name: &str) -> Option<&str> {
-        self.attributes
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
+        self.attributes.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
     }
 
     /// The value of attribute `name`, or an error naming the element and the attribute.
     pub fn required_attr(&self, name: &str) -> Result<&str, XmlError> {
-        self.attr(name)
-            .ok_or_else(|| self.error(format!("<{}> needs the attribute {name}", self.name)))
+        self.attr(name).ok_or_else(|| self.error(format!("<{}> needs the attribute {name}", self.name)))
     }
 
     /// Child elements called `name`.
@@ -76,17 +68,12 @@ impl Element {
 
     /// The trimmed text of the only child called `name`, or an error.
     pub fn required_child_text<'a>(&'a self, name: &'a str) -> Result<&'a str, XmlError> {
-        self.child_text(name)?
-            .ok_or_else(|| self.error(format!("<{}> needs a <{name}> element", self.name)))
+        self.child_text(name)?.ok_or_else(|| self.error(format!("<{}> needs a <{name}> element", self.name)))
     }
 
     /// Reject children not in `known`, so a typo in an admin's file is reported instead of silently ignored.
     pub fn only_children(&self, known: &[&str]) -> Result<(), XmlError> {
-        match self
-            .children
-            .iter()
-            .find(|c| !known.contains(&c.name.as_str()))
-        {
+        match self.children.iter().find(|c| !known.contains(&c.name.as_str())) {
             Some(c) => Err(c.error(format!(
                 "unknown element <{}> in <{}> (expected one of: {})",
                 c.name,
@@ -110,11 +97,7 @@ pub fn parse(text: &str) -> Result<Element, XmlError> {
         let before = reader.buffer_position();
         let event = reader.read_event().map_err(|e| {
             let (line, col) = at(reader.error_position());
-            XmlError {
-                line,
-                col,
-                message: format!("not well-formed XML: {e}"),
-            }
+            XmlError { line, col, message: format!("not well-formed XML: {e}") }
         })?;
         let (line, col) = at(before);
         let err = |message: String| XmlError { line, col, message };
@@ -173,11 +156,7 @@ pub fn parse(text: &str) -> Result<Element, XmlError> {
     if let Some(open) = stack.last() {
         return Err(open.error(format!("<{}> is not closed", open.name)));
     }
-    root.ok_or_else(|| XmlError {
-        line: 1,
-        col: 1,
-        message: "no root element".into(),
-    })
+    root.ok_or_else(|| XmlError { line: 1, col: 1, message: "no root element".into() })
 }
 
 fn element(start: &BytesStart<'_>, line: usize, col: usize) -> Result<Element, String> {
@@ -195,13 +174,7 @@ fn element(start: &BytesStart<'_>, line: usize, col: usize) -> Result<Element, S
             .map_err(|e| format!("bad value of {key} in <{name}>: {e}"))?;
         attributes.push((key, Cow::into_owned(value)));
     }
-    Ok(Element {
-        name,
-        attributes,
-        line,
-        col,
-        ..Default::default()
-    })
+    Ok(Element { name, attributes, line, col, ..Default::default() })
 }
 
 /// Character references and XML's five predefined entities; anything else would need a DTD, which we refuse.
@@ -218,17 +191,13 @@ fn resolve_reference(r: &quick_xml::events::BytesRef<'_>) -> Result<char, String
         "gt" => Ok('>'),
         "quot" => Ok('"'),
         "apos" => Ok('\''),
-        other => Err(format!(
-            "unknown entity &{other}; (only XML's predefined entities are accepted)"
-        )),
+        other => Err(format!("unknown entity &{other}; (only XML's predefined entities are accepted)")),
     }
 }
 
 /// 1-based line and column (in characters) of a byte offset.
 pub fn position(text: &str, offset: u64) -> (usize, usize) {
-    let offset = usize::try_from(offset)
-        .unwrap_or(usize::MAX)
-        .min(text.len());
+    let offset = usize::try_from(offset).unwrap_or(usize::MAX).min(text.len());
     let mut end = offset;
     while !text.is_char_boundary(end) {
         end -= 1;
@@ -250,9 +219,7 @@ mod tests {
 
     #[test]
     fn parses_tree_with_positions() {
-        let root =
-            parse("<?xml version=\"1.0\"?>\n<a x=\"1\">\n  <b>hi &amp; &#65;</b>\n  <c/>\n</a>")
-                .unwrap();
+        let root = parse("<?xml version=\"1.0\"?>\n<a x=\"1\">\n  <b>hi &amp; &#65;</b>\n  <c/>\n</a>").unwrap();
         assert_eq!(root.name, "a");
         assert_eq!(root.attr("x"), Some("1"));
         assert_eq!(root.children[0].text, "hi & A");
@@ -264,12 +231,7 @@ mod tests {
     fn refuses_doctype_and_unknown_entities() {
         let bomb = "<!DOCTYPE a [<!ENTITY x \"xx\">]><a>&x;</a>";
         assert!(parse(bomb).unwrap_err().message.contains("DOCTYPE"));
-        assert!(
-            parse("<a>&x;</a>")
-                .unwrap_err()
-                .message
-                .contains("unknown entity")
-        );
+        assert!(parse("<a>&x;</a>").unwrap_err().message.contains("unknown entity"));
     }
 
     #[test]

@@ -34,21 +34,12 @@ pub fn run(_global: &GlobalOptions, cmd: KeysCommand) -> Result<ExitClass, Error
     match cmd {
         KeysCommand::Generate(args) => {
             let passphrase = passphrase_from_env(args.passphrase_env.as_deref())?;
-            let pair = keys::generate(
-                &args.out,
-                &args.name,
-                args.bits,
-                passphrase.as_deref().map(|p| p.as_bytes()),
-            )?;
+            let pair = keys::generate(&args.out, &args.name, args.bits, passphrase.as_deref().map(|p| p.as_bytes()))?;
             println!("public key:  {}", pair.public.display());
             println!(
                 "private key: {}{}",
                 pair.private.display(),
-                if passphrase.is_some() {
-                    " (passphrase-encrypted)"
-                } else {
-                    ""
-                }
+                if passphrase.is_some() { " (passphrase-encrypted)" } else { "" }
             );
             println!("key id:      {}", pair.id);
             Ok(ExitClass::Success)

@@ -64,11 +64,7 @@ pub fn run(args: Vec<OsString>) -> ExitClass {
         Ok(cli) => cli,
         Err(err) => {
             let _ = err.print();
-            return if err.use_stderr() {
-                ExitClass::Usage
-            } else {
-                ExitClass::Success
-            };
+            return if err.use_stderr() { ExitClass::Usage } else { ExitClass::Success };
         }
     };
     match dispatch(cli) {
@@ -93,11 +89,7 @@ fn dispatch(cli: Cli) -> Result<ExitClass, Error> {
 
 /// Print a failure for a person: one line naming the file and the cause, and the exit code it gives.
 pub fn report(err: &Error) {
-    eprintln!(
-        "fci-connector: error: {} (exit {})",
-        err.message(),
-        err.class().code()
-    );
+    eprintln!("fci-connector: error: {} (exit {})", err.message(), err.class().code());
 }
 
 /// Read a passphrase from the environment variable named by `--passphrase-env`.
@@ -105,10 +97,7 @@ pub fn passphrase_from_env(var: Option<&str>) -> Result<Option<zeroize::Zeroizin
     let Some(var) = var else { return Ok(None) };
     match std::env::var(var) {
         Ok(value) if !value.is_empty() => Ok(Some(zeroize::Zeroizing::new(value))),
-        Ok(_) => Err(Error::new(
-            ExitClass::Usage,
-            format!("--passphrase-env {var}: the variable is empty"),
-        )),
+        Ok(_) => Err(Error::new(ExitClass::Usage, format!("--passphrase-env {var}: the variable is empty"))),
         Err(_) => Err(Error::new(
             ExitClass::Usage,
             format!("--passphrase-env {var}: the variable is not set (or not valid Unicode)"),

@@ -41,7 +41,13 @@ struct ProtectLine<'a> {
 /// Open the template store named by the global options (or found by default).
 pub fn template_store(global: &GlobalOptions) -> Result<TemplateStore, Error> {
     let dir = locate::templates_dir(global.templates.as_deref()).ok_or_else(|| {
-        Error::new(ExitClass::Config, format!("no template store: give --templates <DIR> or put a {}/ folder beside the executable", locate::TEMPLATES_DIR))
+        Error::new(
+            ExitClass::Config,
+            format!(
+                "no template store: give --templates <DIR> or put a {}/ folder beside the executable",
+                locate::TEMPLATES_DIR
+            ),
+        )
     })?;
     TemplateStore::load(&dir)
 }
@@ -49,9 +55,7 @@ pub fn template_store(global: &GlobalOptions) -> Result<TemplateStore, Error> {
 pub fn run(global: &GlobalOptions, args: ProtectArgs) -> Result<ExitClass, Error> {
     let store = template_store(global)?;
     let template = store.get(&args.template)?;
-    let request = ProtectRequest {
-        owner: args.owner.as_deref(),
-    };
+    let request = ProtectRequest { owner: args.owner.as_deref() };
     let outcome = protect::protect_file(&args.file, template, &request)?;
     let (result, license) = match &outcome {
         ProtectOutcome::Protected(l) => ("protected", Some(l)),
@@ -70,18 +74,10 @@ pub fn run(global: &GlobalOptions, args: ProtectArgs) -> Result<ExitClass, Error
     } else {
         match &outcome {
             ProtectOutcome::Protected(l) => {
-                println!(
-                    "protected: {} (template {} {})",
-                    args.file.display(),
-                    l.template_name,
-                    l.template_id
-                )
+                println!("protected: {} (template {} {})", args.file.display(), l.template_name, l.template_id)
             }
             ProtectOutcome::AlreadyProtected(_) => {
-                println!(
-                    "left alone: {} is already protected by fci-connector",
-                    args.file.display()
-                )
+                println!("left alone: {} is already protected by fci-connector", args.file.display())
             }
         }
     }

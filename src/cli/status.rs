@@ -67,10 +67,7 @@ pub struct RightsLine {
 
 /// The status of one path, never failing: errors become `state: error` lines with the exit class beside them.
 pub fn status_line(path: &Path) -> (StatusLine, ExitClass) {
-    let mut line = StatusLine {
-        path: path.display().to_string(),
-        ..Default::default()
-    };
+    let mut line = StatusLine { path: path.display().to_string(), ..Default::default() };
     match protect::status_of(path) {
         Ok(FileState::Unprotected) => line.state = "unprotected",
         Ok(FileState::Damaged(why)) => {
@@ -121,12 +118,7 @@ fn expand(path: &Path) -> Vec<PathBuf> {
         return vec![path.to_path_buf()];
     }
     let mut files: Vec<PathBuf> = std::fs::read_dir(path)
-        .map(|rd| {
-            rd.filter_map(|e| e.ok())
-                .map(|e| e.path())
-                .filter(|p| p.is_file())
-                .collect()
-        })
+        .map(|rd| rd.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.is_file()).collect())
         .unwrap_or_default();
     files.sort();
     files
@@ -151,10 +143,7 @@ pub fn run(_global: &GlobalOptions, args: StatusArgs) -> Result<ExitClass, Error
 
 fn print_table(rows: &[StatusLine]) {
     let width = rows.iter().map(|r| r.path.len()).max().unwrap_or(8).max(8);
-    println!(
-        "{:<width$}  {:<12}  {:<14}  {:<30}  OWNER",
-        "FILENAME", "STATUS", "PROTECTOR", "TEMPLATE"
-    );
+    println!("{:<width$}  {:<12}  {:<14}  {:<30}  OWNER", "FILENAME", "STATUS", "PROTECTOR", "TEMPLATE");
     for r in rows {
         let detail = match (&r.template_name, &r.error) {
             (Some(name), _) => name.clone(),

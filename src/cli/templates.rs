@@ -95,11 +95,7 @@ impl TemplateLine {
             description: t.description.clone(),
             issuer: t.issuer.id.clone(),
             recovery: t.recovery.iter().map(|k| k.id.clone()).collect(),
-            rights: t
-                .grants
-                .iter()
-                .map(|g| format!("{}={}", g.principal, g.rights_list()))
-                .collect(),
+            rights: t.grants.iter().map(|g| format!("{}={}", g.principal, g.rights_list())).collect(),
             expiry: match t.expiry {
                 Expiry::Never => "never".into(),
                 Expiry::OnDate(d) => d.to_string(),
@@ -122,10 +118,7 @@ impl TemplateLine {
                     println!("Recovery    : {}", self.recovery.join(", "));
                     println!("Rights      : {}", self.rights.join("; "));
                     println!("Expiry      : {}", self.expiry);
-                    println!(
-                        "OfflineDays : {}",
-                        self.offline_days.map_or("-".into(), |d| d.to_string())
-                    );
+                    println!("OfflineDays : {}", self.offline_days.map_or("-".into(), |d| d.to_string()));
                     println!("File        : {}", self.file);
                 }
                 println!();
@@ -144,11 +137,7 @@ pub fn run(global: &GlobalOptions, cmd: TemplatesCommand) -> Result<ExitClass, E
             for t in &store.templates {
                 TemplateLine::of(t).print(args.format, false);
             }
-            Ok(if store.problems.is_empty() {
-                ExitClass::Success
-            } else {
-                ExitClass::Config
-            })
+            Ok(if store.problems.is_empty() { ExitClass::Success } else { ExitClass::Config })
         }
         TemplatesCommand::Show(args) => {
             let store = template_store(global)?;
@@ -166,24 +155,15 @@ fn create(global: &GlobalOptions, args: CreateArgs) -> Result<ExitClass, Error> 
         .templates
         .clone()
         .or_else(|| locate::templates_dir(None))
-        .ok_or_else(|| {
-            Error::new(
-                ExitClass::Config,
-                "no template store: give --templates <DIR>".to_string(),
-            )
-        })?;
-    std::fs::create_dir_all(&dir)
-        .map_err(|e| Error::io("cannot create", &dir, e, ExitClass::Write))?;
+        .ok_or_else(|| Error::new(ExitClass::Config, "no template store: give --templates <DIR>".to_string()))?;
+    std::fs::create_dir_all(&dir).map_err(|e| Error::io("cannot create", &dir, e, ExitClass::Write))?;
     let store = templates::TemplateStore::load(&dir)?;
     if let Some(existing) = store.templates.iter().find(|t| t.id == id) {
-        return Err(usage(format!(
-            "template {id} already exists in {}",
-            existing.source.display()
-        )));
+        return Err(usage(format!("template {id} already exists in {}", existing.source.display())));
     }
     let read_pem = |path: &PathBuf| -> Result<(RecipientKey, String), Error> {
-        let pem = std::fs::read_to_string(path)
-            .map_err(|e| Error::io("cannot read key", path, e, ExitClass::Template))?;
+        let pem =
+            std::fs::read_to_string(path).map_err(|e| Error::io("cannot read key", path, e, ExitClass::Template))?;
         let key = RecipientKey::from_pem(&pem, &path.display().to_string())
             .map_err(|m| Error::new(ExitClass::Template, m))?;
         Ok((key, pem))
@@ -196,12 +176,8 @@ fn create(global: &GlobalOptions, args: CreateArgs) -> Result<ExitClass, Error> 
         recovery.push(k);
         recovery_pems.push(pem);
     }
-    let grants = args
-        .grants
-        .iter()
-        .map(|g| Grant::parse_assignment(g))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(usage)?;
+    let grants =
+        args.grants.iter().map(|g| Grant::parse_assignment(g)).collect::<Result<Vec<_>, _>>().map_err(usage)?;
     let expiry = match (args.expires_after_days, &args.expires_on) {
         (Some(days), _) => Expiry::DaysAfterProtection(days),
         (None, Some(date)) => {
@@ -227,22 +203,12 @@ fn create(global: &GlobalOptions, args: CreateArgs) -> Result<ExitClass, Error> 
     };
     let xml = template.to_xml(&issuer_pem, &recovery_pems);
     // Check that what we write reads back as the same template before it enters the store.
-    Template::parse(&xml, &path).map_err(|e| {
-        Error::new(
-            ExitClass::Internal,
-            format!("generated template does not parse: {e}"),
-        )
-    })?;
+    Template::parse(&xml, &path)
+        .map_err(|e| Error::new(ExitClass::Internal, format!("generated template does not parse: {e}")))?;
     crate::protect::inplace::write_new(&path, None, |file, temp| {
         use std::io::Write;
-        file.write_all(xml.as_bytes())
-            .map_err(|e| Error::io("cannot write", temp, e, ExitClass::Write))
+        file.write_all(xml.as_bytes()).map_err(|e| Error::io("cannot write", temp, e, ExitClass::Write))
     })?;
-    println!(
-        "created template {} ({}) in {}",
-        template.id,
-        template.name,
-        path.display()
-    );
+    println!("created template {} ({}) in {}", template.id, template.name, path.display());
     Ok(ExitClass::Success)
 }

@@ -52,9 +52,8 @@ impl LockedFile {
                     return Err(Error::io("cannot lock", path, e, ExitClass::Busy));
                 }
             }
-            let metadata = file.metadata().map_err(|e| {
-                Error::io("cannot read the attributes of", path, e, ExitClass::Busy)
-            })?;
+            let metadata =
+                file.metadata().map_err(|e| Error::io("cannot read the attributes of", path, e, ExitClass::Busy))?;
             // Another process may have replaced the file between our open and our lock: then we hold a lock on
             // the old version, and must look again at what the path names now.
             if !same_file(&metadata, path) {
@@ -66,11 +65,7 @@ impl LockedFile {
                 }
                 continue;
             }
-            return Ok(LockedFile {
-                file,
-                path: path.to_path_buf(),
-                metadata,
-            });
+            return Ok(LockedFile { file, path: path.to_path_buf(), metadata });
         }
     }
 
@@ -84,10 +79,7 @@ impl LockedFile {
 
     /// Replace the file with what `write` puts into a temporary file, keeping permissions, owner and modification
     /// time. `write` gets the temporary file; its error (or any failure after it) leaves the original as it was.
-    pub fn replace_with<T>(
-        self,
-        write: impl FnOnce(&mut File, &Path) -> Result<T, Error>,
-    ) -> Result<T, Error> {
+    pub fn replace_with<T>(self, write: impl FnOnce(&mut File, &Path) -> Result<T, Error>) -> Result<T, Error> {
         let dir = parent_dir(&self.path);
         let mut temp = new_temp(dir, &self.path)?;
         let temp_path = temp.path().to_path_buf();
@@ -111,10 +103,7 @@ pub fn write_new<T>(
     if dest.symlink_metadata().is_ok() {
         return Err(Error::new(
             ExitClass::Usage,
-            format!(
-                "{} already exists; refusing to overwrite it",
-                dest.display()
-            ),
+            format!("{} already exists; refusing to overwrite it", dest.display()),
         ));
     }
     let dir = parent_dir(dest);
@@ -122,8 +111,7 @@ pub fn write_new<T>(
     let temp_path = temp.path().to_path_buf();
     let value = write(temp.as_file_mut(), &temp_path)?;
     finish_temp(temp.as_file(), &temp_path, like)?;
-    temp.persist_noclobber(dest)
-        .map_err(|e| Error::io("cannot create", dest, e.error, ExitClass::Write))?;
+    temp.persist_noclobber(dest).map_err(|e| Error::io("cannot create", dest, e.error, ExitClass::Write))?;
     sync_dir(dir);
     Ok(value)
 }
@@ -141,14 +129,7 @@ fn new_temp(dir: &Path, for_path: &Path) -> Result<tempfile::NamedTempFile, Erro
         .prefix(TEMP_PREFIX)
         .suffix(TEMP_SUFFIX)
         .tempfile_in(dir)
-        .map_err(|e| {
-            Error::io(
-                "cannot create a temporary file beside",
-                for_path,
-                e,
-                ExitClass::Write,
-            )
-        })
+        .map_err(|e| Error::io("cannot create a temporary file beside", for_path, e, ExitClass::Write))
 }
 
 /// Flush the new content to disk and give it the original's attributes.
@@ -156,8 +137,7 @@ fn finish_temp(file: &File, temp_path: &Path, original: Option<&Metadata>) -> Re
     let fail = |doing: &str, e: io::Error| Error::io(doing, temp_path, e, ExitClass::Write);
     if let Some(meta) = original {
         copy_owner(file, meta);
-        file.set_permissions(meta.permissions())
-            .map_err(|e| fail("cannot set the permissions of", e))?;
+        file.set_permissions(meta.permissions()).map_err(|e| fail("cannot set the permissions of", e))?;
         let mut times = std::fs::FileTimes::new();
         if let Ok(modified) = meta.modified() {
             times = times.set_modified(modified);
@@ -165,8 +145,7 @@ fn finish_temp(file: &File, temp_path: &Path, original: Option<&Metadata>) -> Re
         if let Ok(accessed) = meta.accessed() {
             times = times.set_accessed(accessed);
         }
-        file.set_times(times)
-            .map_err(|e| fail("cannot set the times of", e))?;
+        file.set_times(times).map_err(|e| fail("cannot set the times of", e))?;
     }
     file.sync_all().map_err(|e| fail("cannot flush to disk", e))
 }
@@ -183,9 +162,7 @@ fn copy_owner(file: &File, meta: &Metadata) {
 fn copy_owner(_file: &File, _meta: &Metadata) {}
 
 fn swap_into_place(temp: tempfile::NamedTempFile, dest: &Path) -> Result<(), Error> {
-    temp.persist(dest)
-        .map(drop)
-        .map_err(|e| Error::io("cannot replace", dest, e.error, ExitClass::Write))
+    temp.persist(dest).map(drop).map_err(|e| Error::io("cannot replace", dest, e.error, ExitClass::Write))
 }
 
 /// Make the rename durable (POSIX needs the folder itself flushed). Best effort: the data is already on disk.
@@ -200,28 +177,16 @@ fn sync_dir(dir: &Path) {
 
 /// Open `path` for reading, refusing anything but a regular file, and refusing to follow a final symlink.
 fn open_regular(path: &Path) -> Result<File, Error> {
-    let meta = path
-        .symlink_metadata()
-        .map_err(|e| Error::io("cannot open", path, e, ExitClass::NotFound))?;
+    let meta = path.symlink_metadata().map_err(|e| Error::io("cannot open", path, e, ExitClass::NotFound))?;
     if meta.file_type().is_symlink() {
         return Err(Error::new(
             ExitClass::NotFound,
-            format!(
-                "{}: is a symbolic link; protect the file it points to instead",
-                path.display()
-            ),
+            format!("{}: is a symbolic link; protect the file it points to instead", path.display()),
         ));
     }
     if !meta.is_file() {
-        let kind = if meta.is_dir() {
-            "a folder"
-        } else {
-            "not a regular file"
-        };
-        return Err(Error::new(
-            ExitClass::NotFound,
-            format!("{}: is {kind}", path.display()),
-        ));
+        let kind = if meta.is_dir() { "a folder" } else { "not a regular file" };
+        return Err(Error::new(ExitClass::NotFound, format!("{}: is {kind}", path.display())));
     }
     let mut options = OpenOptions::new();
     options.read(true);
@@ -232,17 +197,10 @@ fn open_regular(path: &Path) -> Result<File, Error> {
         // swapped in does not hang the open.
         options.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
     }
-    let file = options
-        .open(path)
-        .map_err(|e| Error::io("cannot open", path, e, ExitClass::Busy))?;
-    let opened = file
-        .metadata()
-        .map_err(|e| Error::io("cannot open", path, e, ExitClass::Busy))?;
+    let file = options.open(path).map_err(|e| Error::io("cannot open", path, e, ExitClass::Busy))?;
+    let opened = file.metadata().map_err(|e| Error::io("cannot open", path, e, ExitClass::Busy))?;
     if !opened.is_file() {
-        return Err(Error::new(
-            ExitClass::NotFound,
-            format!("{}: is not a regular file", path.display()),
-        ));
+        return Err(Error::new(ExitClass::NotFound, format!("{}: is not a regular file", path.display())));
     }
     Ok(file)
 }

@@ -9,9 +9,7 @@ use std::fs::OpenOptions;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use rsa::pkcs8::{
-    DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey, LineEnding,
-};
+use rsa::pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey, LineEnding};
 use rsa::traits::PublicKeyParts;
 use rsa::{Oaep, PrivateKey, PublicKey};
 use sha2::{Digest, Sha256};
@@ -38,9 +36,8 @@ pub struct RecipientKey {
 impl RecipientKey {
     /// Parse a SubjectPublicKeyInfo PEM. `origin` names where it came from, for errors.
     pub fn from_pem(pem: &str, origin: &str) -> Result<Self, String> {
-        let key = PublicKey::from_public_key_pem(pem.trim()).map_err(|e| {
-            format!("{origin}: not an RSA public key in SubjectPublicKeyInfo PEM form ({e})")
-        })?;
+        let key = PublicKey::from_public_key_pem(pem.trim())
+            .map_err(|e| format!("{origin}: not an RSA public key in SubjectPublicKeyInfo PEM form ({e})"))?;
         Self::from_key(key, origin)
     }
 
@@ -48,38 +45,25 @@ impl RecipientKey {
     pub fn from_key(key: PublicKey, origin: &str) -> Result<Self, String> {
         let bits = key.size() * 8;
         if !(MIN_BITS..=MAX_BITS).contains(&bits) {
-            return Err(format!(
-                "{origin}: RSA key of {bits} bits; {MIN_BITS} to {MAX_BITS} are accepted"
-            ));
+            return Err(format!("{origin}: RSA key of {bits} bits; {MIN_BITS} to {MAX_BITS} are accepted"));
         }
-        let der = key
-            .to_public_key_der()
-            .map_err(|e| format!("{origin}: cannot encode public key ({e})"))?;
-        Ok(RecipientKey {
-            id: key_id(der.as_bytes()),
-            key,
-        })
+        let der = key.to_public_key_der().map_err(|e| format!("{origin}: cannot encode public key ({e})"))?;
+        Ok(RecipientKey { id: key_id(der.as_bytes()), key })
     }
 
     /// Read a public key file.
     pub fn read(path: &Path) -> Result<Self, Error> {
-        let pem = std::fs::read_to_string(path)
-            .map_err(|e| Error::io("cannot read key", path, e, ExitClass::Template))?;
-        Self::from_pem(&pem, &path.display().to_string())
-            .map_err(|m| Error::new(ExitClass::Template, m))
+        let pem =
+            std::fs::read_to_string(path).map_err(|e| Error::io("cannot read key", path, e, ExitClass::Template))?;
+        Self::from_pem(&pem, &path.display().to_string()).map_err(|m| Error::new(ExitClass::Template, m))
     }
 
     /// Wrap `content_key` to this recipient with RSA-OAEP-SHA256 under [`OAEP_LABEL`].
     pub fn wrap(&self, content_key: &[u8]) -> Result<Vec<u8>, Error> {
         let padding = Oaep::<Sha256>::new_with_label(OAEP_LABEL);
-        self.key
-            .encrypt(&mut getrandom::SysRng, padding, content_key)
-            .map_err(|e| {
-                Error::new(
-                    ExitClass::Template,
-                    format!("cannot wrap the content key to key {}: {e}", self.id),
-                )
-            })
+        self.key.encrypt(&mut getrandom::SysRng, padding, content_key).map_err(|e| {
+            Error::new(ExitClass::Template, format!("cannot wrap the content key to key {}: {e}", self.id))
+        })
     }
 }
 
@@ -103,22 +87,15 @@ impl HolderKey {
     /// Read a PKCS#8 PEM private key; an encrypted one needs `passphrase`.
     pub fn read(path: &Path, passphrase: Option<&[u8]>) -> Result<Self, Error> {
         let pem = Zeroizing::new(
-            std::fs::read_to_string(path)
-                .map_err(|e| Error::io("cannot read key", path, e, ExitClass::Template))?,
+            std::fs::read_to_string(path).map_err(|e| Error::io("cannot read key", path, e, ExitClass::Template))?,
         );
-        let bad =
-            |what: String| Error::new(ExitClass::Template, format!("{}: {what}", path.display()));
+        let bad = |what: String| Error::new(ExitClass::Template, format!("{}: {what}", path.display()));
         let encrypted = pem.contains("-----BEGIN ENCRYPTED PRIVATE KEY-----");
         let key = match (encrypted, passphrase) {
-            (true, Some(pass)) => {
-                PrivateKey::from_pkcs8_encrypted_pem(pem.trim(), pass).map_err(|_| {
-                    bad("cannot decrypt the private key: wrong passphrase or damaged key".into())
-                })?
-            }
+            (true, Some(pass)) => PrivateKey::from_pkcs8_encrypted_pem(pem.trim(), pass)
+                .map_err(|_| bad("cannot decrypt the private key: wrong passphrase or damaged key".into()))?,
             (true, None) => {
-                return Err(bad(
-                    "the private key is passphrase-encrypted; give --passphrase-env <VAR>".into(),
-                ));
+                return Err(bad("the private key is passphrase-encrypted; give --passphrase-env <VAR>".into()));
             }
             (false, _) => PrivateKey::from_pkcs8_pem(pem.trim())
                 .map_err(|e| bad(format!("not an RSA private key in PKCS#8 PEM form ({e})")))?,
@@ -132,10 +109,7 @@ impl HolderKey {
     /// private key.
     pub fn unwrap_key(&self, wrapped: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
         let padding = Oaep::<Sha256>::new_with_label(OAEP_LABEL);
-        self.key
-            .decrypt_blinded(&mut getrandom::SysRng, padding, wrapped)
-            .ok()
-            .map(Zeroizing::new)
+        self.key.decrypt_blinded(&mut getrandom::SysRng, padding, wrapped).ok().map(Zeroizing::new)
     }
 }
 
@@ -148,23 +122,12 @@ pub struct GeneratedPair {
 }
 
 /// Generate a key pair of `bits` and write `<name>.pub.pem` and `<name>.key.pem` into `dir`, never overwriting.
-pub fn generate(
-    dir: &Path,
-    name: &str,
-    bits: usize,
-    passphrase: Option<&[u8]>,
-) -> Result<GeneratedPair, Error> {
+pub fn generate(dir: &Path, name: &str, bits: usize, passphrase: Option<&[u8]>) -> Result<GeneratedPair, Error> {
     if !(MIN_BITS..=MAX_BITS).contains(&bits) {
-        return Err(Error::new(
-            ExitClass::Usage,
-            format!("--bits {bits}: {MIN_BITS} to {MAX_BITS} are accepted"),
-        ));
+        return Err(Error::new(ExitClass::Usage, format!("--bits {bits}: {MIN_BITS} to {MAX_BITS} are accepted")));
     }
     if name.is_empty() || name.contains(['/', '\\', ':']) || name.starts_with('.') {
-        return Err(Error::new(
-            ExitClass::Usage,
-            format!("--name {name:?}: give a plain file name"),
-        ));
+        return Err(Error::new(ExitClass::Usage, format!("--name {name:?}: give a plain file name")));
     }
     let public = dir.join(format!("{name}.pub.pem"));
     let private = dir.join(format!("{name}.key.pem"));
@@ -172,52 +135,30 @@ pub fn generate(
         if path.exists() {
             return Err(Error::new(
                 ExitClass::Usage,
-                format!(
-                    "{} already exists; refusing to overwrite a key",
-                    path.display()
-                ),
+                format!("{} already exists; refusing to overwrite a key", path.display()),
             ));
         }
     }
-    std::fs::create_dir_all(dir)
-        .map_err(|e| Error::io("cannot create", dir, e, ExitClass::Write))?;
-    let key = PrivateKey::new(&mut getrandom::SysRng, bits).map_err(|e| {
-        Error::new(
-            ExitClass::Internal,
-            format!("RSA key generation failed: {e}"),
-        )
-    })?;
+    std::fs::create_dir_all(dir).map_err(|e| Error::io("cannot create", dir, e, ExitClass::Write))?;
+    let key = PrivateKey::new(&mut getrandom::SysRng, bits)
+        .map_err(|e| Error::new(ExitClass::Internal, format!("RSA key generation failed: {e}")))?;
     let private_pem = match passphrase {
         Some(pass) => key.to_pkcs8_encrypted_pem(pass, LineEnding::LF),
         None => key.to_pkcs8_pem(LineEnding::LF),
     }
-    .map_err(|e| {
-        Error::new(
-            ExitClass::Internal,
-            format!("cannot encode the private key: {e}"),
-        )
-    })?;
+    .map_err(|e| Error::new(ExitClass::Internal, format!("cannot encode the private key: {e}")))?;
     let public_key = key.to_public_key();
-    let public_pem = public_key.to_public_key_pem(LineEnding::LF).map_err(|e| {
-        Error::new(
-            ExitClass::Internal,
-            format!("cannot encode the public key: {e}"),
-        )
-    })?;
-    let id = RecipientKey::from_key(public_key, name)
-        .map_err(|m| Error::new(ExitClass::Internal, m))?
-        .id;
+    let public_pem = public_key
+        .to_public_key_pem(LineEnding::LF)
+        .map_err(|e| Error::new(ExitClass::Internal, format!("cannot encode the public key: {e}")))?;
+    let id = RecipientKey::from_key(public_key, name).map_err(|m| Error::new(ExitClass::Internal, m))?.id;
     // Private key first: if it cannot be written, no orphan public key is left to be put in a template.
     write_new(&private, private_pem.as_bytes(), true)?;
     if let Err(e) = write_new(&public, public_pem.as_bytes(), false) {
         let _ = std::fs::remove_file(&private);
         return Err(e);
     }
-    Ok(GeneratedPair {
-        public,
-        private,
-        id,
-    })
+    Ok(GeneratedPair { public, private, id })
 }
 
 /// Create `path` (failing if it exists) and write `bytes`; `secret` files get mode 0600 where modes exist.
@@ -231,9 +172,7 @@ fn write_new(path: &Path, bytes: &[u8], secret: bool) -> Result<(), Error> {
     }
     #[cfg(not(unix))]
     let _ = secret;
-    let mut file = options
-        .open(path)
-        .map_err(|e| Error::io("cannot create", path, e, ExitClass::Write))?;
+    let mut file = options.open(path).map_err(|e| Error::io("cannot create", path, e, ExitClass::Write))?;
     file.write_all(bytes)
         .and_then(|()| file.sync_all())
         .map_err(|e| Error::io("cannot write", path, e, ExitClass::Write))

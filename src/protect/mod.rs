@@ -39,25 +39,17 @@ pub struct ProtectRequest<'a> {
 }
 
 /// Protect `path` in place with `template`. Needs only the template's public keys.
-pub fn protect_file(
-    path: &Path,
-    template: &Template,
-    request: &ProtectRequest<'_>,
-) -> Result<ProtectOutcome, Error> {
+pub fn protect_file(path: &Path, template: &Template, request: &ProtectRequest<'_>) -> Result<ProtectOutcome, Error> {
     let mut locked = LockedFile::open(path)?;
     if starts_with_magic(&mut locked)? {
-        let license = Envelope::read(&mut BufReader::new(&locked.file))
-            .ok()
-            .map(|e| e.license);
+        let license = Envelope::read(&mut BufReader::new(&locked.file)).ok().map(|e| e.license);
         return Ok(ProtectOutcome::AlreadyProtected(license));
     }
     locked.rewind()?;
-    let content_key =
-        ContentKey::random().map_err(|e| Error::new(ExitClass::Internal, e.to_string()))?;
+    let content_key = ContentKey::random().map_err(|e| Error::new(ExitClass::Internal, e.to_string()))?;
     let license = new_license(path, locked.metadata.len(), template, request, &content_key)?;
     let mut salt = [0u8; 32];
-    getrandom::fill(&mut salt)
-        .map_err(|e| Error::new(ExitClass::Internal, format!("OS random source failed: {e}")))?;
+    getrandom::fill(&mut salt).map_err(|e| Error::new(ExitClass::Internal, format!("OS random source failed: {e}")))?;
     let params = SealParams {
         license: &license,
         content_key: &content_key,
@@ -66,10 +58,7 @@ pub fn protect_file(
         notice: container::notice(&template.name, &license.original_name),
     };
     let expected = locked.metadata.len();
-    let source = locked
-        .file
-        .try_clone()
-        .map_err(|e| Error::io("cannot read", path, e, ExitClass::Busy))?;
+    let source = locked.file.try_clone().map_err(|e| Error::io("cannot read", path, e, ExitClass::Busy))?;
     locked.replace_with(|temp, temp_path| {
         let mut out = BufWriter::with_capacity(256 * 1024, temp);
         let written = container::seal(&params, source, &mut out)
@@ -90,12 +79,9 @@ pub fn protect_file(
 fn io_failure(e: std::io::Error, original: &Path, temp: &Path) -> Error {
     if matches!(
         e.kind(),
-        std::io::ErrorKind::StorageFull
-            | std::io::ErrorKind::QuotaExceeded
-            | std::io::ErrorKind::FileTooLarge
+        std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded | std::io::ErrorKind::FileTooLarge
     ) {
-        Error::io("cannot write the protected copy", temp, e, ExitClass::Write)
-            .context(original.display())
+        Error::io("cannot write the protected copy", temp, e, ExitClass::Write).context(original.display())
     } else {
         Error::io("I/O error while protecting", original, e, ExitClass::Write)
     }
@@ -108,19 +94,11 @@ fn new_license(
     request: &ProtectRequest<'_>,
     content_key: &ContentKey,
 ) -> Result<License, Error> {
-    let issued = OffsetDateTime::now_utc()
-        .replace_nanosecond(0)
-        .unwrap_or_else(|_| OffsetDateTime::now_utc());
+    let issued = OffsetDateTime::now_utc().replace_nanosecond(0).unwrap_or_else(|_| OffsetDateTime::now_utc());
     let mut wraps = Vec::new();
     for (recipient, role) in template.recipients() {
-        let wrapped = recipient
-            .wrap(&content_key.0)
-            .map_err(|e| e.context(format!("template {}", template.id)))?;
-        wraps.push(KeyWrap {
-            key_id: recipient.id.clone(),
-            role: role.to_string(),
-            wrapped,
-        });
+        let wrapped = recipient.wrap(&content_key.0).map_err(|e| e.context(format!("template {}", template.id)))?;
+        wraps.push(KeyWrap { key_id: recipient.id.clone(), role: role.to_string(), wrapped });
     }
     Ok(License {
         content_id: Uuid::new_v4(),
@@ -130,10 +108,7 @@ fn new_license(
         issued,
         valid_until: template.expiry.valid_until(issued),
         offline_days: template.offline_days,
-        original_name: path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default(),
+        original_name: path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
         original_size: size,
         grants: template.grants.clone(),
         wraps,
@@ -166,13 +141,9 @@ pub enum FileState {
 
 /// Look at `path` without any key.
 pub fn status_of(path: &Path) -> Result<FileState, Error> {
-    let meta = std::fs::metadata(path)
-        .map_err(|e| Error::io("cannot open", path, e, ExitClass::NotFound))?;
+    let meta = std::fs::metadata(path).map_err(|e| Error::io("cannot open", path, e, ExitClass::NotFound))?;
     if !meta.is_file() {
-        return Err(Error::new(
-            ExitClass::NotFound,
-            format!("{}: is not a regular file", path.display()),
-        ));
+        return Err(Error::new(ExitClass::NotFound, format!("{}: is not a regular file", path.display())));
     }
     let file = File::open(path).map_err(|e| Error::io("cannot open", path, e, ExitClass::Busy))?;
     match Envelope::read(&mut BufReader::new(file)) {
@@ -194,39 +165,21 @@ pub enum UnprotectTarget<'a> {
 }
 
 /// Decrypt `path` with `holder`. The whole payload is verified before anything replaces anything.
-pub fn unprotect_file(
-    path: &Path,
-    holder: &HolderKey,
-    target: UnprotectTarget<'_>,
-) -> Result<License, Error> {
+pub fn unprotect_file(path: &Path, holder: &HolderKey, target: UnprotectTarget<'_>) -> Result<License, Error> {
     let locked = LockedFile::open(path)?;
     let mut reader = BufReader::with_capacity(
         64 * 1024,
-        locked
-            .file
-            .try_clone()
-            .map_err(|e| Error::io("cannot read", path, e, ExitClass::Busy))?,
+        locked.file.try_clone().map_err(|e| Error::io("cannot read", path, e, ExitClass::Busy))?,
     );
     let envelope = Envelope::read(&mut reader).map_err(|e| container_failure(e, path))?;
     let decrypt = |temp: &mut File, temp_path: &Path| {
         let mut out = BufWriter::with_capacity(256 * 1024, temp);
-        envelope
-            .open(holder, &mut reader, &mut out)
-            .map_err(|e| container_failure(e, path))?;
-        out.flush().map_err(|e| {
-            Error::io(
-                "cannot write the decrypted copy",
-                temp_path,
-                e,
-                ExitClass::Write,
-            )
-        })
+        envelope.open(holder, &mut reader, &mut out).map_err(|e| container_failure(e, path))?;
+        out.flush().map_err(|e| Error::io("cannot write the decrypted copy", temp_path, e, ExitClass::Write))
     };
     match target {
         UnprotectTarget::InPlace => locked.replace_with(decrypt)?,
-        UnprotectTarget::NewFile(dest) => {
-            inplace::write_new(dest, Some(&locked.metadata), decrypt)?
-        }
+        UnprotectTarget::NewFile(dest) => inplace::write_new(dest, Some(&locked.metadata), decrypt)?,
     }
     Ok(envelope.license)
 }
@@ -243,10 +196,7 @@ fn container_failure(e: ContainerError, path: &Path) -> Error {
     };
     let message = match &e {
         ContainerError::NotRecipient { key, recipients } => {
-            format!(
-                "this key ({key}) is not a recipient of {}; recipients: {recipients}",
-                path.display()
-            )
+            format!("this key ({key}) is not a recipient of {}; recipients: {recipients}", path.display())
         }
         other => format!("{}: {other}", path.display()),
     };

@@ -56,10 +56,7 @@ impl Right {
 
     /// The RMS name, e.g. `VIEW`.
     pub fn as_str(self) -> &'static str {
-        Self::ALL
-            .iter()
-            .find(|(r, _)| *r == self)
-            .map_or("", |(_, s)| s)
+        Self::ALL.iter().find(|(r, _)| *r == self).map_or("", |(_, s)| s)
     }
 }
 
@@ -73,14 +70,10 @@ impl FromStr for Right {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
         let wanted = s.trim();
-        Self::ALL
-            .iter()
-            .find(|(_, name)| name.eq_ignore_ascii_case(wanted))
-            .map(|(r, _)| *r)
-            .ok_or_else(|| {
-                let names: Vec<_> = Self::ALL.iter().map(|(_, n)| *n).collect();
-                format!("unknown right {wanted:?} (known: {})", names.join(", "))
-            })
+        Self::ALL.iter().find(|(_, name)| name.eq_ignore_ascii_case(wanted)).map(|(r, _)| *r).ok_or_else(|| {
+            let names: Vec<_> = Self::ALL.iter().map(|(_, n)| *n).collect();
+            format!("unknown right {wanted:?} (known: {})", names.join(", "))
+        })
     }
 }
 
@@ -94,9 +87,8 @@ pub struct Grant {
 impl Grant {
     /// Parse `principal=VIEW,EDIT` (the `--grant` form).
     pub fn parse_assignment(s: &str) -> Result<Grant, String> {
-        let (principal, rights) = s
-            .rsplit_once('=')
-            .ok_or_else(|| format!("grant {s:?}: expected <principal>=<RIGHT>[,<RIGHT>...]"))?;
+        let (principal, rights) =
+            s.rsplit_once('=').ok_or_else(|| format!("grant {s:?}: expected <principal>=<RIGHT>[,<RIGHT>...]"))?;
         Grant::new(principal, rights)
     }
 
@@ -106,29 +98,19 @@ impl Grant {
         if principal.is_empty() {
             return Err("grant with an empty principal".into());
         }
-        let mut parsed = rights
-            .split(',')
-            .filter(|r| !r.trim().is_empty())
-            .map(Right::from_str)
-            .collect::<Result<Vec<_>, _>>()?;
+        let mut parsed =
+            rights.split(',').filter(|r| !r.trim().is_empty()).map(Right::from_str).collect::<Result<Vec<_>, _>>()?;
         if parsed.is_empty() {
             return Err(format!("grant to {principal} lists no rights"));
         }
         parsed.sort();
         parsed.dedup();
-        Ok(Grant {
-            principal: principal.to_string(),
-            rights: parsed,
-        })
+        Ok(Grant { principal: principal.to_string(), rights: parsed })
     }
 
     /// Rights as `VIEW,EDIT`.
     pub fn rights_list(&self) -> String {
-        self.rights
-            .iter()
-            .map(|r| r.as_str())
-            .collect::<Vec<_>>()
-            .join(",")
+        self.rights.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(",")
     }
 }
 
@@ -146,9 +128,7 @@ impl Expiry {
         match self {
             Expiry::Never => None,
             Expiry::OnDate(date) => Some(date.with_hms(23, 59, 59).ok()?.assume_utc()),
-            Expiry::DaysAfterProtection(days) => {
-                issued.checked_add(time::Duration::days(i64::from(days)))
-            }
+            Expiry::DaysAfterProtection(days) => issued.checked_add(time::Duration::days(i64::from(days))),
         }
     }
 }
@@ -156,18 +136,12 @@ impl Expiry {
 /// A canonical template id: parsed from a GUID with or without braces, in any case.
 pub fn parse_id(s: &str) -> Result<Uuid, String> {
     let t = s.trim();
-    let inner = t
-        .strip_prefix('{')
-        .and_then(|x| x.strip_suffix('}'))
-        .unwrap_or(t);
+    let inner = t.strip_prefix('{').and_then(|x| x.strip_suffix('}')).unwrap_or(t);
     if inner.len() != 36 {
-        return Err(format!(
-            "{s:?} is not a template id (a GUID such as e6ee2481-26b9-45e5-b34a-f744eacd53b0)"
-        ));
+        return Err(format!("{s:?} is not a template id (a GUID such as e6ee2481-26b9-45e5-b34a-f744eacd53b0)"));
     }
-    Uuid::parse_str(inner).map_err(|_| {
-        format!("{s:?} is not a template id (a GUID such as e6ee2481-26b9-45e5-b34a-f744eacd53b0)")
-    })
+    Uuid::parse_str(inner)
+        .map_err(|_| format!("{s:?} is not a template id (a GUID such as e6ee2481-26b9-45e5-b34a-f744eacd53b0)"))
 }
 
 /// One template, loaded and with its keys parsed.
@@ -188,18 +162,16 @@ pub struct Template {
 impl Template {
     /// All recipients: the issuer key first, then the recovery keys.
     pub fn recipients(&self) -> impl Iterator<Item = (&RecipientKey, &'static str)> {
-        std::iter::once((&self.issuer, "issuer"))
-            .chain(self.recovery.iter().map(|k| (k, "recovery")))
+        std::iter::once((&self.issuer, "issuer")).chain(self.recovery.iter().map(|k| (k, "recovery")))
     }
 
     /// Parse a template file's text. Key paths are relative to `source`'s folder.
     pub fn parse(text: &str, source: &Path) -> Result<Template, XmlError> {
         let root = xml::parse(text)?;
         if root.name != "Template" {
-            return Err(root.error(format!(
-                "the root element is <{}>; a template file starts with <Template>",
-                root.name
-            )));
+            return Err(
+                root.error(format!("the root element is <{}>; a template file starts with <Template>", root.name))
+            );
         }
         root.only_children(&[
             "Id",
@@ -211,25 +183,19 @@ impl Template {
             "IssuerKey",
             "RecoveryKey",
         ])?;
-        let id_el = root
-            .child("Id")?
-            .ok_or_else(|| root.error("<Template> needs an <Id> element"))?;
+        let id_el = root.child("Id")?.ok_or_else(|| root.error("<Template> needs an <Id> element"))?;
         let id = parse_id(&id_el.text).map_err(|m| id_el.error(m))?;
         let name = root.required_child_text("Name")?.to_string();
         if name.is_empty() {
             return Err(root.error("<Name> is empty"));
         }
-        let description = root
-            .child_text("Description")?
-            .unwrap_or_default()
-            .to_string();
+        let description = root.child_text("Description")?.unwrap_or_default().to_string();
         let mut grants = Vec::new();
         if let Some(rights) = root.child("Rights")? {
             rights.only_children(&["Grant"])?;
             for g in &rights.children {
                 grants.push(
-                    Grant::new(g.required_attr("principal")?, g.required_attr("rights")?)
-                        .map_err(|m| g.error(m))?,
+                    Grant::new(g.required_attr("principal")?, g.required_attr("rights")?).map_err(|m| g.error(m))?,
                 );
             }
         }
@@ -247,14 +213,10 @@ impl Template {
             ),
         };
         let base = source.parent().unwrap_or(Path::new("."));
-        let issuer_el = root
-            .child("IssuerKey")?
-            .ok_or_else(|| root.error("<Template> needs an <IssuerKey>"))?;
+        let issuer_el = root.child("IssuerKey")?.ok_or_else(|| root.error("<Template> needs an <IssuerKey>"))?;
         let issuer = read_key(issuer_el, base)?;
-        let recovery = root
-            .children_named("RecoveryKey")
-            .map(|el| read_key(el, base))
-            .collect::<Result<Vec<_>, _>>()?;
+        let recovery =
+            root.children_named("RecoveryKey").map(|el| read_key(el, base)).collect::<Result<Vec<_>, _>>()?;
         Ok(Template {
             id,
             name,
@@ -271,25 +233,15 @@ impl Template {
     /// The template as XML, keys inline, so the file stands on its own.
     pub fn to_xml(&self, issuer_pem: &str, recovery_pems: &[String]) -> String {
         let esc = xml::escape;
-        let mut out = format!(
-            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Template xmlns=\"{NAMESPACE}\">\n"
-        );
-        out += &format!(
-            "  <Id>{}</Id>\n  <Name>{}</Name>\n",
-            self.id,
-            esc(&self.name)
-        );
+        let mut out = format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Template xmlns=\"{NAMESPACE}\">\n");
+        out += &format!("  <Id>{}</Id>\n  <Name>{}</Name>\n", self.id, esc(&self.name));
         if !self.description.is_empty() {
             out += &format!("  <Description>{}</Description>\n", esc(&self.description));
         }
         if !self.grants.is_empty() {
             out += "  <Rights>\n";
             for g in &self.grants {
-                out += &format!(
-                    "    <Grant principal=\"{}\" rights=\"{}\"/>\n",
-                    esc(&g.principal),
-                    g.rights_list()
-                );
+                out += &format!("    <Grant principal=\"{}\" rights=\"{}\"/>\n", esc(&g.principal), g.rights_list());
             }
             out += "  </Rights>\n";
         }
@@ -315,11 +267,7 @@ fn parse_expiry(el: &Element) -> Result<Expiry, XmlError> {
             let format = time::macros::format_description!("[year]-[month]-[day]");
             Date::parse(date.trim(), format)
                 .map(Expiry::OnDate)
-                .map_err(|_| {
-                    el.error(format!(
-                        "ContentExpiry date {date:?} is not a date like 2027-12-31"
-                    ))
-                })
+                .map_err(|_| el.error(format!("ContentExpiry date {date:?} is not a date like 2027-12-31")))
         }
         (None, Some(days)) => days
             .trim()
@@ -339,12 +287,10 @@ fn read_key(el: &Element, base: &Path) -> Result<RecipientKey, XmlError> {
                 .map_err(|e| el.error(format!("cannot read key file {}: {e}", path.display())))?;
             RecipientKey::from_pem(&pem, &path.display().to_string()).map_err(|m| el.error(m))
         }
-        None if el.text.trim().is_empty() => Err(el.error(format!(
-            "<{}> needs path=\"...\" or an inline PEM public key",
-            el.name
-        ))),
-        None => RecipientKey::from_pem(&el.text, &format!("inline <{}>", el.name))
-            .map_err(|m| el.error(m)),
+        None if el.text.trim().is_empty() => {
+            Err(el.error(format!("<{}> needs path=\"...\" or an inline PEM public key", el.name)))
+        }
+        None => RecipientKey::from_pem(&el.text, &format!("inline <{}>", el.name)).map_err(|m| el.error(m)),
     }
 }
 
@@ -371,10 +317,7 @@ impl TemplateStore {
             .filter(|p| p.extension().is_some_and(|x| x.eq_ignore_ascii_case("xml")) && p.is_file())
             .collect();
         files.sort();
-        let mut store = TemplateStore {
-            dir: dir.to_path_buf(),
-            ..Default::default()
-        };
+        let mut store = TemplateStore { dir: dir.to_path_buf(), ..Default::default() };
         for file in files {
             let text = match read_text(&file) {
                 Ok(t) => t,
@@ -417,10 +360,7 @@ impl TemplateStore {
             ));
         }
         self.templates.iter().find(|t| t.id == uuid).ok_or_else(|| {
-            let mut msg = format!(
-                "template {uuid} is not in the template store {}",
-                self.dir.display()
-            );
+            let mut msg = format!("template {uuid} is not in the template store {}", self.dir.display());
             if !self.problems.is_empty() {
                 msg += &format!(
                     "; {} template file(s) could not be read: {}",
@@ -439,21 +379,14 @@ fn read_text(path: &Path) -> Result<String, String> {
     let utf16 = |bytes: &[u8], le: bool| {
         let units: Vec<u16> = bytes
             .chunks_exact(2)
-            .map(|c| {
-                if le {
-                    u16::from_le_bytes([c[0], c[1]])
-                } else {
-                    u16::from_be_bytes([c[0], c[1]])
-                }
-            })
+            .map(|c| if le { u16::from_le_bytes([c[0], c[1]]) } else { u16::from_be_bytes([c[0], c[1]]) })
             .collect();
         String::from_utf16(&units).map_err(|_| "invalid UTF-16 text".to_string())
     };
     match bytes.as_slice() {
         [0xFF, 0xFE, rest @ ..] => utf16(rest, true),
         [0xFE, 0xFF, rest @ ..] => utf16(rest, false),
-        _ => String::from_utf8(bytes)
-            .map_err(|e| format!("not UTF-8 text (byte {})", e.utf8_error().valid_up_to())),
+        _ => String::from_utf8(bytes).map_err(|e| format!("not UTF-8 text (byte {})", e.utf8_error().valid_up_to())),
     }
 }
 
@@ -464,10 +397,7 @@ mod tests {
     #[test]
     fn ids_in_any_spelling() {
         let a = parse_id("e6ee2481-26b9-45e5-b34a-f744eacd53b0").unwrap();
-        assert_eq!(
-            parse_id("{E6EE2481-26B9-45E5-B34A-F744EACD53B0}").unwrap(),
-            a
-        );
+        assert_eq!(parse_id("{E6EE2481-26B9-45E5-B34A-F744EACD53B0}").unwrap(), a);
         assert!(parse_id("e6ee2481").is_err());
         assert!(parse_id("urn:uuid:e6ee2481-26b9-45e5-b34a-f744eacd53b0").is_err());
     }
@@ -477,11 +407,7 @@ mod tests {
         let g = Grant::parse_assignment("finance@contoso.com=edit, view,VIEW").unwrap();
         assert_eq!(g.principal, "finance@contoso.com");
         assert_eq!(g.rights_list(), "VIEW,EDIT");
-        assert!(
-            Grant::parse_assignment("x=FLY")
-                .unwrap_err()
-                .contains("unknown right")
-        );
+        assert!(Grant::parse_assignment("x=FLY").unwrap_err().contains("unknown right"));
         assert!(Grant::parse_assignment("noequals").is_err());
     }
 

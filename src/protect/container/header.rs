@@ -63,12 +63,7 @@ impl Header {
     }
 
     /// Encode every header field before the MAC.
-    pub fn encode_authenticated(
-        notice: &str,
-        license_xml: &str,
-        segment_log2: u8,
-        salt: &[u8; 32],
-    ) -> Vec<u8> {
+    pub fn encode_authenticated(notice: &str, license_xml: &str, segment_log2: u8, salt: &[u8; 32]) -> Vec<u8> {
         let mut out = Vec::with_capacity(FIXED_PREFIX + notice.len() + license_xml.len() + 40);
         out.extend_from_slice(&MAGIC);
         out.extend_from_slice(&[VERSION.0, VERSION.1, 0, 0]);
@@ -104,68 +99,38 @@ impl Header {
         let mut len = [0u8; 4];
         read_exact(r, &mut len, "license length")?;
         auth.extend_from_slice(&len);
-        let license_xml = read_text(
-            r,
-            u32::from_le_bytes(len),
-            MAX_LICENSE,
-            "license",
-            &mut auth,
-        )?;
+        let license_xml = read_text(r, u32::from_le_bytes(len), MAX_LICENSE, "license", &mut auth)?;
         let mut params = [0u8; 4 + 32];
         read_exact(r, &mut params, "payload parameters")?;
         auth.extend_from_slice(&params);
         if params[0] != AEAD_AES256GCM_STREAM {
-            return Err(HeaderError::Corrupt(format!(
-                "unknown payload algorithm {}",
-                params[0]
-            )));
+            return Err(HeaderError::Corrupt(format!("unknown payload algorithm {}", params[0])));
         }
         let segment_log2 = params[1];
         if !SEGMENT_LOG2_RANGE.contains(&segment_log2) {
-            return Err(HeaderError::Corrupt(format!(
-                "segment size 2^{segment_log2} is outside 2^16..2^20"
-            )));
+            return Err(HeaderError::Corrupt(format!("segment size 2^{segment_log2} is outside 2^16..2^20")));
         }
         if params[2..4] != [0, 0] {
-            return Err(HeaderError::Corrupt(
-                "reserved payload bytes are set".into(),
-            ));
+            return Err(HeaderError::Corrupt("reserved payload bytes are set".into()));
         }
         let mut salt = [0u8; 32];
         salt.copy_from_slice(&params[4..]);
         let mut mac = [0u8; 32];
         read_exact(r, &mut mac, "header MAC")?;
-        Ok(Header {
-            notice,
-            license_xml,
-            segment_log2,
-            salt,
-            mac,
-            authenticated: auth,
-        })
+        Ok(Header { notice, license_xml, segment_log2, salt, mac, authenticated: auth })
     }
 }
 
 fn read_exact<R: Read>(r: &mut R, buf: &mut [u8], what: &str) -> Result<(), HeaderError> {
     r.read_exact(buf).map_err(|e| match e.kind() {
-        io::ErrorKind::UnexpectedEof => {
-            HeaderError::Corrupt(format!("the file ends inside the {what} (truncated)"))
-        }
+        io::ErrorKind::UnexpectedEof => HeaderError::Corrupt(format!("the file ends inside the {what} (truncated)")),
         _ => HeaderError::Io(e),
     })
 }
 
-fn read_text<R: Read>(
-    r: &mut R,
-    len: u32,
-    max: u32,
-    what: &str,
-    auth: &mut Vec<u8>,
-) -> Result<String, HeaderError> {
+fn read_text<R: Read>(r: &mut R, len: u32, max: u32, what: &str, auth: &mut Vec<u8>) -> Result<String, HeaderError> {
     if len > max {
-        return Err(HeaderError::Corrupt(format!(
-            "{what} length {len} exceeds the limit of {max} bytes"
-        )));
+        return Err(HeaderError::Corrupt(format!("{what} length {len} exceeds the limit of {max} bytes")));
     }
     let mut buf = vec![0u8; len as usize];
     read_exact(r, &mut buf, what)?;

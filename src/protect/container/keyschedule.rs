@@ -20,8 +20,7 @@ impl ContentKey {
     /// A fresh key from the OS random source.
     pub fn random() -> std::io::Result<ContentKey> {
         let mut k = [0u8; 32];
-        getrandom::fill(&mut k)
-            .map_err(|e| std::io::Error::other(format!("OS random source failed: {e}")))?;
+        getrandom::fill(&mut k).map_err(|e| std::io::Error::other(format!("OS random source failed: {e}")))?;
         Ok(ContentKey(k))
     }
 }
@@ -37,10 +36,7 @@ impl FileKeys {
     /// Derive both keys from the content key and the header salt.
     pub fn derive(content_key: &ContentKey, salt: &[u8; 32]) -> FileKeys {
         let hk = Hkdf::<Sha256>::new(Some(salt), &content_key.0);
-        let mut keys = FileKeys {
-            payload: [0; 32],
-            header: [0; 32],
-        };
+        let mut keys = FileKeys { payload: [0; 32], header: [0; 32] };
         // 32 bytes is far below HKDF-SHA256's 8160-byte output limit, so expand cannot fail.
         let _ = hk.expand(INFO_PAYLOAD, &mut keys.payload);
         let _ = hk.expand(INFO_HEADER, &mut keys.header);

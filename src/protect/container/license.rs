@@ -41,10 +41,7 @@ pub struct License {
 }
 
 fn timestamp(t: OffsetDateTime) -> String {
-    t.replace_nanosecond(0)
-        .unwrap_or(t)
-        .format(&Rfc3339)
-        .unwrap_or_default()
+    t.replace_nanosecond(0).unwrap_or(t).format(&Rfc3339).unwrap_or_default()
 }
 
 fn parse_time(el: &Element) -> Result<OffsetDateTime, XmlError> {
@@ -66,15 +63,10 @@ impl License {
     /// The license as UTF-8 XML. Deterministic: the same license gives the same bytes (test vectors rely on it).
     pub fn to_xml(&self) -> String {
         let esc = xml::escape;
-        let mut out = format!(
-            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<License xmlns=\"{NAMESPACE}\" version=\"1\">\n"
-        );
+        let mut out =
+            format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<License xmlns=\"{NAMESPACE}\" version=\"1\">\n");
         out += &format!("  <ContentId>{}</ContentId>\n", self.content_id);
-        out += &format!(
-            "  <Template id=\"{}\" name=\"{}\"/>\n",
-            self.template_id,
-            esc(&self.template_name)
-        );
+        out += &format!("  <Template id=\"{}\" name=\"{}\"/>\n", self.template_id, esc(&self.template_name));
         if let Some(owner) = &self.owner {
             out += &format!("  <Owner>{}</Owner>\n", esc(owner));
         }
@@ -85,18 +77,10 @@ impl License {
         if let Some(days) = self.offline_days {
             out += &format!("  <OfflineAccessDays>{days}</OfflineAccessDays>\n");
         }
-        out += &format!(
-            "  <OriginalFile name=\"{}\" size=\"{}\"/>\n",
-            esc(&self.original_name),
-            self.original_size
-        );
+        out += &format!("  <OriginalFile name=\"{}\" size=\"{}\"/>\n", esc(&self.original_name), self.original_size);
         out += "  <Rights>\n";
         for g in &self.grants {
-            out += &format!(
-                "    <Grant principal=\"{}\" rights=\"{}\"/>\n",
-                esc(&g.principal),
-                g.rights_list()
-            );
+            out += &format!("    <Grant principal=\"{}\" rights=\"{}\"/>\n", esc(&g.principal), g.rights_list());
         }
         out += "  </Rights>\n  <KeyWraps>\n";
         for w in &self.wraps {
@@ -131,29 +115,19 @@ impl License {
             "KeyWraps",
         ])?;
         let uuid = |el: &Element, text: &str| {
-            Uuid::parse_str(text.trim())
-                .map_err(|_| el.error(format!("<{}> is not a GUID", el.name)))
+            Uuid::parse_str(text.trim()).map_err(|_| el.error(format!("<{}> is not a GUID", el.name)))
         };
-        let content_el = root
-            .child("ContentId")?
-            .ok_or_else(|| root.error("no <ContentId>"))?;
-        let template = root
-            .child("Template")?
-            .ok_or_else(|| root.error("no <Template>"))?;
-        let issued = root
-            .child("Issued")?
-            .ok_or_else(|| root.error("no <Issued>"))?;
-        let original = root
-            .child("OriginalFile")?
-            .ok_or_else(|| root.error("no <OriginalFile>"))?;
+        let content_el = root.child("ContentId")?.ok_or_else(|| root.error("no <ContentId>"))?;
+        let template = root.child("Template")?.ok_or_else(|| root.error("no <Template>"))?;
+        let issued = root.child("Issued")?.ok_or_else(|| root.error("no <Issued>"))?;
+        let original = root.child("OriginalFile")?.ok_or_else(|| root.error("no <OriginalFile>"))?;
         let original_size = original.required_attr("size")?;
         let mut grants = Vec::new();
         if let Some(rights) = root.child("Rights")? {
             rights.only_children(&["Grant"])?;
             for g in &rights.children {
                 grants.push(
-                    Grant::new(g.required_attr("principal")?, g.required_attr("rights")?)
-                        .map_err(|m| g.error(m))?,
+                    Grant::new(g.required_attr("principal")?, g.required_attr("rights")?).map_err(|m| g.error(m))?,
                 );
             }
         }
@@ -162,12 +136,9 @@ impl License {
             list.only_children(&["KeyWrap"])?;
             for w in &list.children {
                 if w.required_attr("algorithm")? != WRAP_ALGORITHM {
-                    return Err(w.error(format!(
-                        "unsupported key-wrap algorithm (expected {WRAP_ALGORITHM})"
-                    )));
+                    return Err(w.error(format!("unsupported key-wrap algorithm (expected {WRAP_ALGORITHM})")));
                 }
-                let wrapped = Base64::decode_vec(w.text.trim())
-                    .map_err(|_| w.error("<KeyWrap> is not base64"))?;
+                let wrapped = Base64::decode_vec(w.text.trim()).map_err(|_| w.error("<KeyWrap> is not base64"))?;
                 wraps.push(KeyWrap {
                     key_id: w.required_attr("keyId")?.to_string(),
                     role: w.required_attr("role")?.to_string(),
@@ -186,12 +157,7 @@ impl License {
             issued: parse_time(issued)?,
             valid_until: root.child("ValidUntil")?.map(parse_time).transpose()?,
             offline_days: match root.child("OfflineAccessDays")? {
-                Some(el) => Some(
-                    el.text
-                        .trim()
-                        .parse()
-                        .map_err(|_| el.error("<OfflineAccessDays> is not a number"))?,
-                ),
+                Some(el) => Some(el.text.trim().parse().map_err(|_| el.error("<OfflineAccessDays> is not a number"))?),
                 None => None,
             },
             original_name: original.required_attr("name")?.to_string(),
@@ -222,11 +188,7 @@ mod tests {
             original_name: "Q3 \"final\".docx".into(),
             original_size: 12345,
             grants: vec![Grant::parse_assignment("finance@contoso.com=VIEW,EDIT").unwrap()],
-            wraps: vec![KeyWrap {
-                key_id: "ab".repeat(32),
-                role: "issuer".into(),
-                wrapped: vec![1, 2, 3],
-            }],
+            wraps: vec![KeyWrap { key_id: "ab".repeat(32), role: "issuer".into(), wrapped: vec![1, 2, 3] }],
         };
         assert_eq!(License::parse(&license.to_xml()).unwrap(), license);
     }

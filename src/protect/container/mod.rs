@@ -27,9 +27,7 @@ pub enum ContainerError {
     License(crate::xml::XmlError),
     #[error("this key ({key}) is not a recipient; recipients: {recipients}")]
     NotRecipient { key: String, recipients: String },
-    #[error(
-        "integrity check failed: the content key does not unwrap (the license was altered or the key is wrong)"
-    )]
+    #[error("integrity check failed: the content key does not unwrap (the license was altered or the key is wrong)")]
     Unwrap,
     #[error("integrity check failed: the header was altered")]
     HeaderMac,
@@ -70,18 +68,10 @@ pub struct SealParams<'a> {
 }
 
 /// Write a complete container for `input` to `output`. Returns the plaintext length.
-pub fn seal<R: Read, W: Write>(
-    params: &SealParams<'_>,
-    input: R,
-    output: &mut W,
-) -> io::Result<u64> {
+pub fn seal<R: Read, W: Write>(params: &SealParams<'_>, input: R, output: &mut W) -> io::Result<u64> {
     let keys = FileKeys::derive(params.content_key, &params.salt);
-    let authenticated = Header::encode_authenticated(
-        &params.notice,
-        &params.license.to_xml(),
-        params.segment_log2,
-        &params.salt,
-    );
+    let authenticated =
+        Header::encode_authenticated(&params.notice, &params.license.to_xml(), params.segment_log2, &params.salt);
     output.write_all(&authenticated)?;
     output.write_all(&keys.header_mac(&authenticated))?;
     stream::seal(&keys.payload, 1 << params.segment_log2, input, output)
@@ -104,12 +94,7 @@ impl Envelope {
 
     /// Key ids of the recipients, comma-separated.
     pub fn recipient_ids(&self) -> String {
-        self.license
-            .wraps
-            .iter()
-            .map(|w| w.key_id.as_str())
-            .collect::<Vec<_>>()
-            .join(", ")
+        self.license.wraps.iter().map(|w| w.key_id.as_str()).collect::<Vec<_>>().join(", ")
     }
 
     /// Unwrap the content key with `holder`, verify the header, then decrypt the payload from `payload` (positioned
@@ -121,27 +106,20 @@ impl Envelope {
         output: &mut W,
     ) -> Result<u64, ContainerError> {
         let keys = self.file_keys(holder)?;
-        stream::open(&keys.payload, self.header.segment_size(), payload, output)
-            .map_err(ContainerError::from)
+        stream::open(&keys.payload, self.header.segment_size(), payload, output).map_err(ContainerError::from)
     }
 
     /// The derived keys, after unwrapping and checking the header MAC.
     fn file_keys(&self, holder: &HolderKey) -> Result<FileKeys, ContainerError> {
-        let wrap = self
-            .license
-            .wraps
-            .iter()
-            .find(|w| w.key_id == holder.id)
-            .ok_or_else(|| ContainerError::NotRecipient {
-                key: holder.id.clone(),
-                recipients: self.recipient_ids(),
-            })?;
-        let unwrapped = holder
-            .unwrap_key(&wrap.wrapped)
-            .ok_or(ContainerError::Unwrap)?;
-        let content_key = ContentKey(
-            <[u8; 32]>::try_from(unwrapped.as_slice()).map_err(|_| ContainerError::Unwrap)?,
-        );
+        let unwrapped = match self.license.wraps.iter().find(|w| w.key_id == holder.id) {
+            Some(wrap) => holder.unwrap_key(&wrap.wrapped).ok_or(ContainerError::Unwrap)?,
+            // No key id matches. If a wrap still opens with this key, its key id was altered: let the header MAC
+            // report the tampering rather than calling the key a stranger.
+            None => self.license.wraps.iter().find_map(|w| holder.unwrap_key(&w.wrapped)).ok_or_else(|| {
+                ContainerError::NotRecipient { key: holder.id.clone(), recipients: self.recipient_ids() }
+            })?,
+        };
+        let content_key = ContentKey(<[u8; 32]>::try_from(unwrapped.as_slice()).map_err(|_| ContainerError::Unwrap)?);
         let keys = FileKeys::derive(&content_key, &self.header.salt);
         if !keys.verify_header(&self.header.authenticated, &self.header.mac) {
             return Err(ContainerError::HeaderMac);

@@ -117,16 +117,14 @@ pub fn open<R: Read, W: Write>(
             return Err(StreamError::Segment(counter));
         }
         let full = buf.len();
-        let plain = key
-            .open_in_place(nonce(counter, last), Aad::empty(), &mut buf[..n])
-            .map_err(|_| {
-                if last && n < full {
-                    // A short segment that fails may be a full one that lost its end.
-                    StreamError::Truncated(counter)
-                } else {
-                    StreamError::Segment(counter)
-                }
-            })?;
+        let plain = key.open_in_place(nonce(counter, last), Aad::empty(), &mut buf[..n]).map_err(|_| {
+            if last && n < full {
+                // A short segment that fails may be a full one that lost its end.
+                StreamError::Truncated(counter)
+            } else {
+                StreamError::Segment(counter)
+            }
+        })?;
         output.write_all(plain)?;
         total += plain.len() as u64;
         if last {
@@ -145,10 +143,7 @@ mod tests {
     fn round_trip(len: usize, seg: usize) {
         let plain: Vec<u8> = (0..len).map(|i| (i * 31 % 251) as u8).collect();
         let mut sealed = Vec::new();
-        assert_eq!(
-            seal(&KEY, seg, &plain[..], &mut sealed).unwrap(),
-            len as u64
-        );
+        assert_eq!(seal(&KEY, seg, &plain[..], &mut sealed).unwrap(), len as u64);
         let segments = if len == 0 { 1 } else { len.div_ceil(seg) };
         assert_eq!(sealed.len(), len + segments * TAG_LEN);
         let mut out = Vec::new();
@@ -170,20 +165,8 @@ mod tests {
         seal(&KEY, 16, &plain[..], &mut sealed).unwrap();
         let seg = 16 + TAG_LEN;
         let mut sink = Vec::new();
-        for cut in [
-            0,
-            1,
-            seg - 1,
-            seg,
-            seg + 1,
-            2 * seg,
-            3 * seg,
-            sealed.len() - 1,
-        ] {
-            assert!(
-                open(&KEY, 16, &sealed[..cut], &mut sink).is_err(),
-                "cut at {cut}"
-            );
+        for cut in [0, 1, seg - 1, seg, seg + 1, 2 * seg, 3 * seg, sealed.len() - 1] {
+            assert!(open(&KEY, 16, &sealed[..cut], &mut sink).is_err(), "cut at {cut}");
         }
         let mut swapped = sealed.clone();
         swapped[..seg].copy_from_slice(&sealed[seg..2 * seg]);
