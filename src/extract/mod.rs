@@ -54,14 +54,24 @@ pub struct ExtractInfo {
 ///
 /// Errors name the file and the cause; content problems (corrupt document, a limit reached) carry
 /// [`ExitClass::Unreadable`], I/O problems their own class.
-pub fn extract(path: &Path, limits: &Limits, sink: &mut dyn FnMut(&str)) -> Result<ExtractInfo, Error> {
+pub fn extract(
+    path: &Path,
+    limits: &Limits,
+    sink: &mut dyn FnMut(&str),
+) -> Result<ExtractInfo, Error> {
     // Interim reader: UTF-8 text only (replaced by the format dispatch).
-    let mut file = std::fs::File::open(path).map_err(|e| Error::io("cannot open", path, e, ExitClass::Unreadable))?;
+    let mut file = std::fs::File::open(path)
+        .map_err(|e| Error::io("cannot open", path, e, ExitClass::Unreadable))?;
     let mut buf = vec![0u8; 64 * 1024];
-    let mut info = ExtractInfo { format: "text/utf-8".into(), ..Default::default() };
+    let mut info = ExtractInfo {
+        format: "text/utf-8".into(),
+        ..Default::default()
+    };
     let mut carry: Vec<u8> = Vec::new();
     loop {
-        let n = file.read(&mut buf).map_err(|e| Error::io("cannot read", path, e, ExitClass::Unreadable))?;
+        let n = file
+            .read(&mut buf)
+            .map_err(|e| Error::io("cannot read", path, e, ExitClass::Unreadable))?;
         if n == 0 {
             break;
         }
@@ -75,7 +85,11 @@ pub fn extract(path: &Path, limits: &Limits, sink: &mut dyn FnMut(&str)) -> Resu
         if info.text_bytes > limits.max_text_bytes {
             return Err(Error::new(
                 ExitClass::Unreadable,
-                format!("{}: extracted text exceeds max_text_bytes ({})", path.display(), limits.max_text_bytes),
+                format!(
+                    "{}: extracted text exceeds max_text_bytes ({})",
+                    path.display(),
+                    limits.max_text_bytes
+                ),
             ));
         }
         sink(&text);
