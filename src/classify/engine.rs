@@ -276,7 +276,11 @@ pub struct Scanner<'r> {
     counts: Vec<u64>,
     hits: Vec<VecDeque<Hit>>,
     settled: Vec<usize>,
+    /// Per entity: instances by confidence, final.
     instances: Vec<BTreeMap<u8, u64>>,
+    /// Per entity: instances still open, by span (several `IdMatch` detectors may find the same span; it counts
+    /// once, at its best confidence). Moved to `instances` once no evaluation can reach the span again.
+    open_instances: Vec<BTreeMap<(u64, u64), (u8, Option<Box<str>>)>>,
     failed: Vec<Option<String>>,
     fancy_time: Vec<Duration>,
     samples: Vec<Vec<String>>,
@@ -302,6 +306,7 @@ impl<'r> Scanner<'r> {
             hits: vec![VecDeque::new(); n],
             settled: vec![0; n],
             instances: vec![BTreeMap::new(); model.entities.len()],
+            open_instances: vec![BTreeMap::new(); model.entities.len()],
             failed: vec![None; n],
             fancy_time: vec![Duration::ZERO; n],
             samples: vec![Vec::new(); n],
@@ -557,6 +562,16 @@ impl<'r> Scanner<'r> {
                 lowest_pending = lowest_pending.min(h.start);
             }
         }
+        for ei in 0..self.open_instances.len() {
+            let keep = self.open_instances[ei].split_off(&(lowest_pending, 0));
+            let done = std::mem::replace(&mut self.open_instances[ei], keep);
+            for ((_, _), (confidence, value)) in done {
+                *self.instances[ei].entry(confidence).or_default() += 1;
+                if let Some(v) = value.filter(|_| self.entity_samples[ei].len() < MAX_SAMPLES) {
+                    self.entity_samples[ei].push(v.into());
+                }
+            }
+        }
         let floor = lowest_pending.saturating_sub(compiled.max_reach + AFFIX_WINDOW);
         for det in 0..self.hits.len() {
             while self.hits[det].front().is_some_and(|h| h.end < floor)
@@ -601,10 +616,11 @@ impl<'r> Scanner<'r> {
             }
         }
         for (ei, confidence) in best {
-            *self.instances[ei].entry(confidence).or_default() += 1;
-            if self.show_values && self.entity_samples[ei].len() < MAX_SAMPLES {
-                self.entity_samples[ei].push(h.value.to_string());
-            }
+            let value = self.show_values.then(|| h.value.clone());
+            let slot = self.open_instances[ei]
+                .entry((h.start, h.end))
+                .or_insert((confidence, value));
+            slot.0 = slot.0.max(confidence);
         }
     }
 

@@ -111,6 +111,9 @@ impl RuleSet {
                 diagnostics.append(&mut diags.items);
             }
         }
+        // Reading order for the admin: by file (load order), then position.
+        let order = |f: &PathBuf| files.iter().position(|x| x == f).unwrap_or(usize::MAX);
+        diagnostics.sort_by_key(|d| (order(&d.file), d.line, d.col));
         let stats = Stats {
             files: files.len(),
             properties: model.properties.len(),
