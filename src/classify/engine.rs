@@ -233,6 +233,9 @@ struct Hit {
     value: Box<str>,
 }
 
+/// An entity instance not yet final: best confidence so far, and the value when values are shown.
+type OpenInstance = (u8, Option<Box<str>>);
+
 /// A hit found in the current window, in bytes of the buffer.
 struct RawHit {
     det: DetId,
@@ -280,7 +283,7 @@ pub struct Scanner<'r> {
     instances: Vec<BTreeMap<u8, u64>>,
     /// Per entity: instances still open, by span (several `IdMatch` detectors may find the same span; it counts
     /// once, at its best confidence). Moved to `instances` once no evaluation can reach the span again.
-    open_instances: Vec<BTreeMap<(u64, u64), (u8, Option<Box<str>>)>>,
+    open_instances: Vec<BTreeMap<(u64, u64), OpenInstance>>,
     failed: Vec<Option<String>>,
     fancy_time: Vec<Duration>,
     samples: Vec<Vec<String>>,
