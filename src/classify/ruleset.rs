@@ -169,12 +169,18 @@ impl RuleSet {
 
 /// The `*.xml` files of `dir`, sorted by file name.
 fn rule_files(dir: &Path) -> Result<Vec<PathBuf>, Error> {
-    let entries = std::fs::read_dir(dir)
-        .map_err(|e| Error::io("cannot read rule folder", dir, e, ExitClass::Config))?;
+    // Whatever the I/O cause, an unusable rule folder is a configuration error (exit 6).
+    let unreadable = |e: std::io::Error| {
+        Error::new(
+            ExitClass::Config,
+            format!("cannot read rule folder {}: {e}", dir.display()),
+        )
+        .with_source(e)
+    };
+    let entries = std::fs::read_dir(dir).map_err(unreadable)?;
     let mut files = Vec::new();
     for entry in entries {
-        let entry =
-            entry.map_err(|e| Error::io("cannot read rule folder", dir, e, ExitClass::Config))?;
+        let entry = entry.map_err(unreadable)?;
         let path = entry.path();
         let is_xml = path
             .extension()
