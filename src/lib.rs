@@ -10,6 +10,7 @@
 //!
 //! `main.rs` only parses arguments ([`cli`]) and maps the outcome to an exit code.
 
+pub mod classify;
 pub mod cli;
 pub mod error;
 pub mod exit;

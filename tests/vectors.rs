@@ -134,8 +134,16 @@ fn regenerate() {
             original_size: plain_len,
             grants: vec![Grant::parse_assignment("finance@contoso.com=VIEW,EDIT,PRINT").unwrap()],
             wraps: vec![
-                KeyWrap { key_id: issuer.id.clone(), role: "issuer".into(), wrapped: issuer.wrap(&content_key).unwrap() },
-                KeyWrap { key_id: recovery.id.clone(), role: "recovery".into(), wrapped: recovery.wrap(&content_key).unwrap() },
+                KeyWrap {
+                    key_id: issuer.id.clone(),
+                    role: "issuer".into(),
+                    wrapped: issuer.wrap(&content_key).unwrap(),
+                },
+                KeyWrap {
+                    key_id: recovery.id.clone(),
+                    role: "recovery".into(),
+                    wrapped: recovery.wrap(&content_key).unwrap(),
+                },
             ],
         };
         let v = Vector {

@@ -8,8 +8,10 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::{Error, ExitClass};
 
+pub mod classify;
 pub mod keys;
 pub mod protect;
+pub mod rules;
 pub mod status;
 pub mod templates;
 pub mod unprotect;
@@ -56,6 +58,11 @@ pub enum Command {
     /// List, show and create rights policy templates
     #[command(subcommand)]
     Templates(templates::TemplatesCommand),
+    /// Classify files with the rule set and show the decision, properties and matches (changes nothing)
+    Classify(classify::ClassifyArgs),
+    /// Check the rule files
+    #[command(subcommand)]
+    Rules(rules::RulesCommand),
 }
 
 /// Parse `args` (including the program name), run the command, print errors, and return the exit class.
@@ -84,6 +91,8 @@ fn dispatch(cli: Cli) -> Result<ExitClass, Error> {
         Command::Unprotect(args) => unprotect::run(&global, args),
         Command::Keys(cmd) => keys::run(&global, cmd),
         Command::Templates(cmd) => templates::run(&global, cmd),
+        Command::Classify(args) => classify::run(&global, args),
+        Command::Rules(cmd) => rules::run(&global, cmd),
     }
 }
 

@@ -1,0 +1,184 @@
+//! Date validators for Func_us_date, Func_eu_date, Func_expiration_date and Purview's DateSimple: a match is only
+//! a date if that day exists.
+
+/// Month names and abbreviations (English) for written-out dates.
+const MONTHS: [&str; 12] = [
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+];
+
+/// Regex fragment for an English month name or its abbreviation (case-insensitive).
+pub const MONTH_PATTERN: &str = "(?i:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)";
+
+/// Whether day `d` of month `m` exists in year `y`.
+pub fn valid_ymd(y: u32, m: u32, d: u32) -> bool {
+    let leap = (y.is_multiple_of(4) && !y.is_multiple_of(100)) || y.is_multiple_of(400);
+    let days = match m {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return false,
+    };
+    (1..=days).contains(&d)
+}
+
+/// Two-digit years: 00–49 are 2000–2049, 50–99 are 1950–1999.
+fn full_year(y: u32, digits: usize) -> u32 {
+    match digits {
+        2 if y < 50 => 2000 + y,
+        2 => 1900 + y,
+        _ => y,
+    }
+}
+
+fn month_number(word: &str) -> Option<u32> {
+    let w = word.trim_end_matches('.').to_ascii_lowercase();
+    if w.len() < 3 {
+        return None;
+    }
+    MONTHS.iter().position(|m| m.starts_with(&w)).map(|i| i as u32 + 1)
+}
+
+/// Split a date into its parts: runs of digits, and runs of letters (month names).
+fn parts(value: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut start = None;
+    let mut kind = 0u8;
+    for (i, c) in value.char_indices() {
+        let k = if c.is_ascii_digit() {
+            1
+        } else if c.is_alphabetic() {
+            2
+        } else {
+            0
+        };
+        if k != kind {
+            if let Some(s) = start.take() {
+                out.push(&value[s..i]);
+            }
+            if k != 0 {
+                start = Some(i);
+            }
+            kind = k;
+        }
+    }
+    if let Some(s) = start {
+        out.push(&value[s..]);
+    }
+    out
+}
+
+/// Parse `value` as day, month and year in the given `order` of `'d'`, `'m'`, `'y'` parts.
+fn check_order(value: &str, order: [char; 3]) -> bool {
+    let p = parts(value);
+    if p.len() != 3 {
+        return false;
+    }
+    let (mut d, mut m, mut y) = (0, 0, 0);
+    for (part, which) in p.iter().zip(order) {
+        let n = if part.as_bytes()[0].is_ascii_digit() {
+            match part.parse::<u32>() {
+                Ok(n) => n,
+                Err(_) => return false,
+            }
+        } else if which == 'm' {
+            match month_number(part) {
+                Some(n) => n,
+                None => return false,
+            }
+        } else {
+            return false;
+        };
+        match which {
+            'd' => d = n,
+            'm' => m = n,
+            _ => y = full_year(n, part.len()),
+        }
+    }
+    valid_ymd(y, m, d)
+}
+
+/// A U.S. date: month before day (`12/31/2024`, `December 31, 2024`).
+pub fn us_date(value: &str) -> bool {
+    check_order(value, ['m', 'd', 'y'])
+}
+
+/// A European date: day before month (`31.12.2024`, `31 December 2024`).
+pub fn eu_date(value: &str) -> bool {
+    check_order(value, ['d', 'm', 'y'])
+}
+
+/// A card expiration date: month 01–12 and a year (`12/27`, `12/2027`).
+pub fn expiration_date(value: &str) -> bool {
+    let p = parts(value);
+    matches!(p.as_slice(), [m, y] if m.parse::<u32>().is_ok_and(|m| (1..=12).contains(&m)) && (y.len() == 2 || y.len() == 4))
+}
+
+/// Purview's DateSimple validator: the digits of the match read in `pattern` order (e.g. `DDMMYYYY`, `YYMMDD`).
+pub fn date_simple(value: &str, pattern: &str) -> bool {
+    let digits: Vec<u32> = value.bytes().filter(u8::is_ascii_digit).map(|b| u32::from(b - b'0')).collect();
+    let pattern = pattern.to_ascii_uppercase();
+    if digits.len() != pattern.len() {
+        return false;
+    }
+    let (mut d, mut m, mut y, mut ylen) = (0, 0, 0, 0);
+    for (c, n) in pattern.chars().zip(digits) {
+        match c {
+            'D' => d = d * 10 + n,
+            'M' => m = m * 10 + n,
+            'Y' => {
+                y = y * 10 + n;
+                ylen += 1;
+            }
+            _ => return false,
+        }
+    }
+    valid_ymd(full_year(y, ylen), m, d)
+}
+
+/// Whether a DateSimple `Pattern` parameter is one this reader understands.
+pub fn date_simple_pattern_ok(pattern: &str) -> bool {
+    let p = pattern.to_ascii_uppercase();
+    ["DDMMYYYY", "MMDDYYYY", "YYYYDDMM", "YYYYMMDD", "DDMMYY", "MMDDYY", "YYDDMM", "YYMMDD"].contains(&p.as_str())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn us_and_eu_order() {
+        assert!(us_date("12/31/2024"));
+        assert!(!us_date("31/12/2024"));
+        assert!(eu_date("31.12.2024"));
+        assert!(eu_date("31-12-24"));
+        assert!(!eu_date("12/31/2024"));
+        assert!(us_date("February 29, 2024"));
+        assert!(!us_date("February 29, 2023"), "not a leap year");
+        assert!(us_date("Sept. 5, 2021"));
+        assert!(eu_date("5 January 2020"));
+        assert!(!eu_date("5 Foo 2020"));
+    }
+
+    #[test]
+    fn expiration_and_date_simple() {
+        assert!(expiration_date("09/27"));
+        assert!(expiration_date("12/2030"));
+        assert!(!expiration_date("13/27"));
+        assert!(date_simple("31122024", "DDMMYYYY"));
+        assert!(!date_simple("31132024", "DDMMYYYY"));
+        assert!(date_simple("240229", "YYMMDD"));
+        assert!(!date_simple("230229", "YYMMDD"));
+    }
+}

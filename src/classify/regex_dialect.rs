@@ -1,0 +1,136 @@
+//! The regular-expression dialect of rule files: .NET (FSRM) and Boost (Purview) patterns, run in Rust.
+//!
+//! Each pattern is compiled with the linear-time `regex` crate when its syntax allows, and only otherwise (look-
+//! around, back-references, atomic groups) with the backtracking `fancy-regex`, under a per-search backtrack limit
+//! and a per-file time budget, so a pathological pattern costs bounded time and fails alone.
+//!
+//! Everywhere: `^` and `$` match at line boundaries (multi-line mode; `\r\n` counts as one line end for the
+//! linear engine), `.` does not match a newline, and classes such as `\d`, `\w`, `\s` are Unicode-aware as in
+//! .NET. Case-insensitive patterns get `(?i)` in front.
+
+use std::time::Duration;
+
+use regex_automata::meta;
+
+/// Backtracking steps one search may take before it is abandoned.
+pub const BACKTRACK_LIMIT: usize = 1_000_000;
+
+/// Wall-clock time all searches of one backtracking pattern may take on one file.
+pub const BACKTRACK_TIME_BUDGET: Duration = Duration::from_secs(5);
+
+/// The longest pattern source accepted (a guard against pasted garbage).
+const MAX_PATTERN_LEN: usize = 16 * 1024;
+
+/// Compiled size a single pattern may reach.
+const SIZE_LIMIT: usize = 8 * 1024 * 1024;
+
+/// Which engine a pattern needs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Engine {
+    /// Finite automata: linear in the text, can join the multi-pattern pass.
+    Linear,
+    /// Backtracking, for look-around and back-references: bounded by [`BACKTRACK_LIMIT`].
+    Backtracking,
+}
+
+/// A pattern as the engines see it: the source with the case flag applied.
+pub fn effective_source(source: &str, case_insensitive: bool) -> String {
+    if case_insensitive { format!("(?i){source}") } else { source.to_string() }
+}
+
+/// Decide which engine `source` needs, or say why it is not a valid pattern.
+pub fn engine_for(source: &str) -> Result<Engine, String> {
+    if source.len() > MAX_PATTERN_LEN {
+        return Err(format!("pattern longer than {MAX_PATTERN_LEN} bytes"));
+    }
+    if source.is_empty() {
+        return Err("empty pattern".into());
+    }
+    let linear_err = match regex_syntax::ParserBuilder::new().multi_line(true).crlf(true).build().parse(source) {
+        Ok(_) => return Ok(Engine::Linear),
+        Err(e) => e,
+    };
+    match backtracking(source) {
+        Ok(_) => Ok(Engine::Backtracking),
+        // The linear parser's message is the more precise one for plain syntax errors.
+        Err(_) => Err(one_line(&linear_err.to_string())),
+    }
+}
+
+/// Compile a pattern the linear engine accepts.
+pub fn linear(source: &str) -> Result<regex::Regex, String> {
+    regex::RegexBuilder::new(source)
+        .multi_line(true)
+        .crlf(true)
+        .size_limit(SIZE_LIMIT)
+        .build()
+        .map_err(|e| one_line(&e.to_string()))
+}
+
+/// Compile a pattern with the backtracking engine.
+pub fn backtracking(source: &str) -> Result<fancy_regex::Regex, String> {
+    fancy_regex::RegexBuilder::new(source)
+        .multi_line(true)
+        .crlf(true)
+        .backtrack_limit(BACKTRACK_LIMIT)
+        .delegate_size_limit(SIZE_LIMIT)
+        .build()
+        .map_err(|e| one_line(&e.to_string()))
+}
+
+/// One automaton over many linear patterns that reports which of them occur anywhere in a text: the single pass
+/// every chunk gets, so only the patterns present are searched again for positions.
+pub fn linear_set(sources: &[String]) -> Result<meta::Regex, String> {
+    meta::Regex::builder()
+        .syntax(regex_automata::util::syntax::Config::new().multi_line(true).crlf(true))
+        .configure(meta::Config::new().match_kind(regex_automata::MatchKind::All).nfa_size_limit(Some(8 * SIZE_LIMIT)))
+        .build_many(sources)
+        .map_err(|e| one_line(&e.to_string()))
+}
+
+/// Error texts from the regex crates span several lines with a caret diagram; diagnostics are one line.
+fn one_line(message: &str) -> String {
+    let lines: Vec<&str> = message.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    match lines.iter().rev().find(|l| l.starts_with("error:")) {
+        Some(last) => last.trim_start_matches("error:").trim().to_string(),
+        None => lines.join(" "),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn picks_the_engine() {
+        assert_eq!(engine_for(r"\d{3}-\d{2}-\d{4}"), Ok(Engine::Linear));
+        assert_eq!(engine_for(r"^(?!000)\d{3}$"), Ok(Engine::Backtracking));
+        assert_eq!(engine_for(r"(?<![0-9])[0-9]{7}"), Ok(Engine::Backtracking));
+        assert_eq!(engine_for(r"(\d)\1"), Ok(Engine::Backtracking));
+        assert!(engine_for(r"(unclosed").is_err());
+        assert!(engine_for("").is_err());
+    }
+
+    #[test]
+    fn anchors_match_at_line_boundaries() {
+        let re = linear(r"^\d{3}$").unwrap();
+        assert_eq!(re.find_iter("123\r\n456\nabc\n789").count(), 3);
+        let re = backtracking(r"^(?!000)\d{3}$").unwrap();
+        let text = "123\n000\n456";
+        let mut n = 0;
+        let mut pos = 0;
+        while let Some(m) = re.find_from_pos(text, pos).unwrap() {
+            n += 1;
+            pos = m.end();
+        }
+        assert_eq!(n, 2);
+    }
+
+    #[test]
+    fn set_reports_which_patterns_occur() {
+        let set = linear_set(&[r"\d{4}".into(), r"(?i)secret".into(), "zzz".into()]).unwrap();
+        let mut found = regex_automata::PatternSet::new(set.pattern_len());
+        set.which_overlapping_matches(&regex_automata::Input::new("a SECRET 1234"), &mut found);
+        assert!(found.contains(0.into()) && found.contains(1.into()) && !found.contains(2.into()));
+    }
+}

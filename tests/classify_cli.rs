@@ -1,0 +1,115 @@
+//! `fci-connector classify`: decisions, output formats, no sensitive values by default, exit codes.
+
+use assert_cmd::Command;
+
+const DEFAULT_RULES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/classification-rules");
+
+fn cmd() -> Command {
+    Command::cargo_bin("fci-connector").unwrap()
+}
+
+const CARD: &str = "4485 3647 3952 7352";
+
+fn share() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("card.txt"), format!("Visa card {CARD} expires 09/27\n")).unwrap();
+    std::fs::create_dir(dir.path().join("sub")).unwrap();
+    std::fs::write(dir.path().join("sub/plain.txt"), "Meeting notes, nothing sensitive.\n").unwrap();
+    dir
+}
+
+fn json_lines(out: &[u8]) -> Vec<serde_json::Value> {
+    String::from_utf8_lossy(out).lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
+#[test]
+fn json_lines_with_decisions_and_no_values() {
+    let dir = share();
+    let out = cmd()
+        .args(["--rules", DEFAULT_RULES, "classify", "--recurse", "--format", "json"])
+        .arg(dir.path())
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    assert!(!String::from_utf8_lossy(&out).contains("4485"), "matched values must not be printed");
+    let rows = json_lines(&out);
+    assert_eq!(rows.len(), 2);
+    assert!(rows[0]["path"].as_str().unwrap().ends_with("card.txt"));
+    assert_eq!(rows[0]["decision"], "protect");
+    assert_eq!(rows[0]["properties"]["PII"], "Yes");
+    assert_eq!(rows[0]["properties"]["Confidentiality"], "High");
+    let card = rows[0]["matches"].as_array().unwrap().iter().find(|m| m["name"] == "Credit Card Number").unwrap();
+    assert_eq!((card["count"].as_u64(), card["confidence"].as_u64()), (Some(1), Some(85)));
+    assert_eq!(rows[1]["decision"], "skip");
+    assert_eq!(rows[1]["matches"].as_array().unwrap().len(), 0);
+}
+
+#[test]
+fn show_values_prints_them() {
+    let dir = share();
+    cmd()
+        .args(["--rules", DEFAULT_RULES, "classify", "--show-values", "--format", "csv"])
+        .arg(dir.path().join("card.txt"))
+        .assert()
+        .success()
+        .stdout(predicates::str::starts_with("path,decision,template,properties,matches,error\n"))
+        .stdout(predicates::str::contains(CARD));
+}
+
+#[test]
+fn failures_give_the_highest_exit_code() {
+    let dir = share();
+    let out = cmd()
+        .args(["--rules", DEFAULT_RULES, "classify", "--format", "json"])
+        .arg(dir.path().join("card.txt"))
+        .arg(dir.path().join("missing.txt"))
+        .arg(dir.path())
+        .assert()
+        .code(3)
+        .get_output()
+        .stdout
+        .clone();
+    let rows = json_lines(&out);
+    assert_eq!(rows[0]["decision"], "protect");
+    assert_eq!(rows[1]["decision"], "error");
+    assert!(rows[1]["error"].as_str().unwrap().contains("no such file"));
+    assert!(rows[2]["error"].as_str().unwrap().contains("--recurse"));
+}
+
+#[test]
+fn an_unfinished_rule_makes_the_file_an_error_not_a_skip() {
+    let rules = tempfile::tempdir().unwrap();
+    std::fs::write(
+        rules.path().join("r.xml"),
+        r#"<ClassificationRules><PropertyDefinition name="S" type="YesNo"/>
+<Rule name="catastrophic" property="S" value="Yes"><Regex>(a*)*\1b</Regex></Rule>
+<ProtectionPolicy><Protect property="S" value="Yes"/></ProtectionPolicy></ClassificationRules>"#,
+    )
+    .unwrap();
+    let file = rules.path().join("victim.txt");
+    std::fs::write(&file, format!("{}c\n", "a".repeat(60))).unwrap();
+    let out = cmd().arg("--rules").arg(rules.path()).args(["classify", "--format", "json"]).arg(&file).assert().code(7);
+    let rows = json_lines(&out.get_output().stdout);
+    assert_eq!(rows[0]["decision"], "error");
+    assert!(rows[0]["error"].as_str().unwrap().contains("catastrophic"));
+}
+
+#[test]
+fn invalid_rules_exit_6_before_classifying() {
+    let rules = tempfile::tempdir().unwrap();
+    std::fs::write(
+        rules.path().join("bad.xml"),
+        "<ClassificationRules>\n  <Rule name=\"x\" property=\"Nope\" value=\"Yes\"/>\n</ClassificationRules>",
+    )
+    .unwrap();
+    cmd()
+        .arg("--rules")
+        .arg(rules.path())
+        .args(["classify", "whatever.txt"])
+        .assert()
+        .code(6)
+        .stdout("")
+        .stderr(predicates::str::contains("bad.xml:2:3: error: rule \"x\": property \"Nope\" is not defined"));
+}
