@@ -16,6 +16,7 @@ pub mod error;
 pub mod exit;
 pub mod extract;
 pub mod locate;
+pub mod platform;
 pub mod protect;
 pub mod xml;
 

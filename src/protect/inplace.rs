@@ -162,7 +162,13 @@ fn copy_owner(file: &File, meta: &Metadata) {
 fn copy_owner(_file: &File, _meta: &Metadata) {}
 
 fn swap_into_place(temp: tempfile::NamedTempFile, dest: &Path) -> Result<(), Error> {
-    temp.persist(dest).map(drop).map_err(|e| Error::io("cannot replace", dest, e.error, ExitClass::Write))
+    // Close the (already flushed) temporary file; dropping `temp_path` on failure deletes it.
+    let temp_path = temp.into_temp_path();
+    crate::platform::replace_file(&temp_path, dest)
+        .map_err(|e| Error::io("cannot replace", dest, e, ExitClass::Write))?;
+    // The path now names the new file: forget it instead of deleting it.
+    let _ = temp_path.keep();
+    Ok(())
 }
 
 /// Make the rename durable (POSIX needs the folder itself flushed). Best effort: the data is already on disk.
