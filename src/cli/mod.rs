@@ -9,6 +9,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::{Error, ExitClass};
 
 pub mod classify;
+pub mod fsrm_args;
 pub mod keys;
 pub mod protect;
 pub mod rules;
@@ -67,14 +68,19 @@ pub enum Command {
 
 /// Parse `args` (including the program name), run the command, print errors, and return the exit class.
 pub fn run(args: Vec<OsString>) -> ExitClass {
-    let cli = match Cli::try_parse_from(&args) {
-        Ok(cli) => cli,
-        Err(err) => {
-            let _ = err.print();
-            return if err.use_stderr() { ExitClass::Usage } else { ExitClass::Success };
+    let parsed = if fsrm_args::is_legacy(&args) {
+        let raw = crate::platform::raw_command_line();
+        fsrm_args::parse(&args, raw.as_ref()).map(|(global, protect)| Cli { global, command: Command::Protect(protect) })
+    } else {
+        match Cli::try_parse_from(&args) {
+            Ok(cli) => Ok(cli),
+            Err(err) => {
+                let _ = err.print();
+                return if err.use_stderr() { ExitClass::Usage } else { ExitClass::Success };
+            }
         }
     };
-    match dispatch(cli) {
+    match parsed.and_then(dispatch) {
         Ok(class) => class,
         Err(err) => {
             report(&err);
