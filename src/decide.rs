@@ -170,12 +170,17 @@ pub fn process(path: &Path, request: &Request<'_>, ctx: &Context<'_>) -> Outcome
     let template = match policy_template {
         Some(id) => match ctx.templates.get(&id) {
             Ok(t) => t,
-            Err(e) => return Outcome { classification, ..Outcome::new(Action::Failed(e.context("the policy's template"))) },
+            Err(e) => {
+                return Outcome { classification, ..Outcome::new(Action::Failed(e.context("the policy's template"))) };
+            }
         },
         None => match ctx.template {
             Some(t) => t,
             None => {
-                let e = Error::new(ExitClass::Usage, "no template: give --template <ID> (-TemplateID) or set default_template in the config");
+                let e = Error::new(
+                    ExitClass::Usage,
+                    "no template: give --template <ID> (-TemplateID) or set default_template in the config",
+                );
                 return Outcome { classification, ..Outcome::new(Action::Failed(e)) };
             }
         },

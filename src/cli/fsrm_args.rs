@@ -20,8 +20,19 @@ use crate::{Error, ExitClass};
 /// warned about.
 const IGNORED: [&str; 3] = ["appprincipalid", "symmetrickey", "bpostenantid"];
 /// Switches that take a value.
-const WITH_VALUE: [&str; 11] =
-    ["file", "templateid", "ownermail", "template", "owner", "templates", "rules", "config", "log-dir", "logdir", "path"];
+const WITH_VALUE: [&str; 11] = [
+    "file",
+    "templateid",
+    "ownermail",
+    "template",
+    "owner",
+    "templates",
+    "rules",
+    "config",
+    "log-dir",
+    "logdir",
+    "path",
+];
 /// Switches without a value.
 const FLAGS: [&str; 4] = ["always", "json", "strict-exit", "dry-run"];
 /// Switches that mark the legacy form.
@@ -35,7 +46,8 @@ fn switch_name(token: &str) -> Option<(String, Option<usize>)> {
         None => (body, None),
     };
     let name = name.to_ascii_lowercase();
-    let known = WITH_VALUE.contains(&name.as_str()) || FLAGS.contains(&name.as_str()) || IGNORED.contains(&name.as_str());
+    let known =
+        WITH_VALUE.contains(&name.as_str()) || FLAGS.contains(&name.as_str()) || IGNORED.contains(&name.as_str());
     known.then_some((name, colon))
 }
 
@@ -132,11 +144,8 @@ pub fn parse(args: &[OsString], raw: Option<&OsString>) -> Result<(GlobalOptions
         }
     };
     let toks = tokens(line);
-    let switches: Vec<(usize, String, Option<usize>)> = toks
-        .iter()
-        .enumerate()
-        .filter_map(|(i, t)| switch_name(t.text).map(|(n, colon)| (i, n, colon)))
-        .collect();
+    let switches: Vec<(usize, String, Option<usize>)> =
+        toks.iter().enumerate().filter_map(|(i, t)| switch_name(t.text).map(|(n, colon)| (i, n, colon))).collect();
 
     let mut global = GlobalOptions::default();
     let mut protect = ProtectArgs::default();
@@ -175,7 +184,10 @@ pub fn parse(args: &[OsString], raw: Option<&OsString>) -> Result<(GlobalOptions
         }
         let value_start = match colon {
             Some(c) => tok.start + c,
-            None => toks.get(i + 1).map_or(line.len(), |t| t.start).min(switches.get(k + 1).map_or(line.len(), |n| toks[n.0].start)),
+            None => toks
+                .get(i + 1)
+                .map_or(line.len(), |t| t.start)
+                .min(switches.get(k + 1).map_or(line.len(), |n| toks[n.0].start)),
         };
         let value_end = switches.get(k + 1).map_or(line.len(), |n| toks[n.0].start);
         let value = unquote(&line[value_start.min(value_end)..value_end]).to_string();
@@ -232,7 +244,8 @@ mod tests {
 
     #[test]
     fn unquoted_apostrophes_and_colon_form() {
-        let (_, p) = parsed(&["--file:/srv/share/O'Brien", "notes.txt", "-templateid:{E6EE2481-26B9-45E5-B34A-F744EACD53B0}"]);
+        let (_, p) =
+            parsed(&["--file:/srv/share/O'Brien", "notes.txt", "-templateid:{E6EE2481-26B9-45E5-B34A-F744EACD53B0}"]);
         assert_eq!(p.file, PathBuf::from("/srv/share/O'Brien notes.txt"));
         assert_eq!(p.template.as_deref(), Some("{E6EE2481-26B9-45E5-B34A-F744EACD53B0}"));
         let (_, p) = parsed(&["-File", "'/srv/O'Brien.docx'", "-TemplateID", "x"]);
@@ -241,7 +254,18 @@ mod tests {
 
     #[test]
     fn globals_anywhere_and_after_protect() {
-        let (g, p) = parsed(&["--templates", "/t", "protect", "-File", "/a b.txt", "-TemplateID", "x", "--rules", "/r", "--json"]);
+        let (g, p) = parsed(&[
+            "--templates",
+            "/t",
+            "protect",
+            "-File",
+            "/a b.txt",
+            "-TemplateID",
+            "x",
+            "--rules",
+            "/r",
+            "--json",
+        ]);
         assert_eq!(g.templates, Some(PathBuf::from("/t")));
         assert_eq!(g.rules, Some(PathBuf::from("/r")));
         assert_eq!(p.file, PathBuf::from("/a b.txt"));
@@ -261,7 +285,18 @@ mod tests {
 
     #[test]
     fn ignored_cloud_switches_and_empty_owner() {
-        let (_, p) = parsed(&["-File", "/a", "-TemplateID", "x", "-OwnerMail", "''", "-AppPrincipalId", "abc", "-SymmetricKey", "k"]);
+        let (_, p) = parsed(&[
+            "-File",
+            "/a",
+            "-TemplateID",
+            "x",
+            "-OwnerMail",
+            "''",
+            "-AppPrincipalId",
+            "abc",
+            "-SymmetricKey",
+            "k",
+        ]);
         assert_eq!(p.owner.as_deref(), Some(""));
         assert_eq!(p.ignored_switches, vec!["appprincipalid", "symmetrickey"]);
     }

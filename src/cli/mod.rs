@@ -70,7 +70,8 @@ pub enum Command {
 pub fn run(args: Vec<OsString>) -> ExitClass {
     let parsed = if fsrm_args::is_legacy(&args) {
         let raw = crate::platform::raw_command_line();
-        fsrm_args::parse(&args, raw.as_ref()).map(|(global, protect)| Cli { global, command: Command::Protect(protect) })
+        fsrm_args::parse(&args, raw.as_ref())
+            .map(|(global, protect)| Cli { global, command: Command::Protect(protect) })
     } else {
         match Cli::try_parse_from(&args) {
             Ok(cli) => Ok(cli),

@@ -109,7 +109,8 @@ pub fn run(global: &GlobalOptions, args: ProtectArgs) -> Result<ExitClass, Error
 
 /// Load what the run needs and take the file through the pipeline.
 fn protect_one(global: &GlobalOptions, args: &ProtectArgs, config: &Config, owner: Option<&str>) -> Outcome {
-    let failed = |e: Error| Outcome { action: Action::Failed(e), template: None, classification: None, warnings: Vec::new() };
+    let failed =
+        |e: Error| Outcome { action: Action::Failed(e), template: None, classification: None, warnings: Vec::new() };
     let store = match open_templates(global, config.templates.clone()) {
         Ok(s) => s,
         Err(e) => return failed(e),
@@ -128,7 +129,10 @@ fn protect_one(global: &GlobalOptions, args: &ProtectArgs, config: &Config, owne
         let Some(dir) = dir else {
             return failed(Error::new(
                 ExitClass::Config,
-                format!("no rule folder: give --rules <DIR>, put {}/ beside the executable, or use --always", locate::RULES_DIR),
+                format!(
+                    "no rule folder: give --rules <DIR>, put {}/ beside the executable, or use --always",
+                    locate::RULES_DIR
+                ),
             ));
         };
         match RuleSet::load(&dir) {
@@ -136,7 +140,8 @@ fn protect_one(global: &GlobalOptions, args: &ProtectArgs, config: &Config, owne
             Err(e) => return failed(e),
         }
     };
-    let ctx = Context { templates: &store, rules: rules.as_ref(), policy: &config.policy, limits: &config.limits, template };
+    let ctx =
+        Context { templates: &store, rules: rules.as_ref(), policy: &config.policy, limits: &config.limits, template };
     decide::process(&args.file, &Request { owner, dry_run: args.dry_run }, &ctx)
 }
 
@@ -148,7 +153,9 @@ fn owner(given: Option<&str>) -> (Option<&str>, Option<String>) {
         Some("") => (None, Some("no owner given (-OwnerMail was empty): the license records none".into())),
         Some(m) if m.eq_ignore_ascii_case(UNRESOLVED_OWNER_MACRO) => (
             None,
-            Some(format!("FSRM could not resolve the file's owner (the owner is still {m:?}): the license records none")),
+            Some(format!(
+                "FSRM could not resolve the file's owner (the owner is still {m:?}): the license records none"
+            )),
         ),
         Some(o) => (Some(o), None),
     }
@@ -157,7 +164,10 @@ fn owner(given: Option<&str>) -> (Option<&str>, Option<String>) {
 fn record(args: &ProtectArgs, owner: Option<&str>, outcome: &Outcome, class: ExitClass, started: Instant) -> Record {
     let (matches, properties) = match &outcome.classification {
         Some(c) => (
-            c.matches.iter().map(|m| LoggedMatch { name: m.name.clone(), count: m.count, confidence: m.confidence }).collect(),
+            c.matches
+                .iter()
+                .map(|m| LoggedMatch { name: m.name.clone(), count: m.count, confidence: m.confidence })
+                .collect(),
             c.properties.iter().map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone()))).collect(),
         ),
         None => (Vec::new(), serde_json::Map::new()),
