@@ -22,6 +22,25 @@ fn task(s: &Scratch) -> assert_cmd::Command {
     c
 }
 
+/// Start `protect` on `file` in the background, with this scratch folder's templates, rules and log.
+fn spawn_protect(s: &Scratch, file: &Path, extra: &[&str]) -> std::process::Child {
+    std::process::Command::new(assert_cmd::cargo::cargo_bin("fci-connector"))
+        .arg("--templates")
+        .arg(s.templates())
+        .arg("--rules")
+        .arg(rules())
+        .arg("--log-dir")
+        .arg(s.path().join("logs"))
+        .arg("protect")
+        .arg(file)
+        .args(["--template", TEMPLATE_ID])
+        .args(extra)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
 fn log_lines(s: &Scratch) -> Vec<serde_json::Value> {
     let text = std::fs::read_to_string(s.path().join("logs/fci-connector.log")).unwrap_or_default();
     text.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("torn log line {l:?}: {e}"))).collect()
@@ -179,6 +198,7 @@ fn switches_any_case_one_or_two_dashes_colon_form_after_protect_and_globals_anyw
         .success()
         .stdout(predicate::str::contains(r#""decision":"protected""#));
     assert!(is_protected(&f));
+    assert_eq!(log_lines(&s).len(), 1, "the global --log-dir before `protect` was not honoured");
 }
 
 #[test]
@@ -397,26 +417,10 @@ fn help_lists_the_exit_codes() {
 #[test]
 fn two_invocations_racing_on_one_file_protect_it_exactly_once() {
     let s = Scratch::new();
-    let exe = assert_cmd::cargo::cargo_bin("fci-connector");
     for round in 0..25 {
         let content = format!("{SENSITIVE}round {round}\n");
         let f = s.file(&format!("race{round}.txt"), content.as_bytes());
-        let spawn = || {
-            std::process::Command::new(&exe)
-                .arg("--templates")
-                .arg(s.templates())
-                .arg("--rules")
-                .arg(rules())
-                .arg("--log-dir")
-                .arg(s.path().join("logs"))
-                .arg("protect")
-                .arg(&f)
-                .args(["--template", TEMPLATE_ID, "--strict-exit"])
-                .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::null())
-                .spawn()
-                .unwrap()
-        };
+        let spawn = || spawn_protect(&s, &f, &["--strict-exit"]);
         let (mut a, mut b) = (spawn(), spawn());
         let codes = [a.wait().unwrap().code(), b.wait().unwrap().code()];
         // One protects (0); the other finds it protected (11) or busy (4).
@@ -436,28 +440,9 @@ fn log_rotates_by_size_and_parallel_appends_never_tear() {
     let s = Scratch::new();
     let config = s.path().join("fci-connector.toml");
     std::fs::write(&config, "[log]\nmax_bytes = 2000\nkeep = 50\n").unwrap();
-    let exe = assert_cmd::cargo::cargo_bin("fci-connector");
     let files: Vec<PathBuf> = (0..24).map(|i| s.file(&format!("m{i}.txt"), CLEAN.as_bytes())).collect();
-    let children: Vec<_> = files
-        .iter()
-        .map(|f| {
-            std::process::Command::new(&exe)
-                .arg("--config")
-                .arg(&config)
-                .arg("--templates")
-                .arg(s.templates())
-                .arg("--rules")
-                .arg(rules())
-                .arg("--log-dir")
-                .arg(s.path().join("logs"))
-                .arg("protect")
-                .arg(f)
-                .args(["--template", TEMPLATE_ID])
-                .stdout(std::process::Stdio::null())
-                .spawn()
-                .unwrap()
-        })
-        .collect();
+    let config_arg = format!("--config={}", config.display());
+    let children: Vec<_> = files.iter().map(|f| spawn_protect(&s, f, &[&config_arg])).collect();
     for mut c in children {
         assert!(c.wait().unwrap().success());
     }

@@ -77,11 +77,10 @@ pub fn is_legacy(args: &[OsString]) -> bool {
     }
 }
 
-/// A whitespace-separated token of the command line, with its byte span.
+/// A whitespace-separated token of the command line, with where it starts.
 struct Token<'a> {
     text: &'a str,
     start: usize,
-    end: usize,
 }
 
 fn tokens(line: &str) -> Vec<Token<'_>> {
@@ -90,7 +89,7 @@ fn tokens(line: &str) -> Vec<Token<'_>> {
     for (i, c) in line.char_indices().chain(std::iter::once((line.len(), ' '))) {
         match (c.is_whitespace(), start) {
             (true, Some(s)) => {
-                out.push(Token { text: &line[s..i], start: s, end: i });
+                out.push(Token { text: &line[s..i], start: s });
                 start = None;
             }
             (false, None) => start = Some(i),
@@ -144,29 +143,26 @@ pub fn parse(args: &[OsString], raw: Option<&OsString>) -> Result<(GlobalOptions
         }
     };
     let toks = tokens(line);
-    let switches: Vec<(usize, String, Option<usize>)> =
+    let mut switches: Vec<(usize, String, Option<usize>)> =
         toks.iter().enumerate().filter_map(|(i, t)| switch_name(t.text).map(|(n, colon)| (i, n, colon))).collect();
+    // The subcommand `protect`, when given, stands before the first legacy switch; it ends the value before it
+    // (a global option's) and its own value is the file, in `protect <FILE> -TemplateID …`.
+    let first_legacy = switches.iter().find(|s| LEGACY.contains(&s.1.as_str())).map_or(toks.len(), |s| s.0);
+    if let Some(at) = toks[..first_legacy].iter().position(|t| t.text.eq_ignore_ascii_case("protect")) {
+        let slot = switches.partition_point(|s| s.0 < at);
+        switches.insert(slot, (at, "protect".to_string(), None));
+    }
 
     let mut global = GlobalOptions::default();
     let mut protect = ProtectArgs::default();
     let mut file: Option<String> = None;
     let mut template: Option<String> = None;
-    // Words before the first switch: `protect` and, in `protect <FILE> -TemplateID …`, the file.
-    let first_switch = switches.first().map_or(toks.len(), |s| s.0);
-    let leading: Vec<&str> = toks[..first_switch].iter().map(|t| t.text).collect();
-    match leading.as_slice() {
-        [] => {}
-        [p] if p.eq_ignore_ascii_case("protect") => {}
-        [p, ..] if p.eq_ignore_ascii_case("protect") => {
-            let (s, e) = (toks[1].start, toks[first_switch - 1].end);
-            file = Some(unquote(&line[s..e]).to_string());
-        }
-        other => {
-            return Err(Error::new(
-                ExitClass::Usage,
-                format!("unexpected {:?} before the first switch in: {line}", other.join(" ")),
-            ));
-        }
+    if let Some(first) = switches.first().filter(|s| s.0 > 0) {
+        let before: Vec<&str> = toks[..first.0].iter().map(|t| t.text).collect();
+        return Err(Error::new(
+            ExitClass::Usage,
+            format!("unexpected {:?} before the first switch in: {line}", before.join(" ")),
+        ));
     }
     for (k, (i, name, colon)) in switches.iter().enumerate() {
         let tok = &toks[*i];
@@ -193,6 +189,10 @@ pub fn parse(args: &[OsString], raw: Option<&OsString>) -> Result<(GlobalOptions
         let value = unquote(&line[value_start.min(value_end)..value_end]).to_string();
         match name.as_str() {
             "file" | "path" => file = Some(value),
+            "protect" if value.is_empty() => {}
+            "protect" => {
+                file.get_or_insert(value);
+            }
             "templateid" | "template" => template = Some(value),
             "ownermail" | "owner" => protect.owner = Some(value),
             "templates" => global.templates = Some(PathBuf::from(value)),
@@ -270,6 +270,14 @@ mod tests {
         assert_eq!(g.rules, Some(PathBuf::from("/r")));
         assert_eq!(p.file, PathBuf::from("/a b.txt"));
         assert!(p.json);
+    }
+
+    #[test]
+    fn positional_file_after_protect() {
+        let (g, p) = parsed(&["--log-dir", "/l", "PROTECT", "/srv/a b.txt", "-TemplateID", "x"]);
+        assert_eq!(g.log_dir, Some(PathBuf::from("/l")));
+        assert_eq!(p.file, PathBuf::from("/srv/a b.txt"));
+        assert!(parse(&argv(&["stray", "-File", "/a"]), None).is_err());
     }
 
     #[test]
