@@ -16,6 +16,7 @@
 //! [`platform`] holds what differs between Windows and Unix; [`xml`] the small XML reader for templates and
 //! licenses. `main.rs` only hands the arguments to [`cli::run`] and exits with the code it returns.
 
+pub mod batch;
 pub mod classify;
 pub mod cli;
 pub mod config;

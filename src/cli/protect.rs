@@ -2,15 +2,17 @@
 //! (or one JSON object), append one line to the invocation log, and exit with a code FSRM and wrappers can act on.
 //! Also reached through Microsoft's argument form (`-File … -TemplateID … -OwnerMail …`, see [`super::fsrm_args`]).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use clap::Args;
 
 use super::GlobalOptions;
+use crate::batch::walk::{self, WalkOptions};
+use crate::batch::{self, report};
 use crate::classify::RuleSet;
 use crate::config::Config;
-use crate::decide::{self, Action, Context, Outcome, Request};
+use crate::decide::{self, Action, Context, Outcome, Request, SkipReason};
 use crate::log::{self, LoggedMatch, Record};
 use crate::protect::templates::{self, TemplateStore};
 use crate::{Error, ExitClass, locate};
@@ -20,8 +22,26 @@ pub const UNRESOLVED_OWNER_MACRO: &str = "[Source File Owner Email]";
 
 #[derive(Args, Debug, Default)]
 pub struct ProtectArgs {
-    /// The file to protect
+    /// The file to protect, or a folder with --recurse
     pub file: PathBuf,
+    /// Protect every file under the folder, in parallel
+    #[arg(long, short = 'r')]
+    pub recurse: bool,
+    /// Worker threads for --recurse [default: one per core]
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub jobs: usize,
+    /// With --recurse: skip files matching this glob (relative path or file name); repeatable
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
+    /// With --recurse: include hidden files (dot files; on Windows, hidden and system files)
+    #[arg(long)]
+    pub include_hidden: bool,
+    /// With --recurse: write a report of every file (.html, .csv or .json)
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+    /// No progress bar and no per-file lines (the summary and failures still print)
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
     /// Template id (a GUID, with or without braces) [default: the config's default_template]
     #[arg(long, value_name = "ID")]
     pub template: Option<String>,
@@ -73,8 +93,12 @@ pub fn run(global: &GlobalOptions, args: ProtectArgs) -> Result<ExitClass, Error
     let log_config = config.as_ref().map(|c| c.log.clone()).unwrap_or_default();
     let log_dir = log::log_dir(global.log_dir.as_deref(), &log_config);
     let (owner, owner_warning) = owner(args.owner.as_deref());
-    let mut outcome = match config {
-        Ok(config) => protect_one(global, &args, &config, owner),
+    let loaded = config.and_then(|c| Loaded::new(global, &args, c));
+    if args.recurse && args.file.is_dir() {
+        return run_folder(&args, &loaded?, owner, log_dir.as_deref());
+    }
+    let mut outcome = match loaded.and_then(|l| l.context().map(|ctx| l.process(&args, &ctx, &args.file, owner))) {
+        Ok(outcome) => outcome,
         Err(e) => Outcome { action: Action::Failed(e), template: None, classification: None, warnings: Vec::new() },
     };
     if matches!(outcome.action, Action::Protected(_) | Action::WouldProtect) {
@@ -83,14 +107,21 @@ pub fn run(global: &GlobalOptions, args: ProtectArgs) -> Result<ExitClass, Error
     for switch in &args.ignored_switches {
         outcome.warnings.push(format!("-{switch} is ignored: fci-connector needs no cloud credentials"));
     }
-    if let (Action::Failed(e), Some(line)) = (&mut outcome.action, &args.command_line)
+    if let Action::Failed(e) = &mut outcome.action
         && e.class() == ExitClass::NotFound
     {
-        let tried = std::mem::replace(e, Error::new(ExitClass::Internal, ""));
-        *e = tried.context(format!("file rebuilt from the argument line {line:?}"));
+        let hint = match &args.command_line {
+            Some(line) => Some(format!("file rebuilt from the argument line {line:?}")),
+            None if args.file.is_dir() => Some("add --recurse to protect a whole folder".to_string()),
+            None => None,
+        };
+        if let Some(hint) = hint {
+            let original = std::mem::replace(e, Error::new(ExitClass::Internal, ""));
+            *e = original.context(hint);
+        }
     }
     let class = outcome.exit_class(args.strict_exit);
-    let record = record(&args, owner, &outcome, class, started);
+    let record = record(&args.file, &args, owner, &outcome, class, started);
     log::append_or_warn(log_dir.as_deref(), &log_config, &record);
     for w in &outcome.warnings {
         eprintln!("fci-connector: warning: {w}");
@@ -98,7 +129,7 @@ pub fn run(global: &GlobalOptions, args: ProtectArgs) -> Result<ExitClass, Error
     if args.json {
         println!("{}", serde_json::to_string(&record).unwrap_or_default());
     } else {
-        print_line(&args, &outcome);
+        print_line(&args.file, &outcome);
     }
     if let Action::Failed(e) = &outcome.action {
         super::report(e);
@@ -107,42 +138,104 @@ pub fn run(global: &GlobalOptions, args: ProtectArgs) -> Result<ExitClass, Error
     Ok(class)
 }
 
-/// Load what the run needs and take the file through the pipeline.
-fn protect_one(global: &GlobalOptions, args: &ProtectArgs, config: &Config, owner: Option<&str>) -> Outcome {
-    let failed =
-        |e: Error| Outcome { action: Action::Failed(e), template: None, classification: None, warnings: Vec::new() };
-    let store = match open_templates(global, config.templates.clone()) {
-        Ok(s) => s,
-        Err(e) => return failed(e),
-    };
-    // The template is checked before anything else, so a wrong -TemplateID shows on every file, not only on the
-    // ones the policy protects.
-    let template_id = args.template.as_deref().or(config.default_template.as_deref());
-    let template = match template_id.map(|id| store.get(id)).transpose() {
-        Ok(t) => t,
-        Err(e) => return failed(e),
-    };
-    let rules = if args.always {
-        None
-    } else {
-        let dir = global.rules.clone().or_else(|| config.rules.clone()).or_else(|| locate::rules_dir(None));
-        let Some(dir) = dir else {
-            return failed(Error::new(
-                ExitClass::Config,
-                format!(
-                    "no rule folder: give --rules <DIR>, put {}/ beside the executable, or use --always",
-                    locate::RULES_DIR
-                ),
-            ));
-        };
-        match RuleSet::load(&dir) {
-            Ok(loaded) => Some(loaded.rules),
-            Err(e) => return failed(e),
+/// What every file of a run shares: the config, the template store, the command line's template and the rules.
+struct Loaded {
+    config: Config,
+    store: TemplateStore,
+    template_id: Option<String>,
+    rules: Option<RuleSet>,
+}
+
+impl Loaded {
+    fn new(global: &GlobalOptions, args: &ProtectArgs, config: Config) -> Result<Loaded, Error> {
+        let store = open_templates(global, config.templates.clone())?;
+        let template_id = args.template.clone().or_else(|| config.default_template.clone());
+        // The template is checked before anything else, so a wrong -TemplateID shows on every file, not only on
+        // the ones the policy protects.
+        if let Some(id) = &template_id {
+            store.get(id)?;
         }
-    };
-    let ctx =
-        Context { templates: &store, rules: rules.as_ref(), policy: &config.policy, limits: &config.limits, template };
-    decide::process(&args.file, &Request { owner, dry_run: args.dry_run }, &ctx)
+        let rules = if args.always {
+            None
+        } else {
+            let dir = global.rules.clone().or_else(|| config.rules.clone()).or_else(|| locate::rules_dir(None));
+            let dir = dir.ok_or_else(|| {
+                Error::new(
+                    ExitClass::Config,
+                    format!(
+                        "no rule folder: give --rules <DIR>, put {}/ beside the executable, or use --always",
+                        locate::RULES_DIR
+                    ),
+                )
+            })?;
+            Some(RuleSet::load(&dir)?.rules)
+        };
+        Ok(Loaded { config, store, template_id, rules })
+    }
+
+    fn context(&self) -> Result<Context<'_>, Error> {
+        let template = self.template_id.as_deref().map(|id| self.store.get(id)).transpose()?;
+        Ok(Context {
+            templates: &self.store,
+            rules: self.rules.as_ref(),
+            policy: &self.config.policy,
+            limits: &self.config.limits,
+            template,
+        })
+    }
+
+    fn process(&self, args: &ProtectArgs, ctx: &Context<'_>, file: &Path, owner: Option<&str>) -> Outcome {
+        decide::process(file, &Request { owner, dry_run: args.dry_run }, ctx)
+    }
+}
+
+/// `protect <DIR> --recurse`: every file through the same pipeline, in parallel, each logged as its own invocation.
+fn run_folder(
+    args: &ProtectArgs,
+    loaded: &Loaded,
+    owner: Option<&str>,
+    log_dir: Option<&Path>,
+) -> Result<ExitClass, Error> {
+    let started = Instant::now();
+    let ctx = loaded.context()?;
+    let walk_options = WalkOptions { exclude: args.exclude.clone(), include_hidden: args.include_hidden };
+    let walked = walk::files(std::slice::from_ref(&args.file), &walk_options)?;
+    for problem in &walked.problems {
+        eprintln!("fci-connector: warning: {}", problem.message());
+    }
+    let options = batch::RunOptions { jobs: args.jobs, progress: !args.quiet && !args.json };
+    let stdout = std::sync::Mutex::new(());
+    let reports = batch::run(&walked.files, &options, |found| {
+        let file_started = Instant::now();
+        let outcome = loaded.process(args, &ctx, &found.path, owner);
+        let class = outcome.exit_class(args.strict_exit);
+        let record = record(&found.path, args, owner, &outcome, class, file_started);
+        log::append_or_warn(log_dir, &loaded.config.log, &record);
+        let _guard = stdout.lock();
+        if args.json {
+            println!("{}", serde_json::to_string(&record).unwrap_or_default());
+        } else if let Action::Failed(e) = &outcome.action {
+            super::report(e);
+        } else if !args.quiet && !matches!(outcome.action, Action::Skipped(SkipReason::AlreadyProtected)) {
+            print_line(&found.path, &outcome);
+        }
+        batch::FileReport::from_record(record, found.bytes)
+    });
+    let summary = batch::Summary::of(&reports, started.elapsed());
+    if let Some(path) = &args.report {
+        let what = if args.dry_run { "dry run" } else { "protection" };
+        report::write(path, &format!("fci-connector: {what} of {}", args.file.display()), &summary, &reports)?;
+    }
+    if !args.json {
+        for line in summary.lines() {
+            eprintln!("{line}");
+        }
+    }
+    let mut class = ExitClass::ALL.into_iter().find(|c| c.code() == summary.exit_code).unwrap_or(ExitClass::Internal);
+    for problem in &walked.problems {
+        class = batch::most_severe(class, problem.class());
+    }
+    Ok(class)
 }
 
 /// FSRM leaves the macro text, or nothing, when it cannot resolve a file's owner (a file owned by SYSTEM, say):
@@ -161,7 +254,14 @@ fn owner(given: Option<&str>) -> (Option<&str>, Option<String>) {
     }
 }
 
-fn record(args: &ProtectArgs, owner: Option<&str>, outcome: &Outcome, class: ExitClass, started: Instant) -> Record {
+fn record(
+    file: &Path,
+    args: &ProtectArgs,
+    owner: Option<&str>,
+    outcome: &Outcome,
+    class: ExitClass,
+    started: Instant,
+) -> Record {
     let (matches, properties) = match &outcome.classification {
         Some(c) => (
             c.matches
@@ -176,7 +276,7 @@ fn record(args: &ProtectArgs, owner: Option<&str>, outcome: &Outcome, class: Exi
         time: log::now(),
         pid: std::process::id(),
         command: "protect",
-        file: args.file.display().to_string(),
+        file: file.display().to_string(),
         template: outcome.template.as_ref().map(|(id, _)| id.clone()).or_else(|| {
             // Canonical form when the id parses, as given when it does not (the error says why).
             args.template.as_deref().map(|t| templates::parse_id(t).map_or_else(|_| t.to_string(), |id| id.to_string()))
@@ -196,8 +296,8 @@ fn record(args: &ProtectArgs, owner: Option<&str>, outcome: &Outcome, class: Exi
     }
 }
 
-fn print_line(args: &ProtectArgs, outcome: &Outcome) {
-    let path = args.file.display();
+fn print_line(file: &Path, outcome: &Outcome) {
+    let path = file.display();
     let found = outcome
         .classification
         .as_ref()
