@@ -222,7 +222,9 @@ fn check_file(path: &Path, policy: &PolicyConfig) -> Result<Option<SkipReason>, 
 
 /// Extract and classify.
 pub fn classify(path: &Path, rules: &RuleSet, limits: &Limits) -> Result<Classification, Error> {
-    let mut scanner = rules.scanner(path);
+    // Folder scopes compare whole paths, so a relative argument is made absolute first.
+    let full = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut scanner = rules.scanner(&full);
     extract::extract(path, limits, &mut |chunk| scanner.feed(chunk))?;
     Ok(scanner.finish())
 }
