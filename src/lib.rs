@@ -28,6 +28,7 @@ pub mod locate;
 pub mod log;
 pub mod platform;
 pub mod protect;
+pub mod watch;
 pub mod xml;
 
 pub use error::{Error, Result};

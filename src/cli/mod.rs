@@ -16,6 +16,7 @@ pub mod rules;
 pub mod status;
 pub mod templates;
 pub mod unprotect;
+pub mod watch;
 
 /// Options every subcommand understands.
 #[derive(Args, Debug, Clone, Default)]
@@ -64,6 +65,8 @@ pub enum Command {
     /// Check the rule files
     #[command(subcommand)]
     Rules(rules::RulesCommand),
+    /// Protect new and modified files under folders as they settle (continuous mode for Linux/Samba servers)
+    Watch(watch::WatchArgs),
 }
 
 /// Parse `args` (including the program name), run the command, print errors, and return the exit class.
@@ -100,6 +103,7 @@ fn dispatch(cli: Cli) -> Result<ExitClass, Error> {
         Command::Templates(cmd) => templates::run(&global, cmd),
         Command::Classify(args) => classify::run(&global, args),
         Command::Rules(cmd) => rules::run(&global, cmd),
+        Command::Watch(args) => watch::run(&global, args),
     }
 }
 

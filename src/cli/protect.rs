@@ -20,7 +20,7 @@ use crate::{Error, ExitClass, locate};
 /// What FSRM puts in place of `[Source File Owner Email]` when it cannot resolve the owner: the macro itself.
 pub const UNRESOLVED_OWNER_MACRO: &str = "[Source File Owner Email]";
 
-#[derive(Args, Debug, Default)]
+#[derive(Args, Clone, Debug, Default)]
 pub struct ProtectArgs {
     /// The file to protect, or a folder with --recurse
     pub file: PathBuf,
@@ -139,15 +139,15 @@ pub fn run(global: &GlobalOptions, args: ProtectArgs) -> Result<ExitClass, Error
 }
 
 /// What every file of a run shares: the config, the template store, the command line's template and the rules.
-struct Loaded {
-    config: Config,
+pub(crate) struct Loaded {
+    pub(crate) config: Config,
     store: TemplateStore,
     template_id: Option<String>,
     rules: Option<RuleSet>,
 }
 
 impl Loaded {
-    fn new(global: &GlobalOptions, args: &ProtectArgs, config: Config) -> Result<Loaded, Error> {
+    pub(crate) fn new(global: &GlobalOptions, args: &ProtectArgs, config: Config) -> Result<Loaded, Error> {
         let store = open_templates(global, config.templates.clone())?;
         let template_id = args.template.clone().or_else(|| config.default_template.clone());
         // The template is checked before anything else, so a wrong -TemplateID shows on every file, not only on
@@ -173,7 +173,7 @@ impl Loaded {
         Ok(Loaded { config, store, template_id, rules })
     }
 
-    fn context(&self) -> Result<Context<'_>, Error> {
+    pub(crate) fn context(&self) -> Result<Context<'_>, Error> {
         let template = self.template_id.as_deref().map(|id| self.store.get(id)).transpose()?;
         Ok(Context {
             templates: &self.store,
@@ -184,7 +184,7 @@ impl Loaded {
         })
     }
 
-    fn process(&self, args: &ProtectArgs, ctx: &Context<'_>, file: &Path, owner: Option<&str>) -> Outcome {
+    pub(crate) fn process(&self, args: &ProtectArgs, ctx: &Context<'_>, file: &Path, owner: Option<&str>) -> Outcome {
         decide::process(file, &Request { owner, dry_run: args.dry_run }, ctx)
     }
 }
@@ -240,7 +240,7 @@ fn run_folder(
 
 /// FSRM leaves the macro text, or nothing, when it cannot resolve a file's owner (a file owned by SYSTEM, say):
 /// protect anyway, without an owner. Microsoft's script failed in that case.
-fn owner(given: Option<&str>) -> (Option<&str>, Option<String>) {
+pub(crate) fn owner(given: Option<&str>) -> (Option<&str>, Option<String>) {
     match given.map(str::trim) {
         None => (None, None),
         Some("") => (None, Some("no owner given (-OwnerMail was empty): the license records none".into())),
@@ -254,7 +254,7 @@ fn owner(given: Option<&str>) -> (Option<&str>, Option<String>) {
     }
 }
 
-fn record(
+pub(crate) fn record(
     file: &Path,
     args: &ProtectArgs,
     owner: Option<&str>,
@@ -296,7 +296,7 @@ fn record(
     }
 }
 
-fn print_line(file: &Path, outcome: &Outcome) {
+pub(crate) fn print_line(file: &Path, outcome: &Outcome) {
     let path = file.display();
     let found = outcome
         .classification
