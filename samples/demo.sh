@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs fci-connector's main job — protect every file of a share in place, then report — on a copy of the sample
-# share, so the repository is never modified. Uses the demo template (samples/templates/, DEMO ONLY keys).
+# share, so the repository is never modified. Uses the demo template (samples/templates/, DEMO ONLY keys) and the
+# default rules (classification-rules/): only files the protection policy matches are protected.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 template=e6ee2481-26b9-45e5-b34a-f744eacd53b0
@@ -14,7 +15,7 @@ cp -R "$here/share" "$work/original"
 
 echo "== Protecting a copy of samples/share (as an FSRM task would: one process per file)"
 find "$work/share" -type f -print0 | sort -z | while IFS= read -r -d '' file; do
-  "$exe" --templates "$here/templates" protect "$file" --template "$template" --owner admin@contoso.com \
+  "$exe" --templates "$here/templates" --log-dir "$work/logs" protect "$file" --template "$template" --owner admin@contoso.com \
     || echo "   exit $? for $file"
 done
 

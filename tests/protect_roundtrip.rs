@@ -68,10 +68,17 @@ fn status_reports_license_fields_without_a_key() {
     s.cmd()
         .arg("protect")
         .arg(&f)
-        .args(["--template", "{E6EE2481-26B9-45E5-B34A-F744EACD53B0}", "--owner", "alice@contoso.com", "--json"])
+        .args([
+            "--template",
+            "{E6EE2481-26B9-45E5-B34A-F744EACD53B0}",
+            "--owner",
+            "alice@contoso.com",
+            "--json",
+            "--always",
+        ])
         .assert()
         .success()
-        .stdout(predicate::str::contains(r#""result":"protected""#));
+        .stdout(predicate::str::contains(r#""decision":"protected""#));
     let out = s.cmd().arg("status").arg(&f).arg(&plain).args(["--format", "json"]).assert().success();
     let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
     let lines: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
@@ -215,7 +222,12 @@ fn passphrase_protected_private_key() {
         .arg(key("encrypted.pub.pem"))
         .assert()
         .success();
-    s.cmd().arg("protect").arg(&f).args(["--template", "11111111-2222-3333-4444-555555555555"]).assert().success();
+    s.cmd()
+        .arg("protect")
+        .arg(&f)
+        .args(["--template", "11111111-2222-3333-4444-555555555555", "--always"])
+        .assert()
+        .success();
     s.cmd()
         .arg("unprotect")
         .arg(&f)

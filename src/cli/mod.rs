@@ -9,12 +9,14 @@ use clap::{Args, Parser, Subcommand};
 use crate::{Error, ExitClass};
 
 pub mod classify;
+pub mod fsrm_args;
 pub mod keys;
 pub mod protect;
 pub mod rules;
 pub mod status;
 pub mod templates;
 pub mod unprotect;
+pub mod watch;
 
 /// Options every subcommand understands.
 #[derive(Args, Debug, Clone, Default)]
@@ -63,18 +65,26 @@ pub enum Command {
     /// Check the rule files
     #[command(subcommand)]
     Rules(rules::RulesCommand),
+    /// Protect new and modified files under folders as they settle (continuous mode for Linux/Samba servers)
+    Watch(watch::WatchArgs),
 }
 
 /// Parse `args` (including the program name), run the command, print errors, and return the exit class.
 pub fn run(args: Vec<OsString>) -> ExitClass {
-    let cli = match Cli::try_parse_from(&args) {
-        Ok(cli) => cli,
-        Err(err) => {
-            let _ = err.print();
-            return if err.use_stderr() { ExitClass::Usage } else { ExitClass::Success };
+    let parsed = if fsrm_args::is_legacy(&args) {
+        let raw = crate::platform::raw_command_line();
+        fsrm_args::parse(&args, raw.as_ref())
+            .map(|(global, protect)| Cli { global, command: Command::Protect(protect) })
+    } else {
+        match Cli::try_parse_from(&args) {
+            Ok(cli) => Ok(cli),
+            Err(err) => {
+                let _ = err.print();
+                return if err.use_stderr() { ExitClass::Usage } else { ExitClass::Success };
+            }
         }
     };
-    match dispatch(cli) {
+    match parsed.and_then(dispatch) {
         Ok(class) => class,
         Err(err) => {
             report(&err);
@@ -93,6 +103,7 @@ fn dispatch(cli: Cli) -> Result<ExitClass, Error> {
         Command::Templates(cmd) => templates::run(&global, cmd),
         Command::Classify(args) => classify::run(&global, args),
         Command::Rules(cmd) => rules::run(&global, cmd),
+        Command::Watch(args) => watch::run(&global, args),
     }
 }
 

@@ -1,46 +1,81 @@
-//! `protect`: protect one file in place with a template.
+//! `protect`: the FSRM custom-task entry point. Classify one file, protect it if the policy says so, print one line
+//! (or one JSON object), append one line to the invocation log, and exit with a code FSRM and wrappers can act on.
+//! Also reached through Microsoft's argument form (`-File … -TemplateID … -OwnerMail …`, see [`super::fsrm_args`]).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 use clap::Args;
-use serde::Serialize;
 
 use super::GlobalOptions;
-use crate::protect::templates::TemplateStore;
-use crate::protect::{self, ProtectOutcome, ProtectRequest};
+use crate::batch::walk::{self, WalkOptions};
+use crate::batch::{self, report};
+use crate::classify::RuleSet;
+use crate::config::Config;
+use crate::decide::{self, Action, Context, Outcome, Request, SkipReason};
+use crate::log::{self, LoggedMatch, Record};
+use crate::protect::templates::{self, TemplateStore};
 use crate::{Error, ExitClass, locate};
 
-#[derive(Args, Debug)]
+/// What FSRM puts in place of `[Source File Owner Email]` when it cannot resolve the owner: the macro itself.
+pub const UNRESOLVED_OWNER_MACRO: &str = "[Source File Owner Email]";
+
+#[derive(Args, Clone, Debug, Default)]
 pub struct ProtectArgs {
-    /// The file to protect
+    /// The file to protect, or a folder with --recurse
     pub file: PathBuf,
-    /// Template id (a GUID, with or without braces)
+    /// Protect every file under the folder, in parallel
+    #[arg(long, short = 'r')]
+    pub recurse: bool,
+    /// Worker threads for --recurse [default: one per core]
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub jobs: usize,
+    /// With --recurse: skip files matching this glob (relative path or file name); repeatable
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
+    /// With --recurse: include hidden files (dot files; on Windows, hidden and system files)
+    #[arg(long)]
+    pub include_hidden: bool,
+    /// With --recurse: write a report of every file (.html, .csv or .json)
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+    /// No progress bar and no per-file lines (the summary and failures still print)
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+    /// Template id (a GUID, with or without braces) [default: the config's default_template]
     #[arg(long, value_name = "ID")]
-    pub template: String,
+    pub template: Option<String>,
     /// Owner recorded in the license (e-mail address)
     #[arg(long, value_name = "EMAIL")]
     pub owner: Option<String>,
-    /// Protect without classifying
+    /// Protect without classifying (for sites whose FSRM rules already classified the file)
     #[arg(long)]
     pub always: bool,
+    /// Classify and decide, but change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Tell skips apart: 10 no rule matched, 11 already protected, 12 protected by another product, 13 excluded
+    #[arg(long)]
+    pub strict_exit: bool,
     /// Print one JSON object instead of a line of text
     #[arg(long)]
     pub json: bool,
+    /// Switches of Microsoft's script that were accepted and ignored.
+    #[arg(skip)]
+    pub ignored_switches: Vec<String>,
+    /// The argument line the file was rebuilt from (Microsoft's argument form), for error messages.
+    #[arg(skip)]
+    pub command_line: Option<String>,
 }
 
-#[derive(Serialize)]
-struct ProtectLine<'a> {
-    path: String,
-    result: &'a str,
-    template_id: Option<String>,
-    template_name: Option<String>,
-    content_id: Option<String>,
-    owner: Option<String>,
-}
-
-/// Open the template store named by the global options (or found by default).
+/// Open the template store named by the global options, the config, or found by default.
 pub fn template_store(global: &GlobalOptions) -> Result<TemplateStore, Error> {
-    let dir = locate::templates_dir(global.templates.as_deref()).ok_or_else(|| {
+    let config_dir = if global.templates.is_none() { Config::load(global.config.as_deref())?.templates } else { None };
+    open_templates(global, config_dir)
+}
+
+fn open_templates(global: &GlobalOptions, from_config: Option<PathBuf>) -> Result<TemplateStore, Error> {
+    let dir = global.templates.clone().or(from_config).or_else(|| locate::templates_dir(None)).ok_or_else(|| {
         Error::new(
             ExitClass::Config,
             format!(
@@ -53,33 +88,237 @@ pub fn template_store(global: &GlobalOptions) -> Result<TemplateStore, Error> {
 }
 
 pub fn run(global: &GlobalOptions, args: ProtectArgs) -> Result<ExitClass, Error> {
-    let store = template_store(global)?;
-    let template = store.get(&args.template)?;
-    let request = ProtectRequest { owner: args.owner.as_deref() };
-    let outcome = protect::protect_file(&args.file, template, &request)?;
-    let (result, license) = match &outcome {
-        ProtectOutcome::Protected(l) => ("protected", Some(l)),
-        ProtectOutcome::AlreadyProtected(l) => ("already-protected", l.as_ref()),
+    let started = Instant::now();
+    let config = Config::load(global.config.as_deref());
+    let log_config = config.as_ref().map(|c| c.log.clone()).unwrap_or_default();
+    let log_dir = log::log_dir(global.log_dir.as_deref(), &log_config);
+    let (owner, owner_warning) = owner(args.owner.as_deref());
+    let loaded = config.and_then(|c| Loaded::new(global, &args, c));
+    if args.recurse && args.file.is_dir() {
+        return run_folder(&args, &loaded?, owner, log_dir.as_deref());
+    }
+    let mut outcome = match loaded.and_then(|l| l.context().map(|ctx| l.process(&args, &ctx, &args.file, owner))) {
+        Ok(outcome) => outcome,
+        Err(e) => Outcome { action: Action::Failed(e), template: None, classification: None, warnings: Vec::new() },
     };
-    if args.json {
-        let line = ProtectLine {
-            path: args.file.display().to_string(),
-            result,
-            template_id: license.map(|l| l.template_id.to_string()),
-            template_name: license.map(|l| l.template_name.clone()),
-            content_id: license.map(|l| l.content_id.to_string()),
-            owner: license.and_then(|l| l.owner.clone()),
+    if matches!(outcome.action, Action::Protected(_) | Action::WouldProtect) {
+        outcome.warnings.extend(owner_warning);
+    }
+    for switch in &args.ignored_switches {
+        outcome.warnings.push(format!("-{switch} is ignored: fci-connector needs no cloud credentials"));
+    }
+    if let Action::Failed(e) = &mut outcome.action
+        && e.class() == ExitClass::NotFound
+    {
+        let hint = match &args.command_line {
+            Some(line) => Some(format!("file rebuilt from the argument line {line:?}")),
+            None if args.file.is_dir() => Some("add --recurse to protect a whole folder".to_string()),
+            None => None,
         };
-        println!("{}", serde_json::to_string(&line).unwrap_or_default());
-    } else {
-        match &outcome {
-            ProtectOutcome::Protected(l) => {
-                println!("protected: {} (template {} {})", args.file.display(), l.template_name, l.template_id)
-            }
-            ProtectOutcome::AlreadyProtected(_) => {
-                println!("left alone: {} is already protected by fci-connector", args.file.display())
-            }
+        if let Some(hint) = hint {
+            let original = std::mem::replace(e, Error::new(ExitClass::Internal, ""));
+            *e = original.context(hint);
         }
     }
-    Ok(ExitClass::Success)
+    let class = outcome.exit_class(args.strict_exit);
+    let record = record(&args.file, &args, owner, &outcome, class, started);
+    log::append_or_warn(log_dir.as_deref(), &log_config, &record);
+    for w in &outcome.warnings {
+        eprintln!("fci-connector: warning: {w}");
+    }
+    if args.json {
+        println!("{}", serde_json::to_string(&record).unwrap_or_default());
+    } else {
+        print_line(&args.file, &outcome);
+    }
+    if let Action::Failed(e) = &outcome.action {
+        super::report(e);
+        crate::platform::report_failure_event(&format!("{} (exit {})", e.message(), class.code()));
+    }
+    Ok(class)
+}
+
+/// What every file of a run shares: the config, the template store, the command line's template and the rules.
+pub(crate) struct Loaded {
+    pub(crate) config: Config,
+    store: TemplateStore,
+    template_id: Option<String>,
+    rules: Option<RuleSet>,
+}
+
+impl Loaded {
+    pub(crate) fn new(global: &GlobalOptions, args: &ProtectArgs, config: Config) -> Result<Loaded, Error> {
+        let store = open_templates(global, config.templates.clone())?;
+        let template_id = args.template.clone().or_else(|| config.default_template.clone());
+        // The template is checked before anything else, so a wrong -TemplateID shows on every file, not only on
+        // the ones the policy protects.
+        if let Some(id) = &template_id {
+            store.get(id)?;
+        }
+        let rules = if args.always {
+            None
+        } else {
+            let dir = global.rules.clone().or_else(|| config.rules.clone()).or_else(|| locate::rules_dir(None));
+            let dir = dir.ok_or_else(|| {
+                Error::new(
+                    ExitClass::Config,
+                    format!(
+                        "no rule folder: give --rules <DIR>, put {}/ beside the executable, or use --always",
+                        locate::RULES_DIR
+                    ),
+                )
+            })?;
+            Some(RuleSet::load(&dir)?.rules)
+        };
+        Ok(Loaded { config, store, template_id, rules })
+    }
+
+    pub(crate) fn context(&self) -> Result<Context<'_>, Error> {
+        let template = self.template_id.as_deref().map(|id| self.store.get(id)).transpose()?;
+        Ok(Context {
+            templates: &self.store,
+            rules: self.rules.as_ref(),
+            policy: &self.config.policy,
+            limits: &self.config.limits,
+            template,
+        })
+    }
+
+    pub(crate) fn process(&self, args: &ProtectArgs, ctx: &Context<'_>, file: &Path, owner: Option<&str>) -> Outcome {
+        decide::process(file, &Request { owner, dry_run: args.dry_run }, ctx)
+    }
+}
+
+/// `protect <DIR> --recurse`: every file through the same pipeline, in parallel, each logged as its own invocation.
+fn run_folder(
+    args: &ProtectArgs,
+    loaded: &Loaded,
+    owner: Option<&str>,
+    log_dir: Option<&Path>,
+) -> Result<ExitClass, Error> {
+    let started = Instant::now();
+    let ctx = loaded.context()?;
+    let walk_options = WalkOptions { exclude: args.exclude.clone(), include_hidden: args.include_hidden };
+    let walked = walk::files(std::slice::from_ref(&args.file), &walk_options)?;
+    for problem in &walked.problems {
+        eprintln!("fci-connector: warning: {}", problem.message());
+    }
+    let options = batch::RunOptions { jobs: args.jobs, progress: !args.quiet && !args.json };
+    let stdout = std::sync::Mutex::new(());
+    let reports = batch::run(&walked.files, &options, |found| {
+        let file_started = Instant::now();
+        let outcome = loaded.process(args, &ctx, &found.path, owner);
+        let class = outcome.exit_class(args.strict_exit);
+        let record = record(&found.path, args, owner, &outcome, class, file_started);
+        log::append_or_warn(log_dir, &loaded.config.log, &record);
+        let _guard = stdout.lock();
+        if args.json {
+            println!("{}", serde_json::to_string(&record).unwrap_or_default());
+        } else if let Action::Failed(e) = &outcome.action {
+            super::report(e);
+        } else if !args.quiet && !matches!(outcome.action, Action::Skipped(SkipReason::AlreadyProtected)) {
+            print_line(&found.path, &outcome);
+        }
+        batch::FileReport::from_record(record, found.bytes)
+    });
+    let summary = batch::Summary::of(&reports, started.elapsed());
+    if let Some(path) = &args.report {
+        let what = if args.dry_run { "dry run" } else { "protection" };
+        report::write(path, &format!("fci-connector: {what} of {}", args.file.display()), &summary, &reports)?;
+    }
+    if !args.json {
+        for line in summary.lines() {
+            eprintln!("{line}");
+        }
+    }
+    let mut class = ExitClass::ALL.into_iter().find(|c| c.code() == summary.exit_code).unwrap_or(ExitClass::Internal);
+    for problem in &walked.problems {
+        class = batch::most_severe(class, problem.class());
+    }
+    Ok(class)
+}
+
+/// FSRM leaves the macro text, or nothing, when it cannot resolve a file's owner (a file owned by SYSTEM, say):
+/// protect anyway, without an owner. Microsoft's script failed in that case.
+pub(crate) fn owner(given: Option<&str>) -> (Option<&str>, Option<String>) {
+    match given.map(str::trim) {
+        None => (None, None),
+        Some("") => (None, Some("no owner given (-OwnerMail was empty): the license records none".into())),
+        Some(m) if m.eq_ignore_ascii_case(UNRESOLVED_OWNER_MACRO) => (
+            None,
+            Some(format!(
+                "FSRM could not resolve the file's owner (the owner is still {m:?}): the license records none"
+            )),
+        ),
+        Some(o) => (Some(o), None),
+    }
+}
+
+pub(crate) fn record(
+    file: &Path,
+    args: &ProtectArgs,
+    owner: Option<&str>,
+    outcome: &Outcome,
+    class: ExitClass,
+    started: Instant,
+) -> Record {
+    let (matches, properties) = match &outcome.classification {
+        Some(c) => (
+            c.matches
+                .iter()
+                .map(|m| LoggedMatch { name: m.name.clone(), count: m.count, confidence: m.confidence })
+                .collect(),
+            c.properties.iter().map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone()))).collect(),
+        ),
+        None => (Vec::new(), serde_json::Map::new()),
+    };
+    Record {
+        time: log::now(),
+        pid: std::process::id(),
+        command: "protect",
+        file: file.display().to_string(),
+        template: outcome.template.as_ref().map(|(id, _)| id.clone()).or_else(|| {
+            // Canonical form when the id parses, as given when it does not (the error says why).
+            args.template.as_deref().map(|t| templates::parse_id(t).map_or_else(|_| t.to_string(), |id| id.to_string()))
+        }),
+        owner: owner.map(str::to_string),
+        decision: outcome.decision().to_string(),
+        reason: outcome.reason(),
+        matches,
+        properties,
+        exit_code: class.code(),
+        duration_ms: started.elapsed().as_millis() as u64,
+        error: match &outcome.action {
+            Action::Failed(e) => Some(e.message().to_string()),
+            _ => None,
+        },
+        warnings: outcome.warnings.clone(),
+    }
+}
+
+pub(crate) fn print_line(file: &Path, outcome: &Outcome) {
+    let path = file.display();
+    let found = outcome
+        .classification
+        .as_ref()
+        .map(|c| {
+            c.matches
+                .iter()
+                .map(|m| match m.confidence {
+                    Some(conf) => format!("{} x{} ({conf}%)", m.name, m.count),
+                    None => format!("{} x{}", m.name, m.count),
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+        .filter(|s| !s.is_empty())
+        .map(|s| format!("; found: {s}"))
+        .unwrap_or_default();
+    let template = outcome.template.as_ref().map(|(id, name)| format!("template {name} {id}")).unwrap_or_default();
+    match &outcome.action {
+        Action::Protected(_) => println!("protected: {path} ({template}{found})"),
+        Action::WouldProtect => println!("would protect: {path} ({template}{found})"),
+        Action::Skipped(reason) => println!("left alone: {path}: {}{found}", reason.describe()),
+        Action::Failed(_) => {}
+    }
 }

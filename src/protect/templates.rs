@@ -114,6 +114,26 @@ impl Grant {
     }
 }
 
+/// The grants of a `<Rights>` element (templates and licenses share it); none when it is absent.
+pub fn parse_rights(rights: Option<&Element>) -> Result<Vec<Grant>, XmlError> {
+    let Some(rights) = rights else { return Ok(Vec::new()) };
+    rights.only_children(&["Grant"])?;
+    rights
+        .children
+        .iter()
+        .map(|g| Grant::new(g.required_attr("principal")?, g.required_attr("rights")?).map_err(|m| g.error(m)))
+        .collect()
+}
+
+/// `grants` as a `<Rights>` element at two spaces' indent, as templates and licenses write it.
+pub fn rights_xml(grants: &[Grant]) -> String {
+    let mut out = String::from("  <Rights>\n");
+    for g in grants {
+        out += &format!("    <Grant principal=\"{}\" rights=\"{}\"/>\n", xml::escape(&g.principal), g.rights_list());
+    }
+    out + "  </Rights>\n"
+}
+
 /// When protected content stops being usable.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Expiry {
@@ -190,15 +210,7 @@ impl Template {
             return Err(root.error("<Name> is empty"));
         }
         let description = root.child_text("Description")?.unwrap_or_default().to_string();
-        let mut grants = Vec::new();
-        if let Some(rights) = root.child("Rights")? {
-            rights.only_children(&["Grant"])?;
-            for g in &rights.children {
-                grants.push(
-                    Grant::new(g.required_attr("principal")?, g.required_attr("rights")?).map_err(|m| g.error(m))?,
-                );
-            }
-        }
+        let grants = parse_rights(root.child("Rights")?)?;
         let expiry = match root.child("ContentExpiry")? {
             None => Expiry::Never,
             Some(el) => parse_expiry(el)?,
@@ -239,11 +251,7 @@ impl Template {
             out += &format!("  <Description>{}</Description>\n", esc(&self.description));
         }
         if !self.grants.is_empty() {
-            out += "  <Rights>\n";
-            for g in &self.grants {
-                out += &format!("    <Grant principal=\"{}\" rights=\"{}\"/>\n", esc(&g.principal), g.rights_list());
-            }
-            out += "  </Rights>\n";
+            out += &rights_xml(&self.grants);
         }
         match self.expiry {
             Expiry::Never => {}

@@ -6,7 +6,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
 
-use crate::protect::templates::Grant;
+use crate::protect::templates::{Grant, parse_rights, rights_xml};
 use crate::xml::{self, Element, XmlError};
 
 /// XML namespace of licenses.
@@ -78,11 +78,8 @@ impl License {
             out += &format!("  <OfflineAccessDays>{days}</OfflineAccessDays>\n");
         }
         out += &format!("  <OriginalFile name=\"{}\" size=\"{}\"/>\n", esc(&self.original_name), self.original_size);
-        out += "  <Rights>\n";
-        for g in &self.grants {
-            out += &format!("    <Grant principal=\"{}\" rights=\"{}\"/>\n", esc(&g.principal), g.rights_list());
-        }
-        out += "  </Rights>\n  <KeyWraps>\n";
+        out += &rights_xml(&self.grants);
+        out += "  <KeyWraps>\n";
         for w in &self.wraps {
             out += &format!(
                 "    <KeyWrap keyId=\"{}\" role=\"{}\" algorithm=\"{WRAP_ALGORITHM}\">{}</KeyWrap>\n",
@@ -122,15 +119,7 @@ impl License {
         let issued = root.child("Issued")?.ok_or_else(|| root.error("no <Issued>"))?;
         let original = root.child("OriginalFile")?.ok_or_else(|| root.error("no <OriginalFile>"))?;
         let original_size = original.required_attr("size")?;
-        let mut grants = Vec::new();
-        if let Some(rights) = root.child("Rights")? {
-            rights.only_children(&["Grant"])?;
-            for g in &rights.children {
-                grants.push(
-                    Grant::new(g.required_attr("principal")?, g.required_attr("rights")?).map_err(|m| g.error(m))?,
-                );
-            }
-        }
+        let grants = parse_rights(root.child("Rights")?)?;
         let mut wraps = Vec::new();
         if let Some(list) = root.child("KeyWraps")? {
             list.only_children(&["KeyWrap"])?;

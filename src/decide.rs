@@ -1,0 +1,246 @@
+//! One file through the whole pipeline: look at it (exists, excluded type, already protected), classify its text
+//! with the rule set, decide, and protect it — with the reason for every outcome, for the exit code and the log.
+//!
+//! The checks run cheapest first, and nothing reads content that a cheaper check already settled. Classification
+//! reads the file before `protect` locks it; `protect` then re-checks under its lock, so two invocations racing on
+//! one file still protect it exactly once.
+
+use std::path::Path;
+
+use crate::classify::{Classification, Decision, RuleSet};
+use crate::config::{PolicyConfig, UnreadablePolicy};
+use crate::extract::{self, Limits};
+use crate::protect::container::license::License;
+use crate::protect::templates::{Template, TemplateStore};
+use crate::protect::{self, FileState, ProtectOutcome, ProtectRequest};
+use crate::{Error, ExitClass};
+
+/// Why a file was deliberately left alone. Each is exit 0, or its own code with `--strict-exit`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SkipReason {
+    NoRuleMatched,
+    AlreadyProtected,
+    ProtectedByOther(String),
+    ExcludedType(String),
+}
+
+impl SkipReason {
+    /// The exit class under `--strict-exit`.
+    pub fn strict_class(&self) -> ExitClass {
+        match self {
+            SkipReason::NoRuleMatched => ExitClass::SkipNoMatch,
+            SkipReason::AlreadyProtected => ExitClass::SkipAlreadyProtected,
+            SkipReason::ProtectedByOther(_) => ExitClass::SkipForeignProtection,
+            SkipReason::ExcludedType(_) => ExitClass::SkipExcluded,
+        }
+    }
+
+    /// A few words for the log and the screen.
+    pub fn describe(&self) -> String {
+        match self {
+            SkipReason::NoRuleMatched => "no rule matched".into(),
+            SkipReason::AlreadyProtected => "already protected by fci-connector".into(),
+            SkipReason::ProtectedByOther(by) => format!("protected by another product ({by})"),
+            SkipReason::ExcludedType(ext) => format!("excluded file type (.{ext})"),
+        }
+    }
+}
+
+/// What happened to the file.
+#[derive(Debug)]
+pub enum Action {
+    Protected(Box<License>),
+    /// `--dry-run`: it would have been protected with this template.
+    WouldProtect,
+    Skipped(SkipReason),
+    Failed(Error),
+}
+
+/// The outcome of [`process`]: the action, and what classification found on the way.
+#[derive(Debug)]
+pub struct Outcome {
+    pub action: Action,
+    /// The template used or that would be used (id, name).
+    pub template: Option<(String, String)>,
+    /// Present when the file was classified.
+    pub classification: Option<Classification>,
+    /// Things the admin should know that did not stop the run.
+    pub warnings: Vec<String>,
+}
+
+impl Outcome {
+    fn new(action: Action) -> Outcome {
+        Outcome { action, template: None, classification: None, warnings: Vec::new() }
+    }
+
+    /// The exit class; skips are 0 unless `strict`.
+    pub fn exit_class(&self, strict: bool) -> ExitClass {
+        match &self.action {
+            Action::Protected(_) | Action::WouldProtect => ExitClass::Success,
+            Action::Skipped(reason) if strict => reason.strict_class(),
+            Action::Skipped(_) => ExitClass::Success,
+            Action::Failed(e) => e.class(),
+        }
+    }
+
+    /// `protected`, `would-protect`, `skipped` or `failed`.
+    pub fn decision(&self) -> &'static str {
+        match self.action {
+            Action::Protected(_) => "protected",
+            Action::WouldProtect => "would-protect",
+            Action::Skipped(_) => "skipped",
+            Action::Failed(_) => "failed",
+        }
+    }
+
+    /// The reason, in a few words.
+    pub fn reason(&self) -> Option<String> {
+        match &self.action {
+            Action::Skipped(r) => Some(r.describe()),
+            Action::Protected(_) | Action::WouldProtect => Some(match &self.classification {
+                Some(_) => "the protection policy matched".to_string(),
+                None => "protected without classification (--always)".to_string(),
+            }),
+            Action::Failed(_) => None,
+        }
+    }
+}
+
+/// What stays the same for every file of a run: rules, templates and policy.
+pub struct Context<'a> {
+    pub templates: &'a TemplateStore,
+    /// `None` with `--always`: protect without classifying.
+    pub rules: Option<&'a RuleSet>,
+    pub policy: &'a PolicyConfig,
+    pub limits: &'a Limits,
+    /// The template from the command line (or the config's default).
+    pub template: Option<&'a Template>,
+}
+
+/// What the caller asks for this file.
+#[derive(Clone, Debug, Default)]
+pub struct Request<'a> {
+    pub owner: Option<&'a str>,
+    pub dry_run: bool,
+}
+
+/// Take `path` through the pipeline.
+pub fn process(path: &Path, request: &Request<'_>, ctx: &Context<'_>) -> Outcome {
+    match check_file(path, ctx.policy) {
+        Ok(Some(reason)) => return Outcome::new(Action::Skipped(reason)),
+        Ok(None) => {}
+        Err(e) => return Outcome::new(Action::Failed(e)),
+    }
+    let mut warnings = Vec::new();
+    let mut classification = None;
+    let mut policy_template = None;
+    if let Some(rules) = ctx.rules {
+        match classify(path, rules, ctx.limits) {
+            Ok(c) if !c.is_complete() => {
+                let why = c.problems.iter().map(|p| format!("{}: {}", p.source, p.message)).collect::<Vec<_>>();
+                let err = Error::new(
+                    ExitClass::Unreadable,
+                    format!("{}: classification could not finish: {}", path.display(), why.join("; ")),
+                );
+                if let Some(o) = unreadable(err, ctx.policy, &mut warnings, Some(c.clone())) {
+                    return o;
+                }
+                classification = Some(c);
+            }
+            Ok(c) => {
+                match c.decision() {
+                    Decision::Skip => {
+                        return Outcome {
+                            classification: Some(c),
+                            ..Outcome::new(Action::Skipped(SkipReason::NoRuleMatched))
+                        };
+                    }
+                    Decision::Protect { template } => policy_template = template.clone(),
+                }
+                classification = Some(c);
+            }
+            Err(e) if e.class() == ExitClass::Unreadable => {
+                if let Some(o) = unreadable(e, ctx.policy, &mut warnings, None) {
+                    return o;
+                }
+            }
+            Err(e) => return Outcome::new(Action::Failed(e)),
+        }
+    }
+    let template = match policy_template {
+        Some(id) => match ctx.templates.get(&id) {
+            Ok(t) => t,
+            Err(e) => {
+                return Outcome { classification, ..Outcome::new(Action::Failed(e.context("the policy's template"))) };
+            }
+        },
+        None => match ctx.template {
+            Some(t) => t,
+            None => {
+                let e = Error::new(
+                    ExitClass::Usage,
+                    "no template: give --template <ID> (-TemplateID) or set default_template in the config",
+                );
+                return Outcome { classification, ..Outcome::new(Action::Failed(e)) };
+            }
+        },
+    };
+    let chosen = Some((template.id.to_string(), template.name.clone()));
+    if request.dry_run {
+        return Outcome { action: Action::WouldProtect, template: chosen, classification, warnings };
+    }
+    let action = match protect::protect_file(path, template, &ProtectRequest { owner: request.owner }) {
+        Ok(ProtectOutcome::Protected(license)) => Action::Protected(Box::new(license)),
+        Ok(ProtectOutcome::AlreadyProtected(_)) => Action::Skipped(SkipReason::AlreadyProtected),
+        Err(e) => Action::Failed(e),
+    };
+    Outcome { action, template: chosen, classification, warnings }
+}
+
+/// The cheap checks, before any content is read: a regular file, not an excluded type, not already protected.
+fn check_file(path: &Path, policy: &PolicyConfig) -> Result<Option<SkipReason>, Error> {
+    let meta = path.symlink_metadata().map_err(|e| Error::io("cannot open", path, e, ExitClass::NotFound))?;
+    if !meta.is_file() {
+        let what = if meta.is_dir() {
+            "is a folder"
+        } else if meta.file_type().is_symlink() {
+            "is a symbolic link"
+        } else {
+            "is not a regular file"
+        };
+        return Err(Error::new(ExitClass::NotFound, format!("{}: {what}", path.display())));
+    }
+    if policy.is_excluded(path) {
+        let ext = path.extension().map(|e| e.to_string_lossy().to_lowercase()).unwrap_or_default();
+        return Ok(Some(SkipReason::ExcludedType(ext)));
+    }
+    match protect::status_of(path)? {
+        FileState::Protected(_) | FileState::Damaged(_) => Ok(Some(SkipReason::AlreadyProtected)),
+        FileState::Unprotected => Ok(None),
+    }
+}
+
+/// Extract and classify.
+pub fn classify(path: &Path, rules: &RuleSet, limits: &Limits) -> Result<Classification, Error> {
+    // Folder scopes compare whole paths, so a relative argument is made absolute first.
+    let full = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut scanner = rules.scanner(&full);
+    extract::extract(path, limits, &mut |chunk| scanner.feed(chunk))?;
+    Ok(scanner.finish())
+}
+
+/// Unreadable content: report it (exit 7) or, if the policy says so, carry on and protect it anyway.
+fn unreadable(
+    err: Error,
+    policy: &PolicyConfig,
+    warnings: &mut Vec<String>,
+    classification: Option<Classification>,
+) -> Option<Outcome> {
+    match policy.unreadable {
+        UnreadablePolicy::Report => Some(Outcome { classification, ..Outcome::new(Action::Failed(err)) }),
+        UnreadablePolicy::Protect => {
+            warnings.push(format!("{}; protecting it anyway (policy unreadable = \"protect\")", err.message()));
+            None
+        }
+    }
+}

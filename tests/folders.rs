@@ -1,0 +1,144 @@
+//! `protect <DIR> --recurse`: parallel equals sequential, reruns protect nothing, skips, reports, exit codes.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::*;
+use predicates::prelude::*;
+
+const SENSITIVE: &str = "Social Security Number: 536-22-8175\n";
+const CLEAN: &str = "Nothing to see here.\n";
+
+fn rules() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("classification-rules")
+}
+
+/// A small share: 40 files in nested folders, every third one sensitive, plus files a run must skip.
+fn share(s: &Scratch) -> PathBuf {
+    let root = s.path().join("data/share");
+    for i in 0..40 {
+        let dir = root.join(format!("dept{}/sub{}", i % 4, i % 3));
+        std::fs::create_dir_all(&dir).unwrap();
+        let body = if i % 3 == 0 { format!("{SENSITIVE}file {i}\n") } else { format!("{CLEAN}file {i}\n") };
+        std::fs::write(dir.join(format!("doc{i:02}.txt")), body).unwrap();
+    }
+    std::fs::write(root.join("dept0/~$doc00.txt"), SENSITIVE).unwrap();
+    std::fs::write(root.join("dept0/.~fci-leftover.tmp"), SENSITIVE).unwrap();
+    std::fs::write(root.join("dept1/.hidden.txt"), SENSITIVE).unwrap();
+    std::fs::write(root.join("dept2/archive.pst"), SENSITIVE).unwrap();
+    root
+}
+
+fn protect_folder(s: &Scratch, root: &Path, extra: &[&str]) -> assert_cmd::assert::Assert {
+    s.cmd()
+        .arg("--rules")
+        .arg(rules())
+        .arg("--log-dir")
+        .arg(s.path().join("logs"))
+        .arg("protect")
+        .arg(root)
+        .args(["--recurse", "--template", TEMPLATE_ID, "--exclude", "*.pst"])
+        .args(extra)
+        .assert()
+}
+
+fn protected_set(root: &Path) -> Vec<String> {
+    let mut out: Vec<String> = walkdir::WalkDir::new(root)
+        .into_iter()
+        .map(|e| e.unwrap())
+        .filter(|e| e.file_type().is_file() && std::fs::read(e.path()).unwrap().starts_with(b"FCI-PROT"))
+        .map(|e| e.path().strip_prefix(root).unwrap().display().to_string())
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn parallel_run_equals_sequential_and_rerun_protects_nothing() {
+    let (a, b) = (Scratch::new(), Scratch::new());
+    let (ra, rb) = (share(&a), share(&b));
+    protect_folder(&a, &ra, &["--jobs", "1", "--quiet"]).success();
+    protect_folder(&b, &rb, &["--jobs", "4", "--quiet"]).success();
+    let protected = protected_set(&ra);
+    assert_eq!(protected.len(), 14, "{protected:?}");
+    assert_eq!(protected, protected_set(&rb));
+    // Skipped by default: Office lock files, our temporary files, hidden files; excluded by glob: *.pst.
+    for skipped in ["dept0/~$doc00.txt", "dept0/.~fci-leftover.tmp", "dept1/.hidden.txt", "dept2/archive.pst"] {
+        assert_eq!(std::fs::read_to_string(ra.join(skipped)).unwrap(), SENSITIVE, "{skipped}");
+    }
+    // Rerun: nothing new is protected and every protected file still unprotects in one step.
+    let before: Vec<Vec<u8>> = protected.iter().map(|p| std::fs::read(ra.join(p)).unwrap()).collect();
+    let report = a.path().join("rerun.json");
+    protect_folder(&a, &ra, &["--quiet", "--report", report.to_str().unwrap()]).success();
+    let after: Vec<Vec<u8>> = protected.iter().map(|p| std::fs::read(ra.join(p)).unwrap()).collect();
+    assert_eq!(before, after);
+    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    assert_eq!(json["summary"]["skipped"]["already protected by fci-connector"], 14);
+    assert!(json["summary"]["decisions"].get("protected").is_none());
+    a.unprotect(&ra.join(&protected[0]), "issuer.key.pem").success();
+}
+
+#[test]
+fn dry_run_changes_nothing_and_reports_agree() {
+    let s = Scratch::new();
+    let root = share(&s);
+    let json_path = s.path().join("r.json");
+    let csv_path = s.path().join("r.csv");
+    let html_path = s.path().join("r.html");
+    for report in [&json_path, &csv_path, &html_path] {
+        protect_folder(&s, &root, &["--dry-run", "--quiet", "--report", report.to_str().unwrap()]).success();
+    }
+    assert!(protected_set(&root).is_empty());
+    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json_path).unwrap()).unwrap();
+    assert_eq!(json["summary"]["files"], 40);
+    assert_eq!(json["summary"]["decisions"]["would-protect"], 14);
+    assert_eq!(json["summary"]["decisions"]["skipped"], 26);
+    assert_eq!(json["files"].as_array().unwrap().len(), 40);
+    let csv = std::fs::read_to_string(&csv_path).unwrap();
+    assert_eq!(csv.lines().count(), 41);
+    assert_eq!(csv.lines().filter(|l| l.contains(",would-protect,")).count(), 14);
+    let html = std::fs::read_to_string(&html_path).unwrap();
+    assert!(html.contains(r#"data-chart="by-decision" data-label="would-protect">14<"#), "chart count missing");
+    assert!(html.contains(r#"data-card="files">40<"#));
+    assert!(!html.contains("<script src") && !html.contains("<link ") && !html.contains("url("), "not self-contained");
+    // Never the sensitive values.
+    for text in [&csv, &html, &std::fs::read_to_string(&json_path).unwrap()] {
+        assert!(!text.contains("536-22-8175"));
+    }
+}
+
+#[test]
+fn a_folder_without_recurse_is_exit_3_with_a_hint() {
+    let s = Scratch::new();
+    let root = share(&s);
+    s.cmd()
+        .arg("--rules")
+        .arg(rules())
+        .arg("--log-dir")
+        .arg(s.path().join("logs"))
+        .arg("protect")
+        .arg(&root)
+        .args(["--template", TEMPLATE_ID])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("--recurse"));
+}
+
+#[cfg(unix)]
+#[test]
+fn symlinks_out_of_the_tree_are_not_followed_and_the_run_exit_code_is_the_worst() {
+    let s = Scratch::new();
+    let root = share(&s);
+    let outside = s.file("outside.txt", SENSITIVE.as_bytes());
+    std::os::unix::fs::symlink(&outside, root.join("dept0/link-out.txt")).unwrap();
+    // A file the run cannot read counts as a failure of its own class.
+    let config = s.path().join("c.toml");
+    std::fs::write(&config, "[limits]\nmax_text_bytes = 60\n").unwrap();
+    std::fs::write(root.join("dept3/huge.txt"), "x".repeat(1000)).unwrap();
+    protect_folder(&s, &root, &["--quiet", "--config", config.to_str().unwrap()])
+        .code(7)
+        .stderr(predicate::str::contains("huge.txt").and(predicate::str::contains("failed with exit 7")));
+    assert_eq!(std::fs::read_to_string(&outside).unwrap(), SENSITIVE);
+    assert_eq!(protected_set(&root).len(), 14);
+}
