@@ -248,12 +248,122 @@ code_case 7 "protected file that fails its integrity check" unprotect "$codes\\t
 skip "exit 1" "a bug; no input reaches it on purpose"
 skip "exit 8" "needs a full disk or an I/O error, which Wine cannot simulate here"
 
+clean="$codes\\menu.txt"
+make_file "$clean" "$CLEAN"
+code_case 0 "no rule matched" protect "$clean" --template $TEMPLATE_ID
+code_case 10 "no rule matched, --strict-exit" protect "$clean" --template $TEMPLATE_ID --strict-exit
+code_case 11 "already protected, --strict-exit" protect "$codes\\plain.txt" --template $TEMPLATE_ID --strict-exit
+make_file "$codes\\setup.exe" "$SENSITIVE"
+code_case 13 "excluded type, --strict-exit" protect "$codes\\setup.exe" --template $TEMPLATE_ID --strict-exit
+skip "exit 12" "no detector of other products' protection in this build"
+
 echo "== event log"
-# A failure goes to the Application event log too; whatever the log does, the run ends with the failure's own code.
+# Wine's ReportEventW is a stub that prints error events on its "eventlog" debug channel: that shows the call was
+# made, with the message, and the run still ends with the failure's own code.
 make_file "$codes\\event.txt" "$SENSITIVE"
-fci protect "$codes\\event.txt" --template 0b9e5a3c-1111-4222-8333-944455556666 --always
-[ $RC = 5 ] && [[ $OUTPUT == *"0b9e5a3c"* ]] && ok "a failure reported to the event log still ends with its own code" ||
+WINEDEBUG=err+eventlog fci protect "$codes\\event.txt" --template 0b9e5a3c-1111-4222-8333-944455556666 --always
+if [ $RC = 5 ] && [[ $OUTPUT == *eventlog* ]] && [[ $OUTPUT == *0b9e5a3c* ]] && unchanged "$codes\\event.txt"; then
+    ok "a failure goes to the event log and still ends with its own code (5)"
+else
     not_ok "event log" "exit $RC: $OUTPUT"
+fi
+
+echo "== the FSRM argument line (fci-scripts/fsrm-command-line.txt), expanded as FSRM does"
+# FSRM replaces [Source File Path] and [Source File Owner Email] as plain text, without quoting, and starts the
+# command line with CreateProcess: wintest run does the same. Each case has its own folder with decoys: files named
+# like the pieces a wrong parse would find. Only the named file may change.
+fsrm_line() {
+    # $1 the file path, $2 the owner (or the unexpanded macro), $3 extra switches; prints the whole command line.
+    python3 - "$ROOT/fci-scripts/fsrm-command-line.txt" "$FCI" "$TEMPLATE_ID" "$1" "$2" "$3" <<'PY'
+import sys
+spec, exe, template, path, owner, extra = sys.argv[1:]
+line = next(l.strip() for l in open(spec, encoding="utf-8") if l.strip() and not l.lstrip().startswith("#"))
+line = line.replace("{TemplateID}", template)
+line = line.replace("[Source File Path]", path).replace("[Source File Owner Email]", owner)
+print(f'"{exe}" {line}{extra}')
+PY
+}
+make_docx() {
+    # A minimal .docx with the sensitive text, stored uncompressed (readable by a text scan and by a docx reader).
+    python3 - "$1" "$SENSITIVE" <<'PY'
+import sys, zipfile
+from xml.sax.saxutils import escape
+out, source = sys.argv[1:]
+paras = "".join(f"<w:p><w:r><w:t>{escape(l)}</w:t></w:r></w:p>" for l in open(source, encoding="utf-8").read().splitlines())
+w = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as z:
+    z.writestr("[Content_Types].xml", '<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/word/document.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/></Types>')
+    z.writestr("_rels/.rels", '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="word/document.xml"/></Relationships>')
+    z.writestr("word/document.xml", f'<?xml version="1.0" encoding="UTF-8"?><w:document xmlns:w="{w}"><w:body>{paras}</w:body></w:document>')
+PY
+}
+fsrm_case() {
+    # $1 case folder, $2 file name, $3 owner text in the line, $4 the owner status must show ("" for none),
+    # $5 extra switches, $6 content: sensitive, clean or docx, $7 want: protected or unchanged
+    local dir="C:\\Shares\\FSRM\\$1" name=$2 owner=$3 want_owner=$4 extra=$5 content=$6 want=$7
+    local path="$dir\\$name" decoys=() d
+    local src=$SENSITIVE
+    [ "$content" = clean ] && src=$CLEAN
+    make_file "$path" "$src"
+    [ "$content" = docx ] && make_docx "$(unix_path "$path")" && cp "$(unix_path "$path")" "$(orig_of "$path")"
+    # Decoys: the name with runs of spaces collapsed, and each space- or quote-separated piece of it.
+    local collapsed
+    collapsed=$(echo "$name" | tr -s ' ')
+    [ "$collapsed" != "$name" ] && decoys+=("$collapsed")
+    local pieces=()
+    mapfile -t pieces < <(printf '%s\n' "$name" | tr "' " '\n\n')
+    for d in "${pieces[@]}"; do
+        [ -n "$d" ] && [ "$d" != "$name" ] && decoys+=("$d")
+    done
+    for d in "${decoys[@]}"; do make_file "$dir\\$d" "$SENSITIVE"; done
+    fsrm_line "$path" "$owner" "$extra" >"$C/work/fsrm.txt"
+    local line
+    line=$(cat "$C/work/fsrm.txt")
+    win "$HELPER" run 'C:\work\fsrm.txt'
+    local label="$1: $name"
+    [ $RC = 0 ] || { not_ok "$label" "exit $RC for: $line: $OUTPUT"; return; }
+    for d in "${decoys[@]}"; do
+        unchanged "$dir\\$d" || { not_ok "$label" "the decoy '$d' changed, for: $line"; return; }
+    done
+    if [ "$want" = unchanged ]; then
+        unchanged "$path" || { not_ok "$label" "changed, but it should have been left alone: $line"; return; }
+    else
+        is_protected "$path" || { not_ok "$label" "not protected by: $line: $OUTPUT"; return; }
+        local got_owner
+        got_owner=$(echo "$OUTPUT" | sed -n 's/.*"owner":"\([^"]*\)".*/\1/p')
+        [ "$got_owner" = "$want_owner" ] || { not_ok "$label" "owner '$got_owner', want '$want_owner'"; return; }
+    fi
+    no_leftovers "$path" || { not_ok "$label" "files left beside it"; return; }
+    ok "$label ($want)"
+}
+OWNER=anna@contoso.com
+fsrm_case spaces "Q3 report.txt" $OWNER $OWNER "" sensitive protected
+fsrm_case "two spaces" "Q3  report  final.txt" $OWNER $OWNER "" sensitive protected
+fsrm_case quote "O'Brien.docx" $OWNER $OWNER "" docx protected
+fsrm_case "non-ASCII" "Müller Straße – 日本語.txt" $OWNER $OWNER "" sensitive protected
+fsrm_case ampersand "R&D plans.txt" $OWNER $OWNER "" sensitive protected
+fsrm_case percent "100% sure %USERNAME%.txt" $OWNER $OWNER "" sensitive protected
+fsrm_case brackets "[x] draft.txt" $OWNER $OWNER "" sensitive protected
+fsrm_case "owner unresolved" "owned by SYSTEM.txt" "[Source File Owner Email]" "" "" sensitive protected
+fsrm_case "no rule matched" "menu of the week.txt" $OWNER "" "" clean unchanged
+fsrm_case "FsrmRules mode (-Always)" "menu, chosen by FSRM.txt" $OWNER $OWNER " -Always" clean protected
+
+echo "== the invocation log beside the executable"
+log=$APP/logs/fci-connector.log
+if [ -f "$log" ] && python3 - "$log" <<'PY'
+import json, sys
+records = [json.loads(l) for l in open(sys.argv[1], encoding="utf-8") if l.strip()]
+want = {r["file"].split("\\")[-1]: r for r in records}
+ok = (want.get("Q3 report.txt", {}).get("decision") == "protected"
+      and want["Q3 report.txt"].get("exit_code") == 0
+      and want.get("menu of the week.txt", {}).get("exit_code") == 0)
+sys.exit(0 if ok else 1)
+PY
+then
+    ok "logs\\fci-connector.log has a line per FSRM invocation, with the decision and exit code"
+else
+    not_ok "invocation log" "$(tail -3 "$log" 2>&1)"
+fi
 
 echo "== no temporary files left anywhere"
 left=$(find "$C/Shares" \( -name '.~fci-*' -o -name 'rfc*.tmp' \) | head -5)
