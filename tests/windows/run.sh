@@ -236,7 +236,8 @@ win "$HELPER" hold "$codes\\held.txt" none 'C:\work\held.txt'
 make_file "$codes\\other template.txt" "$SENSITIVE"
 code_case 5 "unknown template" protect "$codes\\other template.txt" --template 0b9e5a3c-1111-4222-8333-944455556666 --always
 code_case 5 "key that is not a recipient" unprotect "$codes\\plain.txt" --key 'C:\FciConnector\keys\stranger.key.pem'
-code_case 6 "template store missing" --templates 'C:\No such store' protect "$codes\\other template.txt" \
+printf 'rules = \r\n' >"$C/work/bad config.toml"
+code_case 6 "invalid config file" --config 'C:\work\bad config.toml' protect "$codes\\other template.txt" \
     --template $TEMPLATE_ID --always
 make_file "$codes\\tampered.txt" "$SENSITIVE"
 fci protect "$codes\\tampered.txt" --template $TEMPLATE_ID --always
@@ -284,7 +285,7 @@ print(f'"{exe}" {line}{extra}')
 PY
 }
 make_docx() {
-    # A minimal .docx with the sensitive text, stored uncompressed (readable by a text scan and by a docx reader).
+    # A minimal .docx (stored, not deflated) whose one paragraph per line holds the sensitive text.
     python3 - "$1" "$SENSITIVE" <<'PY'
 import sys, zipfile
 from xml.sax.saxutils import escape
@@ -299,7 +300,8 @@ PY
 }
 fsrm_case() {
     # $1 case folder, $2 file name, $3 owner text in the line, $4 the owner status must show ("" for none),
-    # $5 extra switches, $6 content: sensitive, clean or docx, $7 want: protected or unchanged
+    # $5 extra switches, $6 content: sensitive, clean or docx, $7 want: protected, unchanged or logged (exit 0 and the
+    # last log line names exactly this file)
     local dir="C:\\Shares\\FSRM\\$1" name=$2 owner=$3 want_owner=$4 extra=$5 content=$6 want=$7
     local path="$dir\\$name" decoys=() d
     local src=$SENSITIVE
@@ -325,7 +327,14 @@ fsrm_case() {
     for d in "${decoys[@]}"; do
         unchanged "$dir\\$d" || { not_ok "$label" "the decoy '$d' changed, for: $line"; return; }
     done
-    if [ "$want" = unchanged ]; then
+    if [ "$want" = logged ]; then
+        python3 - "$APP/logs/fci-connector.log" "$path" <<'PY' || { not_ok "$label" "the last log line is not about $path"; return; }
+import json, sys
+last = [l for l in open(sys.argv[1], encoding="utf-8") if l.strip()][-1]
+record = json.loads(last)
+sys.exit(0 if record["file"] == sys.argv[2] and record["exit_code"] == 0 else 1)
+PY
+    elif [ "$want" = unchanged ]; then
         unchanged "$path" || { not_ok "$label" "changed, but it should have been left alone: $line"; return; }
     else
         is_protected "$path" || { not_ok "$label" "not protected by: $line: $OUTPUT"; return; }
@@ -339,7 +348,10 @@ fsrm_case() {
 OWNER=anna@contoso.com
 fsrm_case spaces "Q3 report.txt" $OWNER $OWNER "" sensitive protected
 fsrm_case "two spaces" "Q3  report  final.txt" $OWNER $OWNER "" sensitive protected
-fsrm_case quote "O'Brien.docx" $OWNER $OWNER "" docx protected
+fsrm_case quote "O'Brien's notes.txt" $OWNER $OWNER "" sensitive protected
+# Whether this document is protected is for the extractor and the rules to say; the case is that the invocation
+# looked at exactly this file: its log line names it, and no decoy changed.
+fsrm_case "quote, document" "O'Brien.docx" $OWNER $OWNER "" docx logged
 fsrm_case "non-ASCII" "Müller Straße – 日本語.txt" $OWNER $OWNER "" sensitive protected
 fsrm_case ampersand "R&D plans.txt" $OWNER $OWNER "" sensitive protected
 fsrm_case percent "100% sure %USERNAME%.txt" $OWNER $OWNER "" sensitive protected
