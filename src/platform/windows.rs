@@ -13,11 +13,11 @@ use std::ptr;
 
 use windows_sys::Win32::Foundation::HANDLE;
 use windows_sys::Win32::Storage::FileSystem::{
-    BY_HANDLE_FILE_INFORMATION, DELETE, FILE_ATTRIBUTE_ARCHIVE, FILE_ATTRIBUTE_HIDDEN,
-    FILE_ATTRIBUTE_NOT_CONTENT_INDEXED, FILE_ATTRIBUTE_READONLY, FILE_ATTRIBUTE_SYSTEM, FILE_FLAG_BACKUP_SEMANTICS,
-    FILE_FLAG_OPEN_REPARSE_POINT, FILE_SHARE_DELETE, FILE_SHARE_READ, FILE_SHARE_WRITE, GetFileAttributesW,
-    GetFileInformationByHandle, INVALID_FILE_ATTRIBUTES, MOVEFILE_REPLACE_EXISTING, MOVEFILE_WRITE_THROUGH,
-    MoveFileExW, ReplaceFileW, SetFileAttributesW,
+    BY_HANDLE_FILE_INFORMATION, DELETE, FILE_ATTRIBUTE_ARCHIVE, FILE_ATTRIBUTE_HIDDEN, FILE_ATTRIBUTE_NORMAL,
+    FILE_ATTRIBUTE_NOT_CONTENT_INDEXED, FILE_ATTRIBUTE_OFFLINE, FILE_ATTRIBUTE_READONLY, FILE_ATTRIBUTE_SYSTEM,
+    FILE_ATTRIBUTE_TEMPORARY, FILE_FLAG_BACKUP_SEMANTICS, FILE_FLAG_OPEN_REPARSE_POINT, FILE_SHARE_DELETE,
+    FILE_SHARE_READ, FILE_SHARE_WRITE, GetFileAttributesW, GetFileInformationByHandle, INVALID_FILE_ATTRIBUTES,
+    MOVEFILE_REPLACE_EXISTING, MOVEFILE_WRITE_THROUGH, MoveFileExW, ReplaceFileW, SetFileAttributesW,
 };
 use windows_sys::Win32::System::Environment::GetCommandLineW;
 use windows_sys::Win32::System::EventLog::{
@@ -27,12 +27,14 @@ use windows_sys::Win32::System::EventLog::{
 use super::winpath;
 
 /// The attributes a replaced file keeps. ReplaceFileW carries them itself; set again so the `MoveFileExW`
-/// fallback (and Wine, whose ReplaceFileW does not merge them) keeps them too.
+/// fallback (and Wine, whose ReplaceFileW does not merge them) keeps them too. The temporary attribute, which the
+/// temporary file was created with, goes back to the original's (cleared). Not the archive attribute: the content
+/// changed, so backup software must see it set, as it is on the new file.
 const KEPT_ATTRIBUTES: u32 = FILE_ATTRIBUTE_READONLY
     | FILE_ATTRIBUTE_HIDDEN
     | FILE_ATTRIBUTE_SYSTEM
-    | FILE_ATTRIBUTE_ARCHIVE
-    | FILE_ATTRIBUTE_NOT_CONTENT_INDEXED;
+    | FILE_ATTRIBUTE_NOT_CONTENT_INDEXED
+    | FILE_ATTRIBUTE_TEMPORARY;
 
 /// Event id of a failure in the Application log. With the source registered on the .NET message file (as
 /// `New-EventLog` does), the event shows the message text as it is.
@@ -48,21 +50,24 @@ pub fn replace_file(replacement: &Path, dest: &Path) -> io::Result<()> {
     // Both ReplaceFileW and MoveFileExW refuse a read-only target, and ReplaceFileW needs write access to the
     // replacement, which got the original's read-only flag with its permissions: take the flag off both for the
     // swap and put the original's attributes back on the result.
-    clear_read_only(&replacement_w)?;
+    let replacement_attrs = attributes(&replacement_w)?;
+    if replacement_attrs & FILE_ATTRIBUTE_READONLY != 0 {
+        set_kept(&replacement_w, replacement_attrs, replacement_attrs & !FILE_ATTRIBUTE_READONLY)?;
+    }
     if original & FILE_ATTRIBUTE_READONLY != 0 {
-        set_attributes(&dest_w, original & !FILE_ATTRIBUTE_READONLY)?;
+        set_kept(&dest_w, original, original & !FILE_ATTRIBUTE_READONLY)?;
     }
     match ensure_removable(dest).and_then(|()| swap(&replacement_w, &dest_w)) {
         Ok(()) => {
             // Best effort: the content is already in place, and failing now would report a protected file as not.
             if let Ok(now) = attributes(&dest_w) {
-                let _ = set_attributes(&dest_w, (now & !KEPT_ATTRIBUTES) | (original & KEPT_ATTRIBUTES));
+                let _ = set_kept(&dest_w, now, original);
             }
             Ok(())
         }
         Err(e) => {
             if original & FILE_ATTRIBUTE_READONLY != 0 {
-                let _ = set_attributes(&dest_w, original);
+                let _ = set_kept(&dest_w, original & !FILE_ATTRIBUTE_READONLY, original);
             }
             Err(e)
         }
@@ -111,9 +116,13 @@ fn set_attributes(path: &[u16], attrs: u32) -> io::Result<()> {
     if unsafe { SetFileAttributesW(path.as_ptr(), attrs) } != 0 { Ok(()) } else { Err(io::Error::last_os_error()) }
 }
 
-fn clear_read_only(path: &[u16]) -> io::Result<()> {
-    let attrs = attributes(path)?;
-    if attrs & FILE_ATTRIBUTE_READONLY != 0 { set_attributes(path, attrs & !FILE_ATTRIBUTE_READONLY) } else { Ok(()) }
+/// The attributes SetFileAttributesW sets; the others (compressed, encrypted, sparse, ...) are not passed back.
+const SETTABLE_ATTRIBUTES: u32 = KEPT_ATTRIBUTES | FILE_ATTRIBUTE_ARCHIVE | FILE_ATTRIBUTE_OFFLINE;
+
+/// Give the file at `path`, whose attributes are `now`, the [`KEPT_ATTRIBUTES`] of `want`, leaving the others.
+fn set_kept(path: &[u16], now: u32, want: u32) -> io::Result<()> {
+    let attrs = (now & SETTABLE_ATTRIBUTES & !KEPT_ATTRIBUTES) | (want & KEPT_ATTRIBUTES);
+    set_attributes(path, if attrs == 0 { FILE_ATTRIBUTE_NORMAL } else { attrs })
 }
 
 /// `path` as a NUL-terminated wide string for the file APIs; from [`winpath::LONG_PATH_FROM`] characters on,

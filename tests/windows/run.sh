@@ -126,6 +126,8 @@ round_trip() {
     [ $RC = 0 ] || { not_ok "$name" "protect: exit $RC: $OUTPUT"; return; }
     ! unchanged "$path" || { not_ok "$name" "protect said exit 0 but the file is unchanged"; return; }
     is_protected "$status_path" || { not_ok "$name" "status does not say protected: exit $RC: $OUTPUT"; return; }
+    win "$HELPER" attrs "$path"
+    [ "${OUTPUT//$'\r'/}" = "-" ] || { not_ok "$name" "attributes after protect: $OUTPUT (want none)"; return; }
     fci unprotect "$path" --key 'C:\FciConnector\keys\issuer.key.pem'
     [ $RC = 0 ] || { not_ok "$name" "unprotect: exit $RC: $OUTPUT"; return; }
     unchanged "$path" || { not_ok "$name" "the bytes did not come back"; return; }

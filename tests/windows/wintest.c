@@ -11,7 +11,8 @@
  *                                                    <file> (opened with full sharing) while running the command
  *   wintest stream-write <file:stream> <text>        write <text> to an alternate data stream
  *   wintest stream-read <file:stream>                print the stream's content
- *   wintest attrs <file>                             print R when read-only, H when hidden, "-" for neither
+ *   wintest attrs <file>                             print R when read-only, H when hidden, T when temporary,
+ *                                                    "-" for none of them
  *   wintest set-attrs <file> <R|H|RH|->              set those attributes (the others cleared)
  *
  * Exit codes: the child's, or 200 + n for a failure of the helper itself (printed to stderr). */
@@ -140,8 +141,9 @@ int wmain(int argc, wchar_t **argv)
         DWORD a = GetFileAttributesW(argv[2]);
         if (a == INVALID_FILE_ATTRIBUTES)
             return fail(10, L"cannot read the attributes of", argv[2]);
-        printf("%s%s%s\n", (a & FILE_ATTRIBUTE_READONLY) ? "R" : "", (a & FILE_ATTRIBUTE_HIDDEN) ? "H" : "",
-               (a & (FILE_ATTRIBUTE_READONLY | FILE_ATTRIBUTE_HIDDEN)) ? "" : "-");
+        DWORD shown = FILE_ATTRIBUTE_READONLY | FILE_ATTRIBUTE_HIDDEN | FILE_ATTRIBUTE_TEMPORARY;
+        printf("%s%s%s%s\n", (a & FILE_ATTRIBUTE_READONLY) ? "R" : "", (a & FILE_ATTRIBUTE_HIDDEN) ? "H" : "",
+               (a & FILE_ATTRIBUTE_TEMPORARY) ? "T" : "", (a & shown) ? "" : "-");
         return 0;
     }
 
