@@ -11,6 +11,7 @@
 //! `main.rs` only parses arguments ([`cli`]) and maps the outcome to an exit code.
 
 pub mod cli;
+pub mod detect;
 pub mod error;
 pub mod exit;
 pub mod extract;

@@ -8,6 +8,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::{Error, ExitClass};
 
+pub mod inspect;
 pub mod keys;
 pub mod protect;
 pub mod status;
@@ -56,6 +57,9 @@ pub enum Command {
     /// List, show and create rights policy templates
     #[command(subcommand)]
     Templates(templates::TemplatesCommand),
+    /// Show how a file is read: format, extraction, foreign protection, text (debugging)
+    #[command(hide = true)]
+    Inspect(inspect::InspectArgs),
 }
 
 /// Parse `args` (including the program name), run the command, print errors, and return the exit class.
@@ -88,6 +92,7 @@ fn dispatch(cli: Cli) -> Result<ExitClass, Error> {
         Command::Unprotect(args) => unprotect::run(&global, args),
         Command::Keys(cmd) => keys::run(&global, cmd),
         Command::Templates(cmd) => templates::run(&global, cmd),
+        Command::Inspect(args) => inspect::run(&global, args),
     }
 }
 
