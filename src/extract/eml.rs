@@ -1,5 +1,6 @@
 //! Internet mail (.eml): the headers people read (subject, from, to, cc, bcc, reply-to), the text and HTML
-//! bodies with their transfer encodings (base64, quoted-printable) and charsets decoded, and attachment names.
+//! bodies with their transfer encodings (base64, quoted-printable) and charsets decoded, attachment names and
+//! text attachments.
 
 use std::io::Read;
 
@@ -48,9 +49,16 @@ pub(crate) fn read(reader: impl Read, budget: &mut Budget) -> Result<&'static st
             budget.separate("\n")?;
         }
     }
+    // Attachments: their names, and the content of text attachments (documents attached are not opened).
     for attachment in message.attachments() {
         if let Some(name) = attachment.attachment_name() {
             line(budget, "Attachment", name)?;
+        }
+        if attachment.is_text()
+            && let Some(text) = attachment.text_contents()
+        {
+            budget.push(text)?;
+            budget.separate("\n")?;
         }
     }
     Ok("eml")

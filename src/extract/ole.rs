@@ -1,5 +1,6 @@
 //! Legacy binary Office files in OLE compound files (.doc, .xls, .ppt), best effort: Word's text through its
-//! piece table, Excel's cells through calamine, PowerPoint's text atoms; the summary property streams as
+//! piece table, Excel's cells through calamine (and its page headers, footers and comments from their records),
+//! PowerPoint's text atoms; the summary property streams as
 //! printable strings; any other compound file (Outlook .msg, Visio, ...) as printable strings of every stream.
 //! An `EncryptedPackage` stream means an Office password or IRM protects the document: it cannot be read.
 
@@ -247,6 +248,9 @@ fn excel(ole: Ole, budget: &mut Budget) -> Result<(Ole, bool), Error> {
     match cells {
         Some(text) => {
             budget.push(&text)?;
+            // calamine reads cells only; page headers, footers and cell comments are records of their own.
+            let workbook = read_stream(&mut ole, stream, budget)?;
+            budget.push(&excel_headers_and_comments(&workbook))?;
             Ok((ole, false))
         }
         None => {
@@ -254,6 +258,55 @@ fn excel(ole: Ole, budget: &mut Budget) -> Result<(Ole, bool), Error> {
             strings::read(main, budget)?;
             Ok((ole, true))
         }
+    }
+}
+
+/// The text of HEADER and FOOTER records and of the text objects (TXO) that hold cell comments.
+fn excel_headers_and_comments(workbook: &[u8]) -> String {
+    const HEADER: u16 = 0x0014;
+    const FOOTER: u16 = 0x0015;
+    const TXO: u16 = 0x01B6;
+    const CONTINUE: u16 = 0x003C;
+    let mut text = String::new();
+    let mut at = 0;
+    let mut previous = 0u16;
+    let mut comment_chars = 0usize;
+    while let (Some(kind), Some(len)) = (u16_at(workbook, at), u16_at(workbook, at + 2)) {
+        let body = at + 4;
+        let end = (body + usize::from(len)).min(workbook.len());
+        let data = &workbook[body.min(end)..end];
+        match kind {
+            // XLUnicodeString: character count, a flag byte (bit 0: two bytes per character), the characters.
+            HEADER | FOOTER if data.len() > 3 => {
+                let chars = usize::from(u16_at(data, 0).unwrap_or(0));
+                text.push_str(&biff_chars(&data[3..], data[2] & 1 != 0, chars));
+                text.push('\n');
+            }
+            TXO => comment_chars = usize::from(u16_at(data, 10).unwrap_or(0)),
+            // The first CONTINUE after a TXO holds its characters, after the same flag byte.
+            CONTINUE if previous == TXO && !data.is_empty() => {
+                text.push_str(&biff_chars(&data[1..], data[0] & 1 != 0, comment_chars));
+                text.push('\n');
+            }
+            _ => {}
+        }
+        previous = kind;
+        at = end;
+    }
+    text
+}
+
+/// Up to `chars` characters stored one byte each (Latin-1) or two (UTF-16LE).
+fn biff_chars(data: &[u8], wide: bool, chars: usize) -> String {
+    if wide {
+        let bytes = &data[..data.len().min(chars * 2)];
+        UTF_16LE.decode_without_bom_handling(bytes).0.into_owned()
+    } else {
+        let bytes = &data[..data.len().min(chars)];
+        WINDOWS_1252
+            .decode_without_bom_handling(bytes)
+            .0
+            .into_owned()
     }
 }
 

@@ -72,7 +72,11 @@ fn parts(kind: Kind, names: &[String]) -> Vec<(usize, Style)> {
             (Kind::Word, "word/comments.xml") => Some((5, Style::Content)),
             (Kind::Excel, "xl/sharedStrings.xml") => Some((0, Style::Content)),
             (Kind::Excel, n) if is_numbered(n, "xl/worksheets/sheet") => Some((1, Style::Sheet)),
-            (Kind::Excel, n) if is_numbered(n, "xl/comments") => Some((2, Style::Content)),
+            (Kind::Excel, n)
+                if is_numbered(n, "xl/comments") || is_numbered(n, "xl/comments/comment") =>
+            {
+                Some((2, Style::Content))
+            }
             (Kind::PowerPoint, n) if is_numbered(n, "ppt/slides/slide") => {
                 Some((0, Style::Content))
             }
@@ -149,7 +153,17 @@ impl PartText {
     fn is_text_element(&self, local: &str) -> bool {
         match self.style {
             Style::Content => matches!(local, "t" | "delText" | "text"),
-            Style::Sheet => matches!(local, "t") || (local == "v" && !self.shared_string_cell),
+            Style::Sheet => {
+                matches!(
+                    local,
+                    "t" | "oddHeader"
+                        | "oddFooter"
+                        | "evenHeader"
+                        | "evenFooter"
+                        | "firstHeader"
+                        | "firstFooter"
+                ) || (local == "v" && !self.shared_string_cell)
+            }
             Style::CoreProperties | Style::CustomProperties => true,
         }
     }

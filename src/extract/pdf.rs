@@ -1,4 +1,4 @@
-//! PDF text through the pdf-extract crate. That reader panics on some real-world files and can loop on
+//! PDF text (pages and document information) through the pdf-extract crate. That reader panics on some real-world files and can loop on
 //! others, so it runs on its own thread: a panic or a run past `max_seconds` makes this one file "content
 //! unreadable" instead of taking the process down.
 
@@ -36,7 +36,7 @@ fn run_contained(bytes: Vec<u8>, budget: &Budget) -> Result<String, Error> {
     std::thread::Builder::new()
         .name(THREAD.into())
         .spawn(move || {
-            let outcome = std::panic::catch_unwind(|| pdf_extract::extract_text_from_mem(&bytes));
+            let outcome = std::panic::catch_unwind(|| pdf_text(&bytes));
             // The receiver is gone only if the time ran out; nobody wants the result then.
             let _ = sender.send(outcome);
         })
@@ -58,6 +58,56 @@ fn run_contained(bytes: Vec<u8>, budget: &Budget) -> Result<String, Error> {
             "reading the PDF took longer than max_seconds ({} s)",
             budget.limits.max_seconds
         ))),
+    }
+}
+
+/// The document information (title, subject, keywords, author, custom entries) and the page text.
+fn pdf_text(bytes: &[u8]) -> Result<String, String> {
+    let mut doc = pdf_extract::Document::load_mem(bytes).map_err(|e| e.to_string())?;
+    // Most encrypted PDFs have an empty user password (an owner password restricts printing or copying).
+    if doc.is_encrypted() {
+        doc.decrypt("")
+            .map_err(|e| format!("it is encrypted with a password ({e})"))?;
+    }
+    let mut text = info_text(&doc);
+    pdf_extract::output_doc(&doc, &mut pdf_extract::PlainTextOutput::new(&mut text))
+        .map_err(|e| e.to_string())?;
+    Ok(text)
+}
+
+/// `Key: value` lines for the string entries of the document information dictionary.
+fn info_text(doc: &pdf_extract::Document) -> String {
+    use pdf_extract::Object;
+    let info = match doc.trailer.get(b"Info") {
+        Ok(Object::Reference(id)) => doc.get_object(*id).and_then(Object::as_dict).ok(),
+        Ok(Object::Dictionary(dict)) => Some(dict),
+        _ => None,
+    };
+    let mut text = String::new();
+    for (key, value) in info.into_iter().flat_map(|dict| dict.iter()) {
+        if let Object::String(bytes, _) = value
+            && !matches!(key.as_slice(), b"CreationDate" | b"ModDate")
+        {
+            text.push_str(&String::from_utf8_lossy(key));
+            text.push_str(": ");
+            text.push_str(&text_string(bytes));
+            text.push('\n');
+        }
+    }
+    text
+}
+
+/// A PDF text string: UTF-16BE with a byte order mark, else PDFDocEncoding (close to Windows-1252).
+fn text_string(bytes: &[u8]) -> String {
+    match bytes.strip_prefix(&[0xFE, 0xFF]) {
+        Some(utf16) => encoding_rs::UTF_16BE
+            .decode_without_bom_handling(utf16)
+            .0
+            .into_owned(),
+        None => encoding_rs::WINDOWS_1252
+            .decode_without_bom_handling(bytes)
+            .0
+            .into_owned(),
     }
 }
 

@@ -44,7 +44,7 @@ const SKIPPED: &[&str] = &[
 ];
 
 /// Ignorable (`\*`) destinations that do hold text a classifier should see.
-const KEPT_STARRED: &[&str] = &["annotation", "userprops", "atnauthor"];
+const KEPT_STARRED: &[&str] = &["annotation", "userprops", "atnauthor", "footnote"];
 
 #[derive(Clone, Copy)]
 struct Group {
