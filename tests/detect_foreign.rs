@@ -350,3 +350,23 @@ fn missing_file_is_an_error_naming_it() {
     assert_eq!(err.class(), fci_connector::ExitClass::NotFound);
     assert!(err.message().contains("no-such-file.docx"));
 }
+
+#[test]
+fn folders_are_not_regular_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let err = foreign_protection(dir.path()).unwrap_err();
+    assert_eq!(err.class(), fci_connector::ExitClass::NotFound);
+    assert!(
+        err.message().ends_with("not a regular file"),
+        "{}",
+        err.message()
+    );
+    let err =
+        fci_connector::extract::extract(dir.path(), &Default::default(), &mut |_| {}).unwrap_err();
+    assert_eq!(err.class(), fci_connector::ExitClass::NotFound);
+    assert!(
+        err.message().ends_with("not a regular file"),
+        "{}",
+        err.message()
+    );
+}

@@ -75,6 +75,7 @@ pub struct ForeignProtection {
     /// Who issued the license: the rights management service, or the person for ad-hoc (sharing) licenses.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub issuer: Option<String>,
+    /// The issuer's address as the license gives it: the service URL, or an e-mail address.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub issuer_address: Option<String>,
     /// The owner (usually the person who protected the file).
@@ -158,6 +159,16 @@ pub struct Label {
 /// far as this function can tell, or protected with fewer details.
 pub fn foreign_protection(path: &Path) -> Result<Option<ForeignProtection>, Error> {
     let io = |doing: &str, e| Error::io(doing, path, e, ExitClass::Unreadable);
+    // Checked before opening: opening a FIFO would block.
+    if !std::fs::metadata(path)
+        .map_err(|e| io("cannot open", e))?
+        .is_file()
+    {
+        return Err(Error::new(
+            ExitClass::NotFound,
+            format!("{}: not a regular file", path.display()),
+        ));
+    }
     let mut file = File::open(path).map_err(|e| io("cannot open", e))?;
     let len = file.metadata().map_err(|e| io("cannot read", e))?.len();
     let mut head = Vec::with_capacity(1024);

@@ -25,9 +25,8 @@ mod text;
 mod xml;
 mod zipguard;
 
-pub use sniff::Format;
-
 use budget::Budget;
+use sniff::Format;
 
 /// Limits that bound what one file may cost to read. Over any of them, the file is "content unreadable".
 #[derive(Clone, Debug, serde::Deserialize, serde::Serialize)]
@@ -100,6 +99,11 @@ pub fn extract(
 
 /// Sniff the format and run its reader; returns the format name and whether it was the strings fallback.
 fn read(path: &Path, budget: &mut Budget) -> Result<(String, bool), Error> {
+    // Checked before opening: opening a FIFO would block.
+    let metadata = std::fs::metadata(path).map_err(|e| io_error("cannot open", e))?;
+    if !metadata.is_file() {
+        return Err(Error::new(ExitClass::NotFound, "not a regular file"));
+    }
     let file = std::fs::File::open(path).map_err(|e| io_error("cannot open", e))?;
     let format = sniff::sniff(&file, path)?;
     let name = match format {
