@@ -42,7 +42,8 @@ pub struct Limits {
     pub max_xml_depth: usize,
     /// Bytes of extracted text handed to the classifier.
     pub max_text_bytes: u64,
-    /// Wall-clock seconds for one file.
+    /// Wall-clock seconds for one file. Readers check it as they go; the PDF reader, which cannot be
+    /// interrupted, is abandoned on its thread when the time is up.
     pub max_seconds: u64,
     /// Bytes a reader may hold in memory at once: a whole PDF, e-mail or legacy Office stream, a nested archive,
     /// or one XML token. Formats that cannot be streamed are refused above it rather than exhausting memory.
@@ -69,7 +70,9 @@ impl Default for Limits {
 /// What extraction found out about the file besides its text.
 #[derive(Clone, Debug, Default, serde::Serialize)]
 pub struct ExtractInfo {
-    /// The format the text was read as, e.g. `text/utf-8`, `docx`, `pdf`, `strings`.
+    /// The format the text was read as: `text/<encoding>` (e.g. `text/utf-8`, `text/utf-16le`,
+    /// `text/windows-1252`), `eml`, `docx`, `xlsx`, `pptx`, `odt`, `ods`, `odp`, `odg`, `odf`, `rtf`, `pdf`,
+    /// `doc`, `xls`, `ppt`, `ole` (another compound file), `zip` (a plain archive), or `strings`.
     pub format: String,
     /// True when no real reader applied and printable runs were pulled out instead.
     pub fallback: bool,
