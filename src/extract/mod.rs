@@ -38,7 +38,7 @@ pub struct Limits {
     pub max_entries: usize,
     /// Decompressed size / compressed size of one entry.
     pub max_compression_ratio: u64,
-    /// Element nesting depth in any XML part.
+    /// Element nesting depth in any XML part (and group nesting in RTF).
     pub max_xml_depth: usize,
     /// Bytes of extracted text handed to the classifier.
     pub max_text_bytes: u64,
