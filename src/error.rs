@@ -21,11 +21,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 impl Error {
     /// A failure of `class` with a message that already names what it concerns.
     pub fn new(class: ExitClass, message: impl Into<String>) -> Self {
-        Error {
-            class,
-            message: message.into(),
-            source: None,
-        }
+        Error { class, message: message.into(), source: None }
     }
 
     /// Attach the underlying error (kept for `{:?}` and logs; the message stays the admin-facing text).
@@ -38,11 +34,7 @@ impl Error {
     /// [`ExitClass::NotFound`], sharing and permission problems [`ExitClass::Busy`], the rest `fallback`.
     pub fn io(doing: &str, path: &Path, err: io::Error, fallback: ExitClass) -> Self {
         let class = io_class(&err, fallback);
-        Error::new(
-            class,
-            format!("{doing} {}: {}", path.display(), describe_io(&err)),
-        )
-        .with_source(err)
+        Error::new(class, format!("{doing} {}: {}", path.display(), describe_io(&err))).with_source(err)
     }
 
     /// The exit class this failure maps to.
@@ -66,12 +58,8 @@ impl Error {
 pub fn io_class(err: &io::Error, fallback: ExitClass) -> ExitClass {
     match err.kind() {
         io::ErrorKind::NotFound => ExitClass::NotFound,
-        io::ErrorKind::PermissionDenied
-        | io::ErrorKind::ResourceBusy
-        | io::ErrorKind::WouldBlock => ExitClass::Busy,
-        io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded | io::ErrorKind::FileTooLarge => {
-            ExitClass::Write
-        }
+        io::ErrorKind::PermissionDenied | io::ErrorKind::ResourceBusy | io::ErrorKind::WouldBlock => ExitClass::Busy,
+        io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded | io::ErrorKind::FileTooLarge => ExitClass::Write,
         _ if is_sharing_violation(err) => ExitClass::Busy,
         _ => fallback,
     }
@@ -88,10 +76,9 @@ fn describe_io(err: &io::Error) -> String {
         io::ErrorKind::NotFound => "no such file or folder".into(),
         io::ErrorKind::PermissionDenied => "access denied".into(),
         io::ErrorKind::StorageFull => "no space left on the device".into(),
-        io::ErrorKind::FileTooLarge => {
-            "file too large for the file system or the process limits".into()
-        }
+        io::ErrorKind::FileTooLarge => "file too large for the file system or the process limits".into(),
         _ if is_sharing_violation(err) => "the file is in use by another process".into(),
         _ => err.to_string(),
     }
 }
+

@@ -76,23 +76,17 @@ impl ExitClass {
     /// One line for `--help` and the docs.
     pub const fn meaning(self) -> &'static str {
         match self {
-            ExitClass::Success => {
-                "done: protected, or deliberately left alone (no rule matched, already protected, protected by another product, excluded type)"
-            }
+            ExitClass::Success => "done: protected, or deliberately left alone (no rule matched, already protected, protected by another product, excluded type)",
             ExitClass::Internal => "any other failure (a bug)",
             ExitClass::Usage => "usage: bad or missing arguments",
             ExitClass::NotFound => "file not found, or not a regular file",
             ExitClass::Busy => "file busy or access denied; safe to retry, original untouched",
             ExitClass::Template => "template unknown or unusable (missing or invalid key)",
             ExitClass::Config => "configuration invalid (rule files, template store, config file)",
-            ExitClass::Unreadable => {
-                "content unreadable (corrupt document, over the extraction limits, failed integrity check); left as it was"
-            }
+            ExitClass::Unreadable => "content unreadable (corrupt document, over the extraction limits, failed integrity check); left as it was",
             ExitClass::Write => "write failed (disk full, I/O error); original untouched",
             ExitClass::SkipNoMatch => "with --strict-exit: no rule matched",
-            ExitClass::SkipAlreadyProtected => {
-                "with --strict-exit: already protected by fci-connector"
-            }
+            ExitClass::SkipAlreadyProtected => "with --strict-exit: already protected by fci-connector",
             ExitClass::SkipForeignProtection => "with --strict-exit: protected by another product",
             ExitClass::SkipExcluded => "with --strict-exit: excluded file type",
         }

@@ -38,14 +38,10 @@ pub fn find_default(name: &str) -> Option<PathBuf> {
 
 /// The template store: `explicit` when given, else the default search.
 pub fn templates_dir(explicit: Option<&Path>) -> Option<PathBuf> {
-    explicit
-        .map(Path::to_path_buf)
-        .or_else(|| find_default(TEMPLATES_DIR))
+    explicit.map(Path::to_path_buf).or_else(|| find_default(TEMPLATES_DIR))
 }
 
 /// The rule folder: `explicit` when given, else the default search.
 pub fn rules_dir(explicit: Option<&Path>) -> Option<PathBuf> {
-    explicit
-        .map(Path::to_path_buf)
-        .or_else(|| find_default(RULES_DIR))
+    explicit.map(Path::to_path_buf).or_else(|| find_default(RULES_DIR))
 }

@@ -8,36 +8,24 @@ use std::path::{Path, PathBuf};
 use assert_cmd::Command;
 use fci_connector::detect::{ForeignProtection, Protector, foreign_protection};
 
-const INTEROP: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../shared/interop/ms-rms-pfile"
-);
+const INTEROP: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/interop/ms-rms-pfile");
 
 fn detect(path: impl AsRef<Path>) -> Option<ForeignProtection> {
     foreign_protection(path.as_ref()).unwrap()
 }
 
 fn extract_fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/extract")
-        .join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/extract").join(name)
 }
 
 fn detect_fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/detect")
-        .join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/detect").join(name)
 }
 
 #[test]
 fn every_interop_pfile_is_rms_with_its_template() {
     let expected = [
-        (
-            "CleanAlice.txt.pfile",
-            "3.0",
-            "586b5746-aa26-4310-81b1-ea20d40cfc89",
-            "Test Name",
-        ),
+        ("CleanAlice.txt.pfile", "3.0", "586b5746-aa26-4310-81b1-ea20d40cfc89", "Test Name"),
         (
             "windowsTest.txt.pfile",
             "3.0",
@@ -50,76 +38,32 @@ fn every_interop_pfile_is_rms_with_its_template() {
             "760cb90e-8715-4dcb-bf42-806b012d70f2",
             "Microsoft Corporation - Confidential Change All without Copy",
         ),
-        (
-            "mac_template_01.ptxt",
-            "2.0",
-            "bfa8d0f0-c965-4cce-b08c-f934f87faf4a",
-            "Microsoft Corporation - Confidential",
-        ),
+        ("mac_template_01.ptxt", "2.0", "bfa8d0f0-c965-4cce-b08c-f934f87faf4a", "Microsoft Corporation - Confidential"),
         (
             "android_template_01.ptxt",
             "2.0",
             "bfa8d0f0-c965-4cce-b08c-f934f87faf4a",
             "Microsoft Corporation - Confidential",
         ),
-        (
-            "rmsSharingAliceTest.ptxt",
-            "2.1",
-            "a22e480e-5b6f-4165-bd36-ed84763ff04f",
-            "RESTRICTED ACCESS",
-        ),
-        (
-            "labeled-text.ptxt",
-            "2.1",
-            "6fcc6cff-78e2-411c-a656-9f171392a313",
-            "Restricted Access",
-        ),
-        (
-            "labeled-Drawing.vsd.pfile",
-            "2.1",
-            "ee71da51-a031-4697-8abd-0acb181b2c25",
-            "Confidential - Microsoft FTE",
-        ),
+        ("rmsSharingAliceTest.ptxt", "2.1", "a22e480e-5b6f-4165-bd36-ed84763ff04f", "RESTRICTED ACCESS"),
+        ("labeled-text.ptxt", "2.1", "6fcc6cff-78e2-411c-a656-9f171392a313", "Restricted Access"),
+        ("labeled-Drawing.vsd.pfile", "2.1", "ee71da51-a031-4697-8abd-0acb181b2c25", "Confidential - Microsoft FTE"),
     ];
     let in_folder = std::fs::read_dir(INTEROP).unwrap().filter(|e| {
         let name = e.as_ref().unwrap().file_name();
         name != "README.md"
     });
-    assert_eq!(
-        in_folder.count(),
-        expected.len(),
-        "a file of the interop set has no expectation here"
-    );
+    assert_eq!(in_folder.count(), expected.len(), "a file of the interop set has no expectation here");
     for (name, version, template_id, template_name) in expected {
-        let found = detect(Path::new(INTEROP).join(name))
-            .unwrap_or_else(|| panic!("{name} not recognised"));
+        let found = detect(Path::new(INTEROP).join(name)).unwrap_or_else(|| panic!("{name} not recognised"));
         assert_eq!(found.protector, Protector::MicrosoftRms, "{name}");
         assert_eq!(found.version.as_deref(), Some(version), "{name}");
         assert_eq!(found.template_id.as_deref(), Some(template_id), "{name}");
-        assert_eq!(
-            found.template_name.as_deref(),
-            Some(template_name),
-            "{name}"
-        );
-        let extension = if name.contains(".vsd") {
-            ".vsd"
-        } else {
-            ".txt"
-        };
-        assert_eq!(
-            found.original_extension.as_deref(),
-            Some(extension),
-            "{name}"
-        );
-        assert!(
-            found.owner.as_deref().is_some_and(|o| o.contains('@')),
-            "{name}: {:?}",
-            found.owner
-        );
-        assert!(
-            found.content_id.is_some() && found.issuer.is_some(),
-            "{name}: {found:?}"
-        );
+        assert_eq!(found.template_name.as_deref(), Some(template_name), "{name}");
+        let extension = if name.contains(".vsd") { ".vsd" } else { ".txt" };
+        assert_eq!(found.original_extension.as_deref(), Some(extension), "{name}");
+        assert!(found.owner.as_deref().is_some_and(|o| o.contains('@')), "{name}: {:?}", found.owner);
+        assert!(found.content_id.is_some() && found.issuer.is_some(), "{name}: {found:?}");
     }
 }
 
@@ -127,16 +71,10 @@ fn every_interop_pfile_is_rms_with_its_template() {
 fn pfile_owner_content_id_and_labels() {
     let found = detect(Path::new(INTEROP).join("labeled-text.ptxt")).unwrap();
     assert_eq!(found.owner.as_deref(), Some("Igor.Govorov@microsoft.com"));
-    assert_eq!(
-        found.content_id.as_deref(),
-        Some("d48f326c-5c6b-41da-995c-c738d8060b3c")
-    );
+    assert_eq!(found.content_id.as_deref(), Some("d48f326c-5c6b-41da-995c-c738d8060b3c"));
     assert_eq!(found.issued.as_deref(), Some("2017-08-30T09:55"));
-    let labels: Vec<(&str, &str)> = found
-        .labels
-        .iter()
-        .map(|l| (l.id.as_deref().unwrap(), l.name.as_deref().unwrap()))
-        .collect();
+    let labels: Vec<(&str, &str)> =
+        found.labels.iter().map(|l| (l.id.as_deref().unwrap(), l.name.as_deref().unwrap())).collect();
     assert_eq!(
         labels,
         [
@@ -145,15 +83,9 @@ fn pfile_owner_content_id_and_labels() {
         ]
     );
     let alice = detect(Path::new(INTEROP).join("CleanAlice.txt.pfile")).unwrap();
-    assert_eq!(
-        alice.owner.as_deref(),
-        Some("alice@isvtenant999.onmicrosoft.com")
-    );
+    assert_eq!(alice.owner.as_deref(), Some("alice@isvtenant999.onmicrosoft.com"));
     assert_eq!(alice.issuer.as_deref(), Some("Microsoft Corporation"));
-    assert_eq!(
-        alice.content_id.as_deref(),
-        Some("1c5e0307-e03d-4de3-af21-81bcf961e73c")
-    );
+    assert_eq!(alice.content_id.as_deref(), Some("1c5e0307-e03d-4de3-af21-81bcf961e73c"));
     assert!(alice.labels.is_empty());
 }
 
@@ -169,10 +101,7 @@ fn inspect_reports_rms_as_json() {
     let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     let protection = &report["foreign_protection"];
     assert_eq!(protection["protector"], "microsoft-rms");
-    assert_eq!(
-        protection["template_id"],
-        "a22e480e-5b6f-4165-bd36-ed84763ff04f"
-    );
+    assert_eq!(protection["template_id"], "a22e480e-5b6f-4165-bd36-ed84763ff04f");
     assert_eq!(protection["owner"], "admuller@microsoft.com");
 }
 
@@ -190,10 +119,7 @@ fn password_protected_docx() {
         .unwrap();
     assert_eq!(output.status.code(), Some(7));
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        stdout.contains("foreign-protection: office-password (scheme agile)"),
-        "{stdout}"
-    );
+    assert!(stdout.contains("foreign-protection: office-password (scheme agile)"), "{stdout}");
     assert!(String::from_utf8_lossy(&output.stderr).contains("encrypted"));
 }
 
@@ -202,25 +128,13 @@ fn password_protected_docx() {
 fn irm_docx(dir: &Path) -> PathBuf {
     let path = dir.join("irm.docx");
     let mut ole = cfb::create(&path).unwrap();
-    ole.create_stream("/EncryptedPackage")
-        .unwrap()
-        .write_all(&[0x55; 256])
-        .unwrap();
+    ole.create_stream("/EncryptedPackage").unwrap().write_all(&[0x55; 256]).unwrap();
     ole.create_storage("/\u{6}DataSpaces").unwrap();
     let mut map = vec![8, 0, 0, 0, 1, 0, 0, 0];
-    map.extend(
-        "DRMEncryptedDataSpace"
-            .encode_utf16()
-            .flat_map(u16::to_le_bytes),
-    );
-    ole.create_stream("/\u{6}DataSpaces/DataSpaceMap")
-        .unwrap()
-        .write_all(&map)
-        .unwrap();
-    ole.create_storage("/\u{6}DataSpaces/TransformInfo")
-        .unwrap();
-    ole.create_storage("/\u{6}DataSpaces/TransformInfo/DRMEncryptedTransform")
-        .unwrap();
+    map.extend("DRMEncryptedDataSpace".encode_utf16().flat_map(u16::to_le_bytes));
+    ole.create_stream("/\u{6}DataSpaces/DataSpaceMap").unwrap().write_all(&map).unwrap();
+    ole.create_storage("/\u{6}DataSpaces/TransformInfo").unwrap();
+    ole.create_storage("/\u{6}DataSpaces/TransformInfo/DRMEncryptedTransform").unwrap();
     let license = r#"<?xml version="1.0"?><XrML version="1.2"><BODY type="Microsoft Rights Label"><DESCRIPTOR><OBJECT><ID type="MS-GUID">{AAAABBBB-1111-2222-3333-444455556666}</ID><NAME>LCID 1033:NAME Payroll - Confidential:DESCRIPTION HR only.;</NAME></OBJECT></DESCRIPTOR><ISSUER><OBJECT type="MS-DRM-Server"><NAME>Contoso RMS</NAME></OBJECT></ISSUER><WORK><OBJECT><ID type="MS-GUID">{12345678-aaaa-bbbb-cccc-1234567890ab}</ID></OBJECT><METADATA><OWNER><OBJECT><NAME>hr@contoso.test</NAME></OBJECT></OWNER></METADATA></WORK></BODY></XrML>"#;
     let mut primary = vec![0x58, 0, 0, 0, 1, 0, 0, 0, 0x04, 0, 0, 0];
     primary.extend_from_slice(&(license.len() as u32).to_le_bytes());
@@ -238,14 +152,8 @@ fn office_irm_with_its_template() {
     let dir = tempfile::tempdir().unwrap();
     let found = detect(irm_docx(dir.path())).unwrap();
     assert_eq!(found.protector, Protector::OfficeIrm);
-    assert_eq!(
-        found.template_id.as_deref(),
-        Some("aaaabbbb-1111-2222-3333-444455556666")
-    );
-    assert_eq!(
-        found.template_name.as_deref(),
-        Some("Payroll - Confidential")
-    );
+    assert_eq!(found.template_id.as_deref(), Some("aaaabbbb-1111-2222-3333-444455556666"));
+    assert_eq!(found.template_name.as_deref(), Some("Payroll - Confidential"));
     assert_eq!(found.owner.as_deref(), Some("hr@contoso.test"));
     assert_eq!(found.issuer.as_deref(), Some("Contoso RMS"));
 }
@@ -279,10 +187,7 @@ fn encrypted_pdf_and_zip() {
     let pdf = detect(detect_fixture("encrypted.pdf")).unwrap();
     assert_eq!(pdf.protector, Protector::PdfEncryption);
     assert_eq!(pdf.version.as_deref(), Some("1.3"));
-    assert_eq!(
-        detect(detect_fixture("encrypted.zip")).unwrap().protector,
-        Protector::ZipEncryption
-    );
+    assert_eq!(detect(detect_fixture("encrypted.zip")).unwrap().protector, Protector::ZipEncryption);
 }
 
 #[test]
@@ -311,11 +216,7 @@ fn hostile_headers_do_not_panic() {
     for cut in [6, 10, 17, 18, 100, 0x1a0, 0x1c0, 0x1d0, 0x400] {
         let path = dir.path().join("cut.pfile");
         std::fs::write(&path, &real[..cut]).unwrap();
-        assert_eq!(
-            detect(&path).unwrap().protector,
-            Protector::MicrosoftRms,
-            "cut at {cut}"
-        );
+        assert_eq!(detect(&path).unwrap().protector, Protector::MicrosoftRms, "cut at {cut}");
     }
     // Offsets and lengths pointing anywhere.
     let mut wild = real.clone();
@@ -325,16 +226,10 @@ fn hostile_headers_do_not_panic() {
     let path = dir.path().join("wild.pfile");
     std::fs::write(&path, &wild).unwrap();
     let found = detect(&path).unwrap();
-    assert_eq!(
-        (found.protector, found.template_id),
-        (Protector::MicrosoftRms, None)
-    );
+    assert_eq!((found.protector, found.template_id), (Protector::MicrosoftRms, None));
     // Magic numbers followed by garbage.
     for (name, head) in [
-        (
-            "x.doc",
-            &[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1][..],
-        ),
+        ("x.doc", &[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1][..]),
         ("x.zip", b"PK\x03\x04"),
         ("x.pdf", b"%PDF-1.7\nstartxref\n99999999999999999999\n"),
     ] {
@@ -356,17 +251,8 @@ fn folders_are_not_regular_files() {
     let dir = tempfile::tempdir().unwrap();
     let err = foreign_protection(dir.path()).unwrap_err();
     assert_eq!(err.class(), fci_connector::ExitClass::NotFound);
-    assert!(
-        err.message().ends_with("not a regular file"),
-        "{}",
-        err.message()
-    );
-    let err =
-        fci_connector::extract::extract(dir.path(), &Default::default(), &mut |_| {}).unwrap_err();
+    assert!(err.message().ends_with("not a regular file"), "{}", err.message());
+    let err = fci_connector::extract::extract(dir.path(), &Default::default(), &mut |_| {}).unwrap_err();
     assert_eq!(err.class(), fci_connector::ExitClass::NotFound);
-    assert!(
-        err.message().ends_with("not a regular file"),
-        "{}",
-        err.message()
-    );
+    assert!(err.message().ends_with("not a regular file"), "{}", err.message());
 }

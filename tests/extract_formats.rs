@@ -17,15 +17,10 @@ const CUSTOM: &str = "Custom card 6011 0000 0000 0004";
 const NOTES: &str = "Notes SSN 078-05-1120";
 const SHEET2: &str = "Second sheet IBAN GB82 WEST 1234 5698 7654 32";
 
-const ALL: [&str; 11] = [
-    BODY, HEADER, FOOTER, FOOTNOTE, ENDNOTE, COMMENT, CELL, TITLE, CUSTOM, NOTES, SHEET2,
-];
+const ALL: [&str; 11] = [BODY, HEADER, FOOTER, FOOTNOTE, ENDNOTE, COMMENT, CELL, TITLE, CUSTOM, NOTES, SHEET2];
 
 fn fixture(name: &str) -> String {
-    format!(
-        "{}/tests/fixtures/extract/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    )
+    format!("{}/tests/fixtures/extract/{name}", env!("CARGO_MANIFEST_DIR"))
 }
 
 /// `inspect --json --text` on a fixture: the parsed report, after checking the command succeeded.
@@ -36,11 +31,7 @@ fn inspect(name: &str) -> Value {
         .arg(fixture(name))
         .output()
         .unwrap();
-    assert!(
-        output.status.success(),
-        "{name}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert!(output.status.success(), "{name}: {}", String::from_utf8_lossy(&output.stderr));
     serde_json::from_slice(&output.stdout).unwrap()
 }
 
@@ -52,27 +43,18 @@ fn assert_found(name: &str, format: &str, planted: &[&str]) {
     let text = report["text"].as_str().unwrap();
     assert_eq!(report["extract"]["text_bytes"], text.len() as u64, "{name}");
     for value in planted {
-        assert!(
-            text.contains(value),
-            "{name}: {value:?} not found in {text:?}"
-        );
+        assert!(text.contains(value), "{name}: {value:?} not found in {text:?}");
     }
 }
 
 #[test]
 fn word_processing_documents() {
-    let everywhere = [
-        BODY, HEADER, FOOTER, FOOTNOTE, ENDNOTE, COMMENT, CELL, TITLE, CUSTOM,
-    ];
+    let everywhere = [BODY, HEADER, FOOTER, FOOTNOTE, ENDNOTE, COMMENT, CELL, TITLE, CUSTOM];
     assert_found("libreoffice.docx", "docx", &everywhere);
     assert_found("libreoffice.odt", "odt", &everywhere);
     assert_found("libreoffice.doc", "doc", &everywhere);
     assert_found("libreoffice.rtf", "rtf", &everywhere);
-    assert_found(
-        "python-docx.docx",
-        "docx",
-        &[BODY, HEADER, FOOTER, COMMENT, CELL, TITLE],
-    );
+    assert_found("python-docx.docx", "docx", &[BODY, HEADER, FOOTER, COMMENT, CELL, TITLE]);
 }
 
 #[test]
@@ -81,26 +63,14 @@ fn spreadsheets() {
     assert_found("libreoffice.xlsx", "xlsx", &everywhere);
     assert_found("libreoffice.ods", "ods", &everywhere);
     assert_found("libreoffice.xls", "xls", &everywhere);
-    assert_found(
-        "openpyxl.xlsx",
-        "xlsx",
-        &[HEADER, COMMENT, CELL, TITLE, SHEET2],
-    );
+    assert_found("openpyxl.xlsx", "xlsx", &[HEADER, COMMENT, CELL, TITLE, SHEET2]);
 }
 
 #[test]
 fn numeric_cells_are_read() {
-    for name in [
-        "libreoffice.xlsx",
-        "libreoffice.ods",
-        "libreoffice.xls",
-        "openpyxl.xlsx",
-    ] {
+    for name in ["libreoffice.xlsx", "libreoffice.ods", "libreoffice.xls", "openpyxl.xlsx"] {
         let report = inspect(name);
-        assert!(
-            report["text"].as_str().unwrap().contains("78051120"),
-            "{name}"
-        );
+        assert!(report["text"].as_str().unwrap().contains("78051120"), "{name}");
     }
 }
 
@@ -115,11 +85,7 @@ fn presentations() {
 
 #[test]
 fn pdf_pages_and_document_information() {
-    assert_found(
-        "libreoffice.pdf",
-        "pdf",
-        &[BODY, HEADER, FOOTER, FOOTNOTE, ENDNOTE, CELL, TITLE],
-    );
+    assert_found("libreoffice.pdf", "pdf", &[BODY, HEADER, FOOTER, FOOTNOTE, ENDNOTE, CELL, TITLE]);
     assert_found("reportlab.pdf", "pdf", &[BODY, CELL]);
 }
 
@@ -128,20 +94,12 @@ fn plain_text_in_every_encoding() {
     assert_found("utf8.csv", "text/utf-8", &[BODY, CELL]);
     assert_found("utf16le-bom.txt", "text/utf-16le", &[BODY, "Grüße"]);
     assert_found("utf16be-nobom.txt", "text/utf-16be", &[HEADER, "Données"]);
-    assert_found(
-        "windows1252.txt",
-        "text/windows-1252",
-        &[FOOTER, "Café crème – "],
-    );
+    assert_found("windows1252.txt", "text/windows-1252", &[FOOTER, "Café crème – "]);
 }
 
 #[test]
 fn mail_headers_bodies_and_text_attachments() {
-    assert_found(
-        "message.eml",
-        "eml",
-        &[TITLE, BODY, CELL, "alice@example.test", "cards.txt"],
-    );
+    assert_found("message.eml", "eml", &[TITLE, BODY, CELL, "alice@example.test", "cards.txt"]);
     // The body is quoted-printable in one part and base64 in the other: no encoded form leaks through.
     let text = inspect("message.eml")["text"].as_str().unwrap().to_string();
     assert!(!text.contains("=0A") && !text.contains("PGh0bWw"), "{text}");
@@ -173,12 +131,8 @@ fn format_follows_content_not_extension() {
     let dir = tempfile::tempdir().unwrap();
     let renamed = dir.path().join("report.txt");
     std::fs::copy(fixture("libreoffice.docx"), &renamed).unwrap();
-    let output = Command::cargo_bin("fci-connector")
-        .unwrap()
-        .args(["inspect", "--json"])
-        .arg(&renamed)
-        .output()
-        .unwrap();
+    let output =
+        Command::cargo_bin("fci-connector").unwrap().args(["inspect", "--json"]).arg(&renamed).output().unwrap();
     let report: Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(report["extract"]["format"], "docx");
 }

@@ -12,10 +12,7 @@ struct Lcg(u64);
 
 impl Lcg {
     fn next(&mut self) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
+        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
         self.0 >> 33
     }
 }
@@ -43,23 +40,16 @@ fn damaged_copies(original: &[u8], rng: &mut Lcg) -> Vec<Vec<u8>> {
 
 #[test]
 fn damaged_fixtures_never_panic() {
-    let limits = Limits {
-        max_seconds: 10,
-        ..Limits::default()
-    };
+    let limits = Limits { max_seconds: 10, ..Limits::default() };
     let dir = tempfile::tempdir().unwrap();
     let mut rng = Lcg(0x5eed);
     for folder in ["extract", "detect"] {
-        let folder = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures")
-            .join(folder);
+        let folder = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(folder);
         for entry in std::fs::read_dir(folder).unwrap() {
             let entry = entry.unwrap();
             let original = std::fs::read(entry.path()).unwrap();
             for (i, bytes) in damaged_copies(&original, &mut rng).into_iter().enumerate() {
-                let path = dir
-                    .path()
-                    .join(format!("{i}-{}", entry.file_name().to_string_lossy()));
+                let path = dir.path().join(format!("{i}-{}", entry.file_name().to_string_lossy()));
                 std::fs::write(&path, &bytes).unwrap();
                 if let Err(err) = extract(&path, &limits, &mut |_| {}) {
                     assert_eq!(err.class(), ExitClass::Unreadable, "{}", err.message());

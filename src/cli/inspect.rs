@@ -68,21 +68,15 @@ pub fn run(_global: &GlobalOptions, args: InspectArgs) -> Result<ExitClass, Erro
             }),
             text: args.text.then_some(text.as_str()),
         };
-        let json = serde_json::to_string_pretty(&report).map_err(|e| {
-            Error::new(
-                ExitClass::Internal,
-                format!("cannot format the report: {e}"),
-            )
-        })?;
+        let json = serde_json::to_string_pretty(&report)
+            .map_err(|e| Error::new(ExitClass::Internal, format!("cannot format the report: {e}")))?;
         writeln!(stdout.lock(), "{json}").map_err(write_error)?;
         return Ok(outcome.map_or_else(|e| e.class(), |_| ExitClass::Success));
     }
 
     let mut out = stdout.lock();
     writeln!(out, "file: {}", args.file.display()).map_err(write_error)?;
-    let protection_line = protection
-        .as_ref()
-        .map_or_else(|| "none".to_string(), ForeignProtection::summary);
+    let protection_line = protection.as_ref().map_or_else(|| "none".to_string(), ForeignProtection::summary);
     writeln!(out, "foreign-protection: {protection_line}").map_err(write_error)?;
     if args.text {
         writeln!(out, "--- text ---").map_err(write_error)?;
@@ -109,8 +103,5 @@ pub fn run(_global: &GlobalOptions, args: InspectArgs) -> Result<ExitClass, Erro
 }
 
 fn write_error(err: std::io::Error) -> Error {
-    Error::new(
-        ExitClass::Write,
-        format!("cannot write to standard output: {err}"),
-    )
+    Error::new(ExitClass::Write, format!("cannot write to standard output: {err}"))
 }

@@ -68,11 +68,7 @@ pub fn run(args: Vec<OsString>) -> ExitClass {
         Ok(cli) => cli,
         Err(err) => {
             let _ = err.print();
-            return if err.use_stderr() {
-                ExitClass::Usage
-            } else {
-                ExitClass::Success
-            };
+            return if err.use_stderr() { ExitClass::Usage } else { ExitClass::Success };
         }
     };
     match dispatch(cli) {
@@ -98,9 +94,5 @@ fn dispatch(cli: Cli) -> Result<ExitClass, Error> {
 
 /// Print a failure for a person: one line naming the file and the cause, and the exit code it gives.
 pub fn report(err: &Error) {
-    eprintln!(
-        "fci-connector: error: {} (exit {})",
-        err.message(),
-        err.class().code()
-    );
+    eprintln!("fci-connector: error: {} (exit {})", err.message(), err.class().code());
 }

@@ -116,19 +116,12 @@ impl ForeignProtection {
     pub fn summary(&self) -> String {
         let mut out = self.protector.as_str().to_string();
         let details: Vec<String> = [
-            self.template_name
-                .as_ref()
-                .map(|n| format!("template \"{n}\"")),
-            self.template_id
-                .as_ref()
-                .map(|id| format!("template id {id}")),
+            self.template_name.as_ref().map(|n| format!("template \"{n}\"")),
+            self.template_id.as_ref().map(|id| format!("template id {id}")),
             self.scheme.as_ref().map(|s| format!("scheme {s}")),
             (!self.labels.is_empty()).then(|| {
-                let names: Vec<&str> = self
-                    .labels
-                    .iter()
-                    .filter_map(|l| l.name.as_deref().or(l.id.as_deref()))
-                    .collect();
+                let names: Vec<&str> =
+                    self.labels.iter().filter_map(|l| l.name.as_deref().or(l.id.as_deref())).collect();
                 format!("labels {}", names.join(", "))
             }),
         ]
@@ -160,24 +153,14 @@ pub struct Label {
 pub fn foreign_protection(path: &Path) -> Result<Option<ForeignProtection>, Error> {
     let io = |doing: &str, e| Error::io(doing, path, e, ExitClass::Unreadable);
     // Checked before opening: opening a FIFO would block.
-    if !std::fs::metadata(path)
-        .map_err(|e| io("cannot open", e))?
-        .is_file()
-    {
-        return Err(Error::new(
-            ExitClass::NotFound,
-            format!("{}: not a regular file", path.display()),
-        ));
+    if !std::fs::metadata(path).map_err(|e| io("cannot open", e))?.is_file() {
+        return Err(Error::new(ExitClass::NotFound, format!("{}: not a regular file", path.display())));
     }
     let mut file = File::open(path).map_err(|e| io("cannot open", e))?;
     let len = file.metadata().map_err(|e| io("cannot read", e))?.len();
     let mut head = Vec::with_capacity(1024);
-    (&mut file)
-        .take(1024)
-        .read_to_end(&mut head)
-        .map_err(|e| io("cannot read", e))?;
-    file.seek(SeekFrom::Start(0))
-        .map_err(|e| io("cannot read", e))?;
+    (&mut file).take(1024).read_to_end(&mut head).map_err(|e| io("cannot read", e))?;
+    file.seek(SeekFrom::Start(0)).map_err(|e| io("cannot read", e))?;
     let found = if head.starts_with(pfile::MAGIC) {
         Some(pfile::detect(&mut file, len).map_err(|e| io("cannot read", e))?)
     } else if head.starts_with(office::OLE_MAGIC) {

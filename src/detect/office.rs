@@ -29,9 +29,7 @@ pub(super) fn detect(file: File) -> Option<ForeignProtection> {
     let legacy_password = if ole.is_stream("/WordDocument") {
         // FibBase.fEncrypted.
         let head = read_stream(&mut ole, "/WordDocument", 12);
-        head.get(10..12)
-            .is_some_and(|f| u16::from_le_bytes([f[0], f[1]]) & 0x0100 != 0)
-            .then_some("word-97")
+        head.get(10..12).is_some_and(|f| u16::from_le_bytes([f[0], f[1]]) & 0x0100 != 0).then_some("word-97")
     } else if ole.is_stream("/Workbook") {
         excel_filepass(&read_stream(&mut ole, "/Workbook", 64 * 1024)).then_some("excel-97")
     } else if ole.is_stream("/PowerPoint Document") && ole.is_stream("/EncryptedSummary") {
@@ -49,10 +47,7 @@ pub(super) fn detect(file: File) -> Option<ForeignProtection> {
 /// IRM or password, from the data spaces; the publishing license's details for IRM.
 fn encrypted_package(ole: &mut CompoundFile<File>) -> ForeignProtection {
     let map = read_stream(ole, DATA_SPACE_MAP, MAX_STREAM);
-    let irm_name: Vec<u8> = "DRMEncryptedDataSpace"
-        .encode_utf16()
-        .flat_map(u16::to_le_bytes)
-        .collect();
+    let irm_name: Vec<u8> = "DRMEncryptedDataSpace".encode_utf16().flat_map(u16::to_le_bytes).collect();
     if find(&map, &irm_name).is_some() || ole.is_storage(IRM_TRANSFORM) {
         let mut found = ForeignProtection::new(Protector::OfficeIrm);
         let primary = read_stream(ole, IRM_LICENSE, MAX_STREAM);
@@ -116,9 +111,7 @@ mod tests {
         let filepass = [0x2F, 0x00, 0x00, 0x00];
         let boundsheet = [0x85, 0x00, 0x00, 0x00];
         assert!(excel_filepass(&[&bof[..], &filepass].concat()));
-        assert!(!excel_filepass(
-            &[&bof[..], &boundsheet, &filepass].concat()
-        ));
+        assert!(!excel_filepass(&[&bof[..], &boundsheet, &filepass].concat()));
         assert!(!excel_filepass(&[0x09]));
     }
 }

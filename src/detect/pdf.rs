@@ -11,11 +11,7 @@ const TAIL: u64 = 64 * 1024;
 /// How much is read where `startxref` points.
 const XREF_WINDOW: u64 = 16 * 1024;
 
-pub(super) fn detect(
-    file: &mut File,
-    len: u64,
-    header: &[u8],
-) -> io::Result<Option<ForeignProtection>> {
+pub(super) fn detect(file: &mut File, len: u64, header: &[u8]) -> io::Result<Option<ForeignProtection>> {
     let tail_start = len.saturating_sub(TAIL);
     let Some(tail) = read_at(file, len, tail_start, len - tail_start, TAIL)? else {
         return Ok(None);
@@ -39,12 +35,7 @@ pub(super) fn detect(
     let mut found = ForeignProtection::new(Protector::PdfEncryption);
     found.version = header
         .get(5..)
-        .map(|rest| {
-            rest.iter()
-                .take_while(|b| b.is_ascii_digit() || **b == b'.')
-                .map(|&b| b as char)
-                .collect()
-        })
+        .map(|rest| rest.iter().take_while(|b| b.is_ascii_digit() || **b == b'.').map(|&b| b as char).collect())
         .filter(|v: &String| !v.is_empty());
     Ok(Some(found))
 }
@@ -95,12 +86,8 @@ mod tests {
     fn keys_and_trailers() {
         assert!(has_key(b"<< /Size 5 /Encrypt 4 0 R >>", b"/Encrypt"));
         assert!(!has_key(b"<< /EncryptMetadata false >>", b"/Encrypt"));
-        assert!(trailers_encrypt(
-            b"xref\n0 1\ntrailer\n<< /Root 1 0 R /Encrypt 2 0 R >>\nstartxref\n9\n%%EOF"
-        ));
-        assert!(!trailers_encrypt(
-            b"trailer << /Root 1 0 R >> startxref 9 %%EOF"
-        ));
+        assert!(trailers_encrypt(b"xref\n0 1\ntrailer\n<< /Root 1 0 R /Encrypt 2 0 R >>\nstartxref\n9\n%%EOF"));
+        assert!(!trailers_encrypt(b"trailer << /Root 1 0 R >> startxref 9 %%EOF"));
         assert_eq!(startxref(b"...startxref\r\n1234\r\n%%EOF"), Some(1234));
         assert_eq!(startxref(b"no keyword"), None);
     }

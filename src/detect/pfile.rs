@@ -40,21 +40,13 @@ pub(super) fn detect(file: &mut File, len: u64) -> io::Result<ForeignProtection>
         return Ok(found);
     }
     let field = |i: usize| u64::from(u32_at(&header, i * 4));
-    let (ext_offset, ext_len, license_offset, license_len) =
-        (field(1), field(2), field(3), field(4));
+    let (ext_offset, ext_len, license_offset, license_len) = (field(1), field(2), field(3), field(4));
     // Version 2.0 headers stop after the content offset; later ones (2.1, 3.0) are 40 bytes or more.
     let has_metadata = field(0) >= 40 && available >= 40;
-    let (metadata_offset, metadata_len) = if has_metadata {
-        (field(8), field(9))
-    } else {
-        (0, 0)
-    };
+    let (metadata_offset, metadata_len) = if has_metadata { (field(8), field(9)) } else { (0, 0) };
 
     if let Some(ext) = read_at(file, len, ext_offset, ext_len, 256)? {
-        let ext = String::from_utf8_lossy(&ext)
-            .trim_matches(char::from(0))
-            .trim()
-            .to_string();
+        let ext = String::from_utf8_lossy(&ext).trim_matches(char::from(0)).trim().to_string();
         found.original_extension = (!ext.is_empty()).then_some(ext);
     }
     if let Some(license) = read_at(file, len, license_offset, license_len, MAX_LICENSE)? {
@@ -69,9 +61,5 @@ pub(super) fn detect(file: &mut File, len: u64) -> io::Result<ForeignProtection>
 }
 
 fn u32_at(bytes: &[u8], at: usize) -> u32 {
-    bytes
-        .get(at..at + 4)
-        .and_then(|b| b.try_into().ok())
-        .map(u32::from_le_bytes)
-        .unwrap_or(0)
+    bytes.get(at..at + 4).and_then(|b| b.try_into().ok()).map(u32::from_le_bytes).unwrap_or(0)
 }

@@ -28,9 +28,7 @@ pub(super) fn apply_license(bytes: &[u8], found: &mut ForeignProtection) {
     let Some(start) = text.find("<XrML") else {
         return;
     };
-    let end = text[start..]
-        .find("</XrML>")
-        .map_or(text.len(), |e| start + e + "</XrML>".len());
+    let end = text[start..].find("</XrML>").map_or(text.len(), |e| start + e + "</XrML>".len());
     let mut reader = Reader::from_str(&text[start..end]);
     let mut path: Vec<String> = Vec::new();
     let mut template_names = None;
@@ -57,15 +55,7 @@ pub(super) fn apply_license(bytes: &[u8], found: &mut ForeignProtection) {
                     ["XrML", "BODY", "ISSUER", "OBJECT", "NAME"] => &mut found.issuer,
                     ["XrML", "BODY", "ISSUER", "OBJECT", "ADDRESS"] => &mut found.issuer_address,
                     ["XrML", "BODY", "WORK", "OBJECT", "ID"] => &mut found.content_id,
-                    [
-                        "XrML",
-                        "BODY",
-                        "WORK",
-                        "METADATA",
-                        "OWNER",
-                        "OBJECT",
-                        "NAME",
-                    ] => &mut found.owner,
+                    ["XrML", "BODY", "WORK", "METADATA", "OWNER", "OBJECT", "NAME"] => &mut found.owner,
                     ["XrML", "BODY", "ISSUEDTIME"] => &mut found.issued,
                     _ => continue,
                 };
@@ -85,24 +75,14 @@ pub(super) fn apply_license(bytes: &[u8], found: &mut ForeignProtection) {
 
 /// GUIDs are written with and without braces, in either case; report them one way.
 fn guid(raw: &str) -> String {
-    raw.trim()
-        .trim_start_matches('{')
-        .trim_end_matches('}')
-        .to_ascii_lowercase()
+    raw.trim().trim_start_matches('{').trim_end_matches('}').to_ascii_lowercase()
 }
 
 /// The template's name and description from `LCID 1033:NAME x:DESCRIPTION y;` entries (one per language),
 /// preferring English (1033).
 fn template_name(raw: &str) -> Option<(String, Option<String>)> {
-    let entries: Vec<&str> = raw
-        .split(';')
-        .map(str::trim)
-        .filter(|e| !e.is_empty())
-        .collect();
-    let entry = entries
-        .iter()
-        .find(|e| e.starts_with("LCID 1033:"))
-        .or(entries.first())?;
+    let entries: Vec<&str> = raw.split(';').map(str::trim).filter(|e| !e.is_empty()).collect();
+    let entry = entries.iter().find(|e| e.starts_with("LCID 1033:")).or(entries.first())?;
     let rest = entry.split_once(":NAME ").map_or(*entry, |(_, rest)| rest);
     let (name, description) = match rest.split_once(":DESCRIPTION ") {
         Some((name, description)) => (name, Some(description.trim().to_string())),
@@ -119,10 +99,7 @@ pub(super) fn labels(bytes: &[u8]) -> Vec<Label> {
     let mut reader = Reader::from_str(&text);
     let mut path: Vec<String> = Vec::new();
     let mut labels = Vec::new();
-    let mut current = Label {
-        id: None,
-        name: None,
-    };
+    let mut current = Label { id: None, name: None };
     loop {
         match reader.read_event() {
             Ok(Event::Start(e)) => {
@@ -133,17 +110,8 @@ pub(super) fn labels(bytes: &[u8]) -> Vec<Label> {
             }
             Ok(Event::End(_)) => {
                 // A label is one `rdf:li` of the `msip:labels` bag.
-                if path.len() >= 3
-                    && path[path.len() - 3] == "msip:labels"
-                    && path[path.len() - 1] == "rdf:li"
-                {
-                    let label = std::mem::replace(
-                        &mut current,
-                        Label {
-                            id: None,
-                            name: None,
-                        },
-                    );
+                if path.len() >= 3 && path[path.len() - 3] == "msip:labels" && path[path.len() - 1] == "rdf:li" {
+                    let label = std::mem::replace(&mut current, Label { id: None, name: None });
                     if label.id.is_some() || label.name.is_some() {
                         labels.push(label);
                     }
@@ -175,11 +143,9 @@ mod tests {
 
     #[test]
     fn template_names_prefer_english() {
-        let raw = "LCID 127:NAME Restricted:DESCRIPTION Only some.;\nLCID 1033:NAME Confidential:DESCRIPTION Staff only.;\n";
-        assert_eq!(
-            template_name(raw),
-            Some(("Confidential".into(), Some("Staff only.".into())))
-        );
+        let raw =
+            "LCID 127:NAME Restricted:DESCRIPTION Only some.;\nLCID 1033:NAME Confidential:DESCRIPTION Staff only.;\n";
+        assert_eq!(template_name(raw), Some(("Confidential".into(), Some("Staff only.".into()))));
         assert_eq!(template_name("LCID 1066:NAME X;"), Some(("X".into(), None)));
         assert_eq!(template_name(""), None);
     }
@@ -191,22 +157,13 @@ mod tests {
         bytes.extend(xml.encode_utf16().flat_map(u16::to_le_bytes));
         let mut found = ForeignProtection::new(Protector::MicrosoftRms);
         apply_license(&bytes, &mut found);
-        assert_eq!(
-            found.template_id.as_deref(),
-            Some("6fcc6cff-78e2-411c-a656-9f171392a313")
-        );
+        assert_eq!(found.template_id.as_deref(), Some("6fcc6cff-78e2-411c-a656-9f171392a313"));
         assert_eq!(found.template_name.as_deref(), Some("Restricted Access"));
         assert_eq!(found.template_description.as_deref(), Some("Only you."));
         assert_eq!(found.issuer.as_deref(), Some("Contoso"));
-        assert_eq!(
-            found.issuer_address.as_deref(),
-            Some("https://rms.contoso.test/_wmcs")
-        );
+        assert_eq!(found.issuer_address.as_deref(), Some("https://rms.contoso.test/_wmcs"));
         assert_eq!(found.owner.as_deref(), Some("alice@contoso.test"));
-        assert_eq!(
-            found.content_id.as_deref(),
-            Some("d48f326c-5c6b-41da-995c-c738d8060b3c")
-        );
+        assert_eq!(found.content_id.as_deref(), Some("d48f326c-5c6b-41da-995c-c738d8060b3c"));
         assert_eq!(found.issued.as_deref(), Some("2017-08-30T09:55"));
     }
 

@@ -10,7 +10,6 @@ use super::{ForeignProtection, Protector};
 
 pub(super) fn detect(file: File) -> Option<ForeignProtection> {
     let mut archive = ZipArchive::new(BufReader::new(file)).ok()?;
-    let encrypted =
-        (0..archive.len()).any(|i| archive.by_index_raw(i).is_ok_and(|entry| entry.encrypted()));
+    let encrypted = (0..archive.len()).any(|i| archive.by_index_raw(i).is_ok_and(|entry| entry.encrypted()));
     encrypted.then(|| ForeignProtection::new(Protector::ZipEncryption))
 }

@@ -32,13 +32,8 @@ pub(crate) fn read_zip_file(file: File, budget: &mut Budget) -> Result<(String, 
 /// Encrypted entries cannot be read; say so instead of reporting them as corrupt.
 fn refuse_encrypted<R: Read + Seek>(archive: &mut ZipArchive<R>) -> Result<(), Error> {
     for index in 0..archive.len() {
-        if archive
-            .by_index_raw(index)
-            .is_ok_and(|entry| entry.encrypted())
-        {
-            return Err(unreadable(
-                "the archive's entries are encrypted (zip encryption)",
-            ));
+        if archive.by_index_raw(index).is_ok_and(|entry| entry.encrypted()) {
+            return Err(unreadable("the archive's entries are encrypted (zip encryption)"));
         }
     }
     Ok(())
@@ -62,10 +57,7 @@ fn read_entries<R: Read + Seek>(
         budget.push("\n")?;
         let mut entry = zipguard::entry(archive, index, budget)?;
         let mut sample = Vec::with_capacity(8192);
-        (&mut entry)
-            .take(8192)
-            .read_to_end(&mut sample)
-            .map_err(|e| from_io(name, &e))?;
+        (&mut entry).take(8192).read_to_end(&mut sample).map_err(|e| from_io(name, &e))?;
         if sample.starts_with(b"PK\x03\x04") {
             fallback |= read_nested(sample, entry, name, depth, budget)?;
         } else if text::detect_encoding(&sample).is_some() {
@@ -93,28 +85,16 @@ fn read_entries<R: Read + Seek>(
 
 /// An archive inside an archive: buffered (zip needs to seek) within `max_buffered_bytes`, then read like the
 /// outer one, one level deeper.
-fn read_nested(
-    sample: Vec<u8>,
-    rest: impl Read,
-    name: &str,
-    depth: usize,
-    budget: &mut Budget,
-) -> Result<bool, Error> {
+fn read_nested(sample: Vec<u8>, rest: impl Read, name: &str, depth: usize, budget: &mut Budget) -> Result<bool, Error> {
     let max_depth = budget.limits.max_archive_depth;
     if depth + 1 > max_depth {
-        return Err(unreadable(format!(
-            "{name}: archives nested deeper than max_archive_depth ({max_depth})"
-        )));
+        return Err(unreadable(format!("{name}: archives nested deeper than max_archive_depth ({max_depth})")));
     }
     let cap = budget.limits.max_buffered_bytes;
     let mut bytes = sample;
-    rest.take(cap + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| from_io(name, &e))?;
+    rest.take(cap + 1).read_to_end(&mut bytes).map_err(|e| from_io(name, &e))?;
     if bytes.len() as u64 > cap {
-        return Err(unreadable(format!(
-            "{name}: nested archive larger than max_buffered_bytes ({cap} bytes)"
-        )));
+        return Err(unreadable(format!("{name}: nested archive larger than max_buffered_bytes ({cap} bytes)")));
     }
     let mut inner = zipguard::open(Cursor::new(bytes), budget).map_err(|e| e.context(name))?;
     let names = zipguard::names(&inner);

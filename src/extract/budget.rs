@@ -60,20 +60,13 @@ impl<'a> Budget<'a> {
 
     /// End a block (paragraph, cell, part) with `sep`, unless the text already ends in whitespace.
     pub fn separate(&mut self, sep: &str) -> Result<(), Error> {
-        if self.ends_blank {
-            Ok(())
-        } else {
-            self.push(sep)
-        }
+        if self.ends_blank { Ok(()) } else { self.push(sep) }
     }
 
     /// Fail once the file has taken longer than `max_seconds`.
     pub fn check_time(&self) -> Result<(), Error> {
         if self.started.elapsed() > self.time_limit() {
-            return Err(unreadable(format!(
-                "reading took longer than max_seconds ({} s)",
-                self.limits.max_seconds
-            )));
+            return Err(unreadable(format!("reading took longer than max_seconds ({} s)", self.limits.max_seconds)));
         }
         Ok(())
     }
@@ -121,10 +114,7 @@ pub(crate) fn limit_io(message: String) -> std::io::Error {
 
 /// Turn an `io::Error` from a metered reader back into the limit it carries, or into a read failure of `what`.
 pub(crate) fn from_io(what: &str, err: &std::io::Error) -> Error {
-    match err
-        .get_ref()
-        .and_then(|inner| inner.downcast_ref::<LimitExceeded>())
-    {
+    match err.get_ref().and_then(|inner| inner.downcast_ref::<LimitExceeded>()) {
         Some(limit) => unreadable(format!("{what}: {limit}")),
         None => unreadable(format!("cannot read {what}: {err}")),
     }
@@ -132,10 +122,7 @@ pub(crate) fn from_io(what: &str, err: &std::io::Error) -> Error {
 
 /// A failed read of the file or of a metered stream: the limit it carries, or an I/O failure.
 pub(crate) fn read_failure(err: std::io::Error) -> Error {
-    match err
-        .get_ref()
-        .and_then(|inner| inner.downcast_ref::<LimitExceeded>())
-    {
+    match err.get_ref().and_then(|inner| inner.downcast_ref::<LimitExceeded>()) {
         Some(limit) => unreadable(limit.0.clone()),
         None => super::io_error("cannot read", err),
     }
@@ -163,18 +150,11 @@ mod tests {
 
     #[test]
     fn text_limit_is_enforced() {
-        let limits = Limits {
-            max_text_bytes: 5,
-            ..Limits::default()
-        };
+        let limits = Limits { max_text_bytes: 5, ..Limits::default() };
         let mut sink = |_: &str| {};
         let mut budget = Budget::new(&limits, &mut sink);
         budget.push("12345").unwrap();
         let err = budget.push("6").unwrap_err();
-        assert!(
-            err.message().contains("max_text_bytes"),
-            "{}",
-            err.message()
-        );
+        assert!(err.message().contains("max_text_bytes"), "{}", err.message());
     }
 }

@@ -14,18 +14,13 @@ use crate::Error;
 pub(crate) fn read(reader: impl Read, budget: &mut Budget) -> Result<&'static str, Error> {
     let cap = budget.limits.max_buffered_bytes;
     let mut bytes = Vec::new();
-    reader
-        .take(cap + 1)
-        .read_to_end(&mut bytes)
-        .map_err(read_failure)?;
+    reader.take(cap + 1).read_to_end(&mut bytes).map_err(read_failure)?;
     if bytes.len() as u64 > cap {
         return Err(unreadable(format!(
             "the message is larger than max_buffered_bytes ({cap} bytes), the most this reader holds in memory"
         )));
     }
-    let message = MessageParser::default()
-        .parse(&bytes)
-        .ok_or_else(|| unreadable("not a readable mail message"))?;
+    let message = MessageParser::default().parse(&bytes).ok_or_else(|| unreadable("not a readable mail message"))?;
     if let Some(subject) = message.subject() {
         line(budget, "Subject", subject)?;
     }

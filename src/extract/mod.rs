@@ -84,20 +84,12 @@ pub struct ExtractInfo {
 ///
 /// Errors name the file and the cause; content problems (corrupt document, a limit reached) carry
 /// [`ExitClass::Unreadable`], I/O problems their own class.
-pub fn extract(
-    path: &Path,
-    limits: &Limits,
-    sink: &mut dyn FnMut(&str),
-) -> Result<ExtractInfo, Error> {
+pub fn extract(path: &Path, limits: &Limits, sink: &mut dyn FnMut(&str)) -> Result<ExtractInfo, Error> {
     let mut budget = Budget::new(limits, sink);
     let outcome = read(path, &mut budget);
     let text_bytes = budget.finish();
     let (format, fallback) = outcome.map_err(|err| err.context(path.display()))?;
-    Ok(ExtractInfo {
-        format,
-        fallback,
-        text_bytes,
-    })
+    Ok(ExtractInfo { format, fallback, text_bytes })
 }
 
 /// Sniff the format and run its reader; returns the format name and whether it was the strings fallback.

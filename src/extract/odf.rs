@@ -27,10 +27,7 @@ pub(crate) fn format<R: Read + Seek>(
         // A mimetype is short; anything longer is not one.
         let _ = entry.take(200).read_to_string(&mut mimetype);
     }
-    let kind = mimetype
-        .trim()
-        .strip_prefix("application/vnd.oasis.opendocument.")
-        .unwrap_or("");
+    let kind = mimetype.trim().strip_prefix("application/vnd.oasis.opendocument.").unwrap_or("");
     Ok(Some(match kind {
         "text" | "text-master" => "odt",
         "spreadsheet" => "ods",
@@ -51,15 +48,7 @@ pub(crate) fn read<R: Read + Seek>(
             continue;
         };
         let entry = zipguard::entry(archive, index, budget)?;
-        xml::walk(
-            entry,
-            part,
-            budget,
-            &mut OdfText {
-                meta: part == "meta.xml",
-                property: None,
-            },
-        )?;
+        xml::walk(entry, part, budget, &mut OdfText { meta: part == "meta.xml", property: None })?;
         budget.separate("\n")?;
     }
     Ok(())
@@ -92,9 +81,7 @@ impl Visitor for OdfText {
             return budget.separate("\n");
         }
         match local {
-            "p" | "h" | "table-row" | "annotation" | "note-citation" | "creator" | "date" => {
-                budget.separate("\n")
-            }
+            "p" | "h" | "table-row" | "annotation" | "note-citation" | "creator" | "date" => budget.separate("\n"),
             "table-cell" => budget.separate("\t"),
             _ => Ok(()),
         }
@@ -119,16 +106,7 @@ mod tests {
         let mut got = String::new();
         let mut sink = |s: &str| got.push_str(s);
         let mut budget = Budget::new(&limits, &mut sink);
-        xml::walk(
-            xml.as_bytes(),
-            "part",
-            &mut budget,
-            &mut OdfText {
-                meta,
-                property: None,
-            },
-        )
-        .unwrap();
+        xml::walk(xml.as_bytes(), "part", &mut budget, &mut OdfText { meta, property: None }).unwrap();
         budget.finish();
         got
     }

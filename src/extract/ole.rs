@@ -20,12 +20,9 @@ type Ole = CompoundFile<File>;
 
 /// Push the text of the compound file; returns the format name and whether the strings fallback was used.
 pub(crate) fn read(file: File, budget: &mut Budget) -> Result<(String, bool), Error> {
-    let mut ole = CompoundFile::open(file)
-        .map_err(|e| unreadable(format!("not a readable OLE compound file: {e}")))?;
+    let mut ole = CompoundFile::open(file).map_err(|e| unreadable(format!("not a readable OLE compound file: {e}")))?;
     if ole.is_stream("/EncryptedPackage") {
-        return Err(unreadable(
-            "the document is encrypted (an Office password or IRM protects it)",
-        ));
+        return Err(unreadable("the document is encrypted (an Office password or IRM protects it)"));
     }
     let (format, fallback) = if ole.is_stream("/WordDocument") {
         ("doc", word(&mut ole, budget)?)
@@ -39,10 +36,7 @@ pub(crate) fn read(file: File, budget: &mut Budget) -> Result<(String, bool), Er
         all_streams(&mut ole, budget)?;
         return Ok(("ole".into(), true));
     };
-    for properties in [
-        "/\u{5}SummaryInformation",
-        "/\u{5}DocumentSummaryInformation",
-    ] {
+    for properties in ["/\u{5}SummaryInformation", "/\u{5}DocumentSummaryInformation"] {
         if ole.is_stream(properties) {
             let stream = ole.open_stream(properties).map_err(read_failure)?;
             strings::read(stream, budget)?;
@@ -62,10 +56,7 @@ fn read_stream(ole: &mut Ole, path: &str, budget: &Budget) -> Result<Vec<u8>, Er
         )));
     }
     let mut bytes = Vec::new();
-    stream
-        .take(cap)
-        .read_to_end(&mut bytes)
-        .map_err(read_failure)?;
+    stream.take(cap).read_to_end(&mut bytes).map_err(read_failure)?;
     Ok(bytes)
 }
 
@@ -82,20 +73,10 @@ fn word(ole: &mut Ole, budget: &mut Budget) -> Result<bool, Error> {
     let main = read_stream(ole, "/WordDocument", budget)?;
     let flags = u16_at(&main, 0x0A).unwrap_or(0);
     if flags & 0x0100 != 0 {
-        return Err(unreadable(
-            "the document is encrypted (a Word password protects it)",
-        ));
+        return Err(unreadable("the document is encrypted (a Word password protects it)"));
     }
-    let table_name = if flags & 0x0200 != 0 {
-        "/1Table"
-    } else {
-        "/0Table"
-    };
-    let table = if ole.is_stream(table_name) {
-        read_stream(ole, table_name, budget)?
-    } else {
-        Vec::new()
-    };
+    let table_name = if flags & 0x0200 != 0 { "/1Table" } else { "/0Table" };
+    let table = if ole.is_stream(table_name) { read_stream(ole, table_name, budget)? } else { Vec::new() };
     match word_pieces(&main, &table) {
         Some(pieces) => {
             let mut in_field_code = 0u32;
@@ -170,17 +151,9 @@ fn word_pieces(main: &[u8], table: &[u8]) -> Option<Vec<Piece>> {
 }
 
 fn piece_text(main: &[u8], piece: Piece) -> Option<String> {
-    let bytes = if piece.compressed {
-        piece.chars
-    } else {
-        piece.chars.checked_mul(2)?
-    };
+    let bytes = if piece.compressed { piece.chars } else { piece.chars.checked_mul(2)? };
     let data = main.get(piece.offset..piece.offset.checked_add(bytes)?)?;
-    let encoding = if piece.compressed {
-        WINDOWS_1252
-    } else {
-        UTF_16LE
-    };
+    let encoding = if piece.compressed { WINDOWS_1252 } else { UTF_16LE };
     Some(encoding.decode_without_bom_handling(data).0.into_owned())
 }
 
@@ -205,17 +178,11 @@ fn clean_word_text(text: &str, in_field_code: &mut u32) -> String {
 /// Excel 97-2003 through calamine (which needs the whole file); returns the compound file back for the
 /// property streams, and whether the strings fallback was used.
 fn excel(ole: Ole, budget: &mut Budget) -> Result<(Ole, bool), Error> {
-    let stream = if ole.is_stream("/Workbook") {
-        "/Workbook"
-    } else {
-        "/Book"
-    };
+    let stream = if ole.is_stream("/Workbook") { "/Workbook" } else { "/Book" };
     let size = ole.entry(stream).map(|e| e.len()).unwrap_or(0);
     let cap = budget.limits.max_buffered_bytes;
     if size > cap {
-        return Err(unreadable(format!(
-            "the workbook stream is larger than max_buffered_bytes ({cap} bytes)"
-        )));
+        return Err(unreadable(format!("the workbook stream is larger than max_buffered_bytes ({cap} bytes)")));
     }
     let mut file = ole.into_inner();
     file.seek(SeekFrom::Start(0)).map_err(read_failure)?;
@@ -236,15 +203,12 @@ fn excel(ole: Ole, budget: &mut Budget) -> Result<(Ole, bool), Error> {
             Some(text)
         }
         Err(calamine::XlsError::Password) => {
-            return Err(unreadable(
-                "the workbook is encrypted (an Excel password protects it)",
-            ));
+            return Err(unreadable("the workbook is encrypted (an Excel password protects it)"));
         }
         Err(_) => None,
     };
     file.seek(SeekFrom::Start(0)).map_err(read_failure)?;
-    let mut ole = CompoundFile::open(file)
-        .map_err(|e| unreadable(format!("not a readable OLE compound file: {e}")))?;
+    let mut ole = CompoundFile::open(file).map_err(|e| unreadable(format!("not a readable OLE compound file: {e}")))?;
     match cells {
         Some(text) => {
             budget.push(&text)?;
@@ -303,10 +267,7 @@ fn biff_chars(data: &[u8], wide: bool, chars: usize) -> String {
         UTF_16LE.decode_without_bom_handling(bytes).0.into_owned()
     } else {
         let bytes = &data[..data.len().min(chars)];
-        WINDOWS_1252
-            .decode_without_bom_handling(bytes)
-            .0
-            .into_owned()
+        WINDOWS_1252.decode_without_bom_handling(bytes).0.into_owned()
     }
 }
 
@@ -316,11 +277,8 @@ fn powerpoint(ole: &mut Ole, budget: &mut Budget) -> Result<bool, Error> {
     const TEXT_BYTES: u16 = 0x0FA8;
     let data = read_stream(ole, "/PowerPoint Document", budget)?;
     let mut at = 0;
-    while let (Some(version), Some(kind), Some(len)) = (
-        u16_at(&data, at),
-        u16_at(&data, at + 2),
-        u32_at(&data, at + 4),
-    ) {
+    while let (Some(version), Some(kind), Some(len)) = (u16_at(&data, at), u16_at(&data, at + 2), u32_at(&data, at + 4))
+    {
         let body = at + 8;
         if version & 0x000F == 0x000F {
             // A container: its children follow its header.
@@ -334,9 +292,7 @@ fn powerpoint(ole: &mut Ole, budget: &mut Budget) -> Result<bool, Error> {
             _ => None,
         };
         if let Some(encoding) = encoding {
-            let text = encoding
-                .decode_without_bom_handling(&data[body.min(end)..end])
-                .0;
+            let text = encoding.decode_without_bom_handling(&data[body.min(end)..end]).0;
             budget.push(&text.replace(['\r', '\u{0B}'], "\n"))?;
             budget.separate("\n")?;
         }
@@ -347,11 +303,7 @@ fn powerpoint(ole: &mut Ole, budget: &mut Budget) -> Result<bool, Error> {
 
 /// An unknown compound file: printable strings of every stream.
 fn all_streams(ole: &mut Ole, budget: &mut Budget) -> Result<(), Error> {
-    let paths: Vec<_> = ole
-        .walk()
-        .filter(|e| e.is_stream())
-        .map(|e| e.path().to_path_buf())
-        .collect();
+    let paths: Vec<_> = ole.walk().filter(|e| e.is_stream()).map(|e| e.path().to_path_buf()).collect();
     for path in paths {
         let mut strings = Strings::default();
         let mut stream = ole.open_stream(&path).map_err(read_failure)?;

@@ -72,20 +72,12 @@ fn parts(kind: Kind, names: &[String]) -> Vec<(usize, Style)> {
             (Kind::Word, "word/comments.xml") => Some((5, Style::Content)),
             (Kind::Excel, "xl/sharedStrings.xml") => Some((0, Style::Content)),
             (Kind::Excel, n) if is_numbered(n, "xl/worksheets/sheet") => Some((1, Style::Sheet)),
-            (Kind::Excel, n)
-                if is_numbered(n, "xl/comments") || is_numbered(n, "xl/comments/comment") =>
-            {
+            (Kind::Excel, n) if is_numbered(n, "xl/comments") || is_numbered(n, "xl/comments/comment") => {
                 Some((2, Style::Content))
             }
-            (Kind::PowerPoint, n) if is_numbered(n, "ppt/slides/slide") => {
-                Some((0, Style::Content))
-            }
-            (Kind::PowerPoint, n) if is_numbered(n, "ppt/notesSlides/notesSlide") => {
-                Some((1, Style::Content))
-            }
-            (Kind::PowerPoint, n) if is_numbered(n, "ppt/comments/comment") => {
-                Some((2, Style::Content))
-            }
+            (Kind::PowerPoint, n) if is_numbered(n, "ppt/slides/slide") => Some((0, Style::Content)),
+            (Kind::PowerPoint, n) if is_numbered(n, "ppt/notesSlides/notesSlide") => Some((1, Style::Content)),
+            (Kind::PowerPoint, n) if is_numbered(n, "ppt/comments/comment") => Some((2, Style::Content)),
             _ => None,
         };
         if let Some((rank, style)) = rank_style {
@@ -94,10 +86,7 @@ fn parts(kind: Kind, names: &[String]) -> Vec<(usize, Style)> {
     }
     // Slide 10 comes after slide 9, whatever the order inside the zip.
     chosen.sort_by_key(|&(rank, number, index, _)| (rank, number, index));
-    chosen
-        .into_iter()
-        .map(|(_, _, index, style)| (index, style))
-        .collect()
+    chosen.into_iter().map(|(_, _, index, style)| (index, style)).collect()
 }
 
 /// `word/header12.xml` is a numbered `word/header` part; so is `word/header.xml`.
@@ -142,12 +131,7 @@ struct PartText {
 
 impl PartText {
     fn new(style: Style) -> Self {
-        PartText {
-            style,
-            in_text: 0,
-            shared_string_cell: false,
-            property: None,
-        }
+        PartText { style, in_text: 0, shared_string_cell: false, property: None }
     }
 
     fn is_text_element(&self, local: &str) -> bool {
@@ -156,12 +140,7 @@ impl PartText {
             Style::Sheet => {
                 matches!(
                     local,
-                    "t" | "oddHeader"
-                        | "oddFooter"
-                        | "evenHeader"
-                        | "evenFooter"
-                        | "firstHeader"
-                        | "firstFooter"
+                    "t" | "oddHeader" | "oddFooter" | "evenHeader" | "evenFooter" | "firstHeader" | "firstFooter"
                 ) || (local == "v" && !self.shared_string_cell)
             }
             Style::CoreProperties | Style::CustomProperties => true,
@@ -176,9 +155,7 @@ impl Visitor for PartText {
             "c" if self.style == Style::Sheet => {
                 self.shared_string_cell = xml::attribute(element, "t").as_deref() == Some("s");
             }
-            "property" if self.style == Style::CustomProperties => {
-                self.property = xml::attribute(element, "name")
-            }
+            "property" if self.style == Style::CustomProperties => self.property = xml::attribute(element, "name"),
             // In-run breaks and tabs are characters of the text.
             "tab" if self.in_text == 0 && self.style == Style::Content => budget.push("\t")?,
             "br" | "cr" if self.style == Style::Content => budget.push("\n")?,
@@ -193,9 +170,7 @@ impl Visitor for PartText {
     fn end(&mut self, local: &str, budget: &mut Budget) -> Result<(), Error> {
         self.in_text = self.in_text.saturating_sub(1);
         match (self.style, local) {
-            (Style::Content | Style::Sheet, "p" | "si" | "tr" | "row" | "comment") => {
-                budget.separate("\n")
-            }
+            (Style::Content | Style::Sheet, "p" | "si" | "tr" | "row" | "comment") => budget.separate("\n"),
             (Style::Content | Style::Sheet, "tc" | "c") => budget.separate("\t"),
             (Style::CoreProperties | Style::CustomProperties, _) => budget.separate("\n"),
             _ => Ok(()),
@@ -224,13 +199,7 @@ mod tests {
         let mut got = String::new();
         let mut sink = |s: &str| got.push_str(s);
         let mut budget = Budget::new(&limits, &mut sink);
-        xml::walk(
-            xml.as_bytes(),
-            "part",
-            &mut budget,
-            &mut PartText::new(style),
-        )
-        .unwrap();
+        xml::walk(xml.as_bytes(), "part", &mut budget, &mut PartText::new(style)).unwrap();
         budget.finish();
         got
     }
@@ -250,10 +219,7 @@ mod tests {
     #[test]
     fn custom_properties_are_name_value_lines() {
         let xml = r#"<Properties><property fmtid="{x}" pid="2" name="Classification"><vt:lpwstr xmlns:vt="vt">Secret</vt:lpwstr></property><property pid="3" name="Owner"><vt:lpwstr xmlns:vt="vt">078-05-1120</vt:lpwstr></property></Properties>"#;
-        assert_eq!(
-            text_of(xml, Style::CustomProperties),
-            "Classification: Secret\nOwner: 078-05-1120\n"
-        );
+        assert_eq!(text_of(xml, Style::CustomProperties), "Classification: Secret\nOwner: 078-05-1120\n");
     }
 
     #[test]
@@ -268,10 +234,7 @@ mod tests {
         .iter()
         .map(|s| s.to_string())
         .collect();
-        let order: Vec<usize> = parts(Kind::PowerPoint, &names)
-            .into_iter()
-            .map(|(i, _)| i)
-            .collect();
+        let order: Vec<usize> = parts(Kind::PowerPoint, &names).into_iter().map(|(i, _)| i).collect();
         assert_eq!(order, vec![2, 0, 4, 1]);
     }
 }

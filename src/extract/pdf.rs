@@ -16,10 +16,7 @@ const THREAD: &str = "fci-pdf-reader";
 pub(crate) fn read(reader: impl Read, budget: &mut Budget) -> Result<&'static str, Error> {
     let cap = budget.limits.max_buffered_bytes;
     let mut bytes = Vec::new();
-    reader
-        .take(cap + 1)
-        .read_to_end(&mut bytes)
-        .map_err(read_failure)?;
+    reader.take(cap + 1).read_to_end(&mut bytes).map_err(read_failure)?;
     if bytes.len() as u64 > cap {
         return Err(unreadable(format!(
             "the PDF is larger than max_buffered_bytes ({cap} bytes), the most this reader holds in memory"
@@ -40,24 +37,15 @@ fn run_contained(bytes: Vec<u8>, budget: &Budget) -> Result<String, Error> {
             // The receiver is gone only if the time ran out; nobody wants the result then.
             let _ = sender.send(outcome);
         })
-        .map_err(|e| {
-            Error::new(
-                crate::ExitClass::Internal,
-                format!("cannot start the PDF reader: {e}"),
-            )
-        })?;
+        .map_err(|e| Error::new(crate::ExitClass::Internal, format!("cannot start the PDF reader: {e}")))?;
     // On timeout the thread is left behind: it cannot be stopped, and the process ends with this file.
     match receiver.recv_timeout(budget.remaining_time()) {
         Ok(Ok(Ok(text))) => Ok(text),
         Ok(Ok(Err(e))) => Err(unreadable(format!("the PDF cannot be read: {e}"))),
-        Ok(Err(panic)) => Err(unreadable(format!(
-            "the PDF reader failed on this file ({})",
-            panic_message(&panic)
-        ))),
-        Err(_) => Err(unreadable(format!(
-            "reading the PDF took longer than max_seconds ({} s)",
-            budget.limits.max_seconds
-        ))),
+        Ok(Err(panic)) => Err(unreadable(format!("the PDF reader failed on this file ({})", panic_message(&panic)))),
+        Err(_) => {
+            Err(unreadable(format!("reading the PDF took longer than max_seconds ({} s)", budget.limits.max_seconds)))
+        }
     }
 }
 
@@ -66,12 +54,10 @@ fn pdf_text(bytes: &[u8]) -> Result<String, String> {
     let mut doc = pdf_extract::Document::load_mem(bytes).map_err(|e| e.to_string())?;
     // Most encrypted PDFs have an empty user password (an owner password restricts printing or copying).
     if doc.is_encrypted() {
-        doc.decrypt("")
-            .map_err(|e| format!("it is encrypted with a password ({e})"))?;
+        doc.decrypt("").map_err(|e| format!("it is encrypted with a password ({e})"))?;
     }
     let mut text = info_text(&doc);
-    pdf_extract::output_doc(&doc, &mut pdf_extract::PlainTextOutput::new(&mut text))
-        .map_err(|e| e.to_string())?;
+    pdf_extract::output_doc(&doc, &mut pdf_extract::PlainTextOutput::new(&mut text)).map_err(|e| e.to_string())?;
     Ok(text)
 }
 
@@ -100,14 +86,8 @@ fn info_text(doc: &pdf_extract::Document) -> String {
 /// A PDF text string: UTF-16BE with a byte order mark, else PDFDocEncoding (close to Windows-1252).
 fn text_string(bytes: &[u8]) -> String {
     match bytes.strip_prefix(&[0xFE, 0xFF]) {
-        Some(utf16) => encoding_rs::UTF_16BE
-            .decode_without_bom_handling(utf16)
-            .0
-            .into_owned(),
-        None => encoding_rs::WINDOWS_1252
-            .decode_without_bom_handling(bytes)
-            .0
-            .into_owned(),
+        Some(utf16) => encoding_rs::UTF_16BE.decode_without_bom_handling(utf16).0.into_owned(),
+        None => encoding_rs::WINDOWS_1252.decode_without_bom_handling(bytes).0.into_owned(),
     }
 }
 

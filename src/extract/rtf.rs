@@ -71,20 +71,11 @@ struct Parser<'b, 'l> {
 
 /// Push the text of the RTF document read from `reader`.
 pub(crate) fn read(reader: impl Read, budget: &mut Budget) -> Result<&'static str, Error> {
-    let mut source = Source {
-        reader,
-        buf: vec![0; 64 * 1024],
-        pos: 0,
-        len: 0,
-    };
+    let mut source = Source { reader, buf: vec![0; 64 * 1024], pos: 0, len: 0 };
     let mut parser = Parser {
         budget,
         stack: Vec::new(),
-        group: Group {
-            skip: false,
-            uc: 1,
-            starred: false,
-        },
+        group: Group { skip: false, uc: 1, starred: false },
         encoding: WINDOWS_1252,
         bytes: Vec::new(),
         to_skip: 0,
@@ -170,12 +161,7 @@ impl Parser<'_, '_> {
         self.word(&word, param, src)
     }
 
-    fn word(
-        &mut self,
-        word: &str,
-        param: Option<i64>,
-        src: &mut Source<impl Read>,
-    ) -> Result<(), Error> {
+    fn word(&mut self, word: &str, param: Option<i64>, src: &mut Source<impl Read>) -> Result<(), Error> {
         if self.group.starred {
             self.group.starred = false;
             if !KEPT_STARRED.contains(&word) {
@@ -212,8 +198,9 @@ impl Parser<'_, '_> {
             "ldblquote" | "rdblquote" => self.emit("\""),
             "bullet" => self.emit("*"),
             // Property names and values in \info and \userprops: keep them apart.
-            "propname" | "staticval" | "title" | "subject" | "author" | "keywords" | "doccomm"
-            | "company" => self.emit("\n"),
+            "propname" | "staticval" | "title" | "subject" | "author" | "keywords" | "doccomm" | "company" => {
+                self.emit("\n")
+            }
             _ => {}
         }
         Ok(())
@@ -225,10 +212,7 @@ impl Parser<'_, '_> {
                 let high = src.next()?;
                 let low = src.next()?;
                 let hex = [high.unwrap_or(b'0'), low.unwrap_or(b'0')];
-                if let Some(byte) = std::str::from_utf8(&hex)
-                    .ok()
-                    .and_then(|h| u8::from_str_radix(h, 16).ok())
-                {
+                if let Some(byte) = std::str::from_utf8(&hex).ok().and_then(|h| u8::from_str_radix(h, 16).ok()) {
                     self.byte(byte);
                 }
             }
@@ -279,9 +263,7 @@ impl Parser<'_, '_> {
                 self.high_surrogate = Some(unit);
                 return;
             }
-            (Some(high), 0xDC00..=0xDFFF) => {
-                char::decode_utf16([high, unit]).next().and_then(Result::ok)
-            }
+            (Some(high), 0xDC00..=0xDFFF) => char::decode_utf16([high, unit]).next().and_then(Result::ok),
             _ => char::from_u32(unit.into()),
         };
         self.out.push(decoded.unwrap_or('\u{FFFD}'));
@@ -334,11 +316,7 @@ impl<R: Read> Source<R> {
     }
 
     fn peek(&mut self) -> Result<Option<u8>, Error> {
-        Ok(if self.fill()? {
-            Some(self.buf[self.pos])
-        } else {
-            None
-        })
+        Ok(if self.fill()? { Some(self.buf[self.pos]) } else { None })
     }
 
     fn next(&mut self) -> Result<Option<u8>, Error> {

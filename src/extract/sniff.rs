@@ -31,16 +31,9 @@ pub enum Format {
 /// Decide the format of `file` from its first bytes and `path`'s extension; leaves the file at its start.
 pub fn sniff(mut file: &File, path: &Path) -> Result<Format, Error> {
     let mut sample = Vec::with_capacity(SAMPLE);
-    file.take(SAMPLE as u64)
-        .read_to_end(&mut sample)
-        .map_err(|e| io_error("cannot read", e))?;
-    file.seek(SeekFrom::Start(0))
-        .map_err(|e| io_error("cannot read", e))?;
-    let extension = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .unwrap_or("")
-        .to_ascii_lowercase();
+    file.take(SAMPLE as u64).read_to_end(&mut sample).map_err(|e| io_error("cannot read", e))?;
+    file.seek(SeekFrom::Start(0)).map_err(|e| io_error("cannot read", e))?;
+    let extension = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
     Ok(classify(&sample, &extension))
 }
 
@@ -71,17 +64,10 @@ pub fn classify(sample: &[u8], extension: &str) -> Format {
 
 /// A message saved without the .eml extension still starts with mail headers.
 fn looks_like_mail(sample: &[u8]) -> bool {
-    const FIRST_HEADERS: [&[u8]; 6] = [
-        b"received:",
-        b"return-path:",
-        b"mime-version:",
-        b"from:",
-        b"delivered-to:",
-        b"message-id:",
-    ];
+    const FIRST_HEADERS: [&[u8]; 6] =
+        [b"received:", b"return-path:", b"mime-version:", b"from:", b"delivered-to:", b"message-id:"];
     let head: Vec<u8> = sample.iter().take(32).map(u8::to_ascii_lowercase).collect();
-    FIRST_HEADERS.iter().any(|h| head.starts_with(h))
-        && find(sample, b"\n\r\n").or(find(sample, b"\n\n")).is_some()
+    FIRST_HEADERS.iter().any(|h| head.starts_with(h)) && find(sample, b"\n\r\n").or(find(sample, b"\n\n")).is_some()
 }
 
 pub(crate) fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
@@ -95,10 +81,7 @@ mod tests {
     #[test]
     fn magic_wins_over_extension() {
         assert_eq!(classify(b"PK\x03\x04rest", "txt"), Format::Zip);
-        assert_eq!(
-            classify(&[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1, 0], "docx"),
-            Format::Ole
-        );
+        assert_eq!(classify(&[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1, 0], "docx"), Format::Ole);
         assert_eq!(classify(b"junk\n%PDF-1.7\n", "txt"), Format::Pdf);
         assert_eq!(classify(b"{\\rtf1\\ansi hello}", "doc"), Format::Rtf);
     }
@@ -106,17 +89,8 @@ mod tests {
     #[test]
     fn text_mail_and_binary() {
         assert_eq!(classify(b"name,card\nAlice,4111\n", "csv"), Format::Text);
-        assert_eq!(
-            classify(b"From: a@example.com\nSubject: x\n\nbody\n", "txt"),
-            Format::Eml
-        );
+        assert_eq!(classify(b"From: a@example.com\nSubject: x\n\nbody\n", "txt"), Format::Eml);
         assert_eq!(classify(b"Subject: x\n\nbody\n", "eml"), Format::Eml);
-        assert_eq!(
-            classify(
-                b"\x7fELF\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x03\x00",
-                ""
-            ),
-            Format::Binary
-        );
+        assert_eq!(classify(b"\x7fELF\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x03\x00", ""), Format::Binary);
     }
 }

@@ -137,10 +137,7 @@ mod tests {
         bytes.extend([0xFF, 0xFF, 0x01]);
         for slice in [1, 3, 7, 1000] {
             let got = strings_of(&bytes, slice);
-            assert!(
-                got.contains("card 4111 1111 1111 1111\n"),
-                "{slice}: {got:?}"
-            );
+            assert!(got.contains("card 4111 1111 1111 1111\n"), "{slice}: {got:?}");
             assert!(got.contains("SSN 078-05-1120"), "{slice}: {got:?}");
             assert!(!got.contains("ab"), "{slice}: {got:?}");
         }

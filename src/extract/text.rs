@@ -19,10 +19,7 @@ pub fn detect_encoding(sample: &[u8]) -> Option<&'static Encoding> {
     if let Some(encoding) = utf16_without_bom(sample) {
         return Some(encoding);
     }
-    let controls = sample
-        .iter()
-        .filter(|&&b| b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r' | 0x0C | 0x1B))
-        .count();
+    let controls = sample.iter().filter(|&&b| b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r' | 0x0C | 0x1B)).count();
     // Any NUL, or more than one control byte in a hundred, means binary.
     if sample.contains(&0) || controls * 100 > sample.len() {
         return None;
@@ -41,19 +38,8 @@ fn utf16_without_bom(sample: &[u8]) -> Option<&'static Encoding> {
     if pairs < 2 {
         return None;
     }
-    let even_nuls = sample
-        .iter()
-        .step_by(2)
-        .take(pairs)
-        .filter(|&&b| b == 0)
-        .count();
-    let odd_nuls = sample
-        .iter()
-        .skip(1)
-        .step_by(2)
-        .take(pairs)
-        .filter(|&&b| b == 0)
-        .count();
+    let even_nuls = sample.iter().step_by(2).take(pairs).filter(|&&b| b == 0).count();
+    let odd_nuls = sample.iter().skip(1).step_by(2).take(pairs).filter(|&&b| b == 0).count();
     // Mostly one side NUL and almost never the other.
     if odd_nuls * 10 > pairs * 3 && even_nuls * 20 < pairs {
         Some(UTF_16LE)
@@ -71,8 +57,7 @@ pub fn read(reader: impl Read, budget: &mut Budget) -> Result<String, Error> {
     let first = read_full(&mut reader, &mut input)?;
     let encoding = detect_encoding(&input[..first]).unwrap_or(WINDOWS_1252);
     let mut decoder = encoding.new_decoder_with_bom_removal();
-    let mut output =
-        String::with_capacity(decoder.max_utf8_buffer_length(BLOCK).unwrap_or(BLOCK * 3));
+    let mut output = String::with_capacity(decoder.max_utf8_buffer_length(BLOCK).unwrap_or(BLOCK * 3));
     let mut filled = first;
     loop {
         let last = filled == 0;
@@ -124,38 +109,18 @@ mod tests {
     }
 
     fn utf16(text: &str, big_endian: bool) -> Vec<u8> {
-        text.encode_utf16()
-            .flat_map(|u| {
-                if big_endian {
-                    u.to_be_bytes()
-                } else {
-                    u.to_le_bytes()
-                }
-            })
-            .collect()
+        text.encode_utf16().flat_map(|u| if big_endian { u.to_be_bytes() } else { u.to_le_bytes() }).collect()
     }
 
     #[test]
     fn encodings_are_detected() {
-        assert_eq!(
-            decode("SSN 078-05-1120 café".as_bytes()),
-            ("utf-8".into(), "SSN 078-05-1120 café".into())
-        );
-        assert_eq!(
-            decode(b"caf\xe9 078-05-1120"),
-            ("windows-1252".into(), "café 078-05-1120".into())
-        );
+        assert_eq!(decode("SSN 078-05-1120 café".as_bytes()), ("utf-8".into(), "SSN 078-05-1120 café".into()));
+        assert_eq!(decode(b"caf\xe9 078-05-1120"), ("windows-1252".into(), "café 078-05-1120".into()));
         let mut le = vec![0xFF, 0xFE];
         le.extend(utf16("Grüße 4111", false));
         assert_eq!(decode(&le), ("utf-16le".into(), "Grüße 4111".into()));
-        assert_eq!(
-            decode(&utf16("no bom here", false)),
-            ("utf-16le".into(), "no bom here".into())
-        );
-        assert_eq!(
-            decode(&utf16("no bom here", true)),
-            ("utf-16be".into(), "no bom here".into())
-        );
+        assert_eq!(decode(&utf16("no bom here", false)), ("utf-16le".into(), "no bom here".into()));
+        assert_eq!(decode(&utf16("no bom here", true)), ("utf-16be".into(), "no bom here".into()));
     }
 
     #[test]

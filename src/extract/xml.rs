@@ -22,17 +22,8 @@ pub(crate) trait Visitor {
 }
 
 /// Walk the XML in `input` (named `part` in errors), calling `visitor`.
-pub(crate) fn walk(
-    input: impl Read,
-    part: &str,
-    budget: &mut Budget,
-    visitor: &mut dyn Visitor,
-) -> Result<(), Error> {
-    let capped = TokenCap {
-        inner: io::BufReader::new(input),
-        since_event: 0,
-        cap: budget.limits.max_buffered_bytes,
-    };
+pub(crate) fn walk(input: impl Read, part: &str, budget: &mut Budget, visitor: &mut dyn Visitor) -> Result<(), Error> {
+    let capped = TokenCap { inner: io::BufReader::new(input), since_event: 0, cap: budget.limits.max_buffered_bytes };
     let mut reader = Reader::from_reader(capped);
     reader.config_mut().allow_dangling_amp = true;
     let max_depth = budget.limits.max_xml_depth;
@@ -41,16 +32,12 @@ pub(crate) fn walk(
     let mut events = 0u32;
     loop {
         reader.get_mut().since_event = 0;
-        let event = reader
-            .read_event_into(&mut buf)
-            .map_err(|e| xml_error(part, e))?;
+        let event = reader.read_event_into(&mut buf).map_err(|e| xml_error(part, e))?;
         match event {
             Event::Start(e) => {
                 depth += 1;
                 if depth > max_depth {
-                    return Err(unreadable(format!(
-                        "{part}: XML nesting deeper than max_xml_depth ({max_depth})"
-                    )));
+                    return Err(unreadable(format!("{part}: XML nesting deeper than max_xml_depth ({max_depth})")));
                 }
                 visitor.start(&e, budget)?;
             }
@@ -118,10 +105,7 @@ impl<R: BufRead> Read for TokenCap<R> {
 impl<R: BufRead> BufRead for TokenCap<R> {
     fn fill_buf(&mut self) -> io::Result<&[u8]> {
         if self.since_event > self.cap {
-            return Err(limit_io(format!(
-                "an XML token is larger than max_buffered_bytes ({} bytes)",
-                self.cap
-            )));
+            return Err(limit_io(format!("an XML token is larger than max_buffered_bytes ({} bytes)", self.cap)));
         }
         self.inner.fill_buf()
     }
@@ -143,11 +127,7 @@ pub(crate) fn attribute(element: &BytesStart, name: &str) -> Option<String> {
         .attributes()
         .flatten()
         .find(|a| a.key.as_ref() == name)
-        .and_then(|a| {
-            a.normalized_value(quick_xml::XmlVersion::Implicit1_0)
-                .ok()
-                .map(|v| v.into_owned())
-        })
+        .and_then(|a| a.normalized_value(quick_xml::XmlVersion::Implicit1_0).ok().map(|v| v.into_owned()))
 }
 
 #[cfg(test)]
@@ -181,69 +161,38 @@ mod tests {
 
     #[test]
     fn text_and_references() {
-        let got = run(
-            "<a><b>4111 &amp; &#x31;&#49;</b><c><![CDATA[<x>]]></c></a>",
-            &Limits::default(),
-        )
-        .unwrap();
+        let got = run("<a><b>4111 &amp; &#x31;&#49;</b><c><![CDATA[<x>]]></c></a>", &Limits::default()).unwrap();
         assert_eq!(got, "4111 & 11\n<x>\n");
     }
 
     #[test]
     fn billion_laughs_is_refused() {
-        let xml = r#"<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;">]><a>&lol2;</a>"#;
+        let xml =
+            r#"<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;">]><a>&lol2;</a>"#;
         let err = run(xml, &Limits::default()).unwrap_err();
-        assert!(
-            err.message().contains("entity expansion is refused"),
-            "{}",
-            err.message()
-        );
+        assert!(err.message().contains("entity expansion is refused"), "{}", err.message());
     }
 
     #[test]
     fn depth_limit() {
-        let limits = Limits {
-            max_xml_depth: 10,
-            ..Limits::default()
-        };
+        let limits = Limits { max_xml_depth: 10, ..Limits::default() };
         let deep = format!("{}x{}", "<a>".repeat(11), "</a>".repeat(11));
         let err = run(&deep, &limits).unwrap_err();
-        assert!(
-            err.message().contains("max_xml_depth (10)"),
-            "{}",
-            err.message()
-        );
-        assert!(
-            run(
-                &format!("{}x{}", "<a>".repeat(10), "</a>".repeat(10)),
-                &limits
-            )
-            .is_ok()
-        );
+        assert!(err.message().contains("max_xml_depth (10)"), "{}", err.message());
+        assert!(run(&format!("{}x{}", "<a>".repeat(10), "</a>".repeat(10)), &limits).is_ok());
     }
 
     #[test]
     fn token_size_limit() {
-        let limits = Limits {
-            max_buffered_bytes: 100_000,
-            ..Limits::default()
-        };
+        let limits = Limits { max_buffered_bytes: 100_000, ..Limits::default() };
         let big = format!("<a>{}</a>", "x".repeat(300_000));
         let err = run(&big, &limits).unwrap_err();
-        assert!(
-            err.message().contains("max_buffered_bytes"),
-            "{}",
-            err.message()
-        );
+        assert!(err.message().contains("max_buffered_bytes"), "{}", err.message());
     }
 
     #[test]
     fn malformed_xml_is_unreadable() {
         let err = run("<a><b></a>", &Limits::default()).unwrap_err();
-        assert!(
-            err.message().starts_with("part.xml: malformed XML"),
-            "{}",
-            err.message()
-        );
+        assert!(err.message().starts_with("part.xml: malformed XML"), "{}", err.message());
     }
 }

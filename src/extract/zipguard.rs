@@ -19,14 +19,10 @@ const RATIO_FLOOR: u64 = 1024 * 1024;
 
 /// Open `reader` as a zip archive and check its entry count.
 pub(crate) fn open<R: Read + Seek>(reader: R, budget: &Budget) -> Result<ZipArchive<R>, Error> {
-    let archive = ZipArchive::new(reader)
-        .map_err(|e| unreadable(format!("not a readable zip archive: {e}")))?;
+    let archive = ZipArchive::new(reader).map_err(|e| unreadable(format!("not a readable zip archive: {e}")))?;
     let max = budget.limits.max_entries;
     if archive.len() > max {
-        return Err(unreadable(format!(
-            "the archive has {} entries, more than max_entries ({max})",
-            archive.len()
-        )));
+        return Err(unreadable(format!("the archive has {} entries, more than max_entries ({max})", archive.len())));
     }
     Ok(archive)
 }
@@ -37,13 +33,8 @@ pub(crate) fn entry<'a, R: Read + Seek>(
     index: usize,
     budget: &Budget,
 ) -> Result<Metered<ZipFile<'a, R>>, Error> {
-    let file = archive
-        .by_index(index)
-        .map_err(|e| unreadable(format!("cannot read archive entry {index}: {e}")))?;
-    let name = file
-        .name()
-        .map(|n| n.into_owned())
-        .unwrap_or_else(|_| format!("entry {index}"));
+    let file = archive.by_index(index).map_err(|e| unreadable(format!("cannot read archive entry {index}: {e}")))?;
+    let name = file.name().map(|n| n.into_owned()).unwrap_or_else(|_| format!("entry {index}"));
     Ok(Metered {
         compressed: file.compressed_size(),
         inner: file,
@@ -58,13 +49,7 @@ pub(crate) fn entry<'a, R: Read + Seek>(
 /// Names of the archive's entries, by index (entries whose name cannot be decoded get an empty name).
 pub(crate) fn names<R: Read + Seek>(archive: &ZipArchive<R>) -> Vec<String> {
     (0..archive.len())
-        .map(|i| {
-            archive
-                .name_for_index(i)
-                .and_then(Result::ok)
-                .map(|n| n.into_owned())
-                .unwrap_or_default()
-        })
+        .map(|i| archive.name_for_index(i).and_then(Result::ok).map(|n| n.into_owned()).unwrap_or_default())
         .collect()
 }
 
@@ -91,9 +76,7 @@ impl<R: Read> Read for Metered<R> {
                 self.max_total
             )));
         }
-        if self.produced > RATIO_FLOOR
-            && self.produced > self.compressed.saturating_mul(self.max_ratio)
-        {
+        if self.produced > RATIO_FLOOR && self.produced > self.compressed.saturating_mul(self.max_ratio) {
             return Err(limit_io(format!(
                 "entry {} expands more than max_compression_ratio ({}:1)",
                 self.name, self.max_ratio
