@@ -465,3 +465,65 @@ fn log_rotates_by_size_and_parallel_appends_never_tear() {
     assert_eq!(lines, 24);
     assert!(rotated >= 2, "expected rotation, found {rotated} rotated files");
 }
+
+#[test]
+fn files_another_product_protects_are_never_wrapped_again() {
+    let s = Scratch::new();
+    let interop = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/interop/ms-rms-pfile");
+    let cases = [
+        (interop.join("windowsTest.txt.pfile"), "microsoft-rms"),
+        (interop.join("labeled-text.ptxt"), "microsoft-rms"),
+        (fixtures().join("detect/password.docx"), "office-password"),
+        (fixtures().join("detect/encrypted.pdf"), "pdf-encryption"),
+        (fixtures().join("detect/encrypted.zip"), "zip-encryption"),
+    ];
+    for (source, protector) in cases {
+        let name = source.file_name().unwrap().to_string_lossy().into_owned();
+        let original = std::fs::read(&source).unwrap();
+        let f = s.file(&name, &original);
+        for always in [false, true] {
+            let mut cmd = task(&s);
+            cmd.arg("protect").arg(&f).args(["--template", TEMPLATE_ID]);
+            if always {
+                cmd.arg("--always");
+            }
+            cmd.assert()
+                .code(0)
+                .stdout(predicate::str::contains(format!("protected by another product ({protector})")));
+        }
+        task(&s).arg("protect").arg(&f).args(["--template", TEMPLATE_ID, "--strict-exit"]).assert().code(12);
+        assert_eq!(std::fs::read(&f).unwrap(), original, "{name} was changed");
+        s.cmd().arg("status").arg(&f).args(["--format", "json"]).assert().success().stdout(
+            predicate::str::contains(r#""state":"protected-by-other""#)
+                .and(predicate::str::contains(format!(r#""protector":"{protector}""#))),
+        );
+    }
+    let logged = log_lines(&s);
+    assert!(logged.iter().all(|l| l["decision"] == "skipped"));
+    assert!(logged[0]["reason"].as_str().unwrap().contains("microsoft-rms"));
+}
+
+#[test]
+fn status_names_the_template_of_every_interop_rms_file() {
+    let interop = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/interop/ms-rms-pfile");
+    let out = assert_cmd::Command::cargo_bin("fci-connector")
+        .unwrap()
+        .arg("status")
+        .arg(&interop)
+        .args(["--format", "json"])
+        .assert()
+        .success();
+    let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    let rms: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|v| !v["path"].as_str().unwrap().ends_with("README.md"))
+        .collect();
+    assert_eq!(rms.len(), 8);
+    for v in &rms {
+        assert_eq!(v["state"], "protected-by-other", "{v}");
+        assert_eq!(v["protector"], "microsoft-rms", "{v}");
+    }
+    let with_template = rms.iter().filter(|v| v["template_id"].as_str().is_some_and(|t| t.len() == 36)).count();
+    assert!(with_template >= 7, "template ids found for only {with_template} of 8: {text}");
+}

@@ -10,6 +10,7 @@ use crate::{Error, ExitClass};
 
 pub mod classify;
 pub mod fsrm_args;
+pub mod inspect;
 pub mod keys;
 pub mod protect;
 pub mod rules;
@@ -67,6 +68,9 @@ pub enum Command {
     Rules(rules::RulesCommand),
     /// Protect new and modified files under folders as they settle (continuous mode for Linux/Samba servers)
     Watch(watch::WatchArgs),
+    /// Show how a file is read: format, extraction, foreign protection, text (debugging)
+    #[command(hide = true)]
+    Inspect(inspect::InspectArgs),
 }
 
 /// Parse `args` (including the program name), run the command, print errors, and return the exit class.
@@ -104,6 +108,7 @@ fn dispatch(cli: Cli) -> Result<ExitClass, Error> {
         Command::Classify(args) => classify::run(&global, args),
         Command::Rules(cmd) => rules::run(&global, cmd),
         Command::Watch(args) => watch::run(&global, args),
+        Command::Inspect(args) => inspect::run(&global, args),
     }
 }
 
