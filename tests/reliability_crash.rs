@@ -76,8 +76,8 @@ fn sigkill_at_random_moments_never_loses_a_file() {
         let (f, original, took, state) = &mut files[i];
         let op = if *state == State::Original { "protect" } else { "unprotect" };
         let what = format!("trial {trial}: {op} {} killed", f.display());
-        // Kill anywhere from before the process starts working to a little after it would have finished.
-        let window = (took.as_micros() as u64 * 3 / 2).max(2000);
+        // Kill anywhere from before the process starts working to about when it would have finished.
+        let window = (took.as_micros() as u64).max(2000);
         let delay = Duration::from_micros(rng.below(window));
         let mut child = command(&s, op, f, false).spawn().unwrap();
         std::thread::sleep(delay);
