@@ -283,6 +283,8 @@ fn file_names_with_newlines_round_trip_and_stay_one_json_line() {
     let out = s.cmd().arg("status").arg(&f).args(["--format", "json"]).assert().success();
     let stdout = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
     assert_eq!(stdout.trim_end().lines().count(), 1, "{stdout:?}");
+    let status: serde_json::Value = serde_json::from_str(stdout.trim_end()).unwrap();
+    assert_eq!(status["state"], "protected");
 
     s.unprotect(&f, "issuer.key.pem").success();
     assert_eq!(std::fs::read(&f).unwrap(), b"payroll: 4485 3647 3952 7352");
@@ -291,4 +293,16 @@ fn file_names_with_newlines_round_trip_and_stay_one_json_line() {
     let out = s.cmd().arg("--rules").arg(rules.path()).args(["classify", "--format", "csv"]).arg(&f).assert().success();
     let stdout = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
     assert!(stdout.contains("\"") && stdout.starts_with("path,"), "CSV quotes the name: {stdout:?}");
+}
+
+#[test]
+#[ignore = "bug: the license writer does not escape line ends in attributes, so the name read back differs"]
+fn the_license_keeps_a_file_name_with_line_ends_exactly() {
+    let s = Scratch::new();
+    let name = "evil\nname\r\n.txt";
+    let f = s.file(name, b"alpha");
+    s.protect(&f).success();
+    let out = s.cmd().arg("status").arg(&f).args(["--format", "json"]).assert().success();
+    let status: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(status["original_name"], name, "what status reports as the original name");
 }
