@@ -5,6 +5,7 @@
 pub mod container;
 pub mod inplace;
 pub mod keys;
+pub mod stale;
 pub mod templates;
 
 use std::fs::File;
