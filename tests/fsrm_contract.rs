@@ -71,7 +71,7 @@ fn sensitive_file_is_protected_and_logged_with_the_reason() {
     assert_eq!(l["exit_code"], 0);
     assert_eq!(l["owner"], "alice@contoso.com");
     assert_eq!(l["template"], TEMPLATE_ID);
-    assert_eq!(l["file"], f.display().to_string());
+    assert_eq!(l["path"], f.display().to_string());
     assert_eq!(l["properties"]["PII"], "Yes");
     assert!(l["pid"].as_u64().unwrap() > 0);
     assert!(l["duration_ms"].is_u64());
