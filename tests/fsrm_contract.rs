@@ -41,6 +41,13 @@ fn spawn_protect(s: &Scratch, file: &Path, extra: &[&str]) -> std::process::Chil
         .unwrap()
 }
 
+/// `protect` of `file` with a config file holding `toml`.
+fn protect_with_config(s: &Scratch, file: &Path, toml: &str) -> assert_cmd::assert::Assert {
+    let config = s.path().join("fci-connector.toml");
+    std::fs::write(&config, toml).unwrap();
+    task(s).arg("--config").arg(&config).arg("protect").arg(file).args(["--template", TEMPLATE_ID]).assert()
+}
+
 fn log_lines(s: &Scratch) -> Vec<serde_json::Value> {
     let text = std::fs::read_to_string(s.path().join("logs/fci-connector.log")).unwrap_or_default();
     text.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("torn log line {l:?}: {e}"))).collect()
@@ -323,15 +330,7 @@ fn exit_6_for_broken_rules_or_config() {
         .assert()
         .code(6)
         .stderr(predicate::str::contains("10-broken.xml"));
-    let config = s.path().join("fci-connector.toml");
-    std::fs::write(&config, "[policy]\nunreadable = \"sometimes\"\n").unwrap();
-    task(&s)
-        .arg("--config")
-        .arg(&config)
-        .arg("protect")
-        .arg(&f)
-        .args(["--template", TEMPLATE_ID])
-        .assert()
+    protect_with_config(&s, &f, "[policy]\nunreadable = \"sometimes\"\n")
         .code(6)
         .stderr(predicate::str::contains("fci-connector.toml:2:"));
     assert_eq!(std::fs::read(&f).unwrap(), SENSITIVE.as_bytes());
@@ -341,26 +340,11 @@ fn exit_6_for_broken_rules_or_config() {
 fn exit_7_for_unreadable_content_unless_the_policy_protects_it_anyway() {
     let s = Scratch::new();
     let f = s.file("payroll.txt", SENSITIVE.as_bytes());
-    let config = s.path().join("fci-connector.toml");
-    std::fs::write(&config, "[limits]\nmax_text_bytes = 10\n").unwrap();
-    task(&s)
-        .arg("--config")
-        .arg(&config)
-        .arg("protect")
-        .arg(&f)
-        .args(["--template", TEMPLATE_ID])
-        .assert()
+    protect_with_config(&s, &f, "[limits]\nmax_text_bytes = 10\n")
         .code(7)
         .stderr(predicate::str::contains("max_text_bytes"));
     assert_eq!(std::fs::read(&f).unwrap(), SENSITIVE.as_bytes());
-    std::fs::write(&config, "[limits]\nmax_text_bytes = 10\n[policy]\nunreadable = \"protect\"\n").unwrap();
-    task(&s)
-        .arg("--config")
-        .arg(&config)
-        .arg("protect")
-        .arg(&f)
-        .args(["--template", TEMPLATE_ID])
-        .assert()
+    protect_with_config(&s, &f, "[limits]\nmax_text_bytes = 10\n[policy]\nunreadable = \"protect\"\n")
         .code(0)
         .stderr(predicate::str::contains("protecting it anyway"));
     assert!(is_protected(&f));

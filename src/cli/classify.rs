@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
 
-use super::GlobalOptions;
-use crate::batch::walk::{self, Found, WalkOptions};
+use super::{FolderArgs, GlobalOptions};
+use crate::batch::walk::{self, Found};
 use crate::batch::{self, FileReport, report};
 use crate::classify::{Classification, Decision, MatchSummary, RuleSet};
 use crate::config::Config;
@@ -25,30 +25,14 @@ pub struct ClassifyArgs {
     /// Files, or folders with --recurse
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
-    /// Classify every file under the folders given
-    #[arg(long, short = 'r')]
-    pub recurse: bool,
     /// Output format: a line per file (table), JSON lines, or CSV
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
     /// Also print up to five matched values per match: THIS PRINTS THE SENSITIVE DATA ITSELF
     #[arg(long)]
     pub show_values: bool,
-    /// Worker threads [default: one per core]
-    #[arg(long, value_name = "N", default_value_t = 0)]
-    pub jobs: usize,
-    /// With --recurse: skip files matching this glob (relative path or file name); repeatable
-    #[arg(long, value_name = "GLOB")]
-    pub exclude: Vec<String>,
-    /// With --recurse: include hidden files
-    #[arg(long)]
-    pub include_hidden: bool,
-    /// Write a report of every file (.html, .csv or .json; never with matched values)
-    #[arg(long, value_name = "FILE")]
-    pub report: Option<PathBuf>,
-    /// No progress bar
-    #[arg(long, short = 'q')]
-    pub quiet: bool,
+    #[command(flatten)]
+    pub folder: FolderArgs,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -93,9 +77,9 @@ pub fn run(global: &GlobalOptions, args: ClassifyArgs) -> Result<ExitClass, Erro
     // Output follows the order of the arguments: rows known up front (errors) and files to classify, interleaved.
     let mut order: Vec<Result<usize, Box<Row>>> = Vec::new();
     let mut files: Vec<Found> = Vec::new();
-    let walk_options = WalkOptions { exclude: args.exclude.clone(), include_hidden: args.include_hidden };
+    let walk_options = args.folder.walk_options();
     for path in &args.paths {
-        if path.is_dir() && args.recurse {
+        if path.is_dir() && args.folder.recurse {
             let walked = walk::files(std::slice::from_ref(path), &walk_options)?;
             order.extend(walked.problems.iter().map(|e| Err(Box::new(error_row(path, e)))));
             order.extend((files.len()..files.len() + walked.files.len()).map(Ok));
@@ -108,7 +92,7 @@ pub fn run(global: &GlobalOptions, args: ClassifyArgs) -> Result<ExitClass, Erro
             files.push(Found { path: path.clone(), bytes: std::fs::metadata(path).map_or(0, |m| m.len()) });
         }
     }
-    let options = batch::RunOptions { jobs: args.jobs, progress: !args.quiet && args.recurse };
+    let options = batch::RunOptions { jobs: args.folder.jobs, progress: !args.folder.quiet && args.folder.recurse };
     let reports = batch::run(&files, &options, |found| {
         let row = classify_file(&loaded.rules, &found.path, args.show_values, &config.limits);
         row.into_report(found.bytes)
@@ -127,7 +111,7 @@ pub fn run(global: &GlobalOptions, args: ClassifyArgs) -> Result<ExitClass, Erro
         worst = batch::most_severe(worst, row.class);
         let _ = writeln!(out, "{}", format_row(row, args.format));
     }
-    if let Some(path) = &args.report {
+    if let Some(path) = &args.folder.report {
         let file_reports: Vec<FileReport> = reports.into_iter().map(|(_, r)| r).collect();
         let summary = batch::Summary::of(&file_reports, started.elapsed());
         let title = format!("fci-connector: classification of {}", paths_text(&args.paths));

@@ -36,6 +36,36 @@ pub struct GlobalOptions {
     pub log_dir: Option<PathBuf>,
 }
 
+/// Options of runs over whole folders (`protect --recurse`, `classify --recurse`).
+#[derive(Args, Debug, Clone, Default)]
+pub struct FolderArgs {
+    /// Process every file under the folders given, in parallel
+    #[arg(long, short = 'r')]
+    pub recurse: bool,
+    /// Worker threads [default: one per core]
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub jobs: usize,
+    /// With --recurse: skip files matching this glob (relative path or file name); repeatable
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
+    /// With --recurse: include hidden files (dot files; on Windows, hidden and system files)
+    #[arg(long)]
+    pub include_hidden: bool,
+    /// Write a report of every file: .html, .csv or .json (never with matched values)
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<std::path::PathBuf>,
+    /// No progress bar and no per-file lines (the summary and failures still print)
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+impl FolderArgs {
+    /// What the walk leaves out.
+    pub fn walk_options(&self) -> crate::batch::walk::WalkOptions {
+        crate::batch::walk::WalkOptions { exclude: self.exclude.clone(), include_hidden: self.include_hidden }
+    }
+}
+
 /// Classify files on a file share and protect them in place.
 #[derive(Parser, Debug)]
 #[command(name = "fci-connector", version, about, after_help = ExitClass::help_table())]
