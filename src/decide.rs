@@ -197,7 +197,8 @@ pub fn process(path: &Path, request: &Request<'_>, ctx: &Context<'_>) -> Outcome
     Outcome { action, template: chosen, classification, warnings }
 }
 
-/// The cheap checks, before any content is read: a regular file, not an excluded type, not already protected.
+/// The cheap checks, before any content is read: a regular file, not an excluded type, not already protected by
+/// us or by another product (only headers are read).
 fn check_file(path: &Path, policy: &PolicyConfig) -> Result<Option<SkipReason>, Error> {
     let meta = path.symlink_metadata().map_err(|e| Error::io("cannot open", path, e, ExitClass::NotFound))?;
     if !meta.is_file() {
@@ -216,6 +217,7 @@ fn check_file(path: &Path, policy: &PolicyConfig) -> Result<Option<SkipReason>, 
     }
     match protect::status_of(path)? {
         FileState::Protected(_) | FileState::Damaged(_) => Ok(Some(SkipReason::AlreadyProtected)),
+        FileState::ProtectedByOther(foreign) => Ok(Some(SkipReason::ProtectedByOther(foreign.protector.to_string()))),
         FileState::Unprotected => Ok(None),
     }
 }

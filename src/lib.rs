@@ -21,6 +21,7 @@ pub mod classify;
 pub mod cli;
 pub mod config;
 pub mod decide;
+pub mod detect;
 pub mod error;
 pub mod exit;
 pub mod extract;

@@ -26,6 +26,8 @@ pub struct Record {
     pub time: String,
     pub pid: u32,
     pub command: &'static str,
+    /// The file, as given (named `path` like every other JSON output of the program).
+    #[serde(rename = "path")]
     pub file: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub template: Option<String>,

@@ -208,9 +208,32 @@ pub fn position(text: &str, offset: u64) -> (usize, usize) {
     (line, before[line_start..].chars().count() + 1)
 }
 
-/// Escape text for an XML attribute or element body.
+/// Escape text for an element body. A carriage return is written as a character reference, since XML readers
+/// turn a literal one into a line feed.
 pub fn escape(text: &str) -> Cow<'_, str> {
-    quick_xml::escape::escape(text)
+    escape_with(text, &['\r'])
+}
+
+/// Escape text for an attribute value. Tabs and line ends are written as character references, since XML readers
+/// turn literal ones into spaces (attribute-value normalisation): a file name with a line break must read back as
+/// it was written.
+pub fn escape_attr(text: &str) -> Cow<'_, str> {
+    escape_with(text, &['\t', '\n', '\r'])
+}
+
+fn escape_with<'a>(text: &'a str, whitespace: &[char]) -> Cow<'a, str> {
+    let escaped = quick_xml::escape::escape(text);
+    if !escaped.contains(whitespace) {
+        return escaped;
+    }
+    let mut out = String::with_capacity(escaped.len() + 8);
+    for c in escaped.chars() {
+        match c {
+            c if whitespace.contains(&c) => out.push_str(&format!("&#{};", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
 }
 
 #[cfg(test)]
@@ -241,6 +264,15 @@ mod tests {
         assert!(parse("<a>").is_err());
         assert!(parse("").is_err());
         assert!(parse("<a/><b/>").is_err());
+    }
+
+    #[test]
+    fn whitespace_in_attributes_and_text_survives_a_round_trip() {
+        let value = "a\tb\nc\r\nd & <e>";
+        let doc = format!("<a v=\"{}\">{}</a>", escape_attr(value), escape(value));
+        let root = parse(&doc).unwrap();
+        assert_eq!(root.attr("v"), Some(value));
+        assert_eq!(root.text, value);
     }
 
     #[test]

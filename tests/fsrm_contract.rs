@@ -41,6 +41,13 @@ fn spawn_protect(s: &Scratch, file: &Path, extra: &[&str]) -> std::process::Chil
         .unwrap()
 }
 
+/// `protect` of `file` with a config file holding `toml`.
+fn protect_with_config(s: &Scratch, file: &Path, toml: &str) -> assert_cmd::assert::Assert {
+    let config = s.path().join("fci-connector.toml");
+    std::fs::write(&config, toml).unwrap();
+    task(s).arg("--config").arg(&config).arg("protect").arg(file).args(["--template", TEMPLATE_ID]).assert()
+}
+
 fn log_lines(s: &Scratch) -> Vec<serde_json::Value> {
     let text = std::fs::read_to_string(s.path().join("logs/fci-connector.log")).unwrap_or_default();
     text.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("torn log line {l:?}: {e}"))).collect()
@@ -71,7 +78,7 @@ fn sensitive_file_is_protected_and_logged_with_the_reason() {
     assert_eq!(l["exit_code"], 0);
     assert_eq!(l["owner"], "alice@contoso.com");
     assert_eq!(l["template"], TEMPLATE_ID);
-    assert_eq!(l["file"], f.display().to_string());
+    assert_eq!(l["path"], f.display().to_string());
     assert_eq!(l["properties"]["PII"], "Yes");
     assert!(l["pid"].as_u64().unwrap() > 0);
     assert!(l["duration_ms"].is_u64());
@@ -323,15 +330,7 @@ fn exit_6_for_broken_rules_or_config() {
         .assert()
         .code(6)
         .stderr(predicate::str::contains("10-broken.xml"));
-    let config = s.path().join("fci-connector.toml");
-    std::fs::write(&config, "[policy]\nunreadable = \"sometimes\"\n").unwrap();
-    task(&s)
-        .arg("--config")
-        .arg(&config)
-        .arg("protect")
-        .arg(&f)
-        .args(["--template", TEMPLATE_ID])
-        .assert()
+    protect_with_config(&s, &f, "[policy]\nunreadable = \"sometimes\"\n")
         .code(6)
         .stderr(predicate::str::contains("fci-connector.toml:2:"));
     assert_eq!(std::fs::read(&f).unwrap(), SENSITIVE.as_bytes());
@@ -341,26 +340,11 @@ fn exit_6_for_broken_rules_or_config() {
 fn exit_7_for_unreadable_content_unless_the_policy_protects_it_anyway() {
     let s = Scratch::new();
     let f = s.file("payroll.txt", SENSITIVE.as_bytes());
-    let config = s.path().join("fci-connector.toml");
-    std::fs::write(&config, "[limits]\nmax_text_bytes = 10\n").unwrap();
-    task(&s)
-        .arg("--config")
-        .arg(&config)
-        .arg("protect")
-        .arg(&f)
-        .args(["--template", TEMPLATE_ID])
-        .assert()
+    protect_with_config(&s, &f, "[limits]\nmax_text_bytes = 10\n")
         .code(7)
         .stderr(predicate::str::contains("max_text_bytes"));
     assert_eq!(std::fs::read(&f).unwrap(), SENSITIVE.as_bytes());
-    std::fs::write(&config, "[limits]\nmax_text_bytes = 10\n[policy]\nunreadable = \"protect\"\n").unwrap();
-    task(&s)
-        .arg("--config")
-        .arg(&config)
-        .arg("protect")
-        .arg(&f)
-        .args(["--template", TEMPLATE_ID])
-        .assert()
+    protect_with_config(&s, &f, "[limits]\nmax_text_bytes = 10\n[policy]\nunreadable = \"protect\"\n")
         .code(0)
         .stderr(predicate::str::contains("protecting it anyway"));
     assert!(is_protected(&f));
@@ -464,4 +448,66 @@ fn log_rotates_by_size_and_parallel_appends_never_tear() {
     }
     assert_eq!(lines, 24);
     assert!(rotated >= 2, "expected rotation, found {rotated} rotated files");
+}
+
+#[test]
+fn files_another_product_protects_are_never_wrapped_again() {
+    let s = Scratch::new();
+    let interop = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/interop/ms-rms-pfile");
+    let cases = [
+        (interop.join("windowsTest.txt.pfile"), "microsoft-rms"),
+        (interop.join("labeled-text.ptxt"), "microsoft-rms"),
+        (fixtures().join("detect/password.docx"), "office-password"),
+        (fixtures().join("detect/encrypted.pdf"), "pdf-encryption"),
+        (fixtures().join("detect/encrypted.zip"), "zip-encryption"),
+    ];
+    for (source, protector) in cases {
+        let name = source.file_name().unwrap().to_string_lossy().into_owned();
+        let original = std::fs::read(&source).unwrap();
+        let f = s.file(&name, &original);
+        for always in [false, true] {
+            let mut cmd = task(&s);
+            cmd.arg("protect").arg(&f).args(["--template", TEMPLATE_ID]);
+            if always {
+                cmd.arg("--always");
+            }
+            cmd.assert()
+                .code(0)
+                .stdout(predicate::str::contains(format!("protected by another product ({protector})")));
+        }
+        task(&s).arg("protect").arg(&f).args(["--template", TEMPLATE_ID, "--strict-exit"]).assert().code(12);
+        assert_eq!(std::fs::read(&f).unwrap(), original, "{name} was changed");
+        s.cmd().arg("status").arg(&f).args(["--format", "json"]).assert().success().stdout(
+            predicate::str::contains(r#""state":"protected-by-other""#)
+                .and(predicate::str::contains(format!(r#""protector":"{protector}""#))),
+        );
+    }
+    let logged = log_lines(&s);
+    assert!(logged.iter().all(|l| l["decision"] == "skipped"));
+    assert!(logged[0]["reason"].as_str().unwrap().contains("microsoft-rms"));
+}
+
+#[test]
+fn status_names_the_template_of_every_interop_rms_file() {
+    let interop = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/interop/ms-rms-pfile");
+    let out = assert_cmd::Command::cargo_bin("fci-connector")
+        .unwrap()
+        .arg("status")
+        .arg(&interop)
+        .args(["--format", "json"])
+        .assert()
+        .success();
+    let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    let rms: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|v| !v["path"].as_str().unwrap().ends_with("README.md"))
+        .collect();
+    assert_eq!(rms.len(), 8);
+    for v in &rms {
+        assert_eq!(v["state"], "protected-by-other", "{v}");
+        assert_eq!(v["protector"], "microsoft-rms", "{v}");
+    }
+    let with_template = rms.iter().filter(|v| v["template_id"].as_str().is_some_and(|t| t.len() == 36)).count();
+    assert!(with_template >= 7, "template ids found for only {with_template} of 8: {text}");
 }

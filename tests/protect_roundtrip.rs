@@ -228,32 +228,16 @@ fn passphrase_protected_private_key() {
         .args(["--template", "11111111-2222-3333-4444-555555555555", "--always"])
         .assert()
         .success();
-    s.cmd()
-        .arg("unprotect")
-        .arg(&f)
-        .arg("--key")
-        .arg(key("encrypted.key.pem"))
-        .assert()
-        .code(5)
-        .stderr(predicate::str::contains("passphrase-encrypted"));
-    s.cmd()
-        .arg("unprotect")
-        .arg(&f)
-        .arg("--key")
-        .arg(key("encrypted.key.pem"))
-        .args(["--passphrase-env", "FCI_TEST_PASS"])
-        .env("FCI_TEST_PASS", "wrong")
-        .assert()
-        .code(5)
-        .stderr(predicate::str::contains("wrong passphrase"));
-    s.cmd()
-        .arg("unprotect")
-        .arg(&f)
-        .arg("--key")
-        .arg(key("encrypted.key.pem"))
-        .args(["--passphrase-env", "FCI_TEST_PASS"])
-        .env("FCI_TEST_PASS", "correct-horse")
-        .assert()
-        .success();
+    let unprotect = |passphrase: Option<&str>| {
+        let mut cmd = s.cmd();
+        cmd.arg("unprotect").arg(&f).arg("--key").arg(key("encrypted.key.pem"));
+        if let Some(p) = passphrase {
+            cmd.args(["--passphrase-env", "FCI_TEST_PASS"]).env("FCI_TEST_PASS", p);
+        }
+        cmd.assert()
+    };
+    unprotect(None).code(5).stderr(predicate::str::contains("passphrase-encrypted"));
+    unprotect(Some("wrong")).code(5).stderr(predicate::str::contains("wrong passphrase"));
+    unprotect(Some("correct-horse")).success();
     assert_eq!(std::fs::read(&f).unwrap(), b"x");
 }

@@ -45,10 +45,11 @@ pub struct RunOptions {
     pub progress: bool,
 }
 
-/// Process every file of `files` with `work`, in parallel, and return the reports in the order of `files`.
-pub fn run<F>(files: &[walk::Found], options: &RunOptions, work: F) -> Vec<FileReport>
+/// Process every file of `files` with `work`, in parallel, and return the results in the order of `files`.
+pub fn run<T, F>(files: &[walk::Found], options: &RunOptions, work: F) -> Vec<T>
 where
-    F: Fn(&walk::Found) -> FileReport + Sync,
+    T: Send,
+    F: Fn(&walk::Found) -> T + Sync,
 {
     let jobs = match options.jobs {
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
@@ -58,7 +59,7 @@ where
     let total_bytes: u64 = files.iter().map(|f| f.bytes).sum();
     let bar = progress_bar(options.progress, files.len() as u64, total_bytes);
     let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<FileReport>>> = Mutex::new(vec![None; files.len()]);
+    let results: Mutex<Vec<Option<T>>> = Mutex::new(std::iter::repeat_with(|| None).take(files.len()).collect());
     std::thread::scope(|scope| {
         for _ in 0..jobs {
             scope.spawn(|| {

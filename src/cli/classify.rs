@@ -10,9 +10,14 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
 
-use super::GlobalOptions;
+use super::{FolderArgs, GlobalOptions};
+use crate::batch::walk::{self, Found};
+use crate::batch::{self, FileReport, report};
 use crate::classify::{Classification, Decision, MatchSummary, RuleSet};
+use crate::config::Config;
+use crate::detect;
 use crate::extract::{self, Limits};
+use crate::log::LoggedMatch;
 use crate::{Error, ExitClass};
 
 #[derive(Args, Debug)]
@@ -20,15 +25,14 @@ pub struct ClassifyArgs {
     /// Files, or folders with --recurse
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
-    /// Classify every file under the folders given
-    #[arg(long, short = 'r')]
-    pub recurse: bool,
     /// Output format: a line per file (table), JSON lines, or CSV
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
     /// Also print up to five matched values per match: THIS PRINTS THE SENSITIVE DATA ITSELF
     #[arg(long)]
     pub show_values: bool,
+    #[command(flatten)]
+    pub folder: FolderArgs,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -56,7 +60,12 @@ struct Row {
 }
 
 pub fn run(global: &GlobalOptions, args: ClassifyArgs) -> Result<ExitClass, Error> {
-    let dir = super::rules::rules_folder(global)?;
+    let started = std::time::Instant::now();
+    let config = Config::load(global.config.as_deref())?;
+    let dir = match global.rules.clone().or_else(|| config.rules.clone()) {
+        Some(dir) => dir,
+        None => super::rules::rules_folder(global)?,
+    };
     let loaded = RuleSet::load(&dir)?;
     if !loaded.warnings.is_empty() {
         eprintln!(
@@ -65,50 +74,83 @@ pub fn run(global: &GlobalOptions, args: ClassifyArgs) -> Result<ExitClass, Erro
             dir.display()
         );
     }
+    // Output follows the order of the arguments: rows known up front (errors) and files to classify, interleaved.
+    let mut order: Vec<Result<usize, Box<Row>>> = Vec::new();
+    let mut files: Vec<Found> = Vec::new();
+    let walk_options = args.folder.walk_options();
+    for path in &args.paths {
+        if path.is_dir() && args.folder.recurse {
+            let walked = walk::files(std::slice::from_ref(path), &walk_options)?;
+            order.extend(walked.problems.iter().map(|e| Err(Box::new(error_row(path, e)))));
+            order.extend((files.len()..files.len() + walked.files.len()).map(Ok));
+            files.extend(walked.files);
+        } else if path.is_dir() {
+            let err = Error::new(ExitClass::NotFound, format!("{} is a folder (add --recurse)", path.display()));
+            order.push(Err(Box::new(error_row(path, &err))));
+        } else {
+            order.push(Ok(files.len()));
+            files.push(Found { path: path.clone(), bytes: std::fs::metadata(path).map_or(0, |m| m.len()) });
+        }
+    }
+    let options = batch::RunOptions { jobs: args.folder.jobs, progress: !args.folder.quiet && args.folder.recurse };
+    let reports = batch::run(&files, &options, |found| {
+        let row = classify_file(&loaded.rules, &found.path, args.show_values, &config.limits);
+        row.into_report(found.bytes)
+    });
+    // batch::run keeps the order of `files`, so the output is the same whatever the number of jobs.
     let mut out = std::io::stdout().lock();
     if args.format == Format::Csv {
         let _ = writeln!(out, "path,decision,template,properties,matches,error");
     }
     let mut worst = ExitClass::Success;
-    let mut emit = |row: Row| {
-        if row.class.code() > worst.code() {
-            worst = row.class;
-        }
-        let _ = writeln!(out, "{}", format_row(&row, args.format));
-    };
-    for path in &args.paths {
-        if path.is_dir() {
-            if args.recurse {
-                walk(path, &mut |file| emit(classify_file(&loaded.rules, file, args.show_values)));
-            } else {
-                let err = Error::new(ExitClass::NotFound, format!("{} is a folder (add --recurse)", path.display()));
-                emit(error_row(path, &err));
-            }
-        } else {
-            emit(classify_file(&loaded.rules, path, args.show_values));
-        }
+    for item in &order {
+        let row = match item {
+            Ok(i) => &reports[*i].0,
+            Err(row) => row,
+        };
+        worst = batch::most_severe(worst, row.class);
+        let _ = writeln!(out, "{}", format_row(row, args.format));
+    }
+    if let Some(path) = &args.folder.report {
+        let file_reports: Vec<FileReport> = reports.into_iter().map(|(_, r)| r).collect();
+        let summary = batch::Summary::of(&file_reports, started.elapsed());
+        let title = format!("fci-connector: classification of {}", paths_text(&args.paths));
+        report::write(path, &title, &summary, &file_reports)?;
     }
     Ok(worst)
 }
 
-/// Every regular file under `dir`, in name order; symbolic links to folders are not followed. Folders that cannot
-/// be listed are reported as rows.
-fn walk(dir: &Path, visit: &mut dyn FnMut(&Path)) {
-    let mut entries: Vec<PathBuf> = match std::fs::read_dir(dir) {
-        Ok(rd) => rd.filter_map(|e| e.ok().map(|e| e.path())).collect(),
-        Err(_) => {
-            visit(dir);
-            return;
-        }
-    };
-    entries.sort();
-    for p in entries {
-        let is_dir = std::fs::symlink_metadata(&p).map(|m| m.is_dir()).unwrap_or(false);
-        if is_dir { walk(&p, visit) } else { visit(&p) }
+fn paths_text(paths: &[PathBuf]) -> String {
+    paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+}
+
+impl Row {
+    /// This row and its report form (never with matched values).
+    fn into_report(self, bytes: u64) -> (Row, FileReport) {
+        let report = FileReport {
+            path: self.path.clone(),
+            decision: self.decision.to_string(),
+            reason: self.problems.first().cloned(),
+            template: self.template.clone(),
+            properties: self
+                .properties
+                .iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
+                .collect(),
+            matches: self
+                .matches
+                .iter()
+                .map(|m| LoggedMatch { name: m.name.clone(), count: m.count, confidence: m.confidence })
+                .collect(),
+            error: self.error.clone(),
+            exit_code: self.class.code(),
+            bytes,
+        };
+        (self, report)
     }
 }
 
-fn classify_file(rules: &RuleSet, path: &Path, show_values: bool) -> Row {
+fn classify_file(rules: &RuleSet, path: &Path, show_values: bool, limits: &Limits) -> Row {
     // Scopes compare full paths, so a relative argument is resolved first.
     let full = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
     if !full.is_file() {
@@ -119,8 +161,25 @@ fn classify_file(rules: &RuleSet, path: &Path, show_values: bool) -> Row {
         };
         return error_row(path, &err);
     }
+    // A file another product protects cannot be read, and must not be: it is reported, not an error.
+    match detect::foreign_protection(path) {
+        Ok(Some(foreign)) => {
+            return Row {
+                path: path.display().to_string(),
+                decision: "skip",
+                template: None,
+                properties: serde_json::Map::new(),
+                matches: Vec::new(),
+                problems: vec![format!("protected by another product ({})", foreign.protector)],
+                error: None,
+                class: ExitClass::Success,
+            };
+        }
+        Ok(None) => {}
+        Err(err) => return error_row(path, &err),
+    }
     let mut scanner = rules.scanner(&full).with_values(show_values);
-    match extract::extract(path, &Limits::default(), &mut |chunk| scanner.feed(chunk)) {
+    match extract::extract(path, limits, &mut |chunk| scanner.feed(chunk)) {
         Ok(_) => row(path, &scanner.finish()),
         Err(err) => error_row(path, &err),
     }
@@ -194,7 +253,7 @@ fn format_row(row: &Row, format: Format) -> String {
             row.error.clone().unwrap_or_default(),
         ]
         .iter()
-        .map(|f| csv_field(f))
+        .map(|f| report::csv_field(f))
         .collect::<Vec<_>>()
         .join(","),
         Format::Table => {
@@ -210,13 +269,10 @@ fn format_row(row: &Row, format: Format) -> String {
             }
             if let Some(e) = &row.error {
                 line.push_str(&format!("  error: {e}"));
+            } else if !row.problems.is_empty() {
+                line.push_str(&format!("  note: {}", row.problems.join("; ")));
             }
             line
         }
     }
-}
-
-/// RFC 4180 quoting when the field needs it.
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }
 }

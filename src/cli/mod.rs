@@ -10,6 +10,7 @@ use crate::{Error, ExitClass};
 
 pub mod classify;
 pub mod fsrm_args;
+pub mod inspect;
 pub mod keys;
 pub mod protect;
 pub mod rules;
@@ -33,6 +34,36 @@ pub struct GlobalOptions {
     /// Invocation log folder [default: `logs/` beside the executable]
     #[arg(long, global = true, value_name = "DIR")]
     pub log_dir: Option<PathBuf>,
+}
+
+/// Options of runs over whole folders (`protect --recurse`, `classify --recurse`).
+#[derive(Args, Debug, Clone, Default)]
+pub struct FolderArgs {
+    /// Process every file under the folders given, in parallel
+    #[arg(long, short = 'r')]
+    pub recurse: bool,
+    /// Worker threads [default: one per core]
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub jobs: usize,
+    /// With --recurse: skip files matching this glob (relative path or file name); repeatable
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
+    /// With --recurse: include hidden files (dot files; on Windows, hidden and system files)
+    #[arg(long)]
+    pub include_hidden: bool,
+    /// Write a report of every file: .html, .csv or .json (never with matched values)
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<std::path::PathBuf>,
+    /// No progress bar and no per-file lines (the summary and failures still print)
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+impl FolderArgs {
+    /// What the walk leaves out.
+    pub fn walk_options(&self) -> crate::batch::walk::WalkOptions {
+        crate::batch::walk::WalkOptions { exclude: self.exclude.clone(), include_hidden: self.include_hidden }
+    }
 }
 
 /// Classify files on a file share and protect them in place.
@@ -67,6 +98,9 @@ pub enum Command {
     Rules(rules::RulesCommand),
     /// Protect new and modified files under folders as they settle (continuous mode for Linux/Samba servers)
     Watch(watch::WatchArgs),
+    /// Show how a file is read: format, extraction, foreign protection, text (debugging)
+    #[command(hide = true)]
+    Inspect(inspect::InspectArgs),
 }
 
 /// Parse `args` (including the program name), run the command, print errors, and return the exit class.
@@ -104,6 +138,7 @@ fn dispatch(cli: Cli) -> Result<ExitClass, Error> {
         Command::Classify(args) => classify::run(&global, args),
         Command::Rules(cmd) => rules::run(&global, cmd),
         Command::Watch(args) => watch::run(&global, args),
+        Command::Inspect(args) => inspect::run(&global, args),
     }
 }
 

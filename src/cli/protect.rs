@@ -7,8 +7,8 @@ use std::time::Instant;
 
 use clap::Args;
 
-use super::GlobalOptions;
-use crate::batch::walk::{self, WalkOptions};
+use super::{FolderArgs, GlobalOptions};
+use crate::batch::walk;
 use crate::batch::{self, report};
 use crate::classify::RuleSet;
 use crate::config::Config;
@@ -24,24 +24,8 @@ pub const UNRESOLVED_OWNER_MACRO: &str = "[Source File Owner Email]";
 pub struct ProtectArgs {
     /// The file to protect, or a folder with --recurse
     pub file: PathBuf,
-    /// Protect every file under the folder, in parallel
-    #[arg(long, short = 'r')]
-    pub recurse: bool,
-    /// Worker threads for --recurse [default: one per core]
-    #[arg(long, value_name = "N", default_value_t = 0)]
-    pub jobs: usize,
-    /// With --recurse: skip files matching this glob (relative path or file name); repeatable
-    #[arg(long, value_name = "GLOB")]
-    pub exclude: Vec<String>,
-    /// With --recurse: include hidden files (dot files; on Windows, hidden and system files)
-    #[arg(long)]
-    pub include_hidden: bool,
-    /// With --recurse: write a report of every file (.html, .csv or .json)
-    #[arg(long, value_name = "FILE")]
-    pub report: Option<PathBuf>,
-    /// No progress bar and no per-file lines (the summary and failures still print)
-    #[arg(long, short = 'q')]
-    pub quiet: bool,
+    #[command(flatten)]
+    pub folder: FolderArgs,
     /// Template id (a GUID, with or without braces) [default: the config's default_template]
     #[arg(long, value_name = "ID")]
     pub template: Option<String>,
@@ -94,7 +78,7 @@ pub fn run(global: &GlobalOptions, args: ProtectArgs) -> Result<ExitClass, Error
     let log_dir = log::log_dir(global.log_dir.as_deref(), &log_config);
     let (owner, owner_warning) = owner(args.owner.as_deref());
     let loaded = config.and_then(|c| Loaded::new(global, &args, c));
-    if args.recurse && args.file.is_dir() {
+    if args.folder.recurse && args.file.is_dir() {
         return run_folder(&args, &loaded?, owner, log_dir.as_deref());
     }
     let mut outcome = match loaded.and_then(|l| l.context().map(|ctx| l.process(&args, &ctx, &args.file, owner))) {
@@ -198,12 +182,12 @@ fn run_folder(
 ) -> Result<ExitClass, Error> {
     let started = Instant::now();
     let ctx = loaded.context()?;
-    let walk_options = WalkOptions { exclude: args.exclude.clone(), include_hidden: args.include_hidden };
+    let walk_options = args.folder.walk_options();
     let walked = walk::files(std::slice::from_ref(&args.file), &walk_options)?;
     for problem in &walked.problems {
         eprintln!("fci-connector: warning: {}", problem.message());
     }
-    let options = batch::RunOptions { jobs: args.jobs, progress: !args.quiet && !args.json };
+    let options = batch::RunOptions { jobs: args.folder.jobs, progress: !args.folder.quiet && !args.json };
     let stdout = std::sync::Mutex::new(());
     let reports = batch::run(&walked.files, &options, |found| {
         let file_started = Instant::now();
@@ -216,13 +200,13 @@ fn run_folder(
             println!("{}", serde_json::to_string(&record).unwrap_or_default());
         } else if let Action::Failed(e) = &outcome.action {
             super::report(e);
-        } else if !args.quiet && !matches!(outcome.action, Action::Skipped(SkipReason::AlreadyProtected)) {
+        } else if !args.folder.quiet && !matches!(outcome.action, Action::Skipped(SkipReason::AlreadyProtected)) {
             print_line(&found.path, &outcome);
         }
         batch::FileReport::from_record(record, found.bytes)
     });
     let summary = batch::Summary::of(&reports, started.elapsed());
-    if let Some(path) = &args.report {
+    if let Some(path) = &args.folder.report {
         let what = if args.dry_run { "dry run" } else { "protection" };
         report::write(path, &format!("fci-connector: {what} of {}", args.file.display()), &summary, &reports)?;
     }

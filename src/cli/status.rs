@@ -29,7 +29,7 @@ pub enum StatusFormat {
 #[derive(Debug, Default, Serialize)]
 pub struct StatusLine {
     pub path: String,
-    /// `protected`, `unprotected`, `damaged`, or `error`
+    /// `protected`, `protected-by-other`, `unprotected`, `damaged`, or `error`
     pub state: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub protector: Option<&'static str>,
@@ -55,6 +55,9 @@ pub struct StatusLine {
     pub original_name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub original_size: Option<u64>,
+    /// For `protected-by-other`: everything the other product's format tells.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub details: Option<crate::detect::ForeignProtection>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
@@ -74,6 +77,17 @@ pub fn status_line(path: &Path) -> (StatusLine, ExitClass) {
             line.state = "damaged";
             line.protector = Some("fci-connector");
             line.error = Some(why);
+        }
+        Ok(FileState::ProtectedByOther(foreign)) => {
+            line.state = "protected-by-other";
+            line.protector = Some(foreign.protector.as_str());
+            line.template_id = foreign.template_id.clone();
+            line.template_name = foreign.template_name.clone();
+            line.owner = foreign.owner.clone();
+            line.content_id = foreign.content_id.clone();
+            line.issued = foreign.issued.clone();
+            line.format_version = foreign.version.clone();
+            line.details = Some(*foreign);
         }
         Ok(FileState::Protected(env)) => {
             let l = env.license;
@@ -142,20 +156,27 @@ pub fn run(_global: &GlobalOptions, args: StatusArgs) -> Result<ExitClass, Error
 }
 
 fn print_table(rows: &[StatusLine]) {
-    let width = rows.iter().map(|r| r.path.len()).max().unwrap_or(8).max(8);
-    println!("{:<width$}  {:<12}  {:<14}  {:<30}  OWNER", "FILENAME", "STATUS", "PROTECTOR", "TEMPLATE");
+    let width = |f: &dyn Fn(&StatusLine) -> usize, min: usize| rows.iter().map(f).max().unwrap_or(0).max(min);
+    let path_w = width(&|r| r.path.chars().count(), 8);
+    let state_w = width(&|r| r.state.len(), 6);
+    let protector_w = width(&|r| r.protector.map_or(1, str::len), 9);
+    let detail = |r: &StatusLine| match (&r.template_name, &r.error) {
+        (Some(name), _) => name.clone(),
+        (None, Some(err)) => err.clone(),
+        _ => String::new(),
+    };
+    let detail_w = width(&|r| detail(r).chars().count(), 8).min(60);
+    println!(
+        "{:<path_w$}  {:<state_w$}  {:<protector_w$}  {:<detail_w$}  OWNER",
+        "FILENAME", "STATUS", "PROTECTOR", "TEMPLATE"
+    );
     for r in rows {
-        let detail = match (&r.template_name, &r.error) {
-            (Some(name), _) => name.clone(),
-            (None, Some(err)) => err.clone(),
-            _ => String::new(),
-        };
         println!(
-            "{:<width$}  {:<12}  {:<14}  {:<30}  {}",
+            "{:<path_w$}  {:<state_w$}  {:<protector_w$}  {:<detail_w$}  {}",
             r.path,
             r.state,
             r.protector.unwrap_or("-"),
-            detail,
+            detail(r),
             r.owner.as_deref().unwrap_or("")
         );
     }

@@ -2,11 +2,31 @@
 //!
 //! The classifier never sees a file, only `&str` chunks pushed into a sink, in document order. Chunks carry no
 //! guarantee of ending on a word or line boundary; the classifier keeps its own overlap between chunks.
+//!
+//! [`extract`] sniffs the format from the first bytes (zip, OLE, PDF, RTF magic), then the extension, and hands
+//! the file to one reader per format. Every reader pushes text through [`budget::Budget`], which enforces the
+//! [`Limits`]; archive readers also meter decompression through [`zipguard`].
 
-use std::io::Read;
 use std::path::Path;
 
 use crate::{Error, ExitClass};
+
+mod archive;
+mod budget;
+mod eml;
+mod odf;
+mod ole;
+mod ooxml;
+mod pdf;
+mod rtf;
+mod sniff;
+mod strings;
+mod text;
+mod xml;
+mod zipguard;
+
+use budget::Budget;
+use sniff::Format;
 
 /// Limits that bound what one file may cost to read. Over any of them, the file is "content unreadable".
 #[derive(Clone, Debug, serde::Deserialize, serde::Serialize)]
@@ -18,12 +38,18 @@ pub struct Limits {
     pub max_entries: usize,
     /// Decompressed size / compressed size of one entry.
     pub max_compression_ratio: u64,
-    /// Element nesting depth in any XML part.
+    /// Element nesting depth in any XML part (and group nesting in RTF).
     pub max_xml_depth: usize,
     /// Bytes of extracted text handed to the classifier.
     pub max_text_bytes: u64,
-    /// Wall-clock seconds for one file.
+    /// Wall-clock seconds for one file. Readers check it as they go; the PDF reader, which cannot be
+    /// interrupted, is abandoned on its thread when the time is up.
     pub max_seconds: u64,
+    /// Bytes a reader may hold in memory at once: a whole PDF, e-mail or legacy Office stream, a nested archive,
+    /// or one XML token. Formats that cannot be streamed are refused above it rather than exhausting memory.
+    pub max_buffered_bytes: u64,
+    /// Archives nested inside archives (a zip in a zip is depth 2).
+    pub max_archive_depth: usize,
 }
 
 impl Default for Limits {
@@ -35,6 +61,8 @@ impl Default for Limits {
             max_xml_depth: 256,
             max_text_bytes: 256 * 1024 * 1024,
             max_seconds: 60,
+            max_buffered_bytes: 16 * 1024 * 1024,
+            max_archive_depth: 2,
         }
     }
 }
@@ -42,7 +70,9 @@ impl Default for Limits {
 /// What extraction found out about the file besides its text.
 #[derive(Clone, Debug, Default, serde::Serialize)]
 pub struct ExtractInfo {
-    /// The format the text was read as, e.g. `text/utf-8`, `docx`, `pdf`, `strings`.
+    /// The format the text was read as: `text/<encoding>` (e.g. `text/utf-8`, `text/utf-16le`,
+    /// `text/windows-1252`), `eml`, `docx`, `xlsx`, `pptx`, `odt`, `ods`, `odp`, `odg`, `odf`, `rtf`, `pdf`,
+    /// `doc`, `xls`, `ppt`, `ole` (another compound file), `zip` (a plain archive), or `strings`.
     pub format: String,
     /// True when no real reader applied and printable runs were pulled out instead.
     pub fallback: bool,
@@ -55,31 +85,44 @@ pub struct ExtractInfo {
 /// Errors name the file and the cause; content problems (corrupt document, a limit reached) carry
 /// [`ExitClass::Unreadable`], I/O problems their own class.
 pub fn extract(path: &Path, limits: &Limits, sink: &mut dyn FnMut(&str)) -> Result<ExtractInfo, Error> {
-    // Interim reader: UTF-8 text only (replaced by the format dispatch).
-    let mut file = std::fs::File::open(path).map_err(|e| Error::io("cannot open", path, e, ExitClass::Unreadable))?;
-    let mut buf = vec![0u8; 64 * 1024];
-    let mut info = ExtractInfo { format: "text/utf-8".into(), ..Default::default() };
-    let mut carry: Vec<u8> = Vec::new();
-    loop {
-        let n = file.read(&mut buf).map_err(|e| Error::io("cannot read", path, e, ExitClass::Unreadable))?;
-        if n == 0 {
-            break;
-        }
-        carry.extend_from_slice(&buf[..n]);
-        let valid = match std::str::from_utf8(&carry) {
-            Ok(s) => s.len(),
-            Err(e) => e.valid_up_to(),
-        };
-        let text = String::from_utf8_lossy(&carry[..valid]).into_owned();
-        info.text_bytes += text.len() as u64;
-        if info.text_bytes > limits.max_text_bytes {
-            return Err(Error::new(
-                ExitClass::Unreadable,
-                format!("{}: extracted text exceeds max_text_bytes ({})", path.display(), limits.max_text_bytes),
-            ));
-        }
-        sink(&text);
-        carry.drain(..valid.max(carry.len().saturating_sub(3)));
+    let mut budget = Budget::new(limits, sink);
+    let outcome = read(path, &mut budget);
+    let text_bytes = budget.finish();
+    let (format, fallback) = outcome.map_err(|err| err.context(path.display()))?;
+    Ok(ExtractInfo { format, fallback, text_bytes })
+}
+
+/// Sniff the format and run its reader; returns the format name and whether it was the strings fallback.
+fn read(path: &Path, budget: &mut Budget) -> Result<(String, bool), Error> {
+    // Checked before opening: opening a FIFO would block.
+    let metadata = std::fs::metadata(path).map_err(|e| io_error("cannot open", e))?;
+    if !metadata.is_file() {
+        return Err(Error::new(ExitClass::NotFound, "not a regular file"));
     }
-    Ok(info)
+    let file = std::fs::File::open(path).map_err(|e| io_error("cannot open", e))?;
+    let format = sniff::sniff(&file, path)?;
+    let name = match format {
+        Format::Text => return text::read(file, budget).map(|enc| (format!("text/{enc}"), false)),
+        Format::Zip => return archive::read_zip_file(file, budget),
+        Format::Ole => return ole::read(file, budget),
+        Format::Pdf => pdf::read(file, budget)?,
+        Format::Rtf => rtf::read(file, budget)?,
+        Format::Eml => eml::read(file, budget)?,
+        Format::Binary => {
+            strings::read(file, budget)?;
+            return Ok(("strings".into(), true));
+        }
+    };
+    Ok((name.into(), false))
+}
+
+/// A content problem: the document is corrupt, or a reader refused it.
+pub(crate) fn unreadable(message: impl Into<String>) -> Error {
+    Error::new(ExitClass::Unreadable, message)
+}
+
+/// An I/O failure while reading the file (the path is added by [`extract`]).
+pub(crate) fn io_error(doing: &str, err: std::io::Error) -> Error {
+    let class = crate::error::io_class(&err, ExitClass::Unreadable);
+    Error::new(class, format!("{doing}: {err}")).with_source(err)
 }

@@ -82,6 +82,7 @@ impl LockedFile {
     pub fn replace_with<T>(self, write: impl FnOnce(&mut File, &Path) -> Result<T, Error>) -> Result<T, Error> {
         let dir = parent_dir(&self.path);
         let mut temp = new_temp(dir, &self.path)?;
+        super::stale::claim_and_sweep(dir, temp.as_file());
         let temp_path = temp.path().to_path_buf();
         let value = write(temp.as_file_mut(), &temp_path)?;
         finish_temp(temp.as_file(), &temp_path, Some(&self.metadata))?;

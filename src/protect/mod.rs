@@ -5,6 +5,7 @@
 pub mod container;
 pub mod inplace;
 pub mod keys;
+pub mod stale;
 pub mod templates;
 
 use std::fs::File;
@@ -136,10 +137,12 @@ pub enum FileState {
     Protected(Box<Envelope>),
     /// Starts like an fci-connector file but its header or license cannot be read.
     Damaged(String),
+    /// Protected by another product (Microsoft RMS, Office IRM or password, PDF or zip encryption).
+    ProtectedByOther(Box<crate::detect::ForeignProtection>),
     Unprotected,
 }
 
-/// Look at `path` without any key.
+/// Look at `path` without any key: ours, another product's, or unprotected.
 pub fn status_of(path: &Path) -> Result<FileState, Error> {
     let meta = std::fs::metadata(path).map_err(|e| Error::io("cannot open", path, e, ExitClass::NotFound))?;
     if !meta.is_file() {
@@ -148,7 +151,10 @@ pub fn status_of(path: &Path) -> Result<FileState, Error> {
     let file = File::open(path).map_err(|e| Error::io("cannot open", path, e, ExitClass::Busy))?;
     match Envelope::read(&mut BufReader::new(file)) {
         Ok(envelope) => Ok(FileState::Protected(Box::new(envelope))),
-        Err(ContainerError::Header(HeaderError::NotProtected)) => Ok(FileState::Unprotected),
+        Err(ContainerError::Header(HeaderError::NotProtected)) => match crate::detect::foreign_protection(path)? {
+            Some(foreign) => Ok(FileState::ProtectedByOther(Box::new(foreign))),
+            None => Ok(FileState::Unprotected),
+        },
         Err(ContainerError::Header(HeaderError::Io(e))) | Err(ContainerError::Io(e)) => {
             Err(Error::io("cannot read", path, e, ExitClass::Busy))
         }

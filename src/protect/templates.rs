@@ -129,7 +129,8 @@ pub fn parse_rights(rights: Option<&Element>) -> Result<Vec<Grant>, XmlError> {
 pub fn rights_xml(grants: &[Grant]) -> String {
     let mut out = String::from("  <Rights>\n");
     for g in grants {
-        out += &format!("    <Grant principal=\"{}\" rights=\"{}\"/>\n", xml::escape(&g.principal), g.rights_list());
+        out +=
+            &format!("    <Grant principal=\"{}\" rights=\"{}\"/>\n", xml::escape_attr(&g.principal), g.rights_list());
     }
     out + "  </Rights>\n"
 }

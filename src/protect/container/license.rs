@@ -66,7 +66,8 @@ impl License {
         let mut out =
             format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<License xmlns=\"{NAMESPACE}\" version=\"1\">\n");
         out += &format!("  <ContentId>{}</ContentId>\n", self.content_id);
-        out += &format!("  <Template id=\"{}\" name=\"{}\"/>\n", self.template_id, esc(&self.template_name));
+        out +=
+            &format!("  <Template id=\"{}\" name=\"{}\"/>\n", self.template_id, xml::escape_attr(&self.template_name));
         if let Some(owner) = &self.owner {
             out += &format!("  <Owner>{}</Owner>\n", esc(owner));
         }
@@ -77,14 +78,18 @@ impl License {
         if let Some(days) = self.offline_days {
             out += &format!("  <OfflineAccessDays>{days}</OfflineAccessDays>\n");
         }
-        out += &format!("  <OriginalFile name=\"{}\" size=\"{}\"/>\n", esc(&self.original_name), self.original_size);
+        out += &format!(
+            "  <OriginalFile name=\"{}\" size=\"{}\"/>\n",
+            xml::escape_attr(&self.original_name),
+            self.original_size
+        );
         out += &rights_xml(&self.grants);
         out += "  <KeyWraps>\n";
         for w in &self.wraps {
             out += &format!(
                 "    <KeyWrap keyId=\"{}\" role=\"{}\" algorithm=\"{WRAP_ALGORITHM}\">{}</KeyWrap>\n",
                 w.key_id,
-                esc(&w.role),
+                xml::escape_attr(&w.role),
                 Base64::encode_string(&w.wrapped)
             );
         }

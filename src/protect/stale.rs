@@ -1,0 +1,226 @@
+//! Cleaning up temporary files that a killed or crashed invocation left behind (`.~fci-*.tmp`, see
+//! [`super::inplace`]), by the next invocation that rewrites a file in the same folder.
+//!
+//! The rule is to never delete a temporary file another running invocation is still writing. A leftover is removed
+//! only when all of these hold:
+//!
+//! - its name is this program's temporary-file name and it is a regular file (never a symlink or folder);
+//! - nobody holds a lock on it: every invocation locks its own temporary file for as long as it writes it
+//!   ([`claim_and_sweep`]), and a lock dies with its process, so a locked file belongs to a live invocation;
+//! - it has not changed for a grace period ([`DEFAULT_GRACE`]): this covers the short moments a live invocation's
+//!   file is not locked (between creating and locking it, between closing and renaming it) and the temporary files
+//!   `unprotect --output` writes without the lock. On Unix "changed" is the inode change time, which every write,
+//!   `chmod` and `utimes` moves forward and which nobody can set back.
+//!
+//! Even a wrong deletion cannot lose data: the original is replaced only by renaming the temporary file, and that
+//! rename fails (the run reports a write error, exit 8) when the temporary file is gone. Cleanup is best effort and
+//! never fails the run that does it.
+
+use std::ffi::OsStr;
+use std::fs::{File, OpenOptions};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use super::inplace::{TEMP_PREFIX, TEMP_SUFFIX};
+
+/// How long a temporary file must have been left unchanged before it counts as abandoned. Generous: a live
+/// invocation writes continuously, so only a dead one leaves a file this still.
+pub const DEFAULT_GRACE: Duration = Duration::from_secs(10 * 60);
+
+/// Environment variable that overrides [`DEFAULT_GRACE`], in whole seconds (tests and admins who want leftovers
+/// gone sooner). Values over a day are capped at a day.
+pub const GRACE_ENV: &str = "FCI_CONNECTOR_STALE_TEMP_GRACE_SECS";
+
+/// What one sweep did.
+#[derive(Debug, Default)]
+pub struct Sweep {
+    /// Leftovers removed.
+    pub removed: Vec<PathBuf>,
+    /// Temporary files left alone: locked, too recent, or not regular files.
+    pub kept: usize,
+}
+
+/// Lock `own` (this invocation's temporary file, just created in `dir`) so other invocations see it as live, then
+/// remove abandoned temporary files in `dir`. Best effort: never fails.
+pub fn claim_and_sweep(dir: &Path, own: &File) {
+    // If the lock cannot be taken (a file system without locks), the grace period still protects this file.
+    let _ = own.try_lock();
+    let _ = sweep(dir, grace(), SystemTime::now());
+}
+
+/// The grace period in force: [`GRACE_ENV`] when set to a number of seconds, else [`DEFAULT_GRACE`].
+pub fn grace() -> Duration {
+    std::env::var(GRACE_ENV)
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map_or(DEFAULT_GRACE, |secs| Duration::from_secs(secs.min(24 * 60 * 60)))
+}
+
+/// True for names this program gives its temporary files.
+pub fn is_temp_name(name: &OsStr) -> bool {
+    name.to_str().is_some_and(|n| {
+        n.len() > TEMP_PREFIX.len() + TEMP_SUFFIX.len() && n.starts_with(TEMP_PREFIX) && n.ends_with(TEMP_SUFFIX)
+    })
+}
+
+/// Remove the temporary files in `dir` that are unlocked and unchanged for longer than `grace` before `now`.
+pub fn sweep(dir: &Path, grace: Duration, now: SystemTime) -> std::io::Result<Sweep> {
+    let mut done = Sweep::default();
+    for entry in std::fs::read_dir(dir)? {
+        let Ok(entry) = entry else { continue };
+        if !is_temp_name(&entry.file_name()) {
+            continue;
+        }
+        let path = entry.path();
+        if remove_if_abandoned(&path, grace, now) {
+            done.removed.push(path);
+        } else {
+            done.kept += 1;
+        }
+    }
+    Ok(done)
+}
+
+/// Remove `path` if it is an abandoned temporary file; true when it was removed.
+fn remove_if_abandoned(path: &Path, grace: Duration, now: SystemTime) -> bool {
+    let Ok(meta) = path.symlink_metadata() else { return false };
+    if !meta.file_type().is_file() || !unchanged_for(&meta, grace, now) {
+        return false;
+    }
+    let Ok(file) = open_no_follow(path) else { return false };
+    // A live invocation holds the lock on its own file; so does another sweeper that got here first.
+    if file.try_lock().is_err() {
+        return false;
+    }
+    // Delete only the file we examined and locked, not whatever the name may point to by now.
+    let Ok(opened) = file.metadata() else { return false };
+    let Ok(named) = path.symlink_metadata() else { return false };
+    if !same_inode(&opened, &named) || !unchanged_for(&named, grace, now) {
+        return false;
+    }
+    std::fs::remove_file(path).is_ok()
+}
+
+/// True when the file's last change is more than `grace` before `now`.
+fn unchanged_for(meta: &std::fs::Metadata, grace: Duration, now: SystemTime) -> bool {
+    match last_change(meta) {
+        Some(changed) => now.duration_since(changed).is_ok_and(|age| age > grace),
+        None => false,
+    }
+}
+
+#[cfg(unix)]
+fn last_change(meta: &std::fs::Metadata) -> Option<SystemTime> {
+    use std::os::unix::fs::MetadataExt;
+    // ctime, not mtime: the writer copies the original's (old) modification time onto its temporary file just
+    // before renaming it, and anyone can set an mtime back; nobody can set back a ctime.
+    let secs = u64::try_from(meta.ctime()).ok()?;
+    let nanos = u32::try_from(meta.ctime_nsec()).ok()?;
+    SystemTime::UNIX_EPOCH.checked_add(Duration::new(secs, nanos))
+}
+
+#[cfg(not(unix))]
+fn last_change(meta: &std::fs::Metadata) -> Option<SystemTime> {
+    // No change time in std here: the later of creation and modification (the writer sets the modification time
+    // to the original's only while it still holds the lock).
+    match (meta.created().ok(), meta.modified().ok()) {
+        (Some(c), Some(m)) => Some(c.max(m)),
+        (c, m) => c.or(m),
+    }
+}
+
+fn open_no_follow(path: &Path) -> std::io::Result<File> {
+    let mut options = OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
+    }
+    options.open(path)
+}
+
+#[cfg(unix)]
+fn same_inode(a: &std::fs::Metadata, b: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    a.dev() == b.dev() && a.ino() == b.ino()
+}
+
+#[cfg(not(unix))]
+fn same_inode(a: &std::fs::Metadata, b: &std::fs::Metadata) -> bool {
+    a.len() == b.len() && a.created().ok() == b.created().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HOUR: Duration = Duration::from_secs(3600);
+
+    fn later() -> SystemTime {
+        SystemTime::now() + HOUR
+    }
+
+    #[test]
+    fn recognises_only_its_own_names() {
+        assert!(is_temp_name(OsStr::new(".~fci-a1B2c3.tmp")));
+        for other in [".~fci-.tmp", "~fci-x.tmp", ".~fci-x.tmp.bak", "report.tmp", ".~lock.report#", ".~fci-x"] {
+            assert!(!is_temp_name(OsStr::new(other)), "{other}");
+        }
+    }
+
+    #[test]
+    fn removes_abandoned_keeps_recent_and_foreign() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = dir.path().join(".~fci-dead01.tmp");
+        let other = dir.path().join("notes.tmp");
+        std::fs::write(&old, b"x").unwrap();
+        std::fs::write(&other, b"y").unwrap();
+
+        let now = sweep(dir.path(), HOUR, SystemTime::now()).unwrap();
+        assert!(now.removed.is_empty() && now.kept == 1, "{now:?}");
+        assert!(old.exists());
+
+        let then = sweep(dir.path(), HOUR / 2, later()).unwrap();
+        assert_eq!(then.removed, vec![old.clone()]);
+        assert!(!old.exists());
+        assert!(other.exists(), "not ours: never touched");
+    }
+
+    #[test]
+    fn a_locked_file_is_never_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let live = dir.path().join(".~fci-live01.tmp");
+        let file = File::create(&live).unwrap();
+        file.lock().unwrap();
+        let s = sweep(dir.path(), Duration::ZERO, later()).unwrap();
+        assert!(s.removed.is_empty(), "{s:?}");
+        assert!(live.exists());
+        drop(file);
+        assert_eq!(sweep(dir.path(), Duration::ZERO, later()).unwrap().removed.len(), 1);
+    }
+
+    #[test]
+    fn claim_locks_the_callers_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let own = dir.path().join(".~fci-mine01.tmp");
+        let file = File::create(&own).unwrap();
+        claim_and_sweep(dir.path(), &file);
+        assert!(sweep(dir.path(), Duration::ZERO, later()).unwrap().removed.is_empty());
+        assert!(own.exists());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn symlinks_and_folders_with_the_name_are_left_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("precious.txt");
+        std::fs::write(&target, b"keep").unwrap();
+        std::os::unix::fs::symlink(&target, dir.path().join(".~fci-link01.tmp")).unwrap();
+        std::fs::create_dir(dir.path().join(".~fci-dir001.tmp")).unwrap();
+        let s = sweep(dir.path(), Duration::ZERO, later()).unwrap();
+        assert!(s.removed.is_empty(), "{s:?}");
+        assert_eq!(s.kept, 2);
+        assert_eq!(std::fs::read(&target).unwrap(), b"keep");
+    }
+}
