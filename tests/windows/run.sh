@@ -258,7 +258,12 @@ code_case 10 "no rule matched, --strict-exit" protect "$clean" --template $TEMPL
 code_case 11 "already protected, --strict-exit" protect "$codes\\plain.txt" --template $TEMPLATE_ID --strict-exit
 make_file "$codes\\setup.exe" "$SENSITIVE"
 code_case 13 "excluded type, --strict-exit" protect "$codes\\setup.exe" --template $TEMPLATE_ID --strict-exit
-skip "exit 12" "no detector of other products' protection in this build"
+u=$(unix_path "$codes\\sealed elsewhere.pdf")
+cp "$ROOT/tests/fixtures/detect/encrypted.pdf" "$u"
+cp "$u" "$(orig_of "$codes\\sealed elsewhere.pdf")"
+code_case 12 "protected by another product, --strict-exit" protect "$codes\\sealed elsewhere.pdf" \
+    --template $TEMPLATE_ID --strict-exit
+unchanged "$codes\\sealed elsewhere.pdf" || not_ok "exit 12" "the other product's file was changed"
 
 echo "== event log"
 # Wine's ReportEventW is a stub that prints error events on its "eventlog" debug channel: that shows the call was
