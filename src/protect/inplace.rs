@@ -56,7 +56,7 @@ impl LockedFile {
                 file.metadata().map_err(|e| Error::io("cannot read the attributes of", path, e, ExitClass::Busy))?;
             // Another process may have replaced the file between our open and our lock: then we hold a lock on
             // the old version, and must look again at what the path names now.
-            if !same_file(&metadata, path) {
+            if !same_file(&file, &metadata, path) {
                 if Instant::now() >= deadline {
                     return Err(Error::new(
                         ExitClass::Busy,
@@ -165,8 +165,24 @@ fn copy_owner(_file: &File, _meta: &Metadata) {}
 fn swap_into_place(temp: tempfile::NamedTempFile, dest: &Path) -> Result<(), Error> {
     // Close the (already flushed) temporary file; dropping `temp_path` on failure deletes it.
     let temp_path = temp.into_temp_path();
-    crate::platform::replace_file(&temp_path, dest)
-        .map_err(|e| Error::io("cannot replace", dest, e, ExitClass::Write))?;
+    if let Err(e) = crate::platform::replace_file(&temp_path, dest) {
+        #[cfg(windows)]
+        if dest.symlink_metadata().is_err_and(|m| m.kind() == io::ErrorKind::NotFound) && temp_path.exists() {
+            // ReplaceFileW can fail after removing the original (ERROR_UNABLE_TO_MOVE_REPLACEMENT) and the rename
+            // that should finish its work can fail too: then the temporary file is the only copy left. Keep it.
+            let kept = temp_path.to_path_buf();
+            let _ = temp_path.keep();
+            return Err(Error::new(
+                ExitClass::Write,
+                format!(
+                    "cannot replace {}: {e}; Windows removed the original and the new content is in {}: rename it back",
+                    dest.display(),
+                    kept.display()
+                ),
+            ));
+        }
+        return Err(Error::io("cannot replace", dest, e, ExitClass::Write));
+    }
     // The path now names the new file: forget it instead of deleting it.
     let _ = temp_path.keep();
     Ok(())
@@ -212,8 +228,9 @@ fn open_regular(path: &Path) -> Result<File, Error> {
     Ok(file)
 }
 
-/// True when `path` still names the file whose metadata is `meta`.
-fn same_file(meta: &Metadata, path: &Path) -> bool {
+/// True when `path` still names the file open as `file`, whose metadata is `meta`.
+#[cfg(not(windows))]
+fn same_file(_file: &File, meta: &Metadata, path: &Path) -> bool {
     let Ok(now) = path.symlink_metadata() else {
         return false;
     };
@@ -226,4 +243,11 @@ fn same_file(meta: &Metadata, path: &Path) -> bool {
     {
         now.len() == meta.len() && now.modified().ok() == meta.modified().ok()
     }
+}
+
+/// True when `path` still names the file open as `file`: same volume and file index.
+#[cfg(windows)]
+fn same_file(file: &File, _meta: &Metadata, path: &Path) -> bool {
+    use crate::platform::windows::{file_identity, path_identity};
+    matches!((file_identity(file), path_identity(path)), (Ok(a), Ok(b)) if a == b)
 }

@@ -1,0 +1,218 @@
+//! The Windows side of [`super`]: `ReplaceFileW` for the swap (with the read-only attribute handled and a
+//! `MoveFileExW` fallback), `GetCommandLineW`, the Application event log, and the file identity the in-place
+//! rewrite compares to notice a file replaced under it.
+
+use std::ffi::{OsStr, OsString};
+use std::fs::File;
+use std::io;
+use std::os::windows::ffi::{OsStrExt, OsStringExt};
+use std::os::windows::fs::OpenOptionsExt;
+use std::os::windows::io::AsRawHandle;
+use std::path::Path;
+use std::ptr;
+
+use windows_sys::Win32::Foundation::HANDLE;
+use windows_sys::Win32::Storage::FileSystem::{
+    BY_HANDLE_FILE_INFORMATION, DELETE, FILE_ATTRIBUTE_ARCHIVE, FILE_ATTRIBUTE_HIDDEN, FILE_ATTRIBUTE_NORMAL,
+    FILE_ATTRIBUTE_NOT_CONTENT_INDEXED, FILE_ATTRIBUTE_OFFLINE, FILE_ATTRIBUTE_READONLY, FILE_ATTRIBUTE_SYSTEM,
+    FILE_ATTRIBUTE_TEMPORARY, FILE_FLAG_BACKUP_SEMANTICS, FILE_FLAG_OPEN_REPARSE_POINT, FILE_SHARE_DELETE,
+    FILE_SHARE_READ, FILE_SHARE_WRITE, GetFileAttributesW, GetFileInformationByHandle, INVALID_FILE_ATTRIBUTES,
+    MOVEFILE_REPLACE_EXISTING, MOVEFILE_WRITE_THROUGH, MoveFileExW, ReplaceFileW, SetFileAttributesW,
+};
+use windows_sys::Win32::System::Environment::GetCommandLineW;
+use windows_sys::Win32::System::EventLog::{
+    DeregisterEventSource, EVENTLOG_ERROR_TYPE, RegisterEventSourceW, ReportEventW,
+};
+
+use super::winpath;
+
+/// The attributes a replaced file keeps. ReplaceFileW carries them itself; set again so the `MoveFileExW`
+/// fallback (and Wine, whose ReplaceFileW does not merge them) keeps them too. The temporary attribute, which the
+/// temporary file was created with, goes back to the original's (cleared). Not the archive attribute: the content
+/// changed, so backup software must see it set, as it is on the new file.
+const KEPT_ATTRIBUTES: u32 = FILE_ATTRIBUTE_READONLY
+    | FILE_ATTRIBUTE_HIDDEN
+    | FILE_ATTRIBUTE_SYSTEM
+    | FILE_ATTRIBUTE_NOT_CONTENT_INDEXED
+    | FILE_ATTRIBUTE_TEMPORARY;
+
+/// Event id of a failure in the Application log. With the source registered on the .NET message file (as
+/// `New-EventLog` does), the event shows the message text as it is.
+const FAILURE_EVENT_ID: u32 = 1000;
+
+/// ReportEventW takes strings up to 31,839 characters; longer messages are cut.
+const MAX_EVENT_CHARS: usize = 31_000;
+
+pub fn replace_file(replacement: &Path, dest: &Path) -> io::Result<()> {
+    let replacement_w = wide_path(replacement)?;
+    let dest_w = wide_path(dest)?;
+    let original = attributes(&dest_w)?;
+    // Both ReplaceFileW and MoveFileExW refuse a read-only target, and ReplaceFileW needs write access to the
+    // replacement, which got the original's read-only flag with its permissions: take the flag off both for the
+    // swap and put the original's attributes back on the result.
+    let replacement_attrs = attributes(&replacement_w)?;
+    if replacement_attrs & FILE_ATTRIBUTE_READONLY != 0 {
+        set_kept(&replacement_w, replacement_attrs, replacement_attrs & !FILE_ATTRIBUTE_READONLY)?;
+    }
+    if original & FILE_ATTRIBUTE_READONLY != 0 {
+        set_kept(&dest_w, original, original & !FILE_ATTRIBUTE_READONLY)?;
+    }
+    match ensure_removable(dest).and_then(|()| swap(&replacement_w, &dest_w)) {
+        Ok(()) => {
+            // Best effort: the content is already in place, and failing now would report a protected file as not.
+            if let Ok(now) = attributes(&dest_w) {
+                let _ = set_kept(&dest_w, now, original);
+            }
+            Ok(())
+        }
+        Err(e) => {
+            if original & FILE_ATTRIBUTE_READONLY != 0 {
+                let _ = set_kept(&dest_w, original & !FILE_ATTRIBUTE_READONLY, original);
+            }
+            Err(e)
+        }
+    }
+}
+
+/// Fail before the swap starts when another process holds the original without sharing delete access (a document
+/// open in an editor): ReplaceFileW would get part of the way first, and Wine's leaves a temporary file behind.
+fn ensure_removable(dest: &Path) -> io::Result<()> {
+    std::fs::OpenOptions::new()
+        .access_mode(DELETE)
+        .share_mode(FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE)
+        .open(dest)
+        .map(drop)
+}
+
+/// ReplaceFileW, then MoveFileExW where it fails: on file systems and shares without ReplaceFileW support, and
+/// after ERROR_UNABLE_TO_MOVE_REPLACEMENT, where ReplaceFileW has already removed the original and only the rename
+/// is left to do.
+fn swap(replacement: &[u16], dest: &[u16]) -> io::Result<()> {
+    // SAFETY: both are NUL-terminated wide strings that outlive the call; the optional arguments are null.
+    let replaced =
+        unsafe { ReplaceFileW(dest.as_ptr(), replacement.as_ptr(), ptr::null(), 0, ptr::null(), ptr::null()) };
+    if replaced != 0 {
+        return Ok(());
+    }
+    // SAFETY: as above.
+    let moved =
+        unsafe { MoveFileExW(replacement.as_ptr(), dest.as_ptr(), MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH) };
+    if moved != 0 {
+        return Ok(());
+    }
+    // The rename's error says why the target cannot be replaced (in use, access denied) in the terms the exit
+    // codes map; ReplaceFileW's own codes (1175-1177) are not I/O error kinds.
+    Err(io::Error::last_os_error())
+}
+
+fn attributes(path: &[u16]) -> io::Result<u32> {
+    // SAFETY: `path` is a NUL-terminated wide string.
+    let attrs = unsafe { GetFileAttributesW(path.as_ptr()) };
+    if attrs == INVALID_FILE_ATTRIBUTES { Err(io::Error::last_os_error()) } else { Ok(attrs) }
+}
+
+fn set_attributes(path: &[u16], attrs: u32) -> io::Result<()> {
+    // SAFETY: `path` is a NUL-terminated wide string.
+    if unsafe { SetFileAttributesW(path.as_ptr(), attrs) } != 0 { Ok(()) } else { Err(io::Error::last_os_error()) }
+}
+
+/// The attributes SetFileAttributesW sets; the others (compressed, encrypted, sparse, ...) are not passed back.
+const SETTABLE_ATTRIBUTES: u32 = KEPT_ATTRIBUTES | FILE_ATTRIBUTE_ARCHIVE | FILE_ATTRIBUTE_OFFLINE;
+
+/// Give the file at `path`, whose attributes are `now`, the [`KEPT_ATTRIBUTES`] of `want`, leaving the others.
+fn set_kept(path: &[u16], now: u32, want: u32) -> io::Result<()> {
+    let attrs = (now & SETTABLE_ATTRIBUTES & !KEPT_ATTRIBUTES) | (want & KEPT_ATTRIBUTES);
+    set_attributes(path, if attrs == 0 { FILE_ATTRIBUTE_NORMAL } else { attrs })
+}
+
+/// `path` as a NUL-terminated wide string for the file APIs; from [`winpath::LONG_PATH_FROM`] characters on,
+/// absolute and in the `\\?\` form, as std does for its own calls, so paths beyond MAX_PATH work.
+fn wide_path(path: &Path) -> io::Result<Vec<u16>> {
+    let mut wide: Vec<u16> = path.as_os_str().encode_wide().collect();
+    if winpath::needs_verbatim(&wide) {
+        let abs: Vec<u16> = std::path::absolute(path)?.as_os_str().encode_wide().collect();
+        wide = winpath::verbatim(&abs);
+    }
+    nul_terminated(wide, path.as_os_str())
+}
+
+fn nul_terminated(mut wide: Vec<u16>, what: &OsStr) -> io::Result<Vec<u16>> {
+    if wide.contains(&0) {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("{}: a path cannot contain a NUL character", what.to_string_lossy()),
+        ));
+    }
+    wide.push(0);
+    Ok(wide)
+}
+
+pub fn raw_command_line() -> Option<OsString> {
+    // SAFETY: GetCommandLineW returns the process's own NUL-terminated command line, valid (and not modified by
+    // us) for the life of the process; we read up to its NUL.
+    unsafe {
+        let line = GetCommandLineW();
+        if line.is_null() {
+            return None;
+        }
+        let mut len = 0;
+        while *line.add(len) != 0 {
+            len += 1;
+        }
+        Some(OsString::from_wide(std::slice::from_raw_parts(line, len)))
+    }
+}
+
+pub fn report_failure_event(message: &str) {
+    let source: Vec<u16> = super::EVENT_SOURCE.encode_utf16().chain([0]).collect();
+    let text: Vec<u16> = message
+        .chars()
+        .take(MAX_EVENT_CHARS)
+        .map(|c| if c == '\0' { ' ' } else { c })
+        .collect::<String>()
+        .encode_utf16()
+        .chain([0])
+        .collect();
+    // SAFETY: the strings are NUL-terminated and outlive the calls; the handle is checked and closed once.
+    unsafe {
+        let log: HANDLE = RegisterEventSourceW(ptr::null(), source.as_ptr());
+        if log.is_null() {
+            return;
+        }
+        let strings = [text.as_ptr()];
+        let _ = ReportEventW(
+            log,
+            EVENTLOG_ERROR_TYPE,
+            0,
+            FAILURE_EVENT_ID,
+            ptr::null_mut(),
+            1,
+            0,
+            strings.as_ptr(),
+            ptr::null(),
+        );
+        DeregisterEventSource(log);
+    }
+}
+
+/// What identifies a file on Windows, as the device and inode numbers do on Unix: the volume serial number and
+/// the file index.
+pub fn file_identity(file: &File) -> io::Result<(u32, u64)> {
+    let mut info = BY_HANDLE_FILE_INFORMATION::default();
+    // SAFETY: the handle is open for the life of `file`; `info` is a valid, writable structure.
+    if unsafe { GetFileInformationByHandle(file.as_raw_handle() as HANDLE, &mut info) } == 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok((info.dwVolumeSerialNumber, (u64::from(info.nFileIndexHigh) << 32) | u64::from(info.nFileIndexLow)))
+}
+
+/// The identity of whatever `path` names now, opened without any access to its content (so no sharing mode or
+/// byte-range lock of another process gets in the way) and without following a final reparse point.
+pub fn path_identity(path: &Path) -> io::Result<(u32, u64)> {
+    let file = std::fs::OpenOptions::new()
+        .access_mode(0)
+        .share_mode(FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE)
+        .custom_flags(FILE_FLAG_BACKUP_SEMANTICS | FILE_FLAG_OPEN_REPARSE_POINT)
+        .open(path)?;
+    file_identity(&file)
+}
