@@ -339,7 +339,7 @@ fsrm_case() {
 import json, sys
 last = [l for l in open(sys.argv[1], encoding="utf-8") if l.strip()][-1]
 record = json.loads(last)
-sys.exit(0 if record["file"] == sys.argv[2] and record["exit_code"] == 0 else 1)
+sys.exit(0 if record["path"] == sys.argv[2] and record["exit_code"] == 0 else 1)
 PY
     elif [ "$want" = unchanged ]; then
         unchanged "$path" || { not_ok "$label" "changed, but it should have been left alone: $line"; return; }
@@ -372,7 +372,7 @@ log=$APP/logs/fci-connector.log
 if [ -f "$log" ] && python3 - "$log" <<'PY'
 import json, sys
 records = [json.loads(l) for l in open(sys.argv[1], encoding="utf-8") if l.strip()]
-want = {r["file"].split("\\")[-1]: r for r in records}
+want = {r["path"].split("\\")[-1]: r for r in records}
 ok = (want.get("Q3 report.txt", {}).get("decision") == "protected"
       and want["Q3 report.txt"].get("exit_code") == 0
       and want.get("menu of the week.txt", {}).get("exit_code") == 0)
