@@ -4,20 +4,33 @@
 # default rules (classification-rules/): only files the protection policy matches are protected.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/.." && pwd)
 template=e6ee2481-26b9-45e5-b34a-f744eacd53b0
 
-cargo build --release --quiet --manifest-path "$here/../Cargo.toml"
-exe="$here/../target/release/fci-connector"
+cargo build --release --quiet --manifest-path "$repo/Cargo.toml"
+exe="$repo/target/release/fci-connector"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cp -R "$here/share" "$work/share"
 cp -R "$here/share" "$work/original"
+run() { "$exe" --templates "$here/templates" --rules "$repo/classification-rules" --log-dir "$work/logs" "$@"; }
 
-echo "== Protecting a copy of samples/share (as an FSRM task would: one process per file)"
-find "$work/share" -type f -print0 | sort -z | while IFS= read -r -d '' file; do
-  "$exe" --templates "$here/templates" --log-dir "$work/logs" protect "$file" --template "$template" --owner admin@contoso.com \
-    || echo "   exit $? for $file"
-done
+echo "== Do the rules still give the expected results on the sample share?"
+run rules test --samples "$here/share" --expected "$here/expected.csv" | tail -n 1
+
+echo
+echo "== What would happen (dry run), with a report a manager can read"
+run protect "$work/share" --recurse --dry-run --quiet --template "$template" --report "$work/dry-run.html"
+
+echo
+echo "== Protecting the copy of the share, in parallel"
+run protect "$work/share" --recurse --template "$template" --owner admin@contoso.com --report "$work/report.json"
+cp "$work/dry-run.html" "${TMPDIR:-/tmp}/fci-connector-demo-report.html"
+echo "   HTML report of the dry run: ${TMPDIR:-/tmp}/fci-connector-demo-report.html"
+
+echo
+echo "== Running it again protects nothing twice"
+run protect "$work/share" --recurse --quiet --template "$template"
 
 echo
 echo "== Status of the protected share (needs no key)"
@@ -25,6 +38,6 @@ find "$work/share" -mindepth 1 -type d -print0 | sort -z | xargs -0 "$exe" statu
 
 echo
 echo "== Unprotecting one file with the demo issuer key and comparing it with the original"
-file="$work/share/HR/employee 0417 review.txt"
-"$exe" unprotect "$file" --key "$here/keys/demo-issuer.key.pem"
-cmp "$file" "$work/original/HR/employee 0417 review.txt" && echo "   identical to the original"
+file="HR/Employees/new-hire-diaz.docx"
+"$exe" unprotect "$work/share/$file" --key "$here/keys/demo-issuer.key.pem"
+cmp "$work/share/$file" "$work/original/$file" && echo "   $file is identical to the original"

@@ -26,6 +26,8 @@ pub enum ExitClass {
     Unreadable,
     /// Write failed (disk full, I/O error); original untouched.
     Write,
+    /// `rules test`: some samples were classified differently from the expected results.
+    RulesTestFailed,
     /// `--strict-exit`: no rule matched.
     SkipNoMatch,
     /// `--strict-exit`: already protected by fci-connector.
@@ -38,7 +40,7 @@ pub enum ExitClass {
 
 impl ExitClass {
     /// Every class, in table order.
-    pub const ALL: [ExitClass; 13] = [
+    pub const ALL: [ExitClass; 14] = [
         ExitClass::Success,
         ExitClass::Internal,
         ExitClass::Usage,
@@ -48,6 +50,7 @@ impl ExitClass {
         ExitClass::Config,
         ExitClass::Unreadable,
         ExitClass::Write,
+        ExitClass::RulesTestFailed,
         ExitClass::SkipNoMatch,
         ExitClass::SkipAlreadyProtected,
         ExitClass::SkipForeignProtection,
@@ -66,6 +69,7 @@ impl ExitClass {
             ExitClass::Config => 6,
             ExitClass::Unreadable => 7,
             ExitClass::Write => 8,
+            ExitClass::RulesTestFailed => 9,
             ExitClass::SkipNoMatch => 10,
             ExitClass::SkipAlreadyProtected => 11,
             ExitClass::SkipForeignProtection => 12,
@@ -89,6 +93,7 @@ impl ExitClass {
                 "content unreadable (corrupt document, over the extraction limits, failed integrity check); left as it was"
             }
             ExitClass::Write => "write failed (disk full, I/O error); original untouched",
+            ExitClass::RulesTestFailed => "rules test: samples classified differently from the expected results",
             ExitClass::SkipNoMatch => "with --strict-exit: no rule matched",
             ExitClass::SkipAlreadyProtected => "with --strict-exit: already protected by fci-connector",
             ExitClass::SkipForeignProtection => "with --strict-exit: protected by another product",

@@ -44,7 +44,13 @@ fn sixteen_processes_protect_each_of_100_files_exactly_once() {
                     let outcome = match out.status.code() {
                         Some(0) => {
                             let line: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-                            line["result"].as_str().unwrap().to_string()
+                            match (line["decision"].as_str().unwrap(), line["reason"].as_str().unwrap_or("")) {
+                                ("protected", _) => "protected".to_string(),
+                                ("skipped", reason) if reason.contains("already protected") => {
+                                    "already-protected".to_string()
+                                }
+                                other => panic!("{}: unexpected outcome {other:?}", files[i].0.display()),
+                            }
                         }
                         Some(4) => "busy".to_string(),
                         other => {

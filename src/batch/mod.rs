@@ -6,6 +6,7 @@
 //! and left alone, so running again protects nothing twice and costs one small read per finished file.
 
 pub mod report;
+pub mod rulestest;
 pub mod walk;
 
 use std::collections::BTreeMap;

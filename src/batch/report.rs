@@ -76,6 +76,11 @@ fn esc(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
 }
 
+/// A path that may wrap after its separators rather than inside a name.
+fn path_cell(path: &str) -> String {
+    esc(path).replace('/', "/<wbr>").replace('\\', "\\<wbr>")
+}
+
 /// A bar chart as HTML: one row per (label, count), bars scaled to the largest count.
 fn chart(id: &str, title: &str, rows: &[(String, usize)]) -> String {
     let max = rows.iter().map(|(_, n)| *n).max().unwrap_or(0).max(1);
@@ -87,7 +92,8 @@ fn chart(id: &str, title: &str, rows: &[(String, usize)]) -> String {
         let width = (*n as f64 / max as f64 * 100.0).max(0.5);
         let _ = write!(
             out,
-            "<div class=\"bar-row\"><span class=\"label\">{}</span><span class=\"bar\"><span style=\"width:{width:.1}%\"></span></span><span class=\"count\" data-chart=\"{id}\" data-label=\"{}\">{n}</span></div>",
+            "<div class=\"bar-row\"><span class=\"label\" title=\"{}\">{}</span><span class=\"bar\"><span style=\"width:{width:.1}%\"></span></span><span class=\"count\" data-chart=\"{id}\" data-label=\"{}\">{n}</span></div>",
+            esc(label),
             esc(label),
             esc(label)
         );
@@ -95,15 +101,19 @@ fn chart(id: &str, title: &str, rows: &[(String, usize)]) -> String {
     out + "</section>"
 }
 
-const STYLE: &str = "body{font-family:Segoe UI,Helvetica,Arial,sans-serif;margin:2em;color:#222}h1{font-size:1.5em}\
-h2{font-size:1.1em;margin:.2em 0 .6em}.cards{display:flex;gap:1em;flex-wrap:wrap}.card{border:1px solid #ccc;\
-border-radius:6px;padding:.6em 1em;min-width:8em}.card b{display:block;font-size:1.6em}.charts{display:flex;gap:2em;\
-flex-wrap:wrap;margin:1.5em 0}.chart{min-width:22em}.bar-row{display:flex;align-items:center;gap:.5em;margin:.2em 0}\
-.label{width:14em;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}.bar{flex:1;background:#eee;height:1em;\
-min-width:8em}.bar span{display:block;height:100%;background:#2b6cb0}.count{width:3em;text-align:right}\
-table{border-collapse:collapse;width:100%;font-size:.9em}th,td{border:1px solid #ddd;padding:.3em .5em;\
-text-align:left;vertical-align:top}th{background:#f3f3f3;cursor:pointer}tr.failed td{background:#fff0f0}\
-tr.protected td:nth-child(2),tr.protect td:nth-child(2){color:#2b6cb0;font-weight:600}.none{color:#888}";
+const STYLE: &str = "body{font-family:Segoe UI,Helvetica,Arial,sans-serif;margin:2em;color:#222;max-width:90em}\
+h1{font-size:1.5em}h2{font-size:1.1em;margin:.2em 0 .6em}.cards{display:flex;gap:1em;flex-wrap:wrap}\
+.card{border:1px solid #ccc;border-radius:6px;padding:.6em 1em;min-width:8em}.card b{display:block;font-size:1.6em}\
+.card.protect b{color:#2b6cb0}.card.failed b{color:#c53030}.charts{display:flex;gap:2em;flex-wrap:wrap;\
+margin:1.5em 0}.chart{flex:1 1 26em;max-width:40em}.bar-row{display:flex;align-items:center;gap:.5em;margin:.25em 0}\
+.label{flex:0 0 17em;overflow-wrap:anywhere;line-height:1.2}.bar{flex:1;background:#eee;height:1em;min-width:6em}\
+.bar span{display:block;height:100%;background:#2b6cb0}.count{width:3em;text-align:right;\
+font-variant-numeric:tabular-nums}table{border-collapse:collapse;width:100%;font-size:.9em}th,td{border:1px solid \
+#ddd;padding:.3em .5em;text-align:left;vertical-align:top}th{background:#f3f3f3;cursor:pointer;position:sticky;top:0}\
+th:hover{background:#e6e6e6}td:first-child{overflow-wrap:break-word;min-width:16em}tr:nth-child(even) td{background:#fafafa}\
+tr.failed td,tr.error td{background:#fff0f0}tr.protected td:nth-child(2),tr.protect td:nth-child(2),\
+tr.would-protect td:nth-child(2){color:#2b6cb0;font-weight:600}tr.failed td:nth-child(2),tr.error td:nth-child(2){\
+color:#c53030;font-weight:600}.none{color:#888}";
 
 const SCRIPT: &str = "document.querySelectorAll('th').forEach(function(th,col){th.addEventListener('click',function(){\
 var tb=th.closest('table').tBodies[0],rows=Array.from(tb.rows),asc=th.dataset.asc!=='1';th.dataset.asc=asc?'1':'0';\
@@ -123,18 +133,22 @@ pub fn html(title: &str, summary: &Summary, files: &[FileReport]) -> String {
         t = esc(title)
     );
     out += "<div class=\"cards\">";
+    let count = |decision: &str| summary.decisions.get(decision).copied().unwrap_or(0);
+    // A dry run protects nothing: its card says what it would protect, so nobody reads "0 protected" as "safe".
+    let protect_card = if count("would-protect") > 0 && count("protected") == 0 {
+        ("would protect", count("would-protect"))
+    } else {
+        ("protected", count("protected") + count("protect"))
+    };
     let cards = [
-        ("files", summary.files.to_string()),
-        (
-            "protected",
-            summary.decisions.get("protected").or(summary.decisions.get("protect")).copied().unwrap_or(0).to_string(),
-        ),
-        ("failed", summary.failed.values().sum::<usize>().to_string()),
-        ("elapsed", format!("{:.2} s", summary.elapsed_seconds)),
-        ("exit code", summary.exit_code.to_string()),
+        ("files", "", summary.files.to_string()),
+        (protect_card.0, "protect", protect_card.1.to_string()),
+        ("failed", "failed", summary.failed.values().sum::<usize>().to_string()),
+        ("elapsed", "", format!("{:.2} s", summary.elapsed_seconds)),
+        ("exit code", "", summary.exit_code.to_string()),
     ];
-    for (label, value) in cards {
-        let _ = write!(out, "<div class=\"card\"><b data-card=\"{label}\">{}</b>{label}</div>", esc(&value));
+    for (label, class, value) in cards {
+        let _ = write!(out, "<div class=\"card {class}\"><b data-card=\"{label}\">{}</b>{label}</div>", esc(&value));
     }
     out += "</div><div class=\"charts\">";
     out += &chart("by-decision", "Files by decision", &sorted(&summary.decisions));
@@ -147,7 +161,7 @@ pub fn html(title: &str, summary: &Summary, files: &[FileReport]) -> String {
             out,
             "<tr class=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td data-sort=\"{}\">{}</td></tr>",
             esc(&r.decision),
-            esc(&r.path),
+            path_cell(&r.path),
             esc(&r.decision),
             esc(r.error.as_deref().or(r.reason.as_deref()).unwrap_or("")),
             esc(&properties_text(r)),

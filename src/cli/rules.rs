@@ -1,23 +1,44 @@
 //! `rules check`: load the rule folder and report what was loaded and every problem as `file:line:col: message`.
+//! `rules test`: classify a folder of samples and compare with the expected results ([`crate::batch::rulestest`]).
+
+use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 
 use super::GlobalOptions;
+use crate::batch::rulestest::{self, ExpectedSet};
 use crate::classify::{RuleSet, Severity};
+use crate::config::Config;
 use crate::{Error, ExitClass, locate};
 
 #[derive(Subcommand, Debug)]
 pub enum RulesCommand {
     /// Load every rule file (`--rules <DIR>` or the default folder); exit 6 if any has errors
     Check(CheckArgs),
+    /// Classify every file under a sample folder and compare with the expected results; exit 9 if any differs
+    Test(TestArgs),
 }
 
 #[derive(Args, Debug)]
 pub struct CheckArgs {}
 
+#[derive(Args, Debug)]
+pub struct TestArgs {
+    /// Folder of sample files; every file under it is classified
+    #[arg(long, value_name = "DIR")]
+    pub samples: PathBuf,
+    /// The expected results: CSV with columns path,decision,entities[,rules][,note] (docs/RULES.md)
+    #[arg(long, value_name = "CSV")]
+    pub expected: PathBuf,
+    /// Worker threads [default: one per core]
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub jobs: usize,
+}
+
 pub fn run(global: &GlobalOptions, cmd: RulesCommand) -> Result<ExitClass, Error> {
     match cmd {
         RulesCommand::Check(CheckArgs {}) => check(global),
+        RulesCommand::Test(args) => test(global, &args),
     }
 }
 
@@ -55,4 +76,41 @@ fn check(global: &GlobalOptions) -> Result<ExitClass, Error> {
     let warnings = report.diagnostics.len() - errors;
     println!("{errors} error(s), {warnings} warning(s)");
     Ok(if errors > 0 || report.rules.is_none() { ExitClass::Config } else { ExitClass::Success })
+}
+
+fn test(global: &GlobalOptions, args: &TestArgs) -> Result<ExitClass, Error> {
+    let config = Config::load(global.config.as_deref())?;
+    let dir = match global.rules.clone().or_else(|| config.rules.clone()) {
+        Some(dir) => dir,
+        None => rules_folder(global)?,
+    };
+    let expected = ExpectedSet::load(&args.expected)?;
+    let loaded = RuleSet::load(&dir)?;
+    if !loaded.warnings.is_empty() {
+        eprintln!(
+            "fci-connector: {} warning(s) in the rules in {} (see `fci-connector rules check`)",
+            loaded.warnings.len(),
+            dir.display()
+        );
+    }
+    let report =
+        rulestest::run(&loaded.rules, &args.samples, &expected, &config.limits, args.jobs, Some(&args.expected))?;
+    println!(
+        "rules test: {} sample(s) in {} against {}, rules in {}",
+        report.compared,
+        args.samples.display(),
+        args.expected.display(),
+        dir.display()
+    );
+    for line in report.lines() {
+        println!("{line}");
+    }
+    if report.passed() {
+        println!("rules test passed: every sample as expected");
+        Ok(ExitClass::Success)
+    } else {
+        let class = ExitClass::RulesTestFailed;
+        println!("rules test FAILED: {} file(s) differ (exit {})", report.mismatches.len(), class.code());
+        Ok(class)
+    }
 }

@@ -81,7 +81,7 @@ x86_64-w64-mingw32-gcc -municode -O2 -Wall -o "$APP/wintest.exe" "$HERE/wintest.
 
 FCI='C:\FciConnector\fci-connector.exe'
 HELPER='C:\FciConnector\wintest.exe'
-SENSITIVE=$ROOT/samples/share/HR/"employee 0417 review.txt"
+SENSITIVE=$ROOT/samples/share/HR/Employees/"employee 0417 review.txt"
 CLEAN=$ROOT/samples/share/Public/cafeteria-menu.txt
 
 # --- helpers --------------------------------------------------------------------------------------------------------

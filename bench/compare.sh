@@ -1,0 +1,164 @@
+#!/usr/bin/env bash
+# fci-connector side by side with age, gpg, cp and ripgrep, on generated inputs, in one run (issue #8).
+#
+#   bash bench/compare.sh            full run: 64 KiB files, 1 GiB, 200 MB corpus, 2,000 docx; checks the targets,
+#                                    rewrites the measured section of docs/PERFORMANCE.md; exit 1 if a target is missed
+#   bash bench/compare.sh --quick    small inputs, few runs, no target checks, docs untouched (for CI)
+#
+# On a fresh Debian machine it installs what it needs with apt-get (hyperfine, age, gnupg, ripgrep, time, python3),
+# builds the release binary, and works in a temporary folder it removes at the end. Run it on a quiet machine:
+# the load average before and after is recorded with the figures.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+
+QUICK=0
+for arg in "$@"; do
+    case "$arg" in
+        --quick) QUICK=1 ;;
+        -h | --help) sed -n '2,10p' "$0"; exit 0 ;;
+        *) echo "compare.sh: unknown option $arg" >&2; exit 2 ;;
+    esac
+done
+
+say() { printf '\n== %s\n' "$*" >&2; }
+
+# --- tools -----------------------------------------------------------------------------------------------------
+need=()
+for pair in hyperfine:hyperfine age:age gpg:gnupg rg:ripgrep python3:python3; do
+    command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair#*:}")
+done
+[ -x /usr/bin/time ] || need+=(time)
+if [ ${#need[@]} -gt 0 ]; then
+    say "installing ${need[*]}"
+    SUDO=""
+    [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+say "building the release binary"
+cargo build --release --locked --quiet
+BIN=$ROOT/target/release/fci-connector
+
+W=$(mktemp -d "${TMPDIR:-/tmp}/fci-compare.XXXXXX")
+trap 'rm -rf "$W"' EXIT
+mkdir -p "$W/in" "$W/work" "$W/logs" "$W/json"
+
+if [ $QUICK -eq 1 ]; then
+    BIG=$((8 * 1024 * 1024)); CORPUS=$((4 * 1024 * 1024)); DOCS=100; RUNS=(--runs 3); BIGRUNS=(--runs 2)
+else
+    BIG=$((1024 * 1024 * 1024)); CORPUS=$((200 * 1000 * 1000)); DOCS=2000; RUNS=(--warmup 5 --min-runs 40); BIGRUNS=(--warmup 1 --runs 5)
+fi
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+
+say "generating inputs in $W"
+python3 bench/gen.py text "$W/in/file64k.txt" 65536
+python3 bench/gen.py docx "$W/in/file64k.docx" 65536
+python3 bench/gen.py bytes "$W/in/big.bin" "$BIG"
+python3 bench/gen.py text "$W/in/corpus.txt" "$CORPUS"
+python3 bench/gen.py docxs "$W/in/docs" "$DOCS"
+
+# Recipients: age X25519; gpg RSA of the template key's size (what a PKI-minded site would use), fci-connector the
+# demo template (two RSA-OAEP recipients: issuer and recovery key).
+age-keygen -o "$W/age.key" 2>/dev/null
+AGE_R=$(sed -n 's/^# public key: //p' "$W/age.key")
+export GNUPGHOME=$W/gnupg
+mkdir -m 700 "$GNUPGHOME"
+gpg --batch --quiet --passphrase '' --quick-gen-key 'bench <bench@example.com>' rsa3072 encrypt never 2>/dev/null
+GPG=(gpg --batch --yes --quiet --trust-model always -r bench@example.com)
+TEMPLATE=e6ee2481-26b9-45e5-b34a-f744eacd53b0
+FCI="$BIN --templates $ROOT/samples/templates --log-dir $W/logs"
+
+# hyperfine NAME ARGS...: run, export JSON to $W/json/NAME.json (quiet unless it fails).
+bench() {
+    local name=$1; shift
+    hyperfine --style basic --export-json "$W/json/$name.json" "$@" >&2
+}
+
+# --- 1. one whole per-file protect (default rules, classification on) ------------------------------------------
+for kind in txt docx; do
+    say "1. per-file protect of a 64 KiB .$kind"
+    src=$W/in/file64k.$kind
+    bench "file-$kind" -N "${RUNS[@]}" --prepare "cp $src $W/work/f.$kind" \
+        -n fci-connector "$FCI protect $W/work/f.$kind --template $TEMPLATE" \
+        -n age "age -r $AGE_R -o $W/work/f.age $src" \
+        -n gpg "${GPG[*]} -o $W/work/f.gpg -e $src" \
+        -n cp "cp $src $W/work/f.copy"
+    # The invocation must really have protected the file, or the figure means nothing.
+    "$BIN" status "$W/work/f.$kind" | grep -q protected
+done
+
+# --- 2. protect of a large file against cp and age --------------------------------------------------------------
+say "2. protect of $((BIG / 1024 / 1024)) MiB"
+# `sync` in the preparation: every command starts with no dirty pages of the previous run to write back.
+bench big "${BIGRUNS[@]}" --prepare "rm -f $W/work/big.* && cp $W/in/big.bin $W/work/big.bin && sync" \
+    -n fci-connector "$FCI protect $W/work/big.bin --template $TEMPLATE --always" \
+    -n age "age -r $AGE_R -o $W/work/big.age $W/in/big.bin" \
+    -n cp "cp $W/in/big.bin $W/work/big.copy" \
+    -n "cp + fsync" "cp $W/in/big.bin $W/work/big.copy && sync $W/work/big.copy"
+rm -f "$W"/work/big.*
+
+# --- 3. classify a text corpus against rg -c with the rules' primary patterns ----------------------------------
+say "3. classify $((CORPUS / 1000 / 1000)) MB of text against rg -c"
+# The candidate patterns of the default rules' Func_credit_card, Func_ssn, Func_iban and Func_email_address
+# (src/classify/builtin/mod.rs), verbatim: rg and fci-connector use the same regex engine family.
+PATTERNS=(
+    '(?-u:\b)(?:[0-9]{14,19}|[0-9]{4}(?:-[0-9]{4}){2}-[0-9]{2,7}|[0-9]{4}(?: [0-9]{4}){2} [0-9]{2,7}|[0-9]{4}[ -][0-9]{6}[ -][0-9]{4,5})(?-u:\b)'
+    '(?-u:\b)(?:[0-9]{3}-[0-9]{2}-[0-9]{4}|[0-9]{3} [0-9]{2} [0-9]{4})(?-u:\b)'
+    '(?-u:\b)[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?(?-u:\b)'
+    '[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,24}(?-u:\b)'
+)
+printf '%s\n' "${PATTERNS[@]}" >"$W/patterns"
+bench corpus -N "${BIGRUNS[@]}" \
+    -n fci-connector "$BIN classify $W/in/corpus.txt" \
+    -n "rg -c" "rg -c -f $W/patterns $W/in/corpus.txt"
+
+# --- 4. classify --recurse of a folder of docx ------------------------------------------------------------------
+say "4. classify --recurse of $DOCS docx"
+bench folder -N "${BIGRUNS[@]}" -n fci-connector "$BIN classify $W/in/docs --recurse"
+
+# --- 5. peak resident memory ------------------------------------------------------------------------------------
+say "5. peak resident memory"
+rss() { # NAME COMMAND...: peak RSS in KiB to $W/json/rss-NAME
+    local name=$1; shift
+    /usr/bin/time -f %M -o "$W/json/rss-$name" "$@" >/dev/null 2>&1
+}
+cp "$W/in/file64k.txt" "$W/work/f.txt"
+rss protect-64k $FCI protect "$W/work/f.txt" --template "$TEMPLATE"
+cp "$W/in/big.bin" "$W/work/big.bin"
+rss protect-big $FCI protect "$W/work/big.bin" --template "$TEMPLATE"
+rm -f "$W"/work/big.*
+rss classify-corpus "$BIN" classify "$W/in/corpus.txt"
+rss age-64k age -r "$AGE_R" -o "$W/work/f.age" "$W/in/file64k.txt"
+rss gpg-64k "${GPG[@]}" -o "$W/work/f.gpg" -e "$W/in/file64k.txt"
+rss rg-corpus rg -c -f "$W/patterns" "$W/in/corpus.txt"
+
+# --- rule-set load and compile: in process, with criterion (benches/classify.rs) ----------------------------------
+if [ $QUICK -eq 1 ]; then
+    say "micro-benchmarks, each run once (cargo bench -- --test)"
+    cargo bench --locked --quiet -- --test >&2
+    RULES_LOAD_MS=""
+else
+    say "rule-set load and compile (criterion)"
+    cargo bench --locked --quiet --bench classify -- --warm-up-time 1 --measurement-time 5 \
+        'rules: load and compile the default rule set' | tee "$W/criterion.txt" >&2
+    # "time:   [low estimate high]", each with its unit; the estimate, in milliseconds.
+    RULES_LOAD_MS=$(python3 -c '
+import re, sys
+m = re.search(r"time:\s+\[\S+ \S+ (\S+) (\S+)", open(sys.argv[1]).read())
+print(float(m.group(1)) * {"ns": 1e-6, "µs": 1e-3, "us": 1e-3, "ms": 1.0, "s": 1e3}[m.group(2)])' "$W/criterion.txt")
+fi
+export RULES_LOAD_MS
+
+LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# --- report -----------------------------------------------------------------------------------------------------
+say "results"
+export W QUICK BIG CORPUS DOCS LOAD_BEFORE LOAD_AFTER ROOT
+export V_FCI="$($BIN --version 2>/dev/null || echo fci-connector) ($(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown))"
+export V_HYPERFINE=$(hyperfine --version) V_AGE="age $(age --version)" V_GPG=$(gpg --version | head -1)
+export V_RG=$(rg --version | head -1) V_RUSTC=$(rustc --version)
+export CPU=$(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1) CORES=$(nproc) KERNEL=$(uname -sr)
+export MEM=$(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo)
+python3 bench/report.py

@@ -1,0 +1,48 @@
+//! The cryptography of one protection: AES-256-GCM STREAM segments (the payload, 64 KiB segments as the format
+//! writes them) and the RSA-OAEP-SHA256 wrap of the content key to a template's public key.
+
+mod common;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use fci_connector::protect::container::stream;
+use fci_connector::protect::keys::RecipientKey;
+use rsa::traits::PublicKeyParts;
+use std::hint::black_box;
+
+const SEGMENT: usize = 64 * 1024;
+
+fn stream_seal_open(c: &mut Criterion) {
+    let key = [7u8; 32];
+    let plain = vec![0x5au8; 16 * 1024 * 1024];
+    let mut sealed = Vec::with_capacity(plain.len() + plain.len() / SEGMENT * stream::TAG_LEN + 64);
+    stream::seal(&key, SEGMENT, &plain[..], &mut sealed).unwrap();
+    let mut group = c.benchmark_group("aes-256-gcm stream, 64 KiB segments");
+    group.throughput(Throughput::Bytes(plain.len() as u64));
+    group.sample_size(20);
+    let mut out = Vec::with_capacity(sealed.len());
+    group.bench_function("seal 16 MiB", |b| {
+        b.iter(|| {
+            out.clear();
+            stream::seal(&key, SEGMENT, black_box(&plain[..]), &mut out).unwrap()
+        })
+    });
+    group.bench_function("open 16 MiB", |b| {
+        b.iter(|| {
+            out.clear();
+            stream::open(&key, SEGMENT, black_box(&sealed[..]), &mut out).unwrap()
+        })
+    });
+    group.finish();
+}
+
+fn rsa_oaep_wrap(c: &mut Criterion) {
+    let path = common::root().join("samples/templates/keys/demo-issuer.pub.pem");
+    let recipient = RecipientKey::read(&path).unwrap();
+    let bits = recipient.key.size() * 8;
+    c.bench_function(&format!("rsa-oaep-sha256 wrap ({bits}-bit key)"), |b| {
+        b.iter(|| recipient.wrap(black_box(&[9u8; 32])).unwrap())
+    });
+}
+
+criterion_group!(benches, stream_seal_open, rsa_oaep_wrap);
+criterion_main!(benches);

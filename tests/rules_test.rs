@@ -1,0 +1,161 @@
+//! `fci-connector rules test`: the shipped sample share passes with the default rules; a broken rule, a sample
+//! added or removed, fail with exit 9 and name the rule or entity and the files; a malformed expected CSV is exit 6
+//! with its line.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn share() -> PathBuf {
+    root().join("samples/share")
+}
+
+fn expected() -> PathBuf {
+    root().join("samples/expected.csv")
+}
+
+fn rules_test(rules: &Path, samples: &Path, expected: &Path) -> assert_cmd::assert::Assert {
+    Command::cargo_bin("fci-connector")
+        .unwrap()
+        .arg("--rules")
+        .arg(rules)
+        .args(["rules", "test", "--samples"])
+        .arg(samples)
+        .arg("--expected")
+        .arg(expected)
+        .assert()
+}
+
+/// A copy of the folder `from` under `to`.
+fn copy_tree(from: &Path, to: &Path) {
+    for entry in walkdir::WalkDir::new(from) {
+        let entry = entry.unwrap();
+        let target = to.join(entry.path().strip_prefix(from).unwrap());
+        if entry.file_type().is_dir() {
+            std::fs::create_dir_all(&target).unwrap();
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+fn stdout(assert: &assert_cmd::assert::Assert) -> String {
+    String::from_utf8_lossy(&assert.get_output().stdout).into_owned()
+}
+
+/// The table row of `label`, split into its columns after the name.
+fn table_row(out: &str, label: &str) -> Vec<String> {
+    let line = out.lines().find(|l| l.trim_start().starts_with(label)).unwrap_or_else(|| panic!("no row {label}"));
+    line.trim_start()[label.len()..].split_whitespace().map(String::from).collect()
+}
+
+#[test]
+fn the_shipped_samples_pass_with_the_default_rules() {
+    let expected_rows = std::fs::read_to_string(expected()).unwrap().lines().skip(1).count();
+    let files = walkdir::WalkDir::new(share()).into_iter().filter(|e| e.as_ref().unwrap().file_type().is_file());
+    assert_eq!(files.count(), expected_rows, "every sample file has one row in samples/expected.csv");
+    let assert = rules_test(&root().join("classification-rules"), &share(), &expected()).success();
+    let out = stdout(&assert);
+    assert!(out.contains(&format!("rules test: {expected_rows} sample(s)")), "{out}");
+    assert!(out.ends_with("rules test passed: every sample as expected\n"), "{out}");
+    // Protect is the positive class: no false positives or negatives, and both classes are present.
+    assert_eq!(table_row(&out, "decision: protect")[..4], ["15", "0", "0", "27"], "{out}");
+    for entity in [
+        "Credit Card Number",
+        "U.S. Social Security Number (SSN)",
+        "International Banking Account Number (IBAN)",
+        "ABA Routing Number",
+        "U.S. Bank Account Number",
+        "Email Address",
+    ] {
+        let row = table_row(&out, entity);
+        assert_eq!(row[0], "entity", "{entity}: {row:?}");
+        assert_ne!(row[1], "0", "{entity}: the share has at least one true positive");
+        assert_eq!(row[2..4], ["0", "0"], "{entity}: no false positive or negative");
+    }
+    assert_eq!(table_row(&out, "PII: payment card")[0], "rule");
+}
+
+#[test]
+fn a_broken_rule_fails_and_names_the_entity_the_rules_and_the_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules");
+    copy_tree(&root().join("classification-rules"), &rules);
+    // An edit an admin might make: drop "SSN" from the SSN keywords. SSNs labelled only "SSN" fall to 65.
+    let package = rules.join("10-sensitive-information-types.xml");
+    let text = std::fs::read_to_string(&package).unwrap();
+    assert!(text.contains("        <Term>SSN</Term>\n"));
+    std::fs::write(&package, text.replace("        <Term>SSN</Term>\n", "")).unwrap();
+
+    let assert = rules_test(&rules, &share(), &expected()).code(9);
+    let out = stdout(&assert);
+    for want in [
+        "3 file(s) differ from the expected results:",
+        "  HR/Employees/new-hire-diaz.docx\n    decision: expected protect, got skip\n    entity \"U.S. Social \
+         Security Number (SSN)\": expected at confidence 85, found x1 at confidence 65\n    rule \"High: cards or \
+         SSNs\": expected, not found\n    rule \"PII: U.S. SSN\": expected, not found\n",
+        "  HR/Benefits/benefits-enrollment-okafor.pdf\n    decision: expected protect, got skip\n",
+        // Still protected for its "Strictly Confidential" marking, but the SSN is no longer seen.
+        "  Legal/Litigation/settlement-memo.pdf\n    entity \"U.S. Social Security Number (SSN)\": expected at \
+         confidence 85, found x1 at confidence 65\n",
+        "rules test FAILED: 3 file(s) differ (exit 9)",
+    ] {
+        assert!(out.contains(want), "missing {want:?} in\n{out}");
+    }
+    assert_eq!(table_row(&out, "decision: protect")[..4], ["13", "0", "2", "27"]);
+    assert_eq!(table_row(&out, "PII: U.S. SSN")[1..5], ["3", "0", "3", "36"]);
+    assert_eq!(table_row(&out, "U.S. Social Security Number (SSN)")[5], "3", "confidence changed in 3 files");
+}
+
+#[test]
+fn samples_added_or_removed_fail() {
+    let dir = tempfile::tempdir().unwrap();
+    let samples = dir.path().join("share");
+    copy_tree(&share(), &samples);
+    std::fs::remove_file(samples.join("Public/cafeteria-menu.txt")).unwrap();
+    std::fs::write(samples.join("HR/new-starter.txt"), "New starter: SSN 219-45-7832\n").unwrap();
+    let out = stdout(&rules_test(&root().join("classification-rules"), &samples, &expected()).code(9));
+    assert!(out.contains("  HR/new-starter.txt\n    not in the expected results (got protect: U.S. Social Security"));
+    assert!(out.contains("  Public/cafeteria-menu.txt\n    listed on line "), "{out}");
+    assert!(out.contains("but no such sample"), "{out}");
+    assert!(out.contains("rules test FAILED: 2 file(s) differ"), "{out}");
+}
+
+#[test]
+fn an_expected_csv_inside_the_sample_folder_is_not_a_sample() {
+    let dir = tempfile::tempdir().unwrap();
+    let samples = dir.path().join("share");
+    copy_tree(&share(), &samples);
+    let inside = samples.join("expected.csv");
+    std::fs::copy(expected(), &inside).unwrap();
+    rules_test(&root().join("classification-rules"), &samples, &inside)
+        .success()
+        .stdout(predicate::str::contains("every sample as expected"));
+}
+
+#[test]
+fn a_malformed_expected_csv_is_exit_6_with_the_line_and_the_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        ("path,decision,entity\n", "bad.csv:1: unknown column \"entity\""),
+        ("path,decision,entities\nPublic/cafeteria-menu.txt,skipped,\n", "bad.csv:2: decision \"skipped\" is not"),
+        ("path;decision;entities\n", "bad.csv:1: the header has no commas"),
+        ("path,decision,entities\n\"Public/cafeteria-menu.txt,skip,\n", "bad.csv:2: a quoted field is not closed"),
+    ];
+    for (text, want) in cases {
+        let csv = dir.path().join("bad.csv");
+        std::fs::write(&csv, text).unwrap();
+        rules_test(&root().join("classification-rules"), &share(), &csv)
+            .code(6)
+            .stdout("")
+            .stderr(predicate::str::contains(want).and(predicate::str::contains("(exit 6)")));
+    }
+    rules_test(&root().join("classification-rules"), &share(), &dir.path().join("missing.csv"))
+        .code(3)
+        .stderr(predicate::str::contains("missing.csv"));
+}
