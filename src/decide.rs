@@ -150,10 +150,13 @@ pub fn process(path: &Path, request: &Request<'_>, ctx: &Context<'_>) -> Outcome
             Ok(c) => {
                 match c.decision() {
                     Decision::Skip => {
-                        return Outcome {
-                            classification: Some(c),
-                            ..Outcome::new(Action::Skipped(SkipReason::NoRuleMatched))
+                        // Another invocation may have protected the file while we read it: then what we classified
+                        // was ciphertext, and the true reason is that it is already protected.
+                        let reason = match protect::status_of(path) {
+                            Ok(FileState::Protected(_)) => SkipReason::AlreadyProtected,
+                            _ => SkipReason::NoRuleMatched,
                         };
+                        return Outcome { classification: Some(c), ..Outcome::new(Action::Skipped(reason)) };
                     }
                     Decision::Protect { template } => policy_template = template.clone(),
                 }

@@ -330,6 +330,18 @@ fn exit_6_for_broken_rules_or_config() {
         .assert()
         .code(6)
         .stderr(predicate::str::contains("10-broken.xml"));
+    assert_cmd::Command::cargo_bin("fci-connector")
+        .unwrap()
+        .arg("--templates")
+        .arg(s.path().join("no-such-store"))
+        .arg("--log-dir")
+        .arg(s.path().join("logs"))
+        .arg("protect")
+        .arg(&f)
+        .args(["--template", TEMPLATE_ID])
+        .assert()
+        .code(6)
+        .stderr(predicate::str::contains("no-such-store"));
     protect_with_config(&s, &f, "[policy]\nunreadable = \"sometimes\"\n")
         .code(6)
         .stderr(predicate::str::contains("fci-connector.toml:2:"));

@@ -317,9 +317,12 @@ pub struct TemplateStore {
 impl TemplateStore {
     /// Load every `*.xml` file of `dir`, in file-name order.
     pub fn load(dir: &Path) -> Result<TemplateStore, Error> {
+        // A missing or unreadable store is a configuration problem (exit 6), whatever the I/O error.
         let entries = std::fs::read_dir(dir).map_err(|e| {
-            Error::io("cannot read the template store", dir, e, ExitClass::Config)
-                .context("template store (give --templates <DIR>)")
+            Error::new(
+                ExitClass::Config,
+                format!("cannot read the template store {}: {e} (give --templates <DIR>)", dir.display()),
+            )
         })?;
         let mut files: Vec<PathBuf> = entries
             .filter_map(|e| e.ok().map(|e| e.path()))
