@@ -35,7 +35,10 @@ const MAX_SAMPLES: usize = 5;
 pub struct Compiled {
     set: Option<meta::Regex>,
     set_dets: Vec<DetId>,
-    linear: Vec<OnceLock<Result<regex::Regex, String>>>,
+    /// Per detector: its slot in `positions` (linear regex detectors only).
+    position_slot: Vec<Option<usize>>,
+    /// Position regexes, one per distinct source (several functions share a pattern), compiled on first use.
+    positions: Vec<(String, OnceLock<Result<meta::Regex, String>>)>,
     fancy: Vec<Option<fancy_regex::Regex>>,
     fancy_dets: Vec<DetId>,
     ac: Option<AhoCorasick>,
@@ -109,6 +112,19 @@ pub fn compile(model: &Model) -> Result<Compiled, (DetId, String)> {
                 .map_err(|e| (ac_targets[0][0].0, e.to_string()))?,
         )
     };
+    let mut position_slot = vec![None; n];
+    let mut positions: Vec<(String, OnceLock<Result<meta::Regex, String>>)> = Vec::new();
+    for (id, det) in model.detectors.iter().enumerate() {
+        if let Matcher::Regex { source, engine: Engine::Linear } = &det.matcher {
+            position_slot[id] = Some(match positions.iter().position(|(s, _)| s == source) {
+                Some(slot) => slot,
+                None => {
+                    positions.push((source.clone(), OnceLock::new()));
+                    positions.len() - 1
+                }
+            });
+        }
+    }
     let mut positional = vec![false; n];
     let mut id_patterns = vec![Vec::new(); n];
     let mut settle_lag = vec![0u64; n];
@@ -159,7 +175,8 @@ pub fn compile(model: &Model) -> Result<Compiled, (DetId, String)> {
     Ok(Compiled {
         set,
         set_dets,
-        linear: (0..n).map(|_| OnceLock::new()).collect(),
+        position_slot,
+        positions,
         fancy,
         fancy_dets,
         ac,
@@ -187,13 +204,11 @@ fn case_variants(term: &Term) -> Vec<String> {
 }
 
 impl Compiled {
-    fn linear_regex(&self, model: &Model, det: DetId) -> Result<&regex::Regex, String> {
-        let cell = &self.linear[det];
-        let r = cell.get_or_init(|| match &model.detectors[det].matcher {
-            Matcher::Regex { source, .. } => regex_dialect::linear(source),
-            Matcher::Keywords(_) => Err("not a regex".into()),
-        });
-        r.as_ref().map_err(Clone::clone)
+    fn linear_regex(&self, det: DetId) -> Result<&meta::Regex, String> {
+        let Some((source, cell)) = self.position_slot[det].map(|slot| &self.positions[slot]) else {
+            return Err("not a linear regex".into());
+        };
+        cell.get_or_init(|| regex_dialect::positions(source)).as_ref().map_err(Clone::clone)
     }
 
     pub fn detectors_in_set(&self) -> usize {
@@ -358,7 +373,7 @@ impl<'r> Scanner<'r> {
     }
 
     fn scan_regexes(&mut self, from: usize, limit: usize, raw: &mut Vec<RawHit>) {
-        let (model, compiled) = (self.model, self.compiled);
+        let compiled = self.compiled;
         let text = self.buf.as_str();
         if let Some(set) = &compiled.set {
             let mut present = PatternSet::new(set.pattern_len());
@@ -368,7 +383,7 @@ impl<'r> Scanner<'r> {
                 if self.failed[det].is_some() {
                     continue;
                 }
-                let re = match compiled.linear_regex(model, det) {
+                let re = match compiled.linear_regex(det) {
                     Ok(re) => re,
                     Err(e) => {
                         self.failed[det] = Some(e);
@@ -377,7 +392,7 @@ impl<'r> Scanner<'r> {
                 };
                 let mut pos = from.max(self.resume[det].saturating_sub(self.buf_byte) as usize);
                 while pos <= text.len() {
-                    let Some(m) = re.find_at(text, pos) else {
+                    let Some(m) = re.find(Input::new(text).range(pos..)) else {
                         break;
                     };
                     if m.start() >= limit {
@@ -614,7 +629,7 @@ impl<'r> Scanner<'r> {
                     _ => value.len() >= n && value.get(value.len() - n..).is_some_and(eq),
                 }
             }),
-            Matcher::Regex { engine: Engine::Linear, .. } => match self.compiled.linear_regex(self.model, processor) {
+            Matcher::Regex { engine: Engine::Linear, .. } => match self.compiled.linear_regex(processor) {
                 Ok(re) => re.find_iter(value).any(|m| fits(m.start(), m.end())),
                 Err(_) => false,
             },
