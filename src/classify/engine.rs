@@ -11,6 +11,7 @@
 use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::path::Path;
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use aho_corasick::AhoCorasick;
@@ -28,6 +29,12 @@ pub const WINDOW: usize = 256 * 1024;
 pub const OVERLAP: usize = 8 * 1024;
 /// Bytes kept before the scan start so look-behind, `\b` and `^` see the preceding text.
 const CONTEXT: usize = 1024;
+/// Bytes scanned in this process before the keyword automaton is rebuilt as a DFA. Overlapping keyword search
+/// walks the automaton byte by byte (no prefilter helps with a hundred-odd keywords on prose); the DFA takes
+/// one table lookup per byte where the NFA follows failure links, and scans about 3x faster, but costs ~2 ms
+/// to build: more than a small file's whole scan. So one FSRM invocation on a small file keeps the NFA, and a
+/// large file or a folder run switches once this much text has been seen. Both find exactly the same matches.
+const AC_DFA_AFTER: u64 = 1024 * 1024;
 /// Sample values kept per match name with `--show-values`.
 const MAX_SAMPLES: usize = 5;
 
@@ -35,10 +42,17 @@ const MAX_SAMPLES: usize = 5;
 pub struct Compiled {
     set: Option<meta::Regex>,
     set_dets: Vec<DetId>,
-    linear: Vec<OnceLock<Result<regex::Regex, String>>>,
+    /// Per detector: its slot in `positions` (linear regex detectors only).
+    position_slot: Vec<Option<usize>>,
+    /// Position regexes, one per distinct source (several functions share a pattern), compiled on first use.
+    positions: Vec<(String, OnceLock<Result<meta::Regex, String>>)>,
     fancy: Vec<Option<fancy_regex::Regex>>,
     fancy_dets: Vec<DetId>,
     ac: Option<AhoCorasick>,
+    /// The same keywords as a DFA, built once this process has scanned [`AC_DFA_AFTER`] bytes (see there).
+    ac_dfa: OnceLock<Option<AhoCorasick>>,
+    ac_patterns: Vec<String>,
+    scanned: AtomicU64,
     /// Aho-Corasick pattern → (detector, term index) it stands for.
     ac_targets: Vec<Vec<(DetId, usize)>>,
     /// Hits of these detectors are kept with positions (entities and filters need them).
@@ -102,13 +116,21 @@ pub fn compile(model: &Model) -> Result<Compiled, (DetId, String)> {
     let ac = if ac_patterns.is_empty() {
         None
     } else {
-        Some(
-            AhoCorasick::builder()
-                .ascii_case_insensitive(true)
-                .build(&ac_patterns)
-                .map_err(|e| (ac_targets[0][0].0, e.to_string()))?,
-        )
+        Some(keyword_automaton(&ac_patterns, None).map_err(|e| (ac_targets[0][0].0, e.to_string()))?)
     };
+    let mut position_slot = vec![None; n];
+    let mut positions: Vec<(String, OnceLock<Result<meta::Regex, String>>)> = Vec::new();
+    for (id, det) in model.detectors.iter().enumerate() {
+        if let Matcher::Regex { source, engine: Engine::Linear } = &det.matcher {
+            position_slot[id] = Some(match positions.iter().position(|(s, _)| s == source) {
+                Some(slot) => slot,
+                None => {
+                    positions.push((source.clone(), OnceLock::new()));
+                    positions.len() - 1
+                }
+            });
+        }
+    }
     let mut positional = vec![false; n];
     let mut id_patterns = vec![Vec::new(); n];
     let mut settle_lag = vec![0u64; n];
@@ -159,10 +181,14 @@ pub fn compile(model: &Model) -> Result<Compiled, (DetId, String)> {
     Ok(Compiled {
         set,
         set_dets,
-        linear: (0..n).map(|_| OnceLock::new()).collect(),
+        position_slot,
+        positions,
         fancy,
         fancy_dets,
         ac,
+        ac_dfa: OnceLock::new(),
+        ac_patterns,
+        scanned: AtomicU64::new(0),
         ac_targets,
         positional,
         id_patterns,
@@ -170,6 +196,13 @@ pub fn compile(model: &Model) -> Result<Compiled, (DetId, String)> {
         max_reach,
         entity_dets,
     })
+}
+
+fn keyword_automaton(
+    patterns: &[String],
+    kind: Option<aho_corasick::AhoCorasickKind>,
+) -> Result<AhoCorasick, aho_corasick::BuildError> {
+    AhoCorasick::builder().ascii_case_insensitive(true).kind(kind).build(patterns)
 }
 
 /// The spellings of a term the ASCII-case-insensitive automaton needs: as written, and for case-insensitive terms
@@ -187,13 +220,24 @@ fn case_variants(term: &Term) -> Vec<String> {
 }
 
 impl Compiled {
-    fn linear_regex(&self, model: &Model, det: DetId) -> Result<&regex::Regex, String> {
-        let cell = &self.linear[det];
-        let r = cell.get_or_init(|| match &model.detectors[det].matcher {
-            Matcher::Regex { source, .. } => regex_dialect::linear(source),
-            Matcher::Keywords(_) => Err("not a regex".into()),
-        });
-        r.as_ref().map_err(Clone::clone)
+    fn linear_regex(&self, det: DetId) -> Result<&meta::Regex, String> {
+        let Some((source, cell)) = self.position_slot[det].map(|slot| &self.positions[slot]) else {
+            return Err("not a linear regex".into());
+        };
+        cell.get_or_init(|| regex_dialect::positions(source)).as_ref().map_err(Clone::clone)
+    }
+
+    /// The keyword automaton for a window of `len` bytes: the DFA once enough text has been scanned.
+    fn keywords(&self, len: usize) -> Option<&AhoCorasick> {
+        let nfa = self.ac.as_ref()?;
+        if self.scanned.fetch_add(len as u64, Ordering::Relaxed) < AC_DFA_AFTER {
+            return Some(nfa);
+        }
+        let dfa = self
+            .ac_dfa
+            .get_or_init(|| keyword_automaton(&self.ac_patterns, Some(aho_corasick::AhoCorasickKind::DFA)).ok());
+        // The DFA can only fail to build on its size limit; the NFA serves then.
+        Some(dfa.as_ref().unwrap_or(nfa))
     }
 
     pub fn detectors_in_set(&self) -> usize {
@@ -358,7 +402,7 @@ impl<'r> Scanner<'r> {
     }
 
     fn scan_regexes(&mut self, from: usize, limit: usize, raw: &mut Vec<RawHit>) {
-        let (model, compiled) = (self.model, self.compiled);
+        let compiled = self.compiled;
         let text = self.buf.as_str();
         if let Some(set) = &compiled.set {
             let mut present = PatternSet::new(set.pattern_len());
@@ -368,7 +412,7 @@ impl<'r> Scanner<'r> {
                 if self.failed[det].is_some() {
                     continue;
                 }
-                let re = match compiled.linear_regex(model, det) {
+                let re = match compiled.linear_regex(det) {
                     Ok(re) => re,
                     Err(e) => {
                         self.failed[det] = Some(e);
@@ -377,7 +421,7 @@ impl<'r> Scanner<'r> {
                 };
                 let mut pos = from.max(self.resume[det].saturating_sub(self.buf_byte) as usize);
                 while pos <= text.len() {
-                    let Some(m) = re.find_at(text, pos) else {
+                    let Some(m) = re.find(Input::new(text).range(pos..)) else {
                         break;
                     };
                     if m.start() >= limit {
@@ -437,7 +481,7 @@ impl<'r> Scanner<'r> {
     }
 
     fn scan_keywords(&mut self, from: usize, limit: usize, raw: &mut Vec<RawHit>) {
-        let Some(ac) = &self.compiled.ac else { return };
+        let Some(ac) = self.compiled.keywords(limit - from) else { return };
         let text = self.buf.as_str();
         let input = aho_corasick::Input::new(text).range(from..);
         for m in ac.find_overlapping_iter(input) {
@@ -614,7 +658,7 @@ impl<'r> Scanner<'r> {
                     _ => value.len() >= n && value.get(value.len() - n..).is_some_and(eq),
                 }
             }),
-            Matcher::Regex { engine: Engine::Linear, .. } => match self.compiled.linear_regex(self.model, processor) {
+            Matcher::Regex { engine: Engine::Linear, .. } => match self.compiled.linear_regex(processor) {
                 Ok(re) => re.find_iter(value).any(|m| fits(m.start(), m.end())),
                 Err(_) => false,
             },

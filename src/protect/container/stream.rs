@@ -70,12 +70,16 @@ pub fn seal<R: Read, W: Write>(
     output: &mut W,
 ) -> io::Result<u64> {
     let key = key(payload_key);
-    let mut input = BufReader::with_capacity(segment_size.max(8 * 1024), input);
+    let mut input = input;
+    // Two segment buffers: the next segment is read ahead, straight from the input, to learn whether the current
+    // one is the last. (A BufReader peeking one byte ahead cost a copy of every byte.)
     let mut buf = vec![0u8; segment_size + TAG_LEN];
+    let mut ahead = vec![0u8; segment_size + TAG_LEN];
+    let mut n = fill(&mut input, &mut buf[..segment_size])?;
     let mut total = 0u64;
     for counter in 0u64.. {
-        let n = fill(&mut input, &mut buf[..segment_size])?;
-        let last = n < segment_size || at_end(&mut input)?;
+        let next = if n < segment_size { 0 } else { fill(&mut input, &mut ahead[..segment_size])? };
+        let last = next == 0;
         let tag = key
             .seal_in_place_separate_tag(nonce(counter, last), Aad::empty(), &mut buf[..n])
             .map_err(|_| io::Error::other("AES-GCM encryption failed"))?;
@@ -85,6 +89,8 @@ pub fn seal<R: Read, W: Write>(
         if last {
             break;
         }
+        std::mem::swap(&mut buf, &mut ahead);
+        n = next;
     }
     Ok(total)
 }
