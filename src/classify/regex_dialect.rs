@@ -95,7 +95,12 @@ pub fn backtracking(source: &str) -> Result<fancy_regex::Regex, String> {
 pub fn linear_set(sources: &[String]) -> Result<meta::Regex, String> {
     meta::Regex::builder()
         .syntax(regex_automata::util::syntax::Config::new().multi_line(true).crlf(true))
-        .configure(meta::Config::new().match_kind(regex_automata::MatchKind::All).nfa_size_limit(Some(8 * SIZE_LIMIT)).auto_prefilter(false))
+        .configure(
+            meta::Config::new()
+                .match_kind(regex_automata::MatchKind::All)
+                .nfa_size_limit(Some(8 * SIZE_LIMIT))
+                .auto_prefilter(false),
+        )
         .build_many(sources)
         .map_err(|e| one_line(&e.to_string()))
 }

@@ -216,3 +216,25 @@ pub fn path_identity(path: &Path) -> io::Result<(u32, u64)> {
         .open(path)?;
     file_identity(&file)
 }
+
+/// See [`super::Writeback`]: a pass-through. The lazy writer already writes behind sequential writes, and the
+/// final `FlushFileBuffers` waits for the rest.
+pub struct Writeback<'a> {
+    file: &'a File,
+}
+
+impl<'a> Writeback<'a> {
+    pub fn new(file: &'a File) -> Self {
+        Writeback { file }
+    }
+}
+
+impl io::Write for Writeback<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        io::Write::write(&mut self.file, buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        io::Write::flush(&mut self.file)
+    }
+}

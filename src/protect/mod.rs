@@ -22,6 +22,7 @@ use self::container::{ContainerError, Envelope, SealParams};
 use self::inplace::LockedFile;
 use self::keys::HolderKey;
 use self::templates::Template;
+use crate::platform::Writeback;
 use crate::{Error, ExitClass};
 
 /// What [`protect_file`] did.
@@ -61,7 +62,7 @@ pub fn protect_file(path: &Path, template: &Template, request: &ProtectRequest<'
     let expected = locked.metadata.len();
     let source = locked.file.try_clone().map_err(|e| Error::io("cannot read", path, e, ExitClass::Busy))?;
     locked.replace_with(|temp, temp_path| {
-        let mut out = BufWriter::with_capacity(256 * 1024, temp);
+        let mut out = BufWriter::with_capacity(256 * 1024, Writeback::new(temp));
         let written = container::seal(&params, source, &mut out)
             .and_then(|n| out.flush().map(|()| n))
             .map_err(|e| io_failure(e, path, temp_path))?;
@@ -179,7 +180,7 @@ pub fn unprotect_file(path: &Path, holder: &HolderKey, target: UnprotectTarget<'
     );
     let envelope = Envelope::read(&mut reader).map_err(|e| container_failure(e, path))?;
     let decrypt = |temp: &mut File, temp_path: &Path| {
-        let mut out = BufWriter::with_capacity(256 * 1024, temp);
+        let mut out = BufWriter::with_capacity(256 * 1024, Writeback::new(temp));
         envelope.open(holder, &mut reader, &mut out).map_err(|e| container_failure(e, path))?;
         out.flush().map_err(|e| Error::io("cannot write the decrypted copy", temp_path, e, ExitClass::Write))
     };
