@@ -116,7 +116,10 @@ pub fn compile(model: &Model) -> Result<Compiled, (DetId, String)> {
     let ac = if ac_patterns.is_empty() {
         None
     } else {
-        Some(keyword_automaton(&ac_patterns, None).map_err(|e| (ac_targets[0][0].0, e.to_string()))?)
+        Some(
+            keyword_automaton(&ac_patterns, Some(aho_corasick::AhoCorasickKind::NoncontiguousNFA))
+                .map_err(|e| (ac_targets[0][0].0, e.to_string()))?,
+        )
     };
     let mut position_slot = vec![None; n];
     let mut positions: Vec<(String, OnceLock<Result<meta::Regex, String>>)> = Vec::new();
