@@ -186,7 +186,13 @@ fn chunked_input_gives_the_same_result_as_whole_input() {
     let text = busy_text();
     let whole = summary(&rules.classify_text(&file(), &text));
     assert!(whole.contains("Credit Card Number"), "{whole}");
-    let windows = [Window { size: 300, overlap: 96, context: 64 }, Window { size: 4096, overlap: 200, context: 100 }];
+    // Each size once on one thread and once with every window split across two (the parallel passes).
+    let windows = [
+        Window { size: 300, overlap: 96, context: 64, parallel_from: usize::MAX },
+        Window { size: 300, overlap: 96, context: 64, parallel_from: 0 },
+        Window { size: 4096, overlap: 200, context: 100, parallel_from: usize::MAX },
+        Window { size: 4096, overlap: 200, context: 100, parallel_from: 0 },
+    ];
     for window in windows {
         for step in [1usize, 7, 64, 333, 5000] {
             let mut s = rules.scanner(&file()).with_window(window);
@@ -216,7 +222,12 @@ fn a_match_split_across_chunks_counts_once() {
     let rules = RuleSet::load(dir.path()).unwrap().rules;
     let text = "Contoso Confidential 555-1234 ... contoso confidential 555-9876";
     for split in 1..text.len() {
-        let mut s = rules.scanner(&file()).with_window(Window { size: 40, overlap: 16, context: 8 });
+        let mut s = rules.scanner(&file()).with_window(Window {
+            size: 40,
+            overlap: 16,
+            context: 8,
+            parallel_from: split % 2 * usize::MAX,
+        });
         s.feed(&text[..split]);
         s.feed(&text[split..]);
         let c = s.finish();

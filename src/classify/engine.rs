@@ -35,6 +35,11 @@ const CONTEXT: usize = 1024;
 /// to build: more than a small file's whole scan. So one FSRM invocation on a small file keeps the NFA, and a
 /// large file or a folder run switches once this much text has been seen. Both find exactly the same matches.
 const AC_DFA_AFTER: u64 = 1024 * 1024;
+/// Stretches of text at least this long are scanned on two threads: the keyword pass beside the multi-pattern pass,
+/// then the position searches of the detectors present split between both. Shorter ones (every file FSRM hands
+/// over one at a time is mostly one short window) stay on one thread, where starting threads would cost more
+/// than it saves.
+pub const PARALLEL_FROM: usize = 128 * 1024;
 /// Sample values kept per match name with `--show-values`.
 const MAX_SAMPLES: usize = 5;
 
@@ -267,17 +272,103 @@ struct RawHit {
     end: usize,
 }
 
+/// One regex detector's position search in a window: where it resumes (absolute byte).
+#[derive(Clone, Copy)]
+struct PositionJob {
+    det: DetId,
+    resume: u64,
+}
+
+/// What one position search found, and the detector state it leaves.
+struct PositionRun {
+    det: DetId,
+    hits: Vec<RawHit>,
+    resume: Option<u64>,
+    failed: Option<String>,
+}
+
+/// Find the matches of one linear regex detector that start in `text[from..limit]` (`buf_byte`: the absolute
+/// offset of `text[0]`).
+fn search_positions(
+    compiled: &Compiled,
+    job: PositionJob,
+    text: &str,
+    from: usize,
+    limit: usize,
+    buf_byte: u64,
+) -> PositionRun {
+    let mut run = PositionRun { det: job.det, hits: Vec::new(), resume: None, failed: None };
+    let re = match compiled.linear_regex(job.det) {
+        Ok(re) => re,
+        Err(e) => {
+            run.failed = Some(e);
+            return run;
+        }
+    };
+    let mut pos = from.max(job.resume.saturating_sub(buf_byte) as usize);
+    while pos <= text.len() {
+        let Some(m) = re.find(Input::new(text).range(pos..)) else {
+            break;
+        };
+        if m.start() >= limit {
+            break;
+        }
+        if m.is_empty() {
+            pos = next_char(text, m.end());
+            continue;
+        }
+        run.hits.push(RawHit { det: job.det, start: m.start(), end: m.end() });
+        pos = m.end();
+        run.resume = Some(buf_byte + pos as u64);
+    }
+    run
+}
+
+/// The keyword pass over `text[from..limit]`.
+fn keyword_hits(compiled: &Compiled, model: &Model, text: &str, from: usize, limit: usize) -> Vec<RawHit> {
+    let mut raw = Vec::new();
+    let Some(ac) = compiled.keywords(limit - from) else { return raw };
+    let input = aho_corasick::Input::new(text).range(from..);
+    for m in ac.find_overlapping_iter(input) {
+        if m.start() >= limit {
+            continue;
+        }
+        for &(det, ti) in &compiled.ac_targets[m.pattern().as_usize()] {
+            let Matcher::Keywords(terms) = &model.detectors[det].matcher else {
+                continue;
+            };
+            let term = &terms[ti];
+            let found = &text[m.start()..m.end()];
+            if term.case_sensitive && found != term.text {
+                continue;
+            }
+            if term.whole_word && !(word_boundary_before(text, m.start()) && word_boundary_after(text, m.end())) {
+                continue;
+            }
+            raw.push(RawHit { det, start: m.start(), end: m.end() });
+        }
+    }
+    raw
+}
+
+/// A scoped thread's result; a panic in it is the scanner's own panic.
+fn join<T>(handle: std::thread::ScopedJoinHandle<'_, T>) -> T {
+    handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+}
+
 /// Sizes of the streaming window (changed only by tests, to force many boundaries).
 #[derive(Clone, Copy, Debug)]
 pub struct Window {
     pub size: usize,
     pub overlap: usize,
     pub context: usize,
+    /// Stretches of at least this many bytes are scanned on two threads (see [`PARALLEL_FROM`]).
+    pub parallel_from: usize,
 }
 
 impl Default for Window {
     fn default() -> Self {
-        Window { size: WINDOW, overlap: OVERLAP, context: CONTEXT }
+        Window { size: WINDOW, overlap: OVERLAP, context: CONTEXT, parallel_from: PARALLEL_FROM }
     }
 }
 
@@ -382,9 +473,10 @@ impl<'r> Scanner<'r> {
         }
         let from = self.scan_from;
         if limit > from {
-            let mut raw = Vec::new();
-            self.scan_regexes(from, limit, &mut raw);
-            self.scan_keywords(from, limit, &mut raw);
+            // The passes read the buffer while the scanner's per-detector state is updated from their results.
+            let buf = std::mem::take(&mut self.buf);
+            let raw = self.scan_window(&buf, from, limit);
+            self.buf = buf;
             self.record(raw);
         }
         let limit_char = self.buf_char + count_chars(&self.buf[..limit]);
@@ -404,42 +496,64 @@ impl<'r> Scanner<'r> {
         self.scan_from = limit - drop;
     }
 
-    fn scan_regexes(&mut self, from: usize, limit: usize, raw: &mut Vec<RawHit>) {
-        let compiled = self.compiled;
-        let text = self.buf.as_str();
-        if let Some(set) = &compiled.set {
-            let mut present = PatternSet::new(set.pattern_len());
-            set.which_overlapping_matches(&Input::new(text).range(from..), &mut present);
-            for pid in present.iter() {
-                let det = compiled.set_dets[pid.as_usize()];
-                if self.failed[det].is_some() {
-                    continue;
-                }
-                let re = match compiled.linear_regex(det) {
-                    Ok(re) => re,
-                    Err(e) => {
-                        self.failed[det] = Some(e);
-                        continue;
-                    }
-                };
-                let mut pos = from.max(self.resume[det].saturating_sub(self.buf_byte) as usize);
-                while pos <= text.len() {
-                    let Some(m) = re.find(Input::new(text).range(pos..)) else {
-                        break;
-                    };
-                    if m.start() >= limit {
-                        break;
-                    }
-                    if m.is_empty() {
-                        pos = next_char(text, m.end());
-                        continue;
-                    }
-                    raw.push(RawHit { det, start: m.start(), end: m.end() });
-                    pos = m.end();
-                    self.resume[det] = self.buf_byte + pos as u64;
-                }
+    /// Every pass over `text[from..limit]`: the multi-pattern pass and the position searches of the regex
+    /// detectors it found, the keyword pass, the backtracking patterns. Long stretches use two threads.
+    fn scan_window(&mut self, text: &str, from: usize, limit: usize) -> Vec<RawHit> {
+        let (compiled, model) = (self.compiled, self.model);
+        let mut raw = Vec::new();
+        let runs = if limit - from >= self.window.parallel_from {
+            std::thread::scope(|scope| {
+                let keywords = scope.spawn(|| keyword_hits(compiled, model, text, from, limit));
+                let jobs = self.position_jobs(text, from);
+                // Alternate detectors between the threads: the present ones are of similar cost on real text.
+                let (theirs, mine): (Vec<_>, Vec<_>) = jobs.into_iter().enumerate().partition(|(i, _)| i % 2 == 1);
+                let buf_byte = self.buf_byte;
+                let other = scope.spawn(move || {
+                    theirs
+                        .iter()
+                        .map(|&(_, job)| search_positions(compiled, job, text, from, limit, buf_byte))
+                        .collect()
+                });
+                let mut runs: Vec<PositionRun> =
+                    mine.iter().map(|&(_, job)| search_positions(compiled, job, text, from, limit, buf_byte)).collect();
+                raw.extend(join(keywords));
+                runs.extend(join::<Vec<PositionRun>>(other));
+                runs
+            })
+        } else {
+            raw.extend(keyword_hits(compiled, model, text, from, limit));
+            let jobs = self.position_jobs(text, from);
+            jobs.into_iter().map(|job| search_positions(compiled, job, text, from, limit, self.buf_byte)).collect()
+        };
+        for run in runs {
+            raw.extend(run.hits);
+            if let Some(resume) = run.resume {
+                self.resume[run.det] = resume;
+            }
+            if run.failed.is_some() {
+                self.failed[run.det] = run.failed;
             }
         }
+        self.scan_backtracking(text, from, limit, &mut raw);
+        raw
+    }
+
+    /// The multi-pattern pass: which linear regex detectors occur in the window, each with where its search
+    /// resumes (matches of one detector do not overlap across windows).
+    fn position_jobs(&self, text: &str, from: usize) -> Vec<PositionJob> {
+        let Some(set) = &self.compiled.set else { return Vec::new() };
+        let mut present = PatternSet::new(set.pattern_len());
+        set.which_overlapping_matches(&Input::new(text).range(from..), &mut present);
+        present
+            .iter()
+            .map(|pid| self.compiled.set_dets[pid.as_usize()])
+            .filter(|&det| self.failed[det].is_none())
+            .map(|det| PositionJob { det, resume: self.resume[det] })
+            .collect()
+    }
+
+    fn scan_backtracking(&mut self, text: &str, from: usize, limit: usize, raw: &mut Vec<RawHit>) {
+        let compiled = self.compiled;
         for &det in &compiled.fancy_dets {
             if self.failed[det].is_some() {
                 continue;
@@ -480,31 +594,6 @@ impl<'r> Scanner<'r> {
                 }
             }
             self.fancy_time[det] += started.elapsed();
-        }
-    }
-
-    fn scan_keywords(&mut self, from: usize, limit: usize, raw: &mut Vec<RawHit>) {
-        let Some(ac) = self.compiled.keywords(limit - from) else { return };
-        let text = self.buf.as_str();
-        let input = aho_corasick::Input::new(text).range(from..);
-        for m in ac.find_overlapping_iter(input) {
-            if m.start() >= limit {
-                continue;
-            }
-            for &(det, ti) in &self.compiled.ac_targets[m.pattern().as_usize()] {
-                let Matcher::Keywords(terms) = &self.model.detectors[det].matcher else {
-                    continue;
-                };
-                let term = &terms[ti];
-                let found = &text[m.start()..m.end()];
-                if term.case_sensitive && found != term.text {
-                    continue;
-                }
-                if term.whole_word && !(word_boundary_before(text, m.start()) && word_boundary_after(text, m.end())) {
-                    continue;
-                }
-                raw.push(RawHit { det, start: m.start(), end: m.end() });
-            }
         }
     }
 
