@@ -6,11 +6,11 @@
 The extractor seeds come from the repository's own sample files (samples/share/, tests/fixtures/extract/):
 whole files for extract_file and extract_rtf, one XML part with the target's selector byte in front for
 extract_ooxml and extract_odf. The PFILE seeds are synthetic headers (version 2.0, 2.1 and 3.0, UTF-8 and
-UTF-16 licenses, an XMP label block); tests/long.sh adds the real files in ../shared/interop/ms-rms-pfile/ as
+UTF-16 licenses, an XMP label block). Fuzzer findings are added to the same folders by hand and left alone
+here. tests/long.sh adds the real files in ../shared/interop/ms-rms-pfile/ as
 extra seeds without copying them. Standard library only; every seed is under 64 KiB.
 """
 
-import shutil
 import struct
 import zipfile
 from pathlib import Path
@@ -23,10 +23,9 @@ MAX_SEED = 64 * 1024
 
 
 def fresh(target):
+    # Seeds are (over)written, never removed: inputs added from findings stay.
     folder = SEEDS / target
-    if folder.exists():
-        shutil.rmtree(folder)
-    folder.mkdir(parents=True)
+    folder.mkdir(parents=True, exist_ok=True)
     return folder
 
 
