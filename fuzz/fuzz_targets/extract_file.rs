@@ -7,4 +7,4 @@
 #[path = "extract_support.rs"]
 mod extract_support;
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| extract_support::run("fuzz.bin", data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| extract_support::run(".bin", data));

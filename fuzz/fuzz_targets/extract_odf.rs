@@ -14,10 +14,10 @@ const MANIFEST: &[u8] = br#"<manifest:manifest xmlns:manifest="urn:oasis:names:t
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     let Some((&selector, xml)) = data.split_first() else { return };
-    let (name, mimetype): (&str, &[u8]) = if selector & 2 == 0 {
-        ("fuzz.odt", b"application/vnd.oasis.opendocument.text")
+    let (suffix, mimetype): (&str, &[u8]) = if selector & 2 == 0 {
+        (".odt", b"application/vnd.oasis.opendocument.text")
     } else {
-        ("fuzz.ods", b"application/vnd.oasis.opendocument.spreadsheet")
+        (".ods", b"application/vnd.oasis.opendocument.spreadsheet")
     };
     let (content, meta) = if selector & 1 == 0 { (xml, META) } else { (CONTENT, xml) };
     let package = extract_support::package(&[
@@ -26,5 +26,5 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
         ("meta.xml", meta),
         ("META-INF/manifest.xml", MANIFEST),
     ]);
-    extract_support::run(name, &package);
+    extract_support::run(suffix, &package);
 });

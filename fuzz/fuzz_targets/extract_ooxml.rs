@@ -23,23 +23,23 @@ const PRESENTATION: &[u8] =
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     let Some((&selector, xml)) = data.split_first() else { return };
     let base: &[(&str, &[u8])] = &[("[Content_Types].xml", CONTENT_TYPES), ("_rels/.rels", RELS)];
-    let (name, rest): (&str, Vec<(&str, &[u8])>) = match selector % 5 {
-        0 => ("fuzz.docx", vec![("word/document.xml", xml)]),
+    let (suffix, rest): (&str, Vec<(&str, &[u8])>) = match selector % 5 {
+        0 => (".docx", vec![("word/document.xml", xml)]),
         1 => (
-            "fuzz.xlsx",
+            ".xlsx",
             vec![("xl/workbook.xml", WORKBOOK), ("xl/sharedStrings.xml", xml), ("xl/worksheets/sheet1.xml", SHEET)],
         ),
         2 => (
-            "fuzz.xlsx",
+            ".xlsx",
             vec![
                 ("xl/workbook.xml", WORKBOOK),
                 ("xl/sharedStrings.xml", SHARED_STRINGS),
                 ("xl/worksheets/sheet1.xml", xml),
             ],
         ),
-        3 => ("fuzz.pptx", vec![("ppt/presentation.xml", PRESENTATION), ("ppt/slides/slide1.xml", xml)]),
-        _ => ("fuzz.docx", vec![("word/document.xml", DOCUMENT), ("docProps/custom.xml", xml)]),
+        3 => (".pptx", vec![("ppt/presentation.xml", PRESENTATION), ("ppt/slides/slide1.xml", xml)]),
+        _ => (".docx", vec![("word/document.xml", DOCUMENT), ("docProps/custom.xml", xml)]),
     };
     let entries: Vec<(&str, &[u8])> = base.iter().copied().chain(rest).collect();
-    extract_support::run(name, &extract_support::package(&entries));
+    extract_support::run(suffix, &extract_support::package(&entries));
 });

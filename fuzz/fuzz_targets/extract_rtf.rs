@@ -9,8 +9,8 @@ mod extract_support;
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     const MAGIC: &[u8] = b"{\\rtf1";
     if data.starts_with(MAGIC) {
-        extract_support::run("fuzz.rtf", data);
+        extract_support::run(".rtf", data);
     } else {
-        extract_support::run("fuzz.rtf", &[MAGIC, data].concat());
+        extract_support::run(".rtf", &[MAGIC, data].concat());
     }
 });

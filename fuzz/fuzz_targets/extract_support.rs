@@ -27,18 +27,16 @@ pub fn limits() -> &'static Limits {
     })
 }
 
-fn folder() -> &'static tempfile::TempDir {
-    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
-    DIR.get_or_init(|| tempfile::tempdir().expect("temporary folder"))
-}
-
-/// Write `bytes` as `name` and extract it.
-pub fn run(name: &str, bytes: &[u8]) {
-    let path = folder().path().join(name);
-    std::fs::write(&path, bytes).expect("write the input file");
+/// Write `bytes` to a temporary file named `fuzz…<suffix>` and extract it. The file is removed afterwards, so
+/// runs leave nothing behind in the temporary folder (except the input of a crash).
+pub fn run(suffix: &str, bytes: &[u8]) {
+    let mut file = tempfile::Builder::new().prefix("fuzz").suffix(suffix).tempfile().expect("temporary file");
+    file.write_all(bytes).expect("write the input file");
+    let path = file.path();
+    let name = path.file_name().and_then(|n| n.to_str()).expect("a UTF-8 temporary name");
     let mut received = 0u64;
     let mut sink = |chunk: &str| received += chunk.len() as u64;
-    let outcome = extract(&path, limits(), &mut sink);
+    let outcome = extract(path, limits(), &mut sink);
     assert!(received <= limits().max_text_bytes, "{received} bytes of text past the limit");
     match outcome {
         Ok(info) => assert_eq!(info.text_bytes, received, "ExtractInfo.text_bytes"),

@@ -4,22 +4,21 @@
 //! (extension, license, labels) is best effort but stays within the reader's caps.
 #![no_main]
 
-use std::sync::OnceLock;
+use std::io::Write;
 
 use fci_connector::detect::{Protector, foreign_protection};
 
 const MAGIC: &[u8] = b".pfile";
 
-fn folder() -> &'static tempfile::TempDir {
-    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
-    DIR.get_or_init(|| tempfile::tempdir().expect("temporary folder"))
-}
-
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
-    let path = folder().path().join("fuzz.pfile");
-    if data.starts_with(MAGIC) { std::fs::write(&path, data) } else { std::fs::write(&path, [MAGIC, data].concat()) }
-        .expect("write the input file");
-    let found = foreign_protection(&path).expect("only I/O fails, and the file is there");
+    // Removed when dropped: runs leave nothing behind in the temporary folder (except the input of a crash).
+    let mut file = tempfile::Builder::new().prefix("fuzz").suffix(".pfile").tempfile().expect("temporary file");
+    if !data.starts_with(MAGIC) {
+        file.write_all(MAGIC).expect("write the input file");
+    }
+    file.write_all(data).expect("write the input file");
+    let path = file.path();
+    let found = foreign_protection(path).expect("only I/O fails, and the file is there");
     let found = found.expect("the magic makes the file RMS-protected");
     assert_eq!(found.protector, Protector::MicrosoftRms);
     // The extension is read through a 256-byte cap.
