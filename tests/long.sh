@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The long modes of the reliability suite, then every fuzz target for a given time.
 #
-#   bash tests/long.sh            # long tests, then each fuzz target for 600 s (about 1 h 40 min in all)
+#   bash tests/long.sh            # long tests, then each of the 13 fuzz targets for 600 s (about 2 h 15 min)
 #   bash tests/long.sh 60         # each fuzz target for 60 s
 #   bash tests/long.sh 0          # long tests only
 #   FUZZ_TARGETS="container license_xml" bash tests/long.sh 1200
@@ -9,7 +9,8 @@
 # Needs: the Rust toolchain (cargo fuzz uses nightly features; RUSTC_BOOTSTRAP=1 lets the installed stable
 # toolchain provide them) and root for the tmpfs full-disk test (otherwise that test says it was not checked).
 # Findings land in fuzz/artifacts/<target>/; new corpus entries in fuzz/corpus/<target>/ (not committed: copy
-# the interesting ones to fuzz/seeds/<target>/).
+# the interesting ones to fuzz/seeds/<target>/). The extractor and PFILE targets write their input to a
+# temporary file: the fuzzing uses /dev/shm for it unless TMPDIR is set.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,15 +26,23 @@ fi
 echo "== fuzzing, ${per_target}s per target"
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
 export RUSTC_BOOTSTRAP=1
+if [ -z "${TMPDIR:-}" ] && [ -w /dev/shm ]; then
+    export TMPDIR=/dev/shm
+fi
 cd fuzz
 targets="${FUZZ_TARGETS:-$(cargo fuzz list)}"
 cargo fuzz build
 for target in $targets; do
     mkdir -p "corpus/$target"
     extra=()
-    # Real-world packages from the shared test data, read as extra seeds (never copied into the repository).
-    if [ "$target" = purview_package ] && [ -d ../../shared/interop/purview-rulepack ]; then
-        extra+=(../../shared/interop/purview-rulepack)
+    # Real-world files from the shared test data, read as extra seeds (never copied into the repository).
+    case "$target" in
+        purview_package) shared=../../shared/interop/purview-rulepack ;;
+        pfile_header) shared=../../shared/interop/ms-rms-pfile ;;
+        *) shared= ;;
+    esac
+    if [ -n "$shared" ] && [ -d "$shared" ]; then
+        extra+=("$shared")
     fi
     echo "-- $target"
     cargo fuzz run "$target" "corpus/$target" "seeds/$target" "${extra[@]}" -- \

@@ -3,7 +3,8 @@
 //! unreadable" instead of taking the process down.
 
 use std::io::Read;
-use std::sync::{Once, mpsc};
+use std::sync::Once;
+use std::sync::mpsc::{self, RecvTimeoutError};
 
 use super::budget::{Budget, read_failure};
 use super::unreadable;
@@ -22,30 +23,42 @@ pub(crate) fn read(reader: impl Read, budget: &mut Budget) -> Result<&'static st
             "the PDF is larger than max_buffered_bytes ({cap} bytes), the most this reader holds in memory"
         )));
     }
-    let text = run_contained(bytes, budget)?;
+    let text = run_contained(move || pdf_text(&bytes), budget)?;
     budget.push(&text)?;
     Ok("pdf")
 }
 
-fn run_contained(bytes: Vec<u8>, budget: &Budget) -> Result<String, Error> {
+/// Run `work` (the PDF reader) on its own thread, within the time left in `budget`.
+fn run_contained(
+    work: impl FnOnce() -> Result<String, String> + Send + 'static,
+    budget: &Budget,
+) -> Result<String, Error> {
     quiet_reader_panics();
     let (sender, receiver) = mpsc::channel();
-    std::thread::Builder::new()
+    let reader = std::thread::Builder::new()
         .name(THREAD.into())
         .spawn(move || {
-            let outcome = std::panic::catch_unwind(|| pdf_text(&bytes));
+            // A panic leaves nothing behind that is used again: the outcome is all that comes back.
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(work));
             // The receiver is gone only if the time ran out; nobody wants the result then.
             let _ = sender.send(outcome);
         })
         .map_err(|e| Error::new(crate::ExitClass::Internal, format!("cannot start the PDF reader: {e}")))?;
     // On timeout the thread is left behind: it cannot be stopped, and the process ends with this file.
-    match receiver.recv_timeout(budget.remaining_time()) {
+    let outcome = receiver.recv_timeout(budget.remaining_time());
+    if !matches!(outcome, Err(RecvTimeoutError::Timeout)) {
+        // It has sent its result (or stopped) and is ending: wait for that, so no thread of this file outlives
+        // the call (the fuzzer's leak check found one still exiting after the call had returned).
+        let _ = reader.join();
+    }
+    match outcome {
         Ok(Ok(Ok(text))) => Ok(text),
         Ok(Ok(Err(e))) => Err(unreadable(format!("the PDF cannot be read: {e}"))),
         Ok(Err(panic)) => Err(unreadable(format!("the PDF reader failed on this file ({})", panic_message(&panic)))),
-        Err(_) => {
+        Err(RecvTimeoutError::Timeout) => {
             Err(unreadable(format!("reading the PDF took longer than max_seconds ({} s)", budget.limits.max_seconds)))
         }
+        Err(RecvTimeoutError::Disconnected) => Err(unreadable("the PDF reader stopped without a result")),
     }
 }
 
@@ -111,4 +124,56 @@ fn quiet_reader_panics() {
             }
         }));
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::RefCell;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::time::Duration;
+
+    use super::*;
+    use crate::extract::Limits;
+
+    /// Set when the reader thread's thread-locals are destroyed, which happens as the thread ends, after it has
+    /// sent its result: the state the fuzzer's leak check found still alive once the call had returned.
+    struct EndOfThread(Arc<AtomicBool>);
+
+    impl Drop for EndOfThread {
+        fn drop(&mut self) {
+            // Makes a call that does not wait for the thread return long before this, every time.
+            std::thread::sleep(Duration::from_millis(50));
+            self.0.store(true, Ordering::SeqCst);
+        }
+    }
+
+    thread_local! {
+        static END_OF_THREAD: RefCell<Option<EndOfThread>> = const { RefCell::new(None) };
+    }
+
+    #[test]
+    fn the_reader_thread_has_ended_when_the_call_returns() {
+        let ended = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&ended);
+        let limits = Limits::default();
+        let mut sink = |_: &str| {};
+        let budget = Budget::new(&limits, &mut sink);
+        let work = move || {
+            END_OF_THREAD.with(|slot| *slot.borrow_mut() = Some(EndOfThread(flag)));
+            Ok("text".to_string())
+        };
+        assert_eq!(run_contained(work, &budget).unwrap(), "text");
+        assert!(ended.load(Ordering::SeqCst), "the reader thread was still running");
+    }
+
+    #[test]
+    fn a_reader_panic_is_content_unreadable() {
+        let limits = Limits::default();
+        let mut sink = |_: &str| {};
+        let budget = Budget::new(&limits, &mut sink);
+        let err = run_contained(|| panic!("bad xref"), &budget).unwrap_err();
+        assert_eq!(err.class(), crate::ExitClass::Unreadable);
+        assert!(err.message().contains("bad xref"), "{}", err.message());
+    }
 }
