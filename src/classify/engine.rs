@@ -499,31 +499,24 @@ impl<'r> Scanner<'r> {
     /// Every pass over `text[from..limit]`: the multi-pattern pass and the position searches of the regex
     /// detectors it found, the keyword pass, the backtracking patterns. Long stretches use two threads.
     fn scan_window(&mut self, text: &str, from: usize, limit: usize) -> Vec<RawHit> {
-        let (compiled, model) = (self.compiled, self.model);
+        let (compiled, model, buf_byte) = (self.compiled, self.model, self.buf_byte);
+        let search = move |job: &PositionJob| search_positions(compiled, *job, text, from, limit, buf_byte);
         let mut raw = Vec::new();
-        let runs = if limit - from >= self.window.parallel_from {
+        let runs: Vec<PositionRun> = if limit - from >= self.window.parallel_from {
             std::thread::scope(|scope| {
                 let keywords = scope.spawn(|| keyword_hits(compiled, model, text, from, limit));
                 let jobs = self.position_jobs(text, from);
                 // Alternate detectors between the threads: the present ones are of similar cost on real text.
-                let (theirs, mine): (Vec<_>, Vec<_>) = jobs.into_iter().enumerate().partition(|(i, _)| i % 2 == 1);
-                let buf_byte = self.buf_byte;
-                let other = scope.spawn(move || {
-                    theirs
-                        .iter()
-                        .map(|&(_, job)| search_positions(compiled, job, text, from, limit, buf_byte))
-                        .collect()
-                });
-                let mut runs: Vec<PositionRun> =
-                    mine.iter().map(|&(_, job)| search_positions(compiled, job, text, from, limit, buf_byte)).collect();
+                let theirs: Vec<PositionJob> = jobs.iter().skip(1).step_by(2).copied().collect();
+                let other = scope.spawn(move || theirs.iter().map(search).collect::<Vec<_>>());
+                let mut runs: Vec<PositionRun> = jobs.iter().step_by(2).map(search).collect();
                 raw.extend(join(keywords));
-                runs.extend(join::<Vec<PositionRun>>(other));
+                runs.extend(join(other));
                 runs
             })
         } else {
             raw.extend(keyword_hits(compiled, model, text, from, limit));
-            let jobs = self.position_jobs(text, from);
-            jobs.into_iter().map(|job| search_positions(compiled, job, text, from, limit, self.buf_byte)).collect()
+            self.position_jobs(text, from).iter().map(search).collect()
         };
         for run in runs {
             raw.extend(run.hits);
