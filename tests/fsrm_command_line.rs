@@ -28,10 +28,6 @@ fn expand_line(line: &str, path: &str, owner: &str) -> String {
         .replace("[Source File Owner Email]", owner)
 }
 
-fn expand(path: &str, owner: &str) -> String {
-    expand_line(argument_line(), path, owner)
-}
-
 fn rules() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("classification-rules")
 }
