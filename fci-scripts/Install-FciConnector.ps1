@@ -132,8 +132,9 @@ function Get-ArgumentLine {
     }
     $line = $line.Trim().Replace('{TemplateID}', $TemplateId.Trim('{', '}'))
     if ($Mode -eq 'FsrmRules') {
-        # FSRM's classification already decided: protect without classifying again.
-        $line += ' -Always'
+        # FSRM's classification already decided: protect without classifying again. In front, so that -File stays
+        # last and the path runs to the end of the line (docs/DEPLOYING.md).
+        $line = '-Always ' + $line
     }
     return $line
 }

@@ -277,6 +277,63 @@ fn exit_3_when_the_rebuilt_path_does_not_exist_says_what_was_tried() {
 }
 
 #[test]
+fn exit_3_for_several_readings_lists_every_path_tried_best_first() {
+    let s = Scratch::new();
+    // Split at the space, as FSRM's expansion arrives: the path could also run on to the end of the line.
+    let first = format!("'{}/gone", s.path().join("data").display());
+    legacy(&s, &["-File", &first, "file.txt'", "-TemplateID", TEMPLATE_ID, "-OwnerMail", "'o@contoso.com'", "-Always"])
+        .code(3)
+        .stderr(
+            predicate::str::contains("tried, best first:")
+                .and(predicate::str::contains("gone file.txt\", \""))
+                .and(predicate::str::contains("gone file.txt' -TemplateID")),
+        );
+}
+
+#[test]
+fn a_misspelt_switch_is_exit_2_naming_it() {
+    let s = Scratch::new();
+    let f = s.file("payroll.txt", SENSITIVE.as_bytes());
+    let quoted = format!("'{}'", f.display());
+    legacy(&s, &["-File", &quoted, "-TemplatID", TEMPLATE_ID, "-OwnerMail", "'alice@contoso.com'"])
+        .code(2)
+        .stderr(predicate::str::contains("\"-TemplatID\" is not a switch (misspelt?)"));
+    assert_eq!(std::fs::read(&f).unwrap(), SENSITIVE.as_bytes());
+}
+
+#[test]
+fn a_stray_double_quote_after_the_owner_from_a_migrated_command_line_is_dropped() {
+    // Microsoft's task ran `powershell.exe -Command "… -OwnerMail '[Source File Owner Email]'"`; cutting the line
+    // before -File leaves the closing `"`.
+    let s = Scratch::new();
+    let f = s.file("payroll 2024.txt", SENSITIVE.as_bytes());
+    let dir = s.path().join("data").display().to_string();
+    let first = format!("'{dir}/payroll");
+    legacy(&s, &["-File", &first, "2024.txt'", "-TemplateID", TEMPLATE_ID, "-OwnerMail", "'alice@contoso.com'\""])
+        .success();
+    assert!(is_protected(&f));
+    assert_eq!(log_lines(&s)[0]["owner"], "alice@contoso.com");
+}
+
+#[test]
+fn quote_forms_of_wrappers_are_removed_once() {
+    let s = Scratch::new();
+    let names = ["double quoted.txt", "double then single.txt", "single quoted.txt", "bare path.txt"];
+    let paths: Vec<PathBuf> = names.iter().map(|n| s.file(n, SENSITIVE.as_bytes())).collect();
+    let forms = [
+        format!("\"{}\"", paths[0].display()),
+        format!("\"'{}'\"", paths[1].display()),
+        format!("'{}'", paths[2].display()),
+        paths[3].display().to_string(),
+    ];
+    for (form, p) in forms.iter().zip(&paths) {
+        legacy(&s, &["-File", form, "-TemplateID", TEMPLATE_ID, "-OwnerMail", "\"'alice@contoso.com'\""]).success();
+        assert!(is_protected(p), "{form}");
+    }
+    assert!(log_lines(&s).iter().all(|l| l["owner"] == "alice@contoso.com"));
+}
+
+#[test]
 fn exit_4_when_another_process_holds_the_file() {
     let s = Scratch::new();
     let f = s.file("payroll.txt", SENSITIVE.as_bytes());

@@ -50,6 +50,9 @@ pub struct ProtectArgs {
     /// The argument line the file was rebuilt from (Microsoft's argument form), for error messages.
     #[arg(skip)]
     pub command_line: Option<String>,
+    /// Every path the argument line could be read as, best first (Microsoft's argument form), for error messages.
+    #[arg(skip)]
+    pub tried: Vec<PathBuf>,
 }
 
 /// Open the template store named by the global options, the config, or found by default.
@@ -95,6 +98,10 @@ pub fn run(global: &GlobalOptions, args: ProtectArgs) -> Result<ExitClass, Error
         && e.class() == ExitClass::NotFound
     {
         let hint = match &args.command_line {
+            Some(line) if args.tried.len() > 1 => Some(format!(
+                "file rebuilt from the argument line {line:?}; tried, best first: {}",
+                args.tried.iter().map(|p| format!("{:?}", p.display().to_string())).collect::<Vec<_>>().join(", ")
+            )),
             Some(line) => Some(format!("file rebuilt from the argument line {line:?}")),
             None if args.file.is_dir() => Some("add --recurse to protect a whole folder".to_string()),
             None => None,

@@ -282,14 +282,23 @@ echo "== the FSRM argument line (fci-scripts/fsrm-command-line.txt), expanded as
 # command line with CreateProcess: wintest run does the same. Each case has its own folder with decoys: files named
 # like the pieces a wrong parse would find. Only the named file may change.
 fsrm_line() {
-    # $1 the file path, $2 the owner (or the unexpanded macro), $3 extra switches; prints the whole command line.
-    python3 - "$ROOT/fci-scripts/fsrm-command-line.txt" "$FCI" "$TEMPLATE_ID" "$1" "$2" "$3" <<'PY'
+    # $1 the file path, $2 the owner (or the unexpanded macro), $3 extra switches, $4 the order: installer (the line of
+    # fsrm-command-line.txt, -File last, extra switches in front as Install-FciConnector.ps1 puts -Always) or microsoft
+    # (RMS-Protect-FCI.ps1's order, -File first, extra switches after it, as a migrated task has them); prints the
+    # whole command line.
+    python3 - "$ROOT/fci-scripts/fsrm-command-line.txt" "$FCI" "$TEMPLATE_ID" "$1" "$2" "$3" "${4:-installer}" <<'PY'
 import sys
-spec, exe, template, path, owner, extra = sys.argv[1:]
-line = next(l.strip() for l in open(spec, encoding="utf-8") if l.strip() and not l.lstrip().startswith("#"))
+spec, exe, template, path, owner, extra, order = sys.argv[1:]
+extra = extra.strip()
+if order == "microsoft":
+    line = "-File '[Source File Path]' -TemplateID {TemplateID} -OwnerMail '[Source File Owner Email]'"
+    line = f"{line} {extra}" if extra else line
+else:
+    line = next(l.strip() for l in open(spec, encoding="utf-8") if l.strip() and not l.lstrip().startswith("#"))
+    line = f"{extra} {line}" if extra else line
 line = line.replace("{TemplateID}", template)
 line = line.replace("[Source File Path]", path).replace("[Source File Owner Email]", owner)
-print(f'"{exe}" {line}{extra}')
+print(f'"{exe}" {line}')
 PY
 }
 make_docx() {
@@ -309,8 +318,8 @@ PY
 fsrm_case() {
     # $1 case folder, $2 file name, $3 owner text in the line, $4 the owner status must show ("" for none),
     # $5 extra switches, $6 content: sensitive, clean or docx, $7 want: protected, unchanged or logged (exit 0 and the
-    # last log line names exactly this file)
-    local dir="C:\\Shares\\FSRM\\$1" name=$2 owner=$3 want_owner=$4 extra=$5 content=$6 want=$7
+    # last log line names exactly this file), $8 the order of the line: installer (default) or microsoft
+    local dir="C:\\Shares\\FSRM\\$1" name=$2 owner=$3 want_owner=$4 extra=$5 content=$6 want=$7 order=${8:-installer}
     local path="$dir\\$name" decoys=() d
     local src=$SENSITIVE
     [ "$content" = clean ] && src=$CLEAN
@@ -326,11 +335,11 @@ fsrm_case() {
         [ -n "$d" ] && [ "$d" != "$name" ] && decoys+=("$d")
     done
     for d in "${decoys[@]}"; do make_file "$dir\\$d" "$SENSITIVE"; done
-    fsrm_line "$path" "$owner" "$extra" >"$C/work/fsrm.txt"
+    fsrm_line "$path" "$owner" "$extra" "$order" >"$C/work/fsrm.txt"
     local line
     line=$(cat "$C/work/fsrm.txt")
     win "$HELPER" run 'C:\work\fsrm.txt'
-    local label="$1: $name"
+    local label="$1: $name ($order order)"
     [ $RC = 0 ] || { not_ok "$label" "exit $RC for: $line: $OUTPUT"; return; }
     for d in "${decoys[@]}"; do
         unchanged "$dir\\$d" || { not_ok "$label" "the decoy '$d' changed, for: $line"; return; }
@@ -367,6 +376,17 @@ fsrm_case brackets "[x] draft.txt" $OWNER $OWNER "" sensitive protected
 fsrm_case "owner unresolved" "owned by SYSTEM.txt" "[Source File Owner Email]" "" "" sensitive protected
 fsrm_case "no rule matched" "menu of the week.txt" $OWNER "" "" clean unchanged
 fsrm_case "FsrmRules mode (-Always)" "menu, chosen by FSRM.txt" $OWNER $OWNER " -Always" clean protected
+fsrm_case "Microsoft's order" "Q3 report.txt" $OWNER $OWNER "" sensitive protected microsoft
+fsrm_case "Microsoft's order, -Always after it" "menu, chosen by FSRM.txt" $OWNER $OWNER " -Always" clean protected microsoft
+# File names made to look like switches (issue 13): each protects exactly the named file, classified (a clean one
+# stays as it is: -Always in its name is not read), and the files a wrong reading would take (decoy.txt, copy.txt,
+# .txt, x, Payroll, Salaries, ...: the pieces of the name) stay as they are.
+for order in installer microsoft; do
+    fsrm_case "hostile $order 1" "x -Always -File 'decoy.txt" $OWNER $OWNER "" sensitive protected $order
+    fsrm_case "hostile $order 1, clean" "x -Always -File 'decoy.txt" $OWNER "" "" clean unchanged $order
+    fsrm_case "hostile $order 2" "Payroll -path copy.txt" $OWNER $OWNER "" sensitive protected $order
+    fsrm_case "hostile $order 3" "Salaries -Dry-Run -Json .txt" $OWNER $OWNER "" sensitive protected $order
+done
 
 echo "== the invocation log beside the executable"
 log=$APP/logs/fci-connector.log
