@@ -30,7 +30,8 @@ Then it changes what differs from the settings given:
   6. replaces the file management job: an existing job of that name is removed and created again with exactly the
      settings given (Set-FsrmFileManagementJob would keep a condition of an earlier FsrmRules run).
 
-The job's argument line is read from fsrm-command-line.txt beside this script, with {TemplateID} replaced.
+The job's argument line is read from fsrm-command-line.txt beside this script, with {TemplateID} replaced (and
+-Always put before -OwnerMail in FsrmRules mode).
 
 Modes:
   Connector  (default) fci-connector classifies each file with its own rule set and protects what the policy says.
@@ -165,9 +166,14 @@ function Get-ArgumentLine {
     }
     $line = $line.Trim().Replace('{TemplateID}', $TemplateId.Trim('{', '}'))
     if ($Mode -eq 'FsrmRules') {
-        # FSRM's classification already decided: protect without classifying again. In front, so that -File stays
-        # last and the path runs to the end of the line (docs/DEPLOYING.md).
-        $line = '-Always ' + $line
+        # FSRM's classification already decided: protect without classifying again. After the template id: before
+        # -File, so that the path still runs to the end of the line (docs/DEPLOYING.md), and not first, because
+        # fci-connector recognises Microsoft's form by its first switch (-TemplateID, -OwnerMail or -File).
+        $withAlways = $line.Replace(' -OwnerMail ', ' -Always -OwnerMail ')
+        if ($withAlways -eq $line) {
+            throw "$file: the argument line has no -OwnerMail to put -Always in front of."
+        }
+        $line = $withAlways
     }
     return $line
 }

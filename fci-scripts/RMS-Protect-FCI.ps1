@@ -89,9 +89,10 @@ param(
 # Failures are reported with their own exit code (docs/EXIT-CODES.md), never as a terminating error (exit 1).
 $ErrorActionPreference = 'Continue'
 
-# The argument line fci-connector reads: fsrm-command-line.txt's line with each value in double quotes, so that it
-# reaches fci-connector as one word (tests/fsrm_command_line.rs checks that the two are the same line).
-$LineForm = '-TemplateID {TemplateID} -OwnerMail "[Source File Owner Email]" -File "[Source File Path]"'
+# The argument line fci-connector reads: `protect` and fsrm-command-line.txt's line with each value in double quotes,
+# so that it reaches fci-connector as one word (tests/fsrm_command_line.rs checks that the two are the same line).
+# `protect` in front marks Microsoft's form whichever switch comes next.
+$LineForm = 'protect -TemplateID {TemplateID} -OwnerMail "[Source File Owner Email]" -File "[Source File Path]"'
 
 function Stop-WithCode {
     param([int]$Code, [string]$Message)
@@ -178,7 +179,7 @@ if (-not $OwnerMail) {
 }
 if (-not $Classify) {
     # FSRM's condition chose this file: protect it without classifying, as Microsoft's script did.
-    $form = '-Always ' + $form
+    $form = $form.Replace('protect ', 'protect -Always ')
 }
 $values = @{
     '{TemplateID}'               = $TemplateID
