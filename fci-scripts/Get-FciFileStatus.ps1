@@ -37,6 +37,32 @@ param(
 
 begin {
     $ErrorActionPreference = 'Stop'
+    function ConvertTo-NativeArgument {
+        <# A path as Windows PowerShell's native argument passing delivers it intact: it wraps an argument holding a
+           blank in double quotes without escaping a trailing backslash, so "D:\My Samples\" would reach fci-connector
+           as D:\My Samples". The trailing backslash of a folder is dropped (not the one of a drive root, which holds
+           no blank). #>
+        param([string]$Path)
+        if ($Path -match '\s' -and $Path.EndsWith('\') -and $Path.Length -gt 3) {
+            return $Path.TrimEnd('\')
+        }
+        return $Path
+    }
+
+    function Invoke-Utf8 {
+        <# Runs a script block with [Console]::OutputEncoding set to UTF-8: Windows PowerShell decodes a native
+           program's output with it (the OEM code page by default), and fci-connector writes UTF-8. #>
+        param([scriptblock]$Block)
+        $previous = [Console]::OutputEncoding
+        try {
+            [Console]::OutputEncoding = New-Object System.Text.UTF8Encoding($false)
+            & $Block
+        }
+        finally {
+            [Console]::OutputEncoding = $previous
+        }
+    }
+
     if (-not $FciConnector) {
         $FciConnector = @(
             (Join-Path $PSScriptRoot 'fci-connector.exe'),
@@ -57,36 +83,38 @@ begin {
 
 process {
     foreach ($f in $File) {
-        $files.Add($f)
+        $files.Add((ConvertTo-NativeArgument $f))
     }
 }
 
 end {
     # One process for all files: status of many paths in one run; `--` so that no name is taken for an option.
     $arguments = @('status', '--format', 'json', '--') + $files
-    & $FciConnector @arguments | ForEach-Object {
-        $row = $_ | ConvertFrom-Json
-        $status = $statusNames[[string]$row.state]
-        if (-not $status) {
-            $status = [string]$row.state
-        }
-        [pscustomobject]@{
-            PSTypeName    = 'FciConnector.FileStatus'
-            FileName      = $row.path
-            Status        = $status
-            Protector     = $row.protector
-            TemplateId    = $row.template_id
-            TemplateName  = $row.template_name
-            Owner         = $row.owner
-            ContentId     = $row.content_id
-            Issued        = $row.issued
-            ValidUntil    = $row.valid_until
-            Rights        = $row.rights
-            Recipients    = $row.recipients
-            FormatVersion = $row.format_version
-            OriginalName  = $row.original_name
-            OriginalSize  = $row.original_size
-            Error         = $row.error
+    Invoke-Utf8 {
+        & $FciConnector @arguments | ForEach-Object {
+            $row = $_ | ConvertFrom-Json
+            $status = $statusNames[[string]$row.state]
+            if (-not $status) {
+                $status = [string]$row.state
+            }
+            [pscustomobject]@{
+                PSTypeName    = 'FciConnector.FileStatus'
+                FileName      = $row.path
+                Status        = $status
+                Protector     = $row.protector
+                TemplateId    = $row.template_id
+                TemplateName  = $row.template_name
+                Owner         = $row.owner
+                ContentId     = $row.content_id
+                Issued        = $row.issued
+                ValidUntil    = $row.valid_until
+                Rights        = $row.rights
+                Recipients    = $row.recipients
+                FormatVersion = $row.format_version
+                OriginalName  = $row.original_name
+                OriginalSize  = $row.original_size
+                Error         = $row.error
+            }
         }
     }
     exit $LASTEXITCODE

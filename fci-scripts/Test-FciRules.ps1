@@ -45,6 +45,32 @@ param(
 
 begin {
     $ErrorActionPreference = 'Stop'
+    function ConvertTo-NativeArgument {
+        <# A path as Windows PowerShell's native argument passing delivers it intact: it wraps an argument holding a
+           blank in double quotes without escaping a trailing backslash, so "D:\My Samples\" would reach fci-connector
+           as D:\My Samples". The trailing backslash of a folder is dropped (not the one of a drive root, which holds
+           no blank). #>
+        param([string]$Path)
+        if ($Path -match '\s' -and $Path.EndsWith('\') -and $Path.Length -gt 3) {
+            return $Path.TrimEnd('\')
+        }
+        return $Path
+    }
+
+    function Invoke-Utf8 {
+        <# Runs a script block with [Console]::OutputEncoding set to UTF-8: Windows PowerShell decodes a native
+           program's output with it (the OEM code page by default), and fci-connector writes UTF-8. #>
+        param([scriptblock]$Block)
+        $previous = [Console]::OutputEncoding
+        try {
+            [Console]::OutputEncoding = New-Object System.Text.UTF8Encoding($false)
+            & $Block
+        }
+        finally {
+            [Console]::OutputEncoding = $previous
+        }
+    }
+
     if (-not $FciConnector) {
         $FciConnector = @(
             (Join-Path $PSScriptRoot 'fci-connector.exe'),
@@ -59,14 +85,14 @@ begin {
 
 process {
     foreach ($p in $Path) {
-        $paths.Add($p)
+        $paths.Add((ConvertTo-NativeArgument $p))
     }
 }
 
 end {
     $arguments = @()
     if ($Rules) {
-        $arguments += @('--rules', $Rules)
+        $arguments += @('--rules', (ConvertTo-NativeArgument $Rules))
     }
     $arguments += @('classify', '--format', 'json')
     if ($Recurse) {
@@ -76,17 +102,19 @@ end {
     $arguments += '--'
     $arguments += $paths
 
-    & $FciConnector @arguments | ForEach-Object {
-        $row = $_ | ConvertFrom-Json
-        [pscustomobject]@{
-            PSTypeName = 'FciConnector.Classification'
-            Path       = $row.path
-            Decision   = $row.decision
-            Template   = $row.template
-            Properties = $row.properties
-            Matches    = $row.matches
-            Problems   = $row.problems
-            Error      = $row.error
+    Invoke-Utf8 {
+        & $FciConnector @arguments | ForEach-Object {
+            $row = $_ | ConvertFrom-Json
+            [pscustomobject]@{
+                PSTypeName = 'FciConnector.Classification'
+                Path       = $row.path
+                Decision   = $row.decision
+                Template   = $row.template
+                Properties = $row.properties
+                Matches    = $row.matches
+                Problems   = $row.problems
+                Error      = $row.error
+            }
         }
     }
     $code = $LASTEXITCODE

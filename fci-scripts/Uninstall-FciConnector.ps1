@@ -26,6 +26,8 @@ Also unregister the FciConnector event source from the Application log.
 .EXAMPLE
 .\Uninstall-FciConnector.ps1 -JobName 'FCI Connector - HR' -RemoveProperty Confidentiality
 #>
+#Requires -Version 5.1
+#Requires -RunAsAdministrator
 [CmdletBinding(SupportsShouldProcess = $true)]
 param(
     [string]$JobName = 'FCI Connector - Protect',
@@ -74,7 +76,8 @@ if ($RemoveProperty) {
 
 if ($RemoveEventSource -and [System.Diagnostics.EventLog]::SourceExists('FciConnector')) {
     if ($PSCmdlet.ShouldProcess('FciConnector', 'Unregister the event source')) {
-        Remove-EventLog -Source 'FciConnector'
+        # The .NET call, not Remove-EventLog: that cmdlet is not in PowerShell 7.
+        [System.Diagnostics.EventLog]::DeleteEventSource('FciConnector')
         $removed += "event source 'FciConnector'"
     }
 }

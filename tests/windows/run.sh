@@ -78,6 +78,7 @@ cp -r "$ROOT/classification-rules" "$APP/"
 cp "$ROOT"/tests/fixtures/keys/{issuer,recovery,stranger}.*.pem "$APP/keys/"
 cp "$HERE/exitcode.cmd" "$APP/"
 x86_64-w64-mingw32-gcc -municode -O2 -Wall -o "$APP/wintest.exe" "$HERE/wintest.c"
+x86_64-w64-mingw32-gcc -municode -O2 -Wall -o "$APP/launcher.exe" "$HERE/launcher.c"
 
 FCI='C:\FciConnector\fci-connector.exe'
 HELPER='C:\FciConnector\wintest.exe'
@@ -283,7 +284,7 @@ echo "== the FSRM argument line (fci-scripts/fsrm-command-line.txt), expanded as
 # like the pieces a wrong parse would find. Only the named file may change.
 fsrm_line() {
     # $1 the file path, $2 the owner (or the unexpanded macro), $3 extra switches, $4 the order: installer (the line of
-    # fsrm-command-line.txt, -File last, extra switches in front as Install-FciConnector.ps1 puts -Always) or microsoft
+    # fsrm-command-line.txt, -File last, extra switches before -OwnerMail as Install-FciConnector.ps1 puts -Always) or microsoft
     # (RMS-Protect-FCI.ps1's order, -File first, extra switches after it, as a migrated task has them); prints the
     # whole command line.
     python3 - "$ROOT/fci-scripts/fsrm-command-line.txt" "$FCI" "$TEMPLATE_ID" "$1" "$2" "$3" "${4:-installer}" <<'PY'
@@ -295,7 +296,7 @@ if order == "microsoft":
     line = f"{line} {extra}" if extra else line
 else:
     line = next(l.strip() for l in open(spec, encoding="utf-8") if l.strip() and not l.lstrip().startswith("#"))
-    line = f"{extra} {line}" if extra else line
+    line = line.replace(" -OwnerMail ", f" {extra} -OwnerMail ", 1) if extra else line
 line = line.replace("{TemplateID}", template)
 line = line.replace("[Source File Path]", path).replace("[Source File Owner Email]", owner)
 print(f'"{exe}" {line}')
@@ -408,6 +409,59 @@ fi
 echo "== no temporary files left anywhere"
 left=$(find "$C/Shares" \( -name '.~fci-*' -o -name 'rfc*.tmp' \) | head -5)
 [ -z "$left" ] && ok "no .~fci-*.tmp or rfc*.tmp under C:\\Shares" || not_ok "temporary files left" "$left"
+
+echo "== program name on the raw command line (launcher.exe: CreateProcessW with the literal line)"
+# FSRM's Command is C:\Program Files\FciConnector\fci-connector.exe and whether the task runner quotes it is not
+# documented, so the line may start with the path quoted or not. launcher.exe gives CreateProcessW the literal line,
+# with the program as lpApplicationName ("given": the line reaches GetCommandLineW as written, on Windows and Wine)
+# and without ("searched": the program is found from the line; Wine may quote it). The drop-in's line
+# (RMS-Protect-FCI.ps1's $LineForm) is run the same way.
+PF="$C/Program Files/FciConnector"
+mkdir -p "$PF"
+cp "$EXE" "$PF/"
+cp -r "$APP/templates" "$APP/classification-rules" "$PF/"
+SPACED='C:\Program Files\FciConnector\fci-connector.exe'
+launcher_case() {
+    # $1 quoted|unquoted, $2 given|searched, $3 line|drop-in
+    local quoting=$1 app=$2 which=$3 dir="C:\\Shares\\Launcher\\$1 $2 $3" args prog
+    local path="$dir\\Q3 report (final).txt"
+    make_file "$path" "$CLEAN"
+    if [ "$which" = drop-in ]; then
+        # The line RMS-Protect-FCI.ps1 starts fci-connector with: $LineForm, -Always after protect, values filled in.
+        args=$(python3 - "$ROOT/fci-scripts/RMS-Protect-FCI.ps1" "$TEMPLATE_ID" "$path" "$OWNER" <<'PY'
+import re, sys
+script, template, path, owner = sys.argv[1:]
+form = next(re.match(r"\$LineForm = '(.*)'\s*$", l).group(1) for l in open(script, encoding="utf-8") if l.startswith("$LineForm = "))
+form = form.replace("protect ", "protect -Always ", 1)
+print(form.replace("{TemplateID}", template).replace("[Source File Owner Email]", owner).replace("[Source File Path]", path))
+PY
+        )
+    else
+        # The installer's FsrmRules line (-Always before -OwnerMail): a clean file is protected only if the switches
+        # were read.
+        args=$(fsrm_line "$path" "$OWNER" "-Always" installer)
+        args=${args#\"$FCI\" }
+    fi
+    prog=$SPACED
+    [ "$quoting" = quoted ] && prog="\"$SPACED\""
+    write_line "$C/work/launch.txt" "$prog $args"
+    local given=-
+    [ "$app" = given ] && given=$SPACED
+    win 'C:\FciConnector\launcher.exe' "$given" 'C:\work\launch.txt'
+    local label="program path with a space, $quoting, lpApplicationName $app, $which"
+    if [ $RC = 0 ] && is_protected "$path"; then
+        ok "$label"
+    else
+        not_ok "$label" "exit $RC for: $prog $args: $OUTPUT"
+    fi
+}
+for quoting in quoted unquoted; do
+    for app in given searched; do
+        launcher_case $quoting $app line
+    done
+done
+launcher_case quoted given drop-in
+launcher_case unquoted given drop-in
 
 echo
 for s in "${SKIPPED[@]}"; do echo "skipped: $s"; done
