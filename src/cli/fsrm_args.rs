@@ -166,7 +166,9 @@ pub fn is_legacy(args: &[OsString]) -> bool {
         |w: &str| switch_of(w).is_some_and(|(_, _, name)| ["file", "templateid", "ownermail"].contains(&name.as_str()));
     match first {
         Some(w) if is_legacy_switch(w) => true,
-        Some(w) if w.eq_ignore_ascii_case("protect") => words.any(is_legacy_switch),
+        // `protect -File …`, and a line that starts with one of our own switches (`-Always -TemplateID … -File …`,
+        // as an admin may register it): legacy when one of Microsoft's switches follows.
+        Some(w) if w.eq_ignore_ascii_case("protect") || switch_of(w).is_some() => words.any(is_legacy_switch),
         _ => false,
     }
 }
@@ -233,11 +235,36 @@ impl Line {
 }
 
 /// The raw command line without the program name: on Windows the program may be quoted and contain spaces.
+///
+/// Whether the task runner quotes a program path with a space (`C:\Program Files\FciConnector\fci-connector.exe`)
+/// is not documented, and CreateProcessW accepts it unquoted: then the program runs to the first word ending in
+/// `.exe` before any switch or quote.
 fn strip_program(raw: &str) -> &str {
     let raw = raw.trim_start();
     let rest = match raw.strip_prefix('"') {
         Some(quoted) => quoted.find('"').map_or("", |i| &quoted[i + 1..]),
-        None => raw.find(char::is_whitespace).map_or("", |i| &raw[i..]),
+        None => {
+            let mut end = raw.find(char::is_whitespace).unwrap_or(raw.len());
+            let first = &raw[..end];
+            // Only a path cut at a space (`C:\Program`) goes on; a bare program name never does.
+            if first.contains(['\\', '/']) && !first.to_ascii_lowercase().ends_with(".exe") {
+                let mut at = end;
+                while at < raw.len() {
+                    let word_start = at + raw[at..].find(|c: char| !c.is_whitespace()).unwrap_or(raw.len() - at);
+                    if word_start >= raw.len() || raw[word_start..].starts_with(['-', '\'', '"']) {
+                        break;
+                    }
+                    let word_end =
+                        word_start + raw[word_start..].find(char::is_whitespace).unwrap_or(raw.len() - word_start);
+                    if raw[word_start..word_end].to_ascii_lowercase().ends_with(".exe") {
+                        end = word_end;
+                        break;
+                    }
+                    at = word_end;
+                }
+            }
+            &raw[end..]
+        }
     };
     rest.trim_start()
 }
@@ -601,6 +628,31 @@ mod tests {
 
     fn picked_raw(raw: &str, existing: &[&str]) -> PathBuf {
         parse_with(&argv(&["-File", "x"]), Some(&OsString::from(raw)), |p| existing.contains(&p)).unwrap().1.file
+    }
+
+    #[test]
+    fn the_program_path_is_stripped_quoted_or_not() {
+        let line = "-TemplateID x -File 'C:\\S\\a b.txt'";
+        for program in [
+            "\"C:\\Program Files\\FciConnector\\fci-connector.exe\"",
+            "C:\\Program Files\\FciConnector\\fci-connector.exe",
+            "C:\\Program Files\\FciConnector\\FCI-CONNECTOR.EXE",
+            "fci-connector",
+            "fci-connector.exe",
+            "C:\\Tools\\fci-connector.exe",
+        ] {
+            assert_eq!(strip_program(&format!("{program} {line}")), line, "{program}");
+        }
+        // A bare program name never swallows what follows, even a word ending in .exe.
+        assert_eq!(strip_program("fci-connector protect x.exe -TemplateID y"), "protect x.exe -TemplateID y");
+    }
+
+    #[test]
+    fn a_line_may_start_with_our_own_switches() {
+        let (_, p) = parsed(&["-Always", "-TemplateID", "x", "-File", "'C:\\S\\a.txt'"]);
+        assert!(p.always);
+        assert_eq!(p.file, PathBuf::from("C:\\S\\a.txt"));
+        assert!(!is_legacy(&argv(&["--always"])));
     }
 
     #[test]
