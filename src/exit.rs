@@ -90,7 +90,7 @@ impl ExitClass {
             }
             ExitClass::Internal => "any other failure (a bug)",
             ExitClass::Usage => "usage: bad or missing arguments",
-            ExitClass::NotFound => "file not found, or not a regular file",
+            ExitClass::NotFound => "file not found, not a regular file, or a folder on its way is a symbolic link",
             ExitClass::Busy => "file busy or access denied; safe to retry, original untouched",
             ExitClass::Template => "template unknown or unusable (missing or invalid key)",
             ExitClass::Config => "configuration invalid (rule files, template store, config file)",

@@ -461,3 +461,88 @@ impl Write for Writeback<'_> {
         self.file.flush()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::{file_identity, resolve_target};
+    use super::*;
+
+    #[test]
+    fn a_link_on_the_way_is_refused_and_named() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("real/sub")).unwrap();
+        std::os::unix::fs::symlink(dir.path().join("real"), dir.path().join("link")).unwrap();
+        let root = Folder::open_root(dir.path()).unwrap();
+        assert!(root.open_beneath(Path::new("real/sub")).is_ok());
+        let e = root.open_beneath(Path::new("link/sub")).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::InvalidInput);
+        assert!(e.to_string().contains(&format!("{}: is a symbolic link", dir.path().join("link").display())), "{e}");
+        assert!(root.open_beneath(Path::new("real/../..")).is_err());
+        let e = resolve_target(&dir.path().join("link/sub/f.txt"), Some(dir.path())).unwrap_err();
+        assert!(e.to_string().contains("symbolic link"), "{e}");
+    }
+
+    #[test]
+    fn only_regular_files_open_and_never_through_a_final_link() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("f.txt"), b"x").unwrap();
+        std::os::unix::fs::symlink(dir.path().join("f.txt"), dir.path().join("l.txt")).unwrap();
+        rustix::fs::mkfifoat(rustix::fs::CWD, dir.path().join("fifo"), Mode::from_raw_mode(0o600)).unwrap();
+        let folder = Folder::open_root(dir.path()).unwrap();
+        assert!(folder.open_file(OsStr::new("f.txt")).is_ok());
+        for (name, says) in [("l.txt", "symbolic link"), ("fifo", "not a regular file"), ("..", "not a file name")] {
+            let e = folder.open_file(OsStr::new(name)).unwrap_err();
+            assert!(e.to_string().contains(says), "{name}: {e}");
+        }
+        assert!(folder.open_file(OsStr::new("a/b")).is_err());
+    }
+
+    #[test]
+    fn replace_checks_the_name_still_names_the_original_and_rename_new_never_overwrites() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("f.txt"), b"old").unwrap();
+        let folder = Folder::open_root(dir.path()).unwrap();
+        let original = folder.open_file(OsStr::new("f.txt")).unwrap();
+        let (mut temp, name) = folder.create_temp(None).unwrap();
+        assert_eq!(std::fs::metadata(dir.path().join(&name)).unwrap().mode() & 0o777, 0o600);
+        temp.write_all(b"new").unwrap();
+        // Someone else's file now has the name: refused, busy.
+        std::fs::rename(dir.path().join("f.txt"), dir.path().join("moved.txt")).unwrap();
+        std::fs::write(dir.path().join("f.txt"), b"other").unwrap();
+        let e = folder.replace(&name, OsStr::new("f.txt"), &original).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::ResourceBusy);
+        assert_eq!(std::fs::read(dir.path().join("f.txt")).unwrap(), b"other");
+        let e = folder.rename_new(&name, OsStr::new("f.txt")).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::AlreadyExists);
+        folder.rename_new(&name, OsStr::new("g.txt")).unwrap();
+        assert_eq!(std::fs::read(dir.path().join("g.txt")).unwrap(), b"new");
+        assert!(folder.names().unwrap().contains(&OsString::from("g.txt")));
+        let id = file_identity(&original).unwrap();
+        assert_eq!((id.size, id.links), (3, 1));
+    }
+
+    #[test]
+    fn a_lease_is_refused_while_a_writer_has_the_file_and_broken_when_one_opens_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.txt");
+        std::fs::write(&path, b"x").unwrap();
+        let reader = File::open(&path).unwrap();
+        let writer = std::fs::OpenOptions::new().append(true).open(&path).unwrap();
+        assert_eq!(read_lease(&reader).unwrap_err().kind(), io::ErrorKind::WouldBlock);
+        drop(writer);
+        let lease = read_lease(&reader).unwrap();
+        if !lease.held() {
+            return; // a file system without leases: nothing more to see here
+        }
+        assert!(!lease.broken());
+        let opener = std::thread::spawn(move || std::fs::OpenOptions::new().append(true).open(path).map(drop));
+        // The writer's open waits for the break to be noticed; polling notices it and lets the writer go on.
+        let started = std::time::Instant::now();
+        while !lease.broken() {
+            assert!(started.elapsed() < Duration::from_secs(10), "the break was never seen");
+            std::thread::yield_now();
+        }
+        opener.join().unwrap().unwrap();
+        assert!(started.elapsed() < Duration::from_secs(10));
+    }
+}
