@@ -196,7 +196,20 @@ pub fn process(path: &Path, request: &Request<'_>, ctx: &Context<'_>) -> Outcome
     };
     let chosen = Some((template.id.to_string(), template.name.clone()));
     if request.dry_run {
-        return Outcome { action: Action::WouldProtect, template: chosen, classification, warnings };
+        // What protect would refuse (see protect::protect_file) is not "would protect".
+        let action = if identity.links > 1 {
+            Action::Failed(Error::new(
+                ExitClass::HardLinked,
+                format!(
+                    "{}: would not be protected: the file has {} hard links, and its other names would keep the plaintext",
+                    path.display(),
+                    identity.links
+                ),
+            ))
+        } else {
+            Action::WouldProtect
+        };
+        return Outcome { action, template: chosen, classification, warnings };
     }
     let protect_request = ProtectRequest { owner: request.owner, root: request.root, expected: Some(identity) };
     let action = match protect::protect_file(path, template, &protect_request) {

@@ -318,6 +318,9 @@ fn a_hard_linked_file_is_refused_with_exit_14_and_both_names_keep_their_bytes() 
     assert!(log.contains("\"exit_code\":14") && log.contains("hard link"), "{log}");
     let status = bin(&s).arg("status").arg(&pay).output().unwrap();
     assert!(!String::from_utf8_lossy(&status.stdout).contains("protected by fci"), "status must not say protected");
+    let out =
+        bin(&s).arg("protect").arg(&pay).args(["--template", TEMPLATE_ID, "--always", "--dry-run"]).output().unwrap();
+    assert_eq!(code(&out), Some(14), "a dry run says the same: {}", stderr(&out));
     // A folder run ranks it above the skip codes.
     let out = bin(&s)
         .arg("protect")
