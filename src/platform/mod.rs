@@ -5,7 +5,7 @@
 //! written, the raw command line as the OS received it, and reporting failures to the system's event log.
 //!
 //! The implementations live in `unix.rs` and `windows.rs`; `winpath.rs` holds the Windows path rules as pure
-//! functions, compiled everywhere so their unit tests run on any machine. Every `unsafe` of the crate is here.
+//! functions, compiled everywhere so their unit tests run on any machine. Every `unsafe` of the crate belongs here.
 
 use std::ffi::{OsStr, OsString};
 use std::fs::File;
