@@ -75,6 +75,10 @@ pub struct Config {
     pub rules: Option<PathBuf>,
     pub templates: Option<PathBuf>,
     pub default_template: Option<String>,
+    /// The folders shared to users (`share_roots = ['/srv/share']`). A single file (an FSRM task, `protect FILE`)
+    /// is reached beneath the longest one containing it, and no link below it is followed; a file in none of them
+    /// is reached from the file system root, so a link anywhere in its path is refused.
+    pub share_roots: Vec<PathBuf>,
     pub log: LogConfig,
     pub policy: PolicyConfig,
     pub limits: Limits,
@@ -96,7 +100,10 @@ impl Config {
         let text = std::fs::read_to_string(&path).map_err(|e| {
             Error::new(ExitClass::Config, format!("cannot read the config file {}: {e}", path.display()))
         })?;
-        Self::parse(&text, &path)
+        let config = Self::parse(&text, &path)?;
+        // Every command that reaches single files resolves them beneath these (see platform::resolve_target).
+        crate::platform::set_share_roots(&config.share_roots);
+        Ok(config)
     }
 
     /// Parse config text; `path` names it in errors and anchors relative paths.
@@ -114,6 +121,11 @@ impl Config {
         anchor(&mut config.rules);
         anchor(&mut config.templates);
         anchor(&mut config.log.dir);
+        for root in &mut config.share_roots {
+            if root.is_relative() {
+                *root = base.join(&*root);
+            }
+        }
         if let Some(id) = &config.default_template {
             crate::protect::templates::parse_id(id)
                 .map_err(|m| Error::new(ExitClass::Config, format!("{}: default_template: {m}", path.display())))?;
@@ -130,11 +142,12 @@ mod tests {
     #[test]
     fn parses_and_anchors_relative_paths() {
         let c = Config::parse(
-            "rules = 'rules'\ndefault_template = '{E6EE2481-26B9-45E5-B34A-F744EACD53B0}'\n[log]\nmax_bytes = 100\n[policy]\nunreadable = 'protect'\nexcluded_extensions = ['.pst']\n",
+            "rules = 'rules'\nshare_roots = ['/srv/share', 'local']\ndefault_template = '{E6EE2481-26B9-45E5-B34A-F744EACD53B0}'\n[log]\nmax_bytes = 100\n[policy]\nunreadable = 'protect'\nexcluded_extensions = ['.pst']\n",
             Path::new("/etc/fci/fci-connector.toml"),
         )
         .unwrap();
         assert_eq!(c.rules.unwrap(), Path::new("/etc/fci/rules"));
+        assert_eq!(c.share_roots, [Path::new("/srv/share"), Path::new("/etc/fci/local")]);
         assert_eq!(c.log.max_bytes, 100);
         assert_eq!(c.log.keep, 5);
         assert_eq!(c.policy.unreadable, UnreadablePolicy::Protect);

@@ -5,11 +5,13 @@
 //! reads the file before `protect` locks it; `protect` then re-checks under its lock, so two invocations racing on
 //! one file still protect it exactly once.
 
+use std::fs::File;
 use std::path::Path;
 
 use crate::classify::{Classification, Decision, RuleSet};
 use crate::config::{PolicyConfig, UnreadablePolicy};
 use crate::extract::{self, Limits};
+use crate::platform::{self, FileIdentity};
 use crate::protect::container::license::License;
 use crate::protect::templates::{Template, TemplateStore};
 use crate::protect::{self, FileState, ProtectOutcome, ProtectRequest};
@@ -122,20 +124,24 @@ pub struct Context<'a> {
 pub struct Request<'a> {
     pub owner: Option<&'a str>,
     pub dry_run: bool,
+    /// The task's root (folder mode and `watch` pass their folder): the file is reached beneath it, never through
+    /// a link. `None` for a single file: beneath the configured share root containing it, else the file system
+    /// root (see [`crate::platform::resolve_target`]).
+    pub root: Option<&'a Path>,
 }
 
 /// Take `path` through the pipeline.
 pub fn process(path: &Path, request: &Request<'_>, ctx: &Context<'_>) -> Outcome {
-    match check_file(path, ctx.policy) {
-        Ok(Some(reason)) => return Outcome::new(Action::Skipped(reason)),
-        Ok(None) => {}
+    let (file, identity) = match check_file(path, request.root, ctx.policy) {
+        Ok(Checked::Skip(reason)) => return Outcome::new(Action::Skipped(reason)),
+        Ok(Checked::Go(file, identity)) => (file, identity),
         Err(e) => return Outcome::new(Action::Failed(e)),
-    }
+    };
     let mut warnings = Vec::new();
     let mut classification = None;
     let mut policy_template = None;
     if let Some(rules) = ctx.rules {
-        match classify(path, rules, ctx.limits) {
+        match classify_file(file, path, rules, ctx.limits) {
             Ok(c) if !c.is_complete() => {
                 let why = c.problems.iter().map(|p| format!("{}: {}", p.source, p.message)).collect::<Vec<_>>();
                 let err = Error::new(
@@ -190,38 +196,58 @@ pub fn process(path: &Path, request: &Request<'_>, ctx: &Context<'_>) -> Outcome
     };
     let chosen = Some((template.id.to_string(), template.name.clone()));
     if request.dry_run {
-        return Outcome { action: Action::WouldProtect, template: chosen, classification, warnings };
+        // What protect would refuse (see protect::protect_file) is not "would protect".
+        let action = if identity.links > 1 {
+            Action::Failed(Error::new(
+                ExitClass::HardLinked,
+                format!(
+                    "{}: would not be protected: the file has {} hard links, and its other names would keep the plaintext",
+                    path.display(),
+                    identity.links
+                ),
+            ))
+        } else {
+            Action::WouldProtect
+        };
+        return Outcome { action, template: chosen, classification, warnings };
     }
-    let action = match protect::protect_file(path, template, &ProtectRequest { owner: request.owner }) {
-        Ok(ProtectOutcome::Protected(license)) => Action::Protected(Box::new(license)),
+    let protect_request = ProtectRequest { owner: request.owner, root: request.root, expected: Some(identity) };
+    let action = match protect::protect_file(path, template, &protect_request) {
+        Ok(ProtectOutcome::Protected { license, warnings: kept }) => {
+            warnings.extend(kept);
+            Action::Protected(Box::new(license))
+        }
         Ok(ProtectOutcome::AlreadyProtected(_)) => Action::Skipped(SkipReason::AlreadyProtected),
         Err(e) => Action::Failed(e),
     };
     Outcome { action, template: chosen, classification, warnings }
 }
 
-/// The cheap checks, before any content is read: a regular file, not an excluded type, not already protected by
-/// us or by another product (only headers are read).
-fn check_file(path: &Path, policy: &PolicyConfig) -> Result<Option<SkipReason>, Error> {
-    let meta = path.symlink_metadata().map_err(|e| Error::io("cannot open", path, e, ExitClass::NotFound))?;
-    if !meta.is_file() {
-        let what = if meta.is_dir() {
-            "is a folder"
-        } else if meta.file_type().is_symlink() {
-            "is a symbolic link"
-        } else {
-            "is not a regular file"
-        };
-        return Err(Error::new(ExitClass::NotFound, format!("{}: {what}", path.display())));
-    }
+/// What the cheap checks found: leave the file alone, or go on with the file as it is now.
+enum Checked {
+    Skip(SkipReason),
+    /// The file, open through its folder's handle, and what it was when opened.
+    Go(File, FileIdentity),
+}
+
+/// The cheap checks, before any content is read: a regular file reached beneath the task's root without following
+/// a link (its identity recorded, so protect rewrites the very file that was classified), not an excluded type,
+/// not already protected by us or by another product (only headers are read).
+fn check_file(path: &Path, root: Option<&Path>, policy: &PolicyConfig) -> Result<Checked, Error> {
+    let open = |e| Error::io("cannot open", path, e, ExitClass::NotFound);
+    let target = platform::resolve_target(path, root).map_err(open)?;
+    let file = target.folder.open_file(&target.name).map_err(open)?;
+    let identity = platform::file_identity(&file).map_err(open)?;
     if policy.is_excluded(path) {
         let ext = path.extension().map(|e| e.to_string_lossy().to_lowercase()).unwrap_or_default();
-        return Ok(Some(SkipReason::ExcludedType(ext)));
+        return Ok(Checked::Skip(SkipReason::ExcludedType(ext)));
     }
     match protect::status_of(path)? {
-        FileState::Protected(_) | FileState::Damaged(_) => Ok(Some(SkipReason::AlreadyProtected)),
-        FileState::ProtectedByOther(foreign) => Ok(Some(SkipReason::ProtectedByOther(foreign.protector.to_string()))),
-        FileState::Unprotected => Ok(None),
+        FileState::Protected(_) | FileState::Damaged(_) => Ok(Checked::Skip(SkipReason::AlreadyProtected)),
+        FileState::ProtectedByOther(foreign) => {
+            Ok(Checked::Skip(SkipReason::ProtectedByOther(foreign.protector.to_string())))
+        }
+        FileState::Unprotected => Ok(Checked::Go(file, identity)),
     }
 }
 
@@ -231,6 +257,14 @@ pub fn classify(path: &Path, rules: &RuleSet, limits: &Limits) -> Result<Classif
     let full = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
     let mut scanner = rules.scanner(&full);
     extract::extract(path, limits, &mut |chunk| scanner.feed(chunk))?;
+    Ok(scanner.finish())
+}
+
+/// Extract and classify `file`, already open through its folder's handle (`path` names it).
+fn classify_file(file: File, path: &Path, rules: &RuleSet, limits: &Limits) -> Result<Classification, Error> {
+    let full = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut scanner = rules.scanner(&full);
+    extract::extract_file(file, path, limits, &mut |chunk| scanner.feed(chunk))?;
     Ok(scanner.finish())
 }
 

@@ -36,11 +36,14 @@ pub enum ExitClass {
     SkipForeignProtection,
     /// `--strict-exit`: excluded file type.
     SkipExcluded,
+    /// The file has more than one hard link: protecting one name would leave the plaintext readable through the
+    /// others, so it is not protected. A failure, ranked above the skip codes.
+    HardLinked,
 }
 
 impl ExitClass {
     /// Every class, in table order.
-    pub const ALL: [ExitClass; 14] = [
+    pub const ALL: [ExitClass; 15] = [
         ExitClass::Success,
         ExitClass::Internal,
         ExitClass::Usage,
@@ -55,6 +58,7 @@ impl ExitClass {
         ExitClass::SkipAlreadyProtected,
         ExitClass::SkipForeignProtection,
         ExitClass::SkipExcluded,
+        ExitClass::HardLinked,
     ];
 
     /// The process exit code.
@@ -74,6 +78,7 @@ impl ExitClass {
             ExitClass::SkipAlreadyProtected => 11,
             ExitClass::SkipForeignProtection => 12,
             ExitClass::SkipExcluded => 13,
+            ExitClass::HardLinked => 14,
         }
     }
 
@@ -85,7 +90,7 @@ impl ExitClass {
             }
             ExitClass::Internal => "any other failure (a bug)",
             ExitClass::Usage => "usage: bad or missing arguments",
-            ExitClass::NotFound => "file not found, or not a regular file",
+            ExitClass::NotFound => "file not found, not a regular file, or a folder on its way is a symbolic link",
             ExitClass::Busy => "file busy or access denied; safe to retry, original untouched",
             ExitClass::Template => "template unknown or unusable (missing or invalid key)",
             ExitClass::Config => "configuration invalid (rule files, template store, config file)",
@@ -98,6 +103,9 @@ impl ExitClass {
             ExitClass::SkipAlreadyProtected => "with --strict-exit: already protected by fci-connector",
             ExitClass::SkipForeignProtection => "with --strict-exit: protected by another product",
             ExitClass::SkipExcluded => "with --strict-exit: excluded file type",
+            ExitClass::HardLinked => {
+                "not protected: the file has more than one hard link (its other names would keep the plaintext)"
+            }
         }
     }
 

@@ -175,8 +175,21 @@ impl Loaded {
         })
     }
 
+    /// `file` alone: reached beneath the configured share root containing it, else the file system root.
     pub(crate) fn process(&self, args: &ProtectArgs, ctx: &Context<'_>, file: &Path, owner: Option<&str>) -> Outcome {
-        decide::process(file, &Request { owner, dry_run: args.dry_run }, ctx)
+        self.process_beneath(args, ctx, file, None, owner)
+    }
+
+    /// `file`, reached beneath `root` (the task's folder) without following any link.
+    pub(crate) fn process_beneath(
+        &self,
+        args: &ProtectArgs,
+        ctx: &Context<'_>,
+        file: &Path,
+        root: Option<&Path>,
+        owner: Option<&str>,
+    ) -> Outcome {
+        decide::process(file, &Request { owner, dry_run: args.dry_run, root }, ctx)
     }
 }
 
@@ -198,7 +211,7 @@ fn run_folder(
     let stdout = std::sync::Mutex::new(());
     let reports = batch::run(&walked.files, &options, |found| {
         let file_started = Instant::now();
-        let outcome = loaded.process(args, &ctx, &found.path, owner);
+        let outcome = loaded.process_beneath(args, &ctx, &found.path, Some(&args.file), owner);
         let class = outcome.exit_class(args.strict_exit);
         let record = record(&found.path, args, owner, &outcome, class, file_started);
         log::append_or_warn(log_dir, &loaded.config.log, &record);

@@ -31,7 +31,10 @@ pub fn run(_global: &GlobalOptions, args: UnprotectArgs) -> Result<ExitClass, Er
         Some(out) => UnprotectTarget::NewFile(out),
         None => UnprotectTarget::InPlace,
     };
-    let license = protect::unprotect_file(&args.file, &holder, target)?;
+    let (license, warnings) = protect::unprotect_file(&args.file, &holder, target)?;
+    for w in &warnings {
+        eprintln!("fci-connector: warning: {w}");
+    }
     let dest = args.output.as_ref().unwrap_or(&args.file);
     println!(
         "unprotected: {} ({} bytes, template {} {})",

@@ -86,20 +86,38 @@ pub struct ExtractInfo {
 /// [`ExitClass::Unreadable`], I/O problems their own class.
 pub fn extract(path: &Path, limits: &Limits, sink: &mut dyn FnMut(&str)) -> Result<ExtractInfo, Error> {
     let mut budget = Budget::new(limits, sink);
-    let outcome = read(path, &mut budget);
+    let outcome = open(path).and_then(|file| read(file, path, &mut budget));
     let text_bytes = budget.finish();
     let (format, fallback) = outcome.map_err(|err| err.context(path.display()))?;
     Ok(ExtractInfo { format, fallback, text_bytes })
 }
 
-/// Sniff the format and run its reader; returns the format name and whether it was the strings fallback.
-fn read(path: &Path, budget: &mut Budget) -> Result<(String, bool), Error> {
+/// Stream the text of `file`, already open (by handle, beneath the task's folder), into `sink`; `path` names it
+/// in errors and gives the extension.
+pub fn extract_file(
+    file: std::fs::File,
+    path: &Path,
+    limits: &Limits,
+    sink: &mut dyn FnMut(&str),
+) -> Result<ExtractInfo, Error> {
+    let mut budget = Budget::new(limits, sink);
+    let outcome = read(file, path, &mut budget);
+    let text_bytes = budget.finish();
+    let (format, fallback) = outcome.map_err(|err| err.context(path.display()))?;
+    Ok(ExtractInfo { format, fallback, text_bytes })
+}
+
+fn open(path: &Path) -> Result<std::fs::File, Error> {
     // Checked before opening: opening a FIFO would block.
     let metadata = std::fs::metadata(path).map_err(|e| io_error("cannot open", e))?;
     if !metadata.is_file() {
         return Err(Error::new(ExitClass::NotFound, "not a regular file"));
     }
-    let file = std::fs::File::open(path).map_err(|e| io_error("cannot open", e))?;
+    std::fs::File::open(path).map_err(|e| io_error("cannot open", e))
+}
+
+/// Sniff the format and run its reader; returns the format name and whether it was the strings fallback.
+fn read(file: std::fs::File, path: &Path, budget: &mut Budget) -> Result<(String, bool), Error> {
     let format = sniff::sniff(&file, path)?;
     let name = match format {
         Format::Text => return text::read(file, budget).map(|enc| (format!("text/{enc}"), false)),

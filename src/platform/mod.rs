@@ -1,13 +1,18 @@
-//! What differs between Windows and Unix, behind one interface: replacing a file with another in one step, writing
-//! a large new file out to disk while it is written, the raw command line as the OS received it, and reporting
-//! failures to the system's event log.
+//! What differs between Windows and Unix, behind one interface: folders opened by handle and files reached only
+//! beneath them ([`Folder`], [`resolve_target`]), the identity of an open file, carrying a file's owner, mode,
+//! extended attributes and ACLs over to its replacement ([`copy_security`]), read leases against open writers
+//! ([`read_lease`]), replacing a file with another in one step, writing a large new file out to disk while it is
+//! written, the raw command line as the OS received it, and reporting failures to the system's event log.
 //!
 //! The implementations live in `unix.rs` and `windows.rs`; `winpath.rs` holds the Windows path rules as pure
-//! functions, compiled everywhere so their unit tests run on any machine.
+//! functions, compiled everywhere so their unit tests run on any machine. Every `unsafe` of the crate belongs here.
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
+use std::fs::File;
 use std::io;
-use std::path::Path;
+use std::path::{Component, Path, PathBuf};
+use std::sync::RwLock;
+use std::time::SystemTime;
 
 #[cfg(not(windows))]
 mod unix;
@@ -22,14 +27,176 @@ use windows as imp;
 #[cfg_attr(not(windows), allow(dead_code))]
 mod winpath;
 
-/// Replace `dest` with `replacement` (a file in the same folder) in one step.
+/// A folder opened by handle: everything beneath it is reached relative to this handle, one component at a time,
+/// never through a symbolic link, junction or mount point (Linux: an `O_DIRECTORY` descriptor, `openat2` with
+/// `RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS`, else `O_NOFOLLOW` per component).
 ///
-/// On Unix this is `rename(2)`, atomic on the same file system. On Windows it is `ReplaceFileW`, which keeps the
-/// original's ACL, owner, attributes, creation time and alternate data streams (where FSRM keeps classification
-/// properties), falling back to `MoveFileExW(REPLACE_EXISTING | WRITE_THROUGH)` where the file system or share does
-/// not support it. A read-only original is replaced and the result made read-only again.
-pub fn replace_file(replacement: &Path, dest: &Path) -> io::Result<()> {
-    imp::replace_file(replacement, dest)
+/// - `open_root(path)`: the root of a task, resolved once (links in `path` itself are the admin's choice);
+/// - `open_beneath(relative)`: a folder beneath this one; a link on the way is an error of kind `InvalidInput`
+///   whose message names the component;
+/// - `open_file(name)`: the regular file `name` (one component) for reading, without following a link or
+///   blocking on a FIFO;
+/// - `create_temp(like)`: a new temporary file here (exclusive, never through a link, readable by its creator
+///   only), with its name;
+/// - `replace(temp, name, original)`: rename `temp` over `name` in one step, after checking that `name` still
+///   names `original`;
+/// - `rename_new(temp, name)`: give `temp` the name `name` only if nothing has that name;
+/// - `remove(name)`, `names()`, `sync()`, `path()`.
+pub use imp::Folder;
+
+/// A read lease on an open file (Linux `F_SETLEASE F_RDLCK`): the kernel refuses it while anyone has the file
+/// open for writing, and breaks it when someone opens the file for writing. [`ReadLease::broken`] tells, and then
+/// releases it at once so the writer does not wait. Where leases do not exist or cannot be taken, a lease that is
+/// never broken ([`ReadLease::unsupported`]).
+pub use imp::ReadLease;
+
+/// Take a read lease on `file` (open read-only). A file someone has open for writing is an error of kind
+/// `WouldBlock` (busy); a file system or a process that cannot take leases gets [`ReadLease::unsupported`].
+pub fn read_lease(file: &File) -> io::Result<ReadLease> {
+    imp::read_lease(file)
+}
+
+/// What identifies a file and tells it changed: (device, inode) on Unix, (volume serial, file index) on Windows,
+/// its size, change time and number of hard links.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileIdentity {
+    pub volume: u64,
+    pub index: u128,
+    pub size: u64,
+    pub changed: Option<SystemTime>,
+    pub links: u64,
+}
+
+impl FileIdentity {
+    /// The same file (not necessarily the same content).
+    pub fn same_file(&self, other: &FileIdentity) -> bool {
+        self.volume == other.volume && self.index == other.index
+    }
+
+    /// The same file, and nothing written to it or changed about it in between.
+    pub fn unchanged(&self, other: &FileIdentity) -> bool {
+        self.same_file(other) && self.size == other.size && self.changed == other.changed
+    }
+}
+
+/// The identity of the open `file`.
+pub fn file_identity(file: &File) -> io::Result<FileIdentity> {
+    imp::file_identity(file)
+}
+
+/// Give `to` everything of `from` that decides who may do what with it: owner and group, mode, extended
+/// attributes (all `user.*`, `security.NTACL` — Samba's copy of the Windows ACL — and `system.posix_acl_access`),
+/// access and modification times; on Windows attributes and alternate data streams. What could not be kept is
+/// returned as warnings, never silently dropped; an error means `to` must not replace `from`.
+pub fn copy_security(from: &File, to: &File) -> io::Result<Vec<String>> {
+    imp::copy_security(from, to)
+}
+
+/// Where a file to work on is: the task root, the folder holding the file (opened beneath the root) and its name.
+#[derive(Debug)]
+pub struct Target {
+    pub root: PathBuf,
+    pub folder: Folder,
+    pub name: OsString,
+}
+
+impl Target {
+    /// The file's path, for messages.
+    pub fn path(&self) -> PathBuf {
+        self.folder.path().join(&self.name)
+    }
+}
+
+/// The configured share roots (`share_roots` in the config), longest match wins in [`resolve_target`].
+static SHARE_ROOTS: RwLock<Vec<PathBuf>> = RwLock::new(Vec::new());
+
+/// Tell [`resolve_target`] where the shares are (the config's `share_roots`).
+pub fn set_share_roots(roots: &[PathBuf]) {
+    let roots = roots.iter().filter_map(|r| std::path::absolute(r).ok().map(|a| lexical(&a))).collect();
+    if let Ok(mut held) = SHARE_ROOTS.write() {
+        *held = roots;
+    }
+}
+
+/// Resolve `path` beneath `root` (folder mode and watch pass their root). For a single file (`root` = `None`),
+/// beneath the longest configured share root containing it, else beneath the file system root, so that no link
+/// anywhere in the path below that root is followed: a folder on the way swapped for a link is an error (kind
+/// `InvalidInput`, naming the component).
+pub fn resolve_target(path: &Path, root: Option<&Path>) -> io::Result<Target> {
+    let (root, relative) = match root {
+        Some(root) => {
+            let relative = match path.strip_prefix(root) {
+                Ok(r) => r.to_path_buf(),
+                Err(_) => {
+                    let abs_root = lexical(&std::path::absolute(root)?);
+                    let abs = lexical(&std::path::absolute(path)?);
+                    abs.strip_prefix(&abs_root).map(Path::to_path_buf).map_err(|_| {
+                        invalid(format!("{}: is not beneath the folder {}", path.display(), root.display()))
+                    })?
+                }
+            };
+            (root.to_path_buf(), relative)
+        }
+        None => {
+            let abs = lexical(&std::path::absolute(path)?);
+            let root = share_root_for(&abs).unwrap_or_else(|| abs.ancestors().last().unwrap_or(&abs).to_path_buf());
+            let relative = abs.strip_prefix(&root).map(Path::to_path_buf).unwrap_or_default();
+            (root, relative)
+        }
+    };
+    let name = match relative.components().next_back() {
+        Some(Component::Normal(name)) => name.to_os_string(),
+        _ => return Err(invalid(format!("{}: names no file", path.display()))),
+    };
+    let parent = relative.parent().unwrap_or(Path::new(""));
+    let folder = Folder::open_root(&root)?.open_beneath(parent)?;
+    Ok(Target { root, folder, name })
+}
+
+fn share_root_for(abs: &Path) -> Option<PathBuf> {
+    let roots = SHARE_ROOTS.read().ok()?;
+    roots.iter().filter(|r| abs.starts_with(r) && abs != r.as_path()).max_by_key(|r| r.components().count()).cloned()
+}
+
+/// `path` with `.` dropped and `..` taken lexically: no link is followed, so `a/b/..` is `a` whatever `b` is.
+fn lexical(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if matches!(out.components().next_back(), Some(Component::Normal(_))) {
+                    out.pop();
+                }
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+fn invalid(message: String) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidInput, message)
+}
+
+/// A fresh name for a temporary file: this program's prefix and suffix around random letters, so leftovers are
+/// recognisable (see `protect::stale`).
+fn temp_name() -> io::Result<OsString> {
+    use crate::protect::inplace::{TEMP_PREFIX, TEMP_SUFFIX};
+    const LETTERS: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    let mut random = [0u8; 8];
+    getrandom::fill(&mut random).map_err(|e| io::Error::other(format!("OS random source failed: {e}")))?;
+    let middle: String = random.iter().map(|b| LETTERS[usize::from(*b) % LETTERS.len()] as char).collect();
+    Ok(OsString::from(format!("{TEMP_PREFIX}{middle}{TEMP_SUFFIX}")))
+}
+
+/// `name` if it is one plain component (no separator, not `.` or `..`).
+fn one_component<'a>(name: &'a OsStr, folder: &Path) -> io::Result<&'a OsStr> {
+    let mut parts = Path::new(name).components();
+    match (parts.next(), parts.next()) {
+        (Some(Component::Normal(n)), None) if n == name => Ok(name),
+        _ => Err(invalid(format!("{}: {:?} is not a file name", folder.display(), name))),
+    }
 }
 
 /// A writer over a new file that starts writing its data out to disk while more is being written, so the flush

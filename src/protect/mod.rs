@@ -22,31 +22,52 @@ use self::container::{ContainerError, Envelope, SealParams};
 use self::inplace::LockedFile;
 use self::keys::HolderKey;
 use self::templates::Template;
-use crate::platform::Writeback;
+use crate::platform::{FileIdentity, Writeback};
 use crate::{Error, ExitClass};
 
 /// What [`protect_file`] did.
 #[derive(Debug)]
 pub enum ProtectOutcome {
-    /// The file is now protected under this license.
-    Protected(License),
+    /// The file is now protected under this license; `warnings` say what of the original's security (owner,
+    /// extended attributes, ACLs) could not be kept.
+    Protected { license: License, warnings: Vec<String> },
     /// The file was already protected by fci-connector and was left unchanged; the license, when readable.
     AlreadyProtected(Option<License>),
 }
 
-/// Who is recorded as the owner of newly protected content, and when.
+/// Who is recorded as the owner of newly protected content, where the file is, and what it was when classified.
 #[derive(Clone, Debug, Default)]
 pub struct ProtectRequest<'a> {
     pub owner: Option<&'a str>,
+    /// The task's root: the file is reached beneath it without following any link. `None` for a single file
+    /// (see [`crate::platform::resolve_target`]).
+    pub root: Option<&'a Path>,
+    /// The file as it was classified: a file that changed or was replaced since is busy, not protected.
+    pub expected: Option<FileIdentity>,
 }
 
 /// Protect `path` in place with `template`. Needs only the template's public keys.
 pub fn protect_file(path: &Path, template: &Template, request: &ProtectRequest<'_>) -> Result<ProtectOutcome, Error> {
-    let mut locked = LockedFile::open(path)?;
+    let mut locked = LockedFile::open(path, request.root)?;
+    if let Some(expected) = &request.expected {
+        locked.expect(expected)?;
+    }
     if starts_with_magic(&mut locked)? {
         let license = Envelope::read(&mut BufReader::new(&locked.file)).ok().map(|e| e.license);
         return Ok(ProtectOutcome::AlreadyProtected(license));
     }
+    if locked.identity.links > 1 {
+        return Err(Error::new(
+            ExitClass::HardLinked,
+            format!(
+                "{}: not protected: the file has {} hard links, and its other names would keep the plaintext; \
+                 remove the other links and run again",
+                path.display(),
+                locked.identity.links
+            ),
+        ));
+    }
+    locked.take_lease()?;
     locked.rewind()?;
     let content_key = ContentKey::random().map_err(|e| Error::new(ExitClass::Internal, e.to_string()))?;
     let license = new_license(path, locked.metadata.len(), template, request, &content_key)?;
@@ -60,8 +81,8 @@ pub fn protect_file(path: &Path, template: &Template, request: &ProtectRequest<'
         notice: container::notice(&template.name, &license.original_name),
     };
     let expected = locked.metadata.len();
-    let source = locked.file.try_clone().map_err(|e| Error::io("cannot read", path, e, ExitClass::Busy))?;
-    locked.replace_with(|temp, temp_path| {
+    let source = locked.reader()?;
+    let ((), warnings) = locked.replace_with(|temp, temp_path| {
         let mut out = BufWriter::with_capacity(256 * 1024, Writeback::new(temp));
         let written = container::seal(&params, source, &mut out)
             .and_then(|n| out.flush().map(|()| n))
@@ -74,7 +95,7 @@ pub fn protect_file(path: &Path, template: &Template, request: &ProtectRequest<'
         }
         Ok(())
     })?;
-    Ok(ProtectOutcome::Protected(license))
+    Ok(ProtectOutcome::Protected { license, warnings })
 }
 
 /// An I/O failure while streaming: disk full names the temporary file; anything else the original.
@@ -171,24 +192,33 @@ pub enum UnprotectTarget<'a> {
     NewFile(&'a Path),
 }
 
-/// Decrypt `path` with `holder`. The whole payload is verified before anything replaces anything.
-pub fn unprotect_file(path: &Path, holder: &HolderKey, target: UnprotectTarget<'_>) -> Result<License, Error> {
-    let locked = LockedFile::open(path)?;
-    let mut reader = BufReader::with_capacity(
-        64 * 1024,
-        locked.file.try_clone().map_err(|e| Error::io("cannot read", path, e, ExitClass::Busy))?,
-    );
+/// Decrypt `path` with `holder`. The whole payload is verified before anything replaces anything. Returns the
+/// license and what of the file's security could not be kept (in place).
+pub fn unprotect_file(
+    path: &Path,
+    holder: &HolderKey,
+    target: UnprotectTarget<'_>,
+) -> Result<(License, Vec<String>), Error> {
+    let mut locked = LockedFile::open(path, None)?;
+    if matches!(target, UnprotectTarget::InPlace) {
+        // A writer's data would go to the replaced version.
+        locked.take_lease()?;
+    }
+    let mut reader = BufReader::with_capacity(64 * 1024, locked.reader()?);
     let envelope = Envelope::read(&mut reader).map_err(|e| container_failure(e, path))?;
     let decrypt = |temp: &mut File, temp_path: &Path| {
         let mut out = BufWriter::with_capacity(256 * 1024, Writeback::new(temp));
         envelope.open(holder, &mut reader, &mut out).map_err(|e| container_failure(e, path))?;
         out.flush().map_err(|e| Error::io("cannot write the decrypted copy", temp_path, e, ExitClass::Write))
     };
-    match target {
-        UnprotectTarget::InPlace => locked.replace_with(decrypt)?,
-        UnprotectTarget::NewFile(dest) => inplace::write_new(dest, Some(&locked.metadata), decrypt)?,
-    }
-    Ok(envelope.license)
+    let warnings = match target {
+        UnprotectTarget::InPlace => locked.replace_with(decrypt)?.1,
+        UnprotectTarget::NewFile(dest) => {
+            inplace::write_new(dest, Some(&locked.metadata), decrypt)?;
+            Vec::new()
+        }
+    };
+    Ok((envelope.license, warnings))
 }
 
 /// Map container failures to exit classes, naming the file.

@@ -17,11 +17,12 @@
 //! never fails the run that does it.
 
 use std::ffi::OsStr;
-use std::fs::{File, OpenOptions};
-use std::path::{Path, PathBuf};
+use std::fs::File;
+use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
 use super::inplace::{TEMP_PREFIX, TEMP_SUFFIX};
+use crate::platform::{self, FileIdentity, Folder};
 
 /// How long a temporary file must have been left unchanged before it counts as abandoned. Generous: a live
 /// invocation writes continuously, so only a dead one leaves a file this still.
@@ -42,7 +43,7 @@ pub struct Sweep {
 
 /// Lock `own` (this invocation's temporary file, just created in `dir`) so other invocations see it as live, then
 /// remove abandoned temporary files in `dir`. Best effort: never fails.
-pub fn claim_and_sweep(dir: &Path, own: &File) {
+pub fn claim_and_sweep(dir: &Folder, own: &File) {
     // If the lock cannot be taken (a file system without locks), the grace period still protects this file.
     let _ = own.try_lock();
     let _ = sweep(dir, grace(), SystemTime::now());
@@ -63,17 +64,17 @@ pub fn is_temp_name(name: &OsStr) -> bool {
     })
 }
 
-/// Remove the temporary files in `dir` that are unlocked and unchanged for longer than `grace` before `now`.
-pub fn sweep(dir: &Path, grace: Duration, now: SystemTime) -> std::io::Result<Sweep> {
+/// Remove the temporary files in `dir` that are unlocked and unchanged for longer than `grace` before `now`. Works
+/// on the folder's handle: a name is opened without following links and removed with `unlinkat`, so neither a link
+/// named like a leftover nor a folder swapped for one can make it remove anything else.
+pub fn sweep(dir: &Folder, grace: Duration, now: SystemTime) -> std::io::Result<Sweep> {
     let mut done = Sweep::default();
-    for entry in std::fs::read_dir(dir)? {
-        let Ok(entry) = entry else { continue };
-        if !is_temp_name(&entry.file_name()) {
+    for name in dir.names()? {
+        if !is_temp_name(&name) {
             continue;
         }
-        let path = entry.path();
-        if remove_if_abandoned(&path, grace, now) {
-            done.removed.push(path);
+        if remove_if_abandoned(dir, &name, grace, now) {
+            done.removed.push(dir.path().join(&name));
         } else {
             done.kept += 1;
         }
@@ -81,74 +82,34 @@ pub fn sweep(dir: &Path, grace: Duration, now: SystemTime) -> std::io::Result<Sw
     Ok(done)
 }
 
-/// Remove `path` if it is an abandoned temporary file; true when it was removed.
-fn remove_if_abandoned(path: &Path, grace: Duration, now: SystemTime) -> bool {
-    let Ok(meta) = path.symlink_metadata() else { return false };
-    if !meta.file_type().is_file() || !unchanged_for(&meta, grace, now) {
+/// Remove `name` if it is an abandoned temporary file; true when it was removed.
+fn remove_if_abandoned(dir: &Folder, name: &OsStr, grace: Duration, now: SystemTime) -> bool {
+    // Refuses links, folders and anything else that is not a regular file.
+    let Ok(file) = dir.open_file(name) else { return false };
+    let Ok(opened) = platform::file_identity(&file) else { return false };
+    if !unchanged_for(&opened, grace, now) {
         return false;
     }
-    let Ok(file) = open_no_follow(path) else { return false };
     // A live invocation holds the lock on its own file; so does another sweeper that got here first.
     if file.try_lock().is_err() {
         return false;
     }
-    // Delete only the file we examined and locked, not whatever the name may point to by now.
-    let Ok(opened) = file.metadata() else { return false };
-    let Ok(named) = path.symlink_metadata() else { return false };
-    if !same_inode(&opened, &named) || !unchanged_for(&named, grace, now) {
+    // Delete only the file we examined and locked, not whatever the name may mean by now.
+    let Ok(named) = dir.open_file(name).and_then(|f| platform::file_identity(&f)) else { return false };
+    if !named.same_file(&opened) || !unchanged_for(&named, grace, now) {
         return false;
     }
-    std::fs::remove_file(path).is_ok()
+    dir.remove(name).is_ok()
 }
 
-/// True when the file's last change is more than `grace` before `now`.
-fn unchanged_for(meta: &std::fs::Metadata, grace: Duration, now: SystemTime) -> bool {
-    match last_change(meta) {
+/// True when the file's last change is more than `grace` before `now`. On Unix "change" is the inode change time
+/// (ctime), not the modification time: the writer copies the original's (old) modification time onto its
+/// temporary file just before renaming it, and anyone can set an mtime back; nobody can set back a ctime.
+fn unchanged_for(id: &FileIdentity, grace: Duration, now: SystemTime) -> bool {
+    match id.changed {
         Some(changed) => now.duration_since(changed).is_ok_and(|age| age > grace),
         None => false,
     }
-}
-
-#[cfg(unix)]
-fn last_change(meta: &std::fs::Metadata) -> Option<SystemTime> {
-    use std::os::unix::fs::MetadataExt;
-    // ctime, not mtime: the writer copies the original's (old) modification time onto its temporary file just
-    // before renaming it, and anyone can set an mtime back; nobody can set back a ctime.
-    let secs = u64::try_from(meta.ctime()).ok()?;
-    let nanos = u32::try_from(meta.ctime_nsec()).ok()?;
-    SystemTime::UNIX_EPOCH.checked_add(Duration::new(secs, nanos))
-}
-
-#[cfg(not(unix))]
-fn last_change(meta: &std::fs::Metadata) -> Option<SystemTime> {
-    // No change time in std here: the later of creation and modification (the writer sets the modification time
-    // to the original's only while it still holds the lock).
-    match (meta.created().ok(), meta.modified().ok()) {
-        (Some(c), Some(m)) => Some(c.max(m)),
-        (c, m) => c.or(m),
-    }
-}
-
-fn open_no_follow(path: &Path) -> std::io::Result<File> {
-    let mut options = OpenOptions::new();
-    options.read(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
-    }
-    options.open(path)
-}
-
-#[cfg(unix)]
-fn same_inode(a: &std::fs::Metadata, b: &std::fs::Metadata) -> bool {
-    use std::os::unix::fs::MetadataExt;
-    a.dev() == b.dev() && a.ino() == b.ino()
-}
-
-#[cfg(not(unix))]
-fn same_inode(a: &std::fs::Metadata, b: &std::fs::Metadata) -> bool {
-    a.len() == b.len() && a.created().ok() == b.created().ok()
 }
 
 #[cfg(test)]
@@ -156,6 +117,10 @@ mod tests {
     use super::*;
 
     const HOUR: Duration = Duration::from_secs(3600);
+
+    fn folder(path: &std::path::Path) -> Folder {
+        Folder::open_root(path).unwrap()
+    }
 
     fn later() -> SystemTime {
         SystemTime::now() + HOUR
@@ -177,11 +142,11 @@ mod tests {
         std::fs::write(&old, b"x").unwrap();
         std::fs::write(&other, b"y").unwrap();
 
-        let now = sweep(dir.path(), HOUR, SystemTime::now()).unwrap();
+        let now = sweep(&folder(dir.path()), HOUR, SystemTime::now()).unwrap();
         assert!(now.removed.is_empty() && now.kept == 1, "{now:?}");
         assert!(old.exists());
 
-        let then = sweep(dir.path(), HOUR / 2, later()).unwrap();
+        let then = sweep(&folder(dir.path()), HOUR / 2, later()).unwrap();
         assert_eq!(then.removed, vec![old.clone()]);
         assert!(!old.exists());
         assert!(other.exists(), "not ours: never touched");
@@ -193,11 +158,11 @@ mod tests {
         let live = dir.path().join(".~fci-live01.tmp");
         let file = File::create(&live).unwrap();
         file.lock().unwrap();
-        let s = sweep(dir.path(), Duration::ZERO, later()).unwrap();
+        let s = sweep(&folder(dir.path()), Duration::ZERO, later()).unwrap();
         assert!(s.removed.is_empty(), "{s:?}");
         assert!(live.exists());
         drop(file);
-        assert_eq!(sweep(dir.path(), Duration::ZERO, later()).unwrap().removed.len(), 1);
+        assert_eq!(sweep(&folder(dir.path()), Duration::ZERO, later()).unwrap().removed.len(), 1);
     }
 
     #[test]
@@ -205,8 +170,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let own = dir.path().join(".~fci-mine01.tmp");
         let file = File::create(&own).unwrap();
-        claim_and_sweep(dir.path(), &file);
-        assert!(sweep(dir.path(), Duration::ZERO, later()).unwrap().removed.is_empty());
+        claim_and_sweep(&folder(dir.path()), &file);
+        assert!(sweep(&folder(dir.path()), Duration::ZERO, later()).unwrap().removed.is_empty());
         assert!(own.exists());
     }
 
@@ -218,7 +183,7 @@ mod tests {
         std::fs::write(&target, b"keep").unwrap();
         std::os::unix::fs::symlink(&target, dir.path().join(".~fci-link01.tmp")).unwrap();
         std::fs::create_dir(dir.path().join(".~fci-dir001.tmp")).unwrap();
-        let s = sweep(dir.path(), Duration::ZERO, later()).unwrap();
+        let s = sweep(&folder(dir.path()), Duration::ZERO, later()).unwrap();
         assert!(s.removed.is_empty(), "{s:?}");
         assert_eq!(s.kept, 2);
         assert_eq!(std::fs::read(&target).unwrap(), b"keep");
