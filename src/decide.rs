@@ -122,6 +122,11 @@ pub struct Context<'a> {
 pub struct Request<'a> {
     pub owner: Option<&'a str>,
     pub dry_run: bool,
+    // MERGE: the rewrite helper adds the same field and uses it (`platform::resolve_target(path, root)`); keep
+    // theirs. Until then it is carried, not used.
+    /// The task's root (folder mode, watch): the file is reached beneath it, never through a link. `None` for a
+    /// single file.
+    pub root: Option<&'a Path>,
 }
 
 /// Take `path` through the pipeline.

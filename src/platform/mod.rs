@@ -6,8 +6,10 @@
 //! functions, compiled everywhere so their unit tests run on any machine.
 
 use std::ffi::OsString;
+use std::fs::File;
 use std::io;
 use std::path::Path;
+use std::time::SystemTime;
 
 #[cfg(not(windows))]
 mod unix;
@@ -51,3 +53,21 @@ pub fn report_failure_event(message: &str) {
 
 /// The event source name in the Windows Application log (registered by `fci-scripts/Install-FciConnector.ps1`).
 pub const EVENT_SOURCE: &str = "FciConnector";
+
+// MERGE: stand-in for the rewrite helper's `FileIdentity` / `file_identity` (same names and fields, see
+// CONTEXT.md's shared interface); keep theirs and drop this one and `imp::identity`.
+/// What identifies a file and tells it changed: (dev, ino) / (volume serial, file index), size, change time,
+/// number of hard links.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct FileIdentity {
+    pub volume: u64,
+    pub index: u128,
+    pub size: u64,
+    pub changed: Option<SystemTime>,
+    pub links: u64,
+}
+
+/// The identity of an open file or folder.
+pub fn file_identity(file: &File) -> io::Result<FileIdentity> {
+    imp::identity(file)
+}

@@ -206,6 +206,23 @@ pub fn file_identity(file: &File) -> io::Result<(u32, u64)> {
     Ok((info.dwVolumeSerialNumber, (u64::from(info.nFileIndexHigh) << 32) | u64::from(info.nFileIndexLow)))
 }
 
+// MERGE: stand-in body of `super::file_identity` (the rewrite helper's version replaces it).
+pub fn identity(file: &File) -> io::Result<super::FileIdentity> {
+    let mut info = BY_HANDLE_FILE_INFORMATION::default();
+    // SAFETY: the handle is open for the life of `file`; `info` is a valid, writable structure.
+    if unsafe { GetFileInformationByHandle(file.as_raw_handle() as HANDLE, &mut info) } == 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let m = file.metadata()?;
+    Ok(super::FileIdentity {
+        volume: u64::from(info.dwVolumeSerialNumber),
+        index: u128::from((u64::from(info.nFileIndexHigh) << 32) | u64::from(info.nFileIndexLow)),
+        size: m.len(),
+        changed: m.modified().ok(),
+        links: u64::from(info.nNumberOfLinks),
+    })
+}
+
 /// The identity of whatever `path` names now, opened without any access to its content (so no sharing mode or
 /// byte-range lock of another process gets in the way) and without following a final reparse point.
 pub fn path_identity(path: &Path) -> io::Result<(u32, u64)> {
