@@ -88,16 +88,44 @@ fn protected(p: &Path) -> bool {
     std::fs::read(p).map(|b| b.starts_with(b"FCI-PROT")).unwrap_or(false)
 }
 
-/// Wait up to `limit` for every one of `files` to be protected; the ones that were not, if any.
+/// Wait up to `limit` for every one of `files` to be protected; the ones that were not, if any. Progress is read
+/// from the invocation logs of the scratch folder (every folder named `logs` under it), never by opening the files:
+/// a watcher that wrongly acts on opens would be woken by the test itself.
 fn wait_protected(files: &[PathBuf], limit: Duration) -> Vec<PathBuf> {
     let start = Instant::now();
     loop {
-        let missing: Vec<PathBuf> = files.iter().filter(|f| !protected(f)).cloned().collect();
-        if missing.is_empty() || start.elapsed() >= limit {
+        let done = protected_in_logs(files);
+        let missing: Vec<PathBuf> = files.iter().filter(|f| !done.contains(f)).cloned().collect();
+        if missing.is_empty() {
+            // Now the bytes, once.
+            return files.iter().filter(|f| !protected(f)).cloned().collect();
+        }
+        if start.elapsed() >= limit {
             return missing;
         }
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+/// Which of `files` a log line says were protected. The logs are found beside the first file's scratch folder.
+fn protected_in_logs(files: &[PathBuf]) -> Vec<PathBuf> {
+    let Some(scratch) = files.first().and_then(|f| f.ancestors().find(|a| a.join("templates").is_dir())) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for entry in walkdir::WalkDir::new(scratch).into_iter().filter_map(Result::ok) {
+        if entry.file_name() != "fci-connector.log" {
+            continue;
+        }
+        let text = std::fs::read(entry.path()).unwrap_or_default();
+        for line in String::from_utf8_lossy(&text).lines() {
+            let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else { continue };
+            if v["decision"] == "protected" {
+                out.push(PathBuf::from(v["path"].as_str().unwrap_or_default()));
+            }
+        }
+    }
+    out
 }
 
 /// Wait up to `limit` for `p` to be protected.
