@@ -2,17 +2,34 @@
 //! watch folders for new and modified files, wait until each has settled, and hand it to the same per-file
 //! pipeline as `protect`.
 //!
+//! The trees are watched as ordinary users of the share could shape them, so:
+//! - no symbolic link or junction is followed: not by the watcher, not when a folder is scanned, not on the way
+//!   from a root to a file (each event's path is checked again beneath its root, component by component);
+//! - only writes that finished (close after write), new names (create) and names moved in count; opening or reading
+//!   a file does not, so the watcher's own reads never wake it;
+//! - a settled file is processed once: what was processed is remembered by identity (volume, file index, size,
+//!   modification time), and so is what the rewrite left at that name, so the rewrite's own rename is not seen as
+//!   new work;
+//! - a folder created in or moved into a tree is scanned, since files written before its watch was added raise no
+//!   event;
+//! - the log folder, the template store and the rule folder are never processed, even inside a tree (recognised by
+//!   identity, not by name).
+//!
 //! A file has settled when its size and modification time have not changed for the debounce interval and, where
 //! the OS can tell (Linux: a read lease, which the kernel refuses while anyone has the file open for writing),
 //! nobody has it open for writing. A watched folder that is renamed or removed is watched again when it reappears.
 
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::fs::File;
+use std::io;
+use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
+use notify::event::{AccessKind, AccessMode, ModifyKind, RenameMode};
 use notify::{EventKind, RecursiveMode, Watcher};
 
-use crate::protect::inplace::{TEMP_PREFIX, TEMP_SUFFIX};
+use crate::batch::walk::{self, Filter, FolderId, Walked};
 use crate::{Error, ExitClass};
 
 /// How the watcher behaves.
@@ -22,85 +39,403 @@ pub struct WatchOptions {
     pub debounce: Duration,
     /// How often settled files are looked for, and vanished roots looked for again.
     pub tick: Duration,
+    /// Glob patterns of files never processed, as in a folder run (relative path or file name).
+    pub exclude: Vec<String>,
+    /// Process the files already in the trees when the watch starts.
+    pub initial_scan: bool,
+    /// This program's own folders (log, templates, rules): never processed, wherever they lie.
+    pub private: Vec<PathBuf>,
+    /// How many processed files are remembered (the memory bound; the oldest are forgotten first).
+    pub remember: usize,
 }
 
 impl Default for WatchOptions {
     fn default() -> Self {
-        WatchOptions { debounce: Duration::from_secs(3), tick: Duration::from_millis(250) }
+        WatchOptions {
+            debounce: Duration::from_secs(3),
+            tick: Duration::from_millis(250),
+            exclude: Vec::new(),
+            initial_scan: false,
+            private: Vec::new(),
+            remember: 200_000,
+        }
     }
+}
+
+/// What the watcher tells its caller besides the files to process.
+#[derive(Debug)]
+pub enum Notice {
+    /// Every root that exists is watched (sent once, at start).
+    Watching,
+    /// Something left alone or that went wrong, in one sentence naming the path.
+    Warning(String),
 }
 
 /// A file seen changing, and what it looked like when last seen.
 struct Pending {
+    root: usize,
     len: u64,
     modified: Option<SystemTime>,
     since: Instant,
 }
 
-/// True for files the watcher never hands on: this program's own temporary files and Office lock files.
-fn ignored(path: &Path) -> bool {
-    let name = path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
-    (name.starts_with(TEMP_PREFIX) && name.ends_with(TEMP_SUFFIX)) || name.starts_with("~$")
+/// What a file was when it was processed: its identity and the version of its content.
+type Seen = (FolderId, u64, Option<SystemTime>);
+
+/// Files already processed, by identity, with a bound: the oldest entries are forgotten first.
+struct Processed {
+    seen: HashSet<Seen>,
+    order: VecDeque<Seen>,
+    limit: usize,
 }
 
-/// Watch `roots` until `stop` returns true, calling `process` once for each file that settles. Runs on a tokio
-/// runtime of its own; `process` runs on a blocking thread, one file at a time.
+impl Processed {
+    fn new(limit: usize) -> Processed {
+        Processed { seen: HashSet::new(), order: VecDeque::new(), limit: limit.max(1) }
+    }
+
+    fn contains(&self, s: &Seen) -> bool {
+        self.seen.contains(s)
+    }
+
+    fn insert(&mut self, s: Seen) {
+        if self.seen.insert(s) {
+            self.order.push_back(s);
+        }
+        while self.order.len() > self.limit {
+            if let Some(old) = self.order.pop_front() {
+                self.seen.remove(&old);
+            }
+        }
+    }
+}
+
+/// What reaches the loop from the watcher's thread.
+enum Message {
+    /// A name that was written, created or moved in.
+    Path(PathBuf),
+    /// Events were lost (queue overflow): look at everything again.
+    Rescan,
+    Error(String),
+}
+
+type Process = Arc<dyn Fn(&Path, &Path) + Send + Sync>;
+type Notify = Arc<dyn Fn(Notice) + Send + Sync>;
+
+/// Watch `roots` until `stop` returns true (or Ctrl+C / SIGTERM), calling `process(root, file)` once for each file
+/// that settles, and `notice` for the rest. Runs on a tokio runtime of its own; `process` runs on a blocking
+/// thread, one file at a time.
 pub fn watch(
     roots: &[PathBuf],
     options: &WatchOptions,
-    process: impl Fn(&Path) + Send + Sync + 'static,
+    process: impl Fn(&Path, &Path) + Send + Sync + 'static,
+    notice: impl Fn(Notice) + Send + Sync + 'static,
     stop: impl Fn() -> bool + Send + 'static,
 ) -> Result<(), Error> {
+    let filter = Filter::new(&options.exclude, true)?;
+    let private = walk::folder_ids(&options.private);
+    let mut absolute = Vec::new();
     for root in roots {
         if !root.is_dir() {
             return Err(Error::new(ExitClass::NotFound, format!("{}: not a folder", root.display())));
         }
+        if let Some(own) = walk::inside_private(root, &private) {
+            return Err(Error::new(
+                ExitClass::Usage,
+                format!("{}: lies in {}, which holds this program's own files", root.display(), own.display()),
+            ));
+        }
+        // Events name paths as the watch was given them; absolute, so they compare with the roots.
+        absolute.push(std::path::absolute(root).map_err(|e| Error::io("cannot open", root, e, ExitClass::NotFound))?);
     }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .enable_io()
         .build()
         .map_err(|e| Error::new(ExitClass::Internal, format!("cannot start the watcher: {e}")))?;
-    runtime.block_on(watch_loop(roots.to_vec(), options.clone(), std::sync::Arc::new(process), stop))
+    let state = State {
+        roots: absolute,
+        options: options.clone(),
+        filter,
+        private,
+        pending: HashMap::new(),
+        scans: Vec::new(),
+        processed: Processed::new(options.remember),
+        notice: Arc::new(notice),
+    };
+    runtime.block_on(state.run(Arc::new(process), stop))
 }
 
-async fn watch_loop(
+struct State {
     roots: Vec<PathBuf>,
     options: WatchOptions,
-    process: std::sync::Arc<dyn Fn(&Path) + Send + Sync>,
-    stop: impl Fn() -> bool,
-) -> Result<(), Error> {
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<PathBuf>();
-    let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-        let Ok(event) = event else { return };
-        if matches!(event.kind, EventKind::Create(_) | EventKind::Modify(_) | EventKind::Access(_)) {
-            for path in event.paths {
-                let _ = tx.send(path);
-            }
-        }
-    })
-    .map_err(|e| Error::new(ExitClass::Internal, format!("cannot start the file watcher: {e}")))?;
-    let mut watched: Vec<bool> = vec![false; roots.len()];
-    let mut pending: HashMap<PathBuf, Pending> = HashMap::new();
-    let mut tick = tokio::time::interval(options.tick);
-    let shutdown = shutdown_signal();
-    tokio::pin!(shutdown);
-    loop {
-        tokio::select! {
-            () = &mut shutdown => return Ok(()),
-            Some(path) = rx.recv() => note(&mut pending, path),
-            _ = tick.tick() => {
-                if stop() {
-                    return Ok(());
+    filter: Filter,
+    private: HashSet<FolderId>,
+    pending: HashMap<PathBuf, Pending>,
+    /// Folders to scan, each not before its instant (so the watcher has added its watch first).
+    scans: Vec<(usize, PathBuf, Instant)>,
+    processed: Processed,
+    notice: Notify,
+}
+
+impl State {
+    async fn run(mut self, process: Process, stop: impl Fn() -> bool) -> Result<(), Error> {
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Message>();
+        // Links are not followed: a linked folder inside a tree is not watched, and its events never arrive.
+        let config = notify::Config::default().with_follow_symlinks(false);
+        let mut watcher = notify::RecommendedWatcher::new(
+            move |event: notify::Result<notify::Event>| {
+                for m in messages(event) {
+                    let _ = tx.send(m);
                 }
-                rewatch(&mut watcher, &roots, &mut watched);
-                for path in settled(&mut pending, options.debounce) {
-                    let process = process.clone();
-                    let _ = tokio::task::spawn_blocking(move || process(&path)).await;
+            },
+            config,
+        )
+        .map_err(|e| Error::new(ExitClass::Internal, format!("cannot start the file watcher: {e}")))?;
+        let mut watched: Vec<bool> = vec![false; self.roots.len()];
+        self.rewatch(&mut watcher, &mut watched, true);
+        (self.notice)(Notice::Watching);
+        if self.options.initial_scan {
+            let now = Instant::now();
+            self.scans.extend(self.roots.iter().cloned().enumerate().map(|(i, r)| (i, r, now)));
+        }
+        let mut tick = tokio::time::interval(self.options.tick);
+        let shutdown = shutdown_signal();
+        tokio::pin!(shutdown);
+        loop {
+            tokio::select! {
+                () = &mut shutdown => return Ok(()),
+                Some(message) = rx.recv() => match message {
+                    Message::Path(path) => self.note(path),
+                    Message::Rescan => {
+                        let at = Instant::now() + self.options.tick;
+                        self.scans.extend(self.roots.iter().cloned().enumerate().map(|(i, r)| (i, r, at)));
+                    }
+                    Message::Error(e) => (self.notice)(Notice::Warning(e)),
+                },
+                _ = tick.tick() => {
+                    if stop() {
+                        return Ok(());
+                    }
+                    self.rewatch(&mut watcher, &mut watched, false);
+                    self.scan_due();
+                    for (root, path, seen) in self.settled() {
+                        // Checked again at the last moment: the tree may have changed since it settled.
+                        let root_path = self.roots[root].clone();
+                        if beneath(&root_path, &path).is_err() {
+                            continue;
+                        }
+                        let run = process.clone();
+                        let (r, p) = (root_path.clone(), path.clone());
+                        let _ = tokio::task::spawn_blocking(move || run(&r, &p)).await;
+                        self.processed.insert(seen);
+                        // What the rewrite left at that name is processed too: its rename is not new work.
+                        if let Ok(after) = open_beneath(&root_path, &path).and_then(|f| seen_of(&f)) {
+                            self.processed.insert(after);
+                        }
+                    }
                 }
             }
         }
     }
+
+    /// (Re)attach the watch to every root that exists, and note the ones that vanished. A root watched again is
+    /// scanned: what was written into it before the watch was back raised no event.
+    fn rewatch(&mut self, watcher: &mut notify::RecommendedWatcher, watched: &mut [bool], first: bool) {
+        for (i, (root, on)) in self.roots.iter().zip(watched.iter_mut()).enumerate() {
+            let exists = root.is_dir();
+            if exists && !*on {
+                match watcher.watch(root, RecursiveMode::Recursive) {
+                    Ok(()) => {
+                        *on = true;
+                        if !first {
+                            self.scans.push((i, root.clone(), Instant::now() + self.options.tick));
+                        }
+                    }
+                    Err(e) => {
+                        if first {
+                            (self.notice)(Notice::Warning(format!("{}: cannot watch: {e}", root.display())));
+                        }
+                    }
+                }
+            } else if !exists && *on {
+                let _ = watcher.unwatch(root);
+                *on = false;
+            }
+        }
+    }
+
+    /// A name was written, created or moved in: a file becomes pending, a folder is scanned; anything not beneath
+    /// a root by real folders, or inside this program's own folders, is dropped.
+    fn note(&mut self, path: PathBuf) {
+        let Some(root) = self.root_of(&path) else { return };
+        let root_path = &self.roots[root];
+        let Ok(relative) = path.strip_prefix(root_path) else { return };
+        if relative.as_os_str().is_empty() {
+            return;
+        }
+        let meta = match beneath(root_path, &path) {
+            Ok(m) => m,
+            Err(e) if e.kind() == io::ErrorKind::InvalidInput => {
+                (self.notice)(Notice::Warning(walk::link_skipped(&path)));
+                return;
+            }
+            Err(_) => {
+                self.pending.remove(&path);
+                return;
+            }
+        };
+        if meta.is_dir() {
+            let at = Instant::now() + self.options.tick;
+            self.scans.push((root, path, at));
+            return;
+        }
+        if !meta.is_file() || self.filter.leaves_out(relative, false) || self.private_parent(root, &path) {
+            return;
+        }
+        let (len, modified) = (meta.len(), meta.modified().ok());
+        let entry = self.pending.entry(path).or_insert(Pending { root, len, modified, since: Instant::now() });
+        if entry.len != len || entry.modified != modified {
+            *entry = Pending { root, len, modified, since: Instant::now() };
+        }
+    }
+
+    /// The root `path` lies beneath (the deepest, when roots nest).
+    fn root_of(&self, path: &Path) -> Option<usize> {
+        (0..self.roots.len())
+            .filter(|&i| path.starts_with(&self.roots[i]))
+            .max_by_key(|&i| self.roots[i].components().count())
+    }
+
+    /// True when a folder between the root (excluded: checked at start) and `path` is one of this program's own.
+    fn private_parent(&self, root: usize, path: &Path) -> bool {
+        if self.private.is_empty() {
+            return false;
+        }
+        let root = &self.roots[root];
+        path.ancestors()
+            .skip(1)
+            .take_while(|a| a.starts_with(root) && *a != root)
+            .any(|a| walk::folder_id(a).is_some_and(|id| self.private.contains(&id)))
+    }
+
+    /// Scan the folders whose time has come, adding their files to the pending ones.
+    fn scan_due(&mut self) {
+        let now = Instant::now();
+        let (due, later): (Vec<_>, Vec<_>) = std::mem::take(&mut self.scans).into_iter().partition(|s| s.2 <= now);
+        self.scans = later;
+        let mut done = HashSet::new();
+        for (root, folder, _) in due {
+            if !done.insert(folder.clone()) {
+                continue;
+            }
+            let root_path = self.roots[root].clone();
+            if folder != root_path && !beneath(&root_path, &folder).is_ok_and(|m| m.is_dir()) {
+                continue;
+            }
+            let mut walked = Walked::default();
+            walk::walk_into(&root_path, &folder, &self.filter, &self.private, &mut walked);
+            for skipped in walked.skipped {
+                (self.notice)(Notice::Warning(skipped));
+            }
+            for problem in walked.problems {
+                (self.notice)(Notice::Warning(problem.message().to_string()));
+            }
+            for found in walked.files {
+                self.note(found.path);
+            }
+        }
+    }
+
+    /// The pending files that have settled and were not processed before, removed from `pending`, in name order.
+    fn settled(&mut self) -> Vec<(usize, PathBuf, Seen)> {
+        let mut ready = Vec::new();
+        let (roots, debounce, processed) = (&self.roots, self.options.debounce, &self.processed);
+        self.pending.retain(|path, p| {
+            let Ok(m) = beneath(&roots[p.root], path) else { return false };
+            let (len, modified) = (m.len(), m.modified().ok());
+            if !m.is_file() {
+                return false;
+            }
+            if len != p.len || modified != p.modified {
+                *p = Pending { root: p.root, len, modified, since: Instant::now() };
+                return true;
+            }
+            if p.since.elapsed() < debounce {
+                return true;
+            }
+            let Ok(file) = open_beneath(&roots[p.root], path) else { return false };
+            if open_for_writing(&file) {
+                return true;
+            }
+            let Ok(seen) = seen_of(&file) else { return false };
+            if !processed.contains(&seen) {
+                ready.push((p.root, path.clone(), seen));
+            }
+            false
+        });
+        ready.sort_by(|a, b| a.1.cmp(&b.1));
+        ready
+    }
+}
+
+/// The events worth acting on, as messages: finished writes, creations and names moved in. Opens, reads, closes
+/// without writing, attribute changes and removals are dropped here.
+fn messages(event: notify::Result<notify::Event>) -> Vec<Message> {
+    let event = match event {
+        Ok(e) => e,
+        Err(e) => {
+            let paths = e.paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ");
+            return vec![Message::Error(format!("{paths}: the file watcher failed: {e}"))];
+        }
+    };
+    if event.need_rescan() {
+        return vec![Message::Rescan];
+    }
+    let paths = match event.kind {
+        EventKind::Access(AccessKind::Close(AccessMode::Write)) | EventKind::Create(_) => event.paths,
+        EventKind::Modify(ModifyKind::Name(RenameMode::To)) => event.paths,
+        // From and to in one event: only the new name matters.
+        EventKind::Modify(ModifyKind::Name(RenameMode::Both)) => event.paths.into_iter().skip(1).collect(),
+        _ => Vec::new(),
+    };
+    paths.into_iter().map(Message::Path).collect()
+}
+
+/// What the file is now, to tell it from what was processed.
+fn seen_of(file: &File) -> io::Result<Seen> {
+    let id = crate::platform::file_identity(file)?;
+    let modified = file.metadata()?.modified().ok();
+    Ok(((id.volume, id.index), id.size, modified))
+}
+
+/// The attributes of `path` if it lies beneath `root` through real folders only: every component between them is
+/// a folder, not a symbolic link or junction, and `path` itself is not a link (`InvalidInput` if one is).
+fn beneath(root: &Path, path: &Path) -> io::Result<std::fs::Metadata> {
+    let relative = path.strip_prefix(root).map_err(|_| io::Error::from(io::ErrorKind::NotFound))?;
+    let mut at = root.to_path_buf();
+    let mut meta = std::fs::symlink_metadata(root)?;
+    for part in relative.components() {
+        let Component::Normal(name) = part else {
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, "not a plain name"));
+        };
+        if !meta.is_dir() {
+            return Err(io::Error::from(io::ErrorKind::NotFound));
+        }
+        at.push(name);
+        meta = std::fs::symlink_metadata(&at)?;
+        if meta.file_type().is_symlink() {
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, "a symbolic link"));
+        }
+    }
+    Ok(meta)
+}
+
+/// Open the regular file `path` beneath `root` for reading by handle, never through a link (the same resolution
+/// the pipeline uses).
+fn open_beneath(root: &Path, path: &Path) -> io::Result<File> {
+    let target = crate::platform::resolve_target(path, Some(root))?;
+    target.folder.open_file(&target.name)
 }
 
 /// Ctrl+C, or SIGTERM (systemd's stop) on Unix: the file in hand is finished first, since `process` runs to its
@@ -127,75 +462,8 @@ async fn shutdown_signal() {
     }
 }
 
-/// (Re)attach the watch to every root that exists, and note the ones that vanished.
-fn rewatch(watcher: &mut notify::RecommendedWatcher, roots: &[PathBuf], watched: &mut [bool]) {
-    for (root, on) in roots.iter().zip(watched.iter_mut()) {
-        let exists = root.is_dir();
-        if exists && !*on {
-            *on = watcher.watch(root, RecursiveMode::Recursive).is_ok();
-        } else if !exists && *on {
-            let _ = watcher.unwatch(root);
-            *on = false;
-        }
-    }
-}
-
-fn note(pending: &mut HashMap<PathBuf, Pending>, path: PathBuf) {
-    if ignored(&path) {
-        return;
-    }
-    match std::fs::symlink_metadata(&path) {
-        Ok(m) if m.is_file() => {
-            let (len, modified) = (m.len(), m.modified().ok());
-            let entry = pending.entry(path).or_insert(Pending { len, modified, since: Instant::now() });
-            if entry.len != len || entry.modified != modified {
-                *entry = Pending { len, modified, since: Instant::now() };
-            }
-        }
-        _ => {
-            pending.remove(&path);
-        }
-    }
-}
-
-/// The pending files that have settled, removed from `pending`.
-fn settled(pending: &mut HashMap<PathBuf, Pending>, debounce: Duration) -> Vec<PathBuf> {
-    let mut ready = Vec::new();
-    pending.retain(|path, p| {
-        let Ok(m) = std::fs::symlink_metadata(path) else { return false };
-        let (len, modified) = (m.len(), m.modified().ok());
-        if len != p.len || modified != p.modified {
-            *p = Pending { len, modified, since: Instant::now() };
-            return true;
-        }
-        if p.since.elapsed() < debounce || open_for_writing(path) {
-            return true;
-        }
-        ready.push(path.clone());
-        false
-    });
-    ready.sort();
-    ready
-}
-
-/// Linux: the kernel grants a read lease only when no process has the file open for writing. Where the lease
-/// cannot be asked for (not the owner and no CAP_LEASE, another OS), the answer is "not known": false.
-#[cfg(target_os = "linux")]
-fn open_for_writing(path: &Path) -> bool {
-    use std::os::fd::AsRawFd;
-    let Ok(file) = std::fs::File::open(path) else { return false };
-    let fd = file.as_raw_fd();
-    // SAFETY: fcntl on a file descriptor we own; F_SETLEASE takes an int argument.
-    let got = unsafe { libc::fcntl(fd, libc::F_SETLEASE, libc::F_RDLCK) };
-    if got == 0 {
-        // SAFETY: as above; releasing the lease we just took.
-        unsafe { libc::fcntl(fd, libc::F_SETLEASE, libc::F_UNLCK) };
-        return false;
-    }
-    std::io::Error::last_os_error().raw_os_error() == Some(libc::EAGAIN)
-}
-
-#[cfg(not(target_os = "linux"))]
-fn open_for_writing(_path: &Path) -> bool {
-    false
+/// True when someone has the file open for writing (Linux: the kernel refuses a read lease then). Where leases
+/// cannot be taken, "not known": false. The lease is released at once.
+fn open_for_writing(file: &File) -> bool {
+    matches!(crate::platform::read_lease(file), Err(e) if e.kind() == io::ErrorKind::WouldBlock)
 }

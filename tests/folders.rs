@@ -178,3 +178,94 @@ fn an_interrupted_folder_run_resumes_and_protects_each_file_once() {
         assert!(std::fs::read_to_string(root.join(p)).unwrap().starts_with(SENSITIVE), "{p}");
     }
 }
+
+/// Copy the folder `from` (files only, one level of subfolders is enough for rules and templates) to `to`.
+fn copy_tree(from: &Path, to: &Path) {
+    for entry in walkdir::WalkDir::new(from) {
+        let entry = entry.unwrap();
+        let dest = to.join(entry.path().strip_prefix(from).unwrap());
+        if entry.file_type().is_dir() {
+            std::fs::create_dir_all(&dest).unwrap();
+        } else {
+            std::fs::copy(entry.path(), &dest).unwrap();
+        }
+    }
+}
+
+/// Every file under `dir` with its bytes.
+fn contents(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out: Vec<_> = walkdir::WalkDir::new(dir)
+        .into_iter()
+        .map(|e| e.unwrap())
+        .filter(|e| e.file_type().is_file())
+        .map(|e| (e.path().to_path_buf(), std::fs::read(e.path()).unwrap()))
+        .collect();
+    out.sort();
+    out
+}
+
+#[cfg(unix)]
+#[test]
+fn links_in_the_tree_are_never_followed_and_each_is_named() {
+    let s = Scratch::new();
+    let root = share(&s);
+    // Links that stay in the tree, to a file and to a folder: left alone all the same, each named in a warning.
+    std::os::unix::fs::symlink(root.join("dept0/sub0/doc00.txt"), root.join("dept1/alias.txt")).unwrap();
+    std::os::unix::fs::symlink(root.join("dept2"), root.join("dept3/linked-folder")).unwrap();
+    let report = s.path().join("r.json");
+    protect_folder(&s, &root, &["--quiet", "--report", report.to_str().unwrap()]).success().stderr(
+        predicate::str::contains(root.join("dept1/alias.txt").display().to_string())
+            .and(predicate::str::contains(root.join("dept3/linked-folder").display().to_string()))
+            .and(predicate::str::contains("symbolic link")),
+    );
+    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    let files: Vec<&str> = json["files"].as_array().unwrap().iter().map(|f| f["path"].as_str().unwrap()).collect();
+    assert_eq!(files.len(), 40, "{files:?}");
+    assert!(files.iter().all(|f| !f.contains("alias") && !f.contains("linked-folder")), "{files:?}");
+    assert!(std::fs::symlink_metadata(root.join("dept1/alias.txt")).unwrap().file_type().is_symlink());
+}
+
+#[cfg(unix)]
+#[test]
+fn the_log_template_and_rule_folders_inside_the_tree_are_never_processed() {
+    let s = Scratch::new();
+    let root = share(&s);
+    // This program's own folders inside the tree, named on the command line by other paths than the walk meets
+    // them by (a link, a `..`): they are recognised by identity.
+    let own_rules = root.join("config/rules");
+    copy_tree(&rules(), &own_rules);
+    let own_templates = root.join("config/templates");
+    copy_tree(&s.templates(), &own_templates);
+    let logs = root.join("logs");
+    std::fs::create_dir_all(&logs).unwrap();
+    std::fs::write(logs.join("fci-connector.log"), format!("{{\"file\":\"SSN 123-45-6789.txt\"}}\n{SENSITIVE}"))
+        .unwrap();
+    let logs_link = s.path().join("logs-link");
+    std::os::unix::fs::symlink(&logs, &logs_link).unwrap();
+    let before: Vec<_> = [&own_rules, &own_templates, &logs].iter().flat_map(|d| contents(d)).collect();
+    let report = s.path().join("r.json");
+    assert_cmd::Command::cargo_bin("fci-connector")
+        .unwrap()
+        .arg("--templates")
+        .arg(root.join("dept0/../config/templates"))
+        .arg("--rules")
+        .arg(root.join("config/./rules"))
+        .arg("--log-dir")
+        .arg(&logs_link)
+        .arg("protect")
+        .arg(&root)
+        .args(["--recurse", "--template", TEMPLATE_ID, "--exclude", "*.pst", "--quiet", "--report"])
+        .arg(&report)
+        .assert()
+        .success();
+    // The run's own log lines were appended (and its lock file made); what was there before is untouched.
+    for (path, bytes) in &before {
+        let now = std::fs::read(path).unwrap();
+        let kept = if path.ends_with("fci-connector.log") { &now[..bytes.len().min(now.len())] } else { &now[..] };
+        assert!(kept == &bytes[..], "{} changed", path.display());
+    }
+    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    let files: Vec<&str> = json["files"].as_array().unwrap().iter().map(|f| f["path"].as_str().unwrap()).collect();
+    assert!(files.iter().all(|f| !f.contains("/config/") && !f.contains("/logs/")), "processed: {files:?}");
+    assert_eq!(files.len(), 40, "{files:?}");
+}

@@ -1,7 +1,10 @@
 //! Which files a folder run looks at: every regular file under the roots, in name order, except this program's
-//! own temporary files, Office lock files (`~$…`), symbolic links that lead out of the tree, files matching an
-//! `--exclude` glob, and (unless asked) hidden files. Folders that cannot be read are reported, not fatal.
+//! own temporary files, Office lock files (`~$…`), files matching an `--exclude` glob, (unless asked) hidden files,
+//! and the folders this program keeps its own files in (invocation log, template store, rule folder), recognised by
+//! file identity, not by name. Symbolic links and junctions are never followed, to files or to folders: each one
+//! met is left alone and named in [`Walked::skipped`]. Folders that cannot be read are reported, not fatal.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use globset::{Glob, GlobSet, GlobSetBuilder};
@@ -24,71 +27,143 @@ pub struct WalkOptions {
     pub exclude: Vec<String>,
     /// Include hidden files (dot files; on Windows, the hidden and system attributes).
     pub include_hidden: bool,
+    /// Folders never looked into, wherever they lie (the log folder, the template store, the rule folder).
+    pub private: Vec<PathBuf>,
 }
 
-/// The outcome of a walk: files found, and folders or entries that could not be read.
+/// The outcome of a walk: files found, folders or entries that could not be read, and what was left alone on
+/// purpose that the admin should hear about (links, this program's own folders).
 #[derive(Debug, Default)]
 pub struct Walked {
     pub files: Vec<Found>,
     pub problems: Vec<Error>,
+    /// One sentence each, naming the path: warnings, not failures.
+    pub skipped: Vec<String>,
+}
+
+/// (volume, file index) of a folder: what tells two paths name the same folder, whatever their text.
+pub(crate) type FolderId = (u64, u128);
+
+/// The identity of the folder at `path`, if it can be opened.
+pub(crate) fn folder_id(path: &Path) -> Option<FolderId> {
+    let folder = std::fs::File::open(path).ok()?;
+    crate::platform::file_identity(&folder).ok().map(|id| (id.volume, id.index))
+}
+
+/// The identities of `folders` that exist (a folder that does not exist holds nothing to protect from a walk).
+pub(crate) fn folder_ids(folders: &[PathBuf]) -> HashSet<FolderId> {
+    folders.iter().filter_map(|f| folder_id(f)).collect()
+}
+
+/// Which of this program's own folders `path` is or lies in, by identity of it and each folder above it.
+pub(crate) fn inside_private(path: &Path, private: &HashSet<FolderId>) -> Option<PathBuf> {
+    if private.is_empty() {
+        return None;
+    }
+    let full = std::path::absolute(path).ok()?;
+    full.ancestors().find(|a| folder_id(a).is_some_and(|id| private.contains(&id))).map(Path::to_path_buf)
+}
+
+/// The sentence for a link left alone.
+pub(crate) fn link_skipped(path: &Path) -> String {
+    format!("{}: a symbolic link or junction, left alone (links are never followed)", path.display())
+}
+
+/// The sentence for one of this program's own folders left alone.
+pub(crate) fn private_skipped(path: &Path) -> String {
+    format!("{}: holds this program's own files (log, templates or rules), left alone", path.display())
+}
+
+/// Compiled `--exclude` patterns and the hidden-file rule, shared by the walk and the watcher.
+#[derive(Clone, Debug)]
+pub(crate) struct Filter {
+    exclude: GlobSet,
+    include_hidden: bool,
+}
+
+impl Filter {
+    pub(crate) fn new(exclude: &[String], include_hidden: bool) -> Result<Filter, Error> {
+        Ok(Filter { exclude: globs(exclude)?, include_hidden })
+    }
+
+    /// True when the file or folder `relative` (to its root; never empty) is left out by name: this program's
+    /// temporary files, Office lock files, excluded globs, hidden entries unless asked.
+    pub(crate) fn leaves_out(&self, relative: &Path, hidden: bool) -> bool {
+        let name = relative.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
+        (name.starts_with(TEMP_PREFIX) && name.ends_with(TEMP_SUFFIX))
+            || name.starts_with("~$")
+            || (hidden && !self.include_hidden)
+            || self.exclude.is_match(relative)
+            || self.exclude.is_match(name.as_ref())
+    }
 }
 
 /// Walk `roots` (folders or single files).
 pub fn files(roots: &[PathBuf], options: &WalkOptions) -> Result<Walked, Error> {
-    let exclude = globs(&options.exclude)?;
+    let filter = Filter::new(&options.exclude, options.include_hidden)?;
+    let private = folder_ids(&options.private);
     let mut out = Walked::default();
     for root in roots {
-        let root_real =
-            std::fs::canonicalize(root).map_err(|e| Error::io("cannot open", root, e, ExitClass::NotFound))?;
-        for entry in walkdir::WalkDir::new(root).follow_links(false).sort_by_file_name() {
-            let entry = match entry {
-                Ok(e) => e,
-                Err(e) => {
-                    let path = e.path().map(Path::to_path_buf).unwrap_or_else(|| root.clone());
-                    let message = format!("cannot read {}: {e}", path.display());
-                    out.problems.push(Error::new(ExitClass::Busy, message));
-                    continue;
-                }
-            };
-            let path = entry.path();
-            let relative = path.strip_prefix(root).unwrap_or(path);
-            let hidden = is_hidden(&entry);
-            if entry.depth() > 0 && hidden && !options.include_hidden && entry.file_type().is_dir() {
-                continue;
-            }
-            if entry.file_type().is_dir() {
-                continue;
-            }
-            let name = entry.file_name().to_string_lossy();
-            if (name.starts_with(TEMP_PREFIX) && name.ends_with(TEMP_SUFFIX)) || name.starts_with("~$") {
-                continue;
-            }
-            if (hidden && !options.include_hidden) || exclude.is_match(relative) || exclude.is_match(name.as_ref()) {
-                continue;
-            }
-            let meta = if entry.file_type().is_symlink() {
-                // A link is followed only when it stays inside the tree; its target is then a file like any other.
-                match std::fs::canonicalize(path) {
-                    Ok(target) if target.starts_with(&root_real) => match std::fs::metadata(&target) {
-                        Ok(m) if m.is_file() => m,
-                        _ => continue,
-                    },
-                    _ => continue,
-                }
-            } else {
-                match entry.metadata() {
-                    Ok(m) if m.is_file() => m,
-                    Ok(_) => continue,
-                    Err(e) => {
-                        out.problems.push(Error::new(ExitClass::Busy, format!("cannot read {}: {e}", path.display())));
-                        continue;
-                    }
-                }
-            };
-            out.files.push(Found { path: path.to_path_buf(), bytes: meta.len() });
-        }
+        std::fs::symlink_metadata(root).map_err(|e| Error::io("cannot open", root, e, ExitClass::NotFound))?;
+        walk_into(root, root, &filter, &private, &mut out);
     }
     Ok(out)
+}
+
+/// Add the files under `from` (a folder beneath `root`, or `root` itself) to `out`.
+pub(crate) fn walk_into(root: &Path, from: &Path, filter: &Filter, private: &HashSet<FolderId>, out: &mut Walked) {
+    if let Some(own) = inside_private(from, private) {
+        out.skipped.push(private_skipped(&own));
+        return;
+    }
+    // The root itself may be a link (the admin's choice); below it nothing is followed, `from` included.
+    let mut entries =
+        walkdir::WalkDir::new(from).follow_links(false).follow_root_links(from == root).sort_by_file_name().into_iter();
+    while let Some(entry) = entries.next() {
+        let entry = match entry {
+            Ok(e) => e,
+            Err(e) => {
+                let path = e.path().map(Path::to_path_buf).unwrap_or_else(|| from.to_path_buf());
+                let message = format!("cannot read {}: {e}", path.display());
+                out.problems.push(Error::new(ExitClass::Busy, message));
+                continue;
+            }
+        };
+        let path = entry.path();
+        let file_type = entry.file_type();
+        if entry.depth() == 0 {
+            if file_type.is_symlink() {
+                out.skipped.push(link_skipped(path));
+            } else if file_type.is_file() {
+                // A single file given as a root.
+                let bytes = entry.metadata().map(|m| m.len()).unwrap_or(0);
+                out.files.push(Found { path: path.to_path_buf(), bytes });
+            }
+            continue;
+        }
+        let relative = path.strip_prefix(root).unwrap_or(path);
+        let hidden = is_hidden(&entry);
+        if file_type.is_dir() {
+            // Folders are never left out by name (the rules apply to the files in them), only by identity.
+            if !private.is_empty() && folder_id(path).is_some_and(|id| private.contains(&id)) {
+                out.skipped.push(private_skipped(path));
+                entries.skip_current_dir();
+            }
+            continue;
+        }
+        if filter.leaves_out(relative, hidden) {
+            continue;
+        }
+        if file_type.is_symlink() {
+            out.skipped.push(link_skipped(path));
+            continue;
+        }
+        match entry.metadata() {
+            Ok(m) if m.is_file() => out.files.push(Found { path: path.to_path_buf(), bytes: m.len() }),
+            Ok(_) => {}
+            Err(e) => out.problems.push(Error::new(ExitClass::Busy, format!("cannot read {}: {e}", path.display()))),
+        }
+    }
 }
 
 fn globs(patterns: &[String]) -> Result<GlobSet, Error> {

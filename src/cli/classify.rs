@@ -81,6 +81,9 @@ pub fn run(global: &GlobalOptions, args: ClassifyArgs) -> Result<ExitClass, Erro
     for path in &args.paths {
         if path.is_dir() && args.folder.recurse {
             let walked = walk::files(std::slice::from_ref(path), &walk_options)?;
+            for skipped in &walked.skipped {
+                eprintln!("fci-connector: warning: {skipped}");
+            }
             order.extend(walked.problems.iter().map(|e| Err(Box::new(error_row(path, e)))));
             order.extend((files.len()..files.len() + walked.files.len()).map(Ok));
             files.extend(walked.files);

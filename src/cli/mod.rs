@@ -62,7 +62,11 @@ pub struct FolderArgs {
 impl FolderArgs {
     /// What the walk leaves out.
     pub fn walk_options(&self) -> crate::batch::walk::WalkOptions {
-        crate::batch::walk::WalkOptions { exclude: self.exclude.clone(), include_hidden: self.include_hidden }
+        crate::batch::walk::WalkOptions {
+            exclude: self.exclude.clone(),
+            include_hidden: self.include_hidden,
+            ..Default::default()
+        }
     }
 }
 

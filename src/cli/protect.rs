@@ -84,7 +84,8 @@ pub fn run(global: &GlobalOptions, args: ProtectArgs) -> Result<ExitClass, Error
     if args.folder.recurse && args.file.is_dir() {
         return run_folder(&args, &loaded?, owner, log_dir.as_deref());
     }
-    let mut outcome = match loaded.and_then(|l| l.context().map(|ctx| l.process(&args, &ctx, &args.file, owner))) {
+    let mut outcome = match loaded.and_then(|l| l.context().map(|ctx| l.process(&args, &ctx, &args.file, owner)))
+    {
         Ok(outcome) => outcome,
         Err(e) => Outcome { action: Action::Failed(e), template: None, classification: None, warnings: Vec::new() },
     };
@@ -135,6 +136,7 @@ pub(crate) struct Loaded {
     store: TemplateStore,
     template_id: Option<String>,
     rules: Option<RuleSet>,
+    rules_dir: Option<PathBuf>,
 }
 
 impl Loaded {
@@ -146,11 +148,12 @@ impl Loaded {
         if let Some(id) = &template_id {
             store.get(id)?;
         }
+        // The rule folder is known even with --always, so that a run over a tree never processes it.
+        let rules_dir = global.rules.clone().or_else(|| config.rules.clone()).or_else(|| locate::rules_dir(None));
         let rules = if args.always {
             None
         } else {
-            let dir = global.rules.clone().or_else(|| config.rules.clone()).or_else(|| locate::rules_dir(None));
-            let dir = dir.ok_or_else(|| {
+            let dir = rules_dir.clone().ok_or_else(|| {
                 Error::new(
                     ExitClass::Config,
                     format!(
@@ -161,7 +164,7 @@ impl Loaded {
             })?;
             Some(RuleSet::load(&dir)?.rules)
         };
-        Ok(Loaded { config, store, template_id, rules })
+        Ok(Loaded { config, store, template_id, rules, rules_dir })
     }
 
     pub(crate) fn context(&self) -> Result<Context<'_>, Error> {
@@ -191,6 +194,15 @@ impl Loaded {
     ) -> Outcome {
         decide::process(file, &Request { owner, dry_run: args.dry_run, root }, ctx)
     }
+
+    /// The folders this program keeps its own files in, which no run over a tree may process: the template
+    /// store, the rule folder and the invocation log folder.
+    pub(crate) fn private_folders(&self, log_dir: Option<&Path>) -> Vec<PathBuf> {
+        [Some(self.store.dir.clone()), self.rules_dir.clone(), log_dir.map(Path::to_path_buf)]
+            .into_iter()
+            .flatten()
+            .collect()
+    }
 }
 
 /// `protect <DIR> --recurse`: every file through the same pipeline, in parallel, each logged as its own invocation.
@@ -202,10 +214,13 @@ fn run_folder(
 ) -> Result<ExitClass, Error> {
     let started = Instant::now();
     let ctx = loaded.context()?;
-    let walk_options = args.folder.walk_options();
+    let walk_options = walk::WalkOptions { private: loaded.private_folders(log_dir), ..args.folder.walk_options() };
     let walked = walk::files(std::slice::from_ref(&args.file), &walk_options)?;
     for problem in &walked.problems {
         eprintln!("fci-connector: warning: {}", problem.message());
+    }
+    for skipped in &walked.skipped {
+        eprintln!("fci-connector: warning: {skipped}");
     }
     let options = batch::RunOptions { jobs: args.folder.jobs, progress: !args.folder.quiet && !args.json };
     let stdout = std::sync::Mutex::new(());

@@ -1,7 +1,7 @@
 //! `watch`: continuous mode for Linux/Samba file servers. Protects new and modified files under the folders once
 //! they settle, with the same decisions, log lines and safety as `protect`. Stops on Ctrl+C or SIGTERM.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -11,7 +11,7 @@ use super::GlobalOptions;
 use super::protect::{Loaded, ProtectArgs, owner, print_line, record};
 use crate::config::Config;
 use crate::decide::Action;
-use crate::watch::{self, WatchOptions};
+use crate::watch::{self, Notice, WatchOptions};
 use crate::{Error, ExitClass, log};
 
 #[derive(Args, Debug)]
@@ -34,6 +34,12 @@ pub struct WatchArgs {
     /// Seconds a file's size and modification time must stay unchanged before it is processed
     #[arg(long, value_name = "SECONDS", default_value_t = 3.0)]
     pub debounce: f64,
+    /// Also process the files already in the folders when the watch starts
+    #[arg(long)]
+    pub initial_scan: bool,
+    /// Leave files matching this glob alone (relative path or file name, as with protect --recurse); repeatable
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
 }
 
 pub fn run(global: &GlobalOptions, args: WatchArgs) -> Result<ExitClass, Error> {
@@ -49,29 +55,63 @@ pub fn run(global: &GlobalOptions, args: WatchArgs) -> Result<ExitClass, Error> 
         dry_run: args.dry_run,
         ..ProtectArgs::default()
     };
+    // A watch without a template would fail on every sensitive file it meets: refuse before watching.
+    if args.template.is_none() && config.default_template.is_none() {
+        return Err(Error::new(
+            ExitClass::Usage,
+            "no template: give --template <ID> or set default_template in the config (watch refuses to start \
+             without one)",
+        ));
+    }
     let loaded = Arc::new(Loaded::new(global, &protect_args, config)?);
     loaded.context()?;
-    let options = WatchOptions { debounce: Duration::from_secs_f64(args.debounce), ..WatchOptions::default() };
-    eprintln!(
-        "fci-connector: watching {} (files are processed {}s after they settle; Ctrl+C stops)",
-        args.folders.iter().map(|f| f.display().to_string()).collect::<Vec<_>>().join(", "),
-        args.debounce
-    );
-    let process = move |path: &std::path::Path| {
+    // The log folder is made now, so that it is known (by identity) and never processed should it lie in a tree.
+    if let Some(dir) = &log_dir {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    let options = WatchOptions {
+        debounce: Duration::from_secs_f64(args.debounce),
+        exclude: args.exclude.clone(),
+        initial_scan: args.initial_scan,
+        private: loaded.private_folders(log_dir.as_deref()),
+        ..WatchOptions::default()
+    };
+    let folders = args.folders.iter().map(|f| f.display().to_string()).collect::<Vec<_>>().join(", ");
+    let debounce = args.debounce;
+    let notice = move |notice: Notice| match notice {
+        Notice::Watching => eprintln!(
+            "fci-connector: watching {folders} (files are processed {debounce}s after they settle; Ctrl+C stops)"
+        ),
+        Notice::Warning(w) => eprintln!("fci-connector: warning: {w}"),
+    };
+    let process = move |root: &Path, path: &Path| {
         let started = Instant::now();
         let (owner, _) = owner(protect_args.owner.as_deref());
         let outcome = match loaded.context() {
-            Ok(ctx) => loaded.process(&protect_args, &ctx, path, owner),
-            Err(e) => return super::report(&e),
+            Ok(ctx) => loaded.process_beneath(&protect_args, &ctx, path, Some(root), owner),
+            Err(e) => return report_for(path, &e),
         };
         let class = outcome.exit_class(false);
         let record = record(path, &protect_args, owner, &outcome, class, started);
         log::append_or_warn(log_dir.as_deref(), &loaded.config.log, &record);
+        for w in &outcome.warnings {
+            eprintln!("fci-connector: warning: {}: {w}", path.display());
+        }
         match &outcome.action {
-            Action::Failed(e) => super::report(e),
+            Action::Failed(e) => report_for(path, e),
             _ => print_line(path, &outcome),
         }
     };
-    watch::watch(&args.folders, &options, process, || false)?;
+    watch::watch(&args.folders, &options, process, notice, || false)?;
     Ok(ExitClass::Success)
+}
+
+/// An error line that names the file, whether or not the message already does.
+fn report_for(path: &Path, e: &Error) {
+    let name = path.display().to_string();
+    if e.message().contains(&name) {
+        super::report(e);
+    } else {
+        eprintln!("fci-connector: error: {name}: {} (exit {})", e.message(), e.class().code());
+    }
 }

@@ -58,7 +58,7 @@ pub fn read_lease(file: &File) -> io::Result<ReadLease> {
 
 /// What identifies a file and tells it changed: (device, inode) on Unix, (volume serial, file index) on Windows,
 /// its size, change time and number of hard links.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct FileIdentity {
     pub volume: u64,
     pub index: u128,
