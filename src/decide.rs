@@ -126,12 +126,16 @@ pub struct Request<'a> {
 
 /// Take `path` through the pipeline.
 pub fn process(path: &Path, request: &Request<'_>, ctx: &Context<'_>) -> Outcome {
+    let mut warnings = Vec::new();
     match check_file(path, ctx.policy) {
-        Ok(Some(reason)) => return Outcome::new(Action::Skipped(reason)),
-        Ok(None) => {}
+        Ok(Checked::Skip(reason)) => return Outcome::new(Action::Skipped(reason)),
+        Ok(Checked::Proceed) => {}
+        Ok(Checked::Damaged(why)) => warnings.push(format!(
+            "{}: starts like a file protected by fci-connector but is damaged ({why}); treated like any other file",
+            path.display()
+        )),
         Err(e) => return Outcome::new(Action::Failed(e)),
     }
-    let mut warnings = Vec::new();
     let mut classification = None;
     let mut policy_template = None;
     if let Some(rules) = ctx.rules {
@@ -156,7 +160,7 @@ pub fn process(path: &Path, request: &Request<'_>, ctx: &Context<'_>) -> Outcome
                             Ok(FileState::Protected(_)) => SkipReason::AlreadyProtected,
                             _ => SkipReason::NoRuleMatched,
                         };
-                        return Outcome { classification: Some(c), ..Outcome::new(Action::Skipped(reason)) };
+                        return Outcome { classification: Some(c), warnings, ..Outcome::new(Action::Skipped(reason)) };
                     }
                     Decision::Protect { template } => policy_template = template.clone(),
                 }
@@ -200,9 +204,18 @@ pub fn process(path: &Path, request: &Request<'_>, ctx: &Context<'_>) -> Outcome
     Outcome { action, template: chosen, classification, warnings }
 }
 
+/// What the cheap checks found.
+enum Checked {
+    Skip(SkipReason),
+    Proceed,
+    /// Starts like our container but is not a whole one (why): classified and protected like any file, so a planted
+    /// header cannot exempt plaintext from the policy.
+    Damaged(String),
+}
+
 /// The cheap checks, before any content is read: a regular file, not an excluded type, not already protected by
 /// us or by another product (only headers are read).
-fn check_file(path: &Path, policy: &PolicyConfig) -> Result<Option<SkipReason>, Error> {
+fn check_file(path: &Path, policy: &PolicyConfig) -> Result<Checked, Error> {
     let meta = path.symlink_metadata().map_err(|e| Error::io("cannot open", path, e, ExitClass::NotFound))?;
     if !meta.is_file() {
         let what = if meta.is_dir() {
@@ -216,12 +229,15 @@ fn check_file(path: &Path, policy: &PolicyConfig) -> Result<Option<SkipReason>, 
     }
     if policy.is_excluded(path) {
         let ext = path.extension().map(|e| e.to_string_lossy().to_lowercase()).unwrap_or_default();
-        return Ok(Some(SkipReason::ExcludedType(ext)));
+        return Ok(Checked::Skip(SkipReason::ExcludedType(ext)));
     }
     match protect::status_of(path)? {
-        FileState::Protected(_) | FileState::Damaged(_) => Ok(Some(SkipReason::AlreadyProtected)),
-        FileState::ProtectedByOther(foreign) => Ok(Some(SkipReason::ProtectedByOther(foreign.protector.to_string()))),
-        FileState::Unprotected => Ok(None),
+        FileState::Protected(_) => Ok(Checked::Skip(SkipReason::AlreadyProtected)),
+        FileState::ProtectedByOther(foreign) => {
+            Ok(Checked::Skip(SkipReason::ProtectedByOther(foreign.protector.to_string())))
+        }
+        FileState::Damaged(why) => Ok(Checked::Damaged(why)),
+        FileState::Unprotected => Ok(Checked::Proceed),
     }
 }
 
