@@ -168,7 +168,7 @@ pub fn foreign_protection(path: &Path) -> Result<Option<ForeignProtection>, Erro
     } else if head.starts_with(b"PK\x03\x04") {
         zip::detect(file)
     } else if let Some(at) = find(&head, b"%PDF-") {
-        pdf::detect(&mut file, len, &head[at..]).map_err(|e| io("cannot read", e))?
+        pdf::detect(&mut file, len, at as u64, &head[at..]).map_err(|e| io("cannot read", e))?
     } else {
         None
     };
