@@ -22,6 +22,11 @@ use windows as imp;
 #[cfg_attr(not(windows), allow(dead_code))]
 mod winpath;
 
+mod perms;
+pub use perms::{
+    Ace, TRUSTED_SIDS, Untrusted, check_trusted, dacl_problem, restrict_to_owner, system_config_dir, unix_problem,
+};
+
 /// Replace `dest` with `replacement` (a file in the same folder) in one step.
 ///
 /// On Unix this is `rename(2)`, atomic on the same file system. On Windows it is `ReplaceFileW`, which keeps the
