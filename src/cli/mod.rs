@@ -170,19 +170,6 @@ pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(out)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::printable;
-
-    #[test]
-    fn control_characters_are_escaped() {
-        assert_eq!(printable("plain name.txt"), "plain name.txt");
-        assert_eq!(printable("C:\\Share\\été.docx"), "C:\\Share\\été.docx");
-        assert_eq!(printable("a\nprotected: b\x1b[31m\r\t\u{9b}"), "a\\nprotected: b\\u{1b}[31m\\r\\t\\u{9b}");
-        assert_eq!(printable("x\u{202e}fdp.exe"), "x\\u{202e}fdp.exe");
-    }
-}
-
 /// Read a passphrase from the environment variable named by `--passphrase-env`.
 pub fn passphrase_from_env(var: Option<&str>) -> Result<Option<zeroize::Zeroizing<String>>, Error> {
     let Some(var) = var else { return Ok(None) };
@@ -193,5 +180,18 @@ pub fn passphrase_from_env(var: Option<&str>) -> Result<Option<zeroize::Zeroizin
             ExitClass::Usage,
             format!("--passphrase-env {var}: the variable is not set (or not valid Unicode)"),
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::printable;
+
+    #[test]
+    fn control_characters_are_escaped() {
+        assert_eq!(printable("plain name.txt"), "plain name.txt");
+        assert_eq!(printable("C:\\Share\\été.docx"), "C:\\Share\\été.docx");
+        assert_eq!(printable("a\nprotected: b\x1b[31m\r\t\u{9b}"), "a\\nprotected: b\\u{1b}[31m\\r\\t\\u{9b}");
+        assert_eq!(printable("x\u{202e}fdp.exe"), "x\\u{202e}fdp.exe");
     }
 }
