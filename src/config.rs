@@ -1,6 +1,7 @@
-//! The optional config file, `fci-connector.toml` beside the executable (or `--config <FILE>`): where the rules,
-//! templates and logs are, the default template, and policy options. Command-line options win over it. An invalid
-//! file is exit 6 with the file, line and problem. Relative paths in it are relative to the file's own folder.
+//! The optional config file, `fci-connector.toml` beside the executable or (Linux) in `/etc/fci-connector/` (or
+//! `--config <FILE>`): where the rules, templates and logs are, the default template, and policy options.
+//! Command-line options win over it. An invalid file, or one that others than its owner and the administrators can
+//! change, is exit 6 with the file and the problem. Relative paths in it are relative to the file's own folder.
 
 use std::path::{Path, PathBuf};
 
@@ -92,11 +93,12 @@ impl Config {
     pub fn load(explicit: Option<&Path>) -> Result<Config, Error> {
         let path = match explicit {
             Some(p) => p.to_path_buf(),
-            None => match locate::exe_dir().map(|d| d.join(locate::CONFIG_FILE)).filter(|p| p.is_file()) {
+            None => match locate::search_places(locate::CONFIG_FILE).into_iter().find(|p| p.is_file()) {
                 Some(p) => p,
                 None => return Ok(Config::default()),
             },
         };
+        locate::check_trusted(&path, "config file")?;
         let text = std::fs::read_to_string(&path).map_err(|e| {
             Error::new(ExitClass::Config, format!("cannot read the config file {}: {e}", path.display()))
         })?;

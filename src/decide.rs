@@ -132,12 +132,20 @@ pub struct Request<'a> {
 
 /// Take `path` through the pipeline.
 pub fn process(path: &Path, request: &Request<'_>, ctx: &Context<'_>) -> Outcome {
+    let mut warnings = Vec::new();
     let (file, identity) = match check_file(path, request.root, ctx.policy) {
         Ok(Checked::Skip(reason)) => return Outcome::new(Action::Skipped(reason)),
-        Ok(Checked::Go(file, identity)) => (file, identity),
+        Ok(Checked::Go { file, identity, damaged }) => {
+            if let Some(why) = damaged {
+                warnings.push(format!(
+                    "{}: starts like a file protected by fci-connector but is damaged ({why}); treated like any other file",
+                    path.display()
+                ));
+            }
+            (file, identity)
+        }
         Err(e) => return Outcome::new(Action::Failed(e)),
     };
-    let mut warnings = Vec::new();
     let mut classification = None;
     let mut policy_template = None;
     if let Some(rules) = ctx.rules {
@@ -158,11 +166,15 @@ pub fn process(path: &Path, request: &Request<'_>, ctx: &Context<'_>) -> Outcome
                     Decision::Skip => {
                         // Another invocation may have protected the file while we read it: then what we classified
                         // was ciphertext, and the true reason is that it is already protected.
-                        let reason = match protect::status_of(path) {
-                            Ok(FileState::Protected(_)) => SkipReason::AlreadyProtected,
+                        let now = platform::resolve_target(path, request.root)
+                            .and_then(|t| t.folder.open_file(&t.name))
+                            .ok()
+                            .and_then(|f| protect::status_of_file(&f, path).ok());
+                        let reason = match now {
+                            Some(FileState::Protected(_)) => SkipReason::AlreadyProtected,
                             _ => SkipReason::NoRuleMatched,
                         };
-                        return Outcome { classification: Some(c), ..Outcome::new(Action::Skipped(reason)) };
+                        return Outcome { classification: Some(c), warnings, ..Outcome::new(Action::Skipped(reason)) };
                     }
                     Decision::Protect { template } => policy_template = template.clone(),
                 }
@@ -226,8 +238,10 @@ pub fn process(path: &Path, request: &Request<'_>, ctx: &Context<'_>) -> Outcome
 /// What the cheap checks found: leave the file alone, or go on with the file as it is now.
 enum Checked {
     Skip(SkipReason),
-    /// The file, open through its folder's handle, and what it was when opened.
-    Go(File, FileIdentity),
+    /// The file, open through its folder's handle, and what it was when opened. `damaged`: it starts like our
+    /// container but is not a whole one (why): classified and protected like any file, so a planted header cannot
+    /// exempt plaintext from the policy.
+    Go { file: File, identity: FileIdentity, damaged: Option<String> },
 }
 
 /// The cheap checks, before any content is read: a regular file reached beneath the task's root without following
@@ -242,12 +256,13 @@ fn check_file(path: &Path, root: Option<&Path>, policy: &PolicyConfig) -> Result
         let ext = path.extension().map(|e| e.to_string_lossy().to_lowercase()).unwrap_or_default();
         return Ok(Checked::Skip(SkipReason::ExcludedType(ext)));
     }
-    match protect::status_of(path)? {
-        FileState::Protected(_) | FileState::Damaged(_) => Ok(Checked::Skip(SkipReason::AlreadyProtected)),
+    match protect::status_of_file(&file, path)? {
+        FileState::Protected(_) => Ok(Checked::Skip(SkipReason::AlreadyProtected)),
         FileState::ProtectedByOther(foreign) => {
             Ok(Checked::Skip(SkipReason::ProtectedByOther(foreign.protector.to_string())))
         }
-        FileState::Unprotected => Ok(Checked::Go(file, identity)),
+        FileState::Damaged(why) => Ok(Checked::Go { file, identity, damaged: Some(why) }),
+        FileState::Unprotected => Ok(Checked::Go { file, identity, damaged: None }),
     }
 }
 

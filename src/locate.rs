@@ -1,12 +1,16 @@
-//! Where the template store, the rule folder and the config file are, when the command line does not say.
+//! Where the template store, the rule folder and the config file are, when the command line does not say, and
+//! whether they can be trusted.
 //!
 //! FSRM starts the program as Local System or Local Service, with no user profile and no environment of the
-//! admin's: so the defaults are found from the executable's own location. A folder named `templates` or
-//! `classification-rules` beside the executable or in any folder above it wins (so both
-//! `C:\Program Files\FciConnector\fci-connector.exe` and `cargo run` inside the repository find theirs), then the
-//! current folder.
+//! admin's: so the defaults are found from the executable's own location. They are searched in fixed places only:
+//! beside the executable, then (Linux) in `/etc/fci-connector/` where the packages put them — never in the folders
+//! above the executable nor in the current folder, where anyone who can create a folder (`C:\templates`, a share)
+//! could plant a store that receives every content key. Whatever is used, found or configured, must be writable by
+//! nobody but its owner and the administrators ([`check_trusted`]).
 
 use std::path::{Path, PathBuf};
+
+use crate::{Error, ExitClass};
 
 /// Folder name of the template store.
 pub const TEMPLATES_DIR: &str = "templates";
@@ -24,16 +28,14 @@ pub fn exe_dir() -> Option<PathBuf> {
     exe.parent().map(Path::to_path_buf)
 }
 
-/// Find `name` (a folder or file) beside the executable or in any folder above it, then in the current folder.
+/// The places searched for `name`, in order: beside the executable, then the system's config folder (Linux).
+pub fn search_places(name: &str) -> Vec<PathBuf> {
+    exe_dir().into_iter().chain(crate::platform::system_config_dir()).map(|dir| dir.join(name)).collect()
+}
+
+/// Find `name` (a folder or file) in [`search_places`].
 pub fn find_default(name: &str) -> Option<PathBuf> {
-    let mut candidates = Vec::new();
-    if let Some(dir) = exe_dir() {
-        candidates.extend(dir.ancestors().map(|d| d.join(name)));
-    }
-    if let Ok(cwd) = std::env::current_dir() {
-        candidates.push(cwd.join(name));
-    }
-    candidates.into_iter().find(|c| c.exists())
+    search_places(name).into_iter().find(|c| c.exists())
 }
 
 /// The template store: `explicit` when given, else the default search.
@@ -44,4 +46,41 @@ pub fn templates_dir(explicit: Option<&Path>) -> Option<PathBuf> {
 /// The rule folder: `explicit` when given, else the default search.
 pub fn rules_dir(explicit: Option<&Path>) -> Option<PathBuf> {
     explicit.map(Path::to_path_buf).or_else(|| find_default(RULES_DIR))
+}
+
+/// Refuse `path` (a template store, rule folder or config file: `what`) when someone other than its owner and the
+/// administrators can change it or what is in it (exit 6, naming the path and the fix).
+pub fn check_trusted(path: &Path, what: &str) -> Result<(), Error> {
+    match crate::platform::check_trusted(path) {
+        Ok(None) => Ok(()),
+        Ok(Some(u)) => Err(Error::new(
+            ExitClass::Config,
+            format!(
+                "refusing the {what} {}: {} is not safe: {}; only its owner and the administrators may be able to \
+                 change it (fix: {})",
+                path.display(),
+                u.path.display(),
+                u.problem,
+                u.fix
+            ),
+        )),
+        Err(e) => Err(Error::io("cannot check who may change", path, e, ExitClass::Config).context(what)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn searched_only_beside_the_executable_and_in_the_system_folder() {
+        let places = search_places(TEMPLATES_DIR);
+        let exe = exe_dir().unwrap();
+        assert_eq!(places[0], exe.join(TEMPLATES_DIR));
+        assert!(
+            places.iter().all(|p| p.parent() == Some(exe.as_path()) || p.starts_with("/etc/fci-connector")),
+            "{places:?}"
+        );
+        assert!(places.len() <= 2);
+    }
 }

@@ -48,6 +48,8 @@ impl RuleSet {
     /// Load and compile every rule file in `dir`. Errors in any file make the whole set invalid
     /// ([`ExitClass::Config`]); the message lists every error as `file:line:col: message`.
     pub fn load(dir: &Path) -> Result<LoadedRules, Error> {
+        // The rules decide what is protected: nobody but their owner and the administrators may change them.
+        crate::locate::check_trusted(dir, "rule folder")?;
         let report = Self::check(dir)?;
         match report.rules {
             Some(rules) => Ok(LoadedRules { rules, warnings: report.diagnostics }),

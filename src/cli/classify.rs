@@ -275,7 +275,7 @@ fn format_row(row: &Row, format: Format) -> String {
             } else if !row.problems.is_empty() {
                 line.push_str(&format!("  note: {}", row.problems.join("; ")));
             }
-            line
+            super::printable(&line).into_owned()
         }
     }
 }

@@ -148,7 +148,30 @@ fn dispatch(cli: Cli) -> Result<ExitClass, Error> {
 
 /// Print a failure for a person: one line naming the file and the cause, and the exit code it gives.
 pub fn report(err: &Error) {
-    eprintln!("fci-connector: error: {} (exit {})", err.message(), err.class().code());
+    eprintln!("fci-connector: error: {} (exit {})", printable(err.message()), err.class().code());
+}
+
+/// `text` made safe to print on a terminal: control characters (newlines, tabs, ANSI escape sequences, C1 controls)
+/// and the invisible characters that reorder or hide text (bidirectional overrides) are written as Rust escapes
+/// (`\n`, `\u{1b}`), so a hostile file name or license field cannot forge output lines or drive the terminal.
+/// Every place that prints a file name or a license field to a terminal goes through here; JSON output does not
+/// (serde escapes it).
+pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    let unsafe_char = |c: char| {
+        c.is_control() || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    };
+    if !text.chars().any(unsafe_char) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if unsafe_char(c) {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// Read a passphrase from the environment variable named by `--passphrase-env`.
@@ -161,5 +184,18 @@ pub fn passphrase_from_env(var: Option<&str>) -> Result<Option<zeroize::Zeroizin
             ExitClass::Usage,
             format!("--passphrase-env {var}: the variable is not set (or not valid Unicode)"),
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::printable;
+
+    #[test]
+    fn control_characters_are_escaped() {
+        assert_eq!(printable("plain name.txt"), "plain name.txt");
+        assert_eq!(printable("C:\\Share\\été.docx"), "C:\\Share\\été.docx");
+        assert_eq!(printable("a\nprotected: b\x1b[31m\r\t\u{9b}"), "a\\nprotected: b\\u{1b}[31m\\r\\t\\u{9b}");
+        assert_eq!(printable("x\u{202e}fdp.exe"), "x\\u{202e}fdp.exe");
     }
 }

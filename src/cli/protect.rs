@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use clap::Args;
 
-use super::{FolderArgs, GlobalOptions};
+use super::{FolderArgs, GlobalOptions, printable};
 use crate::batch::walk;
 use crate::batch::{self, report};
 use crate::classify::RuleSet;
@@ -116,7 +116,7 @@ pub fn run(global: &GlobalOptions, args: ProtectArgs) -> Result<ExitClass, Error
     let record = record(&args.file, &args, owner, &outcome, class, started);
     log::append_or_warn(log_dir.as_deref(), &log_config, &record);
     for w in &outcome.warnings {
-        eprintln!("fci-connector: warning: {w}");
+        eprintln!("fci-connector: warning: {}", printable(w));
     }
     if args.json {
         println!("{}", serde_json::to_string(&record).unwrap_or_default());
@@ -217,7 +217,7 @@ fn run_folder(
     let walk_options = walk::WalkOptions { private: loaded.private_folders(log_dir), ..args.folder.walk_options() };
     let walked = walk::files(std::slice::from_ref(&args.file), &walk_options)?;
     for problem in &walked.problems {
-        eprintln!("fci-connector: warning: {}", problem.message());
+        eprintln!("fci-connector: warning: {}", printable(problem.message()));
     }
     for skipped in &walked.skipped {
         eprintln!("fci-connector: warning: {skipped}");
@@ -316,7 +316,8 @@ pub(crate) fn record(
 }
 
 pub(crate) fn print_line(file: &Path, outcome: &Outcome) {
-    let path = file.display();
+    let path = file.display().to_string();
+    let path = printable(&path);
     let found = outcome
         .classification
         .as_ref()
@@ -335,9 +336,11 @@ pub(crate) fn print_line(file: &Path, outcome: &Outcome) {
         .unwrap_or_default();
     let template = outcome.template.as_ref().map(|(id, name)| format!("template {name} {id}")).unwrap_or_default();
     match &outcome.action {
-        Action::Protected(_) => println!("protected: {path} ({template}{found})"),
-        Action::WouldProtect => println!("would protect: {path} ({template}{found})"),
-        Action::Skipped(reason) => println!("left alone: {path}: {}{found}", reason.describe()),
+        Action::Protected(_) => println!("protected: {path} ({}{})", printable(&template), printable(&found)),
+        Action::WouldProtect => println!("would protect: {path} ({}{})", printable(&template), printable(&found)),
+        Action::Skipped(reason) => {
+            println!("left alone: {path}: {}{}", printable(&reason.describe()), printable(&found))
+        }
         Action::Failed(_) => {}
     }
 }

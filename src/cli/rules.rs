@@ -70,7 +70,7 @@ fn check(global: &GlobalOptions) -> Result<ExitClass, Error> {
         s.policy
     );
     for d in &report.diagnostics {
-        println!("{d}");
+        println!("{}", super::printable(&d.to_string()));
     }
     let errors = report.diagnostics.iter().filter(|d| d.severity == Severity::Error).count();
     let warnings = report.diagnostics.len() - errors;
@@ -103,7 +103,7 @@ fn test(global: &GlobalOptions, args: &TestArgs) -> Result<ExitClass, Error> {
         dir.display()
     );
     for line in report.lines() {
-        println!("{line}");
+        println!("{}", super::printable(&line));
     }
     if report.passed() {
         println!("rules test passed: every sample as expected");

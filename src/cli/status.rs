@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use clap::{Args, ValueEnum};
 use serde::Serialize;
 
-use super::GlobalOptions;
+use super::{GlobalOptions, printable};
 use crate::protect::{self, FileState};
 use crate::{Error, ExitClass};
 
@@ -156,28 +156,35 @@ pub fn run(_global: &GlobalOptions, args: StatusArgs) -> Result<ExitClass, Error
 }
 
 fn print_table(rows: &[StatusLine]) {
-    let width = |f: &dyn Fn(&StatusLine) -> usize, min: usize| rows.iter().map(f).max().unwrap_or(0).max(min);
-    let path_w = width(&|r| r.path.chars().count(), 8);
-    let state_w = width(&|r| r.state.len(), 6);
-    let protector_w = width(&|r| r.protector.map_or(1, str::len), 9);
-    let detail = |r: &StatusLine| match (&r.template_name, &r.error) {
-        (Some(name), _) => name.clone(),
-        (None, Some(err)) => err.clone(),
-        _ => String::new(),
-    };
-    let detail_w = width(&|r| detail(r).chars().count(), 8).min(60);
+    // Names and license fields come from the share and from files anyone may write: escaped before they are
+    // measured and printed.
+    let cells: Vec<[String; 5]> = rows
+        .iter()
+        .map(|r| {
+            let detail = match (&r.template_name, &r.error) {
+                (Some(name), _) => name.as_str(),
+                (None, Some(err)) => err.as_str(),
+                _ => "",
+            };
+            [
+                printable(&r.path).into_owned(),
+                r.state.to_string(),
+                r.protector.unwrap_or("-").to_string(),
+                printable(detail).into_owned(),
+                printable(r.owner.as_deref().unwrap_or("")).into_owned(),
+            ]
+        })
+        .collect();
+    let width = |i: usize, min: usize| cells.iter().map(|c| c[i].chars().count()).max().unwrap_or(0).max(min);
+    let path_w = width(0, 8);
+    let state_w = width(1, 6);
+    let protector_w = width(2, 9);
+    let detail_w = width(3, 8).min(60);
     println!(
         "{:<path_w$}  {:<state_w$}  {:<protector_w$}  {:<detail_w$}  OWNER",
         "FILENAME", "STATUS", "PROTECTOR", "TEMPLATE"
     );
-    for r in rows {
-        println!(
-            "{:<path_w$}  {:<state_w$}  {:<protector_w$}  {:<detail_w$}  {}",
-            r.path,
-            r.state,
-            r.protector.unwrap_or("-"),
-            detail(r),
-            r.owner.as_deref().unwrap_or("")
-        );
+    for [path, state, protector, detail, owner] in &cells {
+        println!("{path:<path_w$}  {state:<state_w$}  {protector:<protector_w$}  {detail:<detail_w$}  {owner}");
     }
 }

@@ -38,9 +38,9 @@ pub fn run(_global: &GlobalOptions, args: UnprotectArgs) -> Result<ExitClass, Er
     let dest = args.output.as_ref().unwrap_or(&args.file);
     println!(
         "unprotected: {} ({} bytes, template {} {})",
-        dest.display(),
+        super::printable(&dest.display().to_string()),
         license.original_size,
-        license.template_name,
+        super::printable(&license.template_name),
         license.template_id
     );
     Ok(ExitClass::Success)

@@ -156,7 +156,14 @@ pub fn foreign_protection(path: &Path) -> Result<Option<ForeignProtection>, Erro
     if !std::fs::metadata(path).map_err(|e| io("cannot open", e))?.is_file() {
         return Err(Error::new(ExitClass::NotFound, format!("{}: not a regular file", path.display())));
     }
-    let mut file = File::open(path).map_err(|e| io("cannot open", e))?;
+    let file = File::open(path).map_err(|e| io("cannot open", e))?;
+    foreign_protection_of(file, path)
+}
+
+/// [`foreign_protection`] of a file already open for reading (from its start); `path` names it in errors.
+pub fn foreign_protection_of(mut file: File, path: &Path) -> Result<Option<ForeignProtection>, Error> {
+    let io = |doing: &str, e| Error::io(doing, path, e, ExitClass::Unreadable);
+    file.seek(SeekFrom::Start(0)).map_err(|e| io("cannot read", e))?;
     let len = file.metadata().map_err(|e| io("cannot read", e))?.len();
     let mut head = Vec::with_capacity(1024);
     (&mut file).take(1024).read_to_end(&mut head).map_err(|e| io("cannot read", e))?;
@@ -168,7 +175,7 @@ pub fn foreign_protection(path: &Path) -> Result<Option<ForeignProtection>, Erro
     } else if head.starts_with(b"PK\x03\x04") {
         zip::detect(file)
     } else if let Some(at) = find(&head, b"%PDF-") {
-        pdf::detect(&mut file, len, &head[at..]).map_err(|e| io("cannot read", e))?
+        pdf::detect(&mut file, len, at as u64, &head[at..]).map_err(|e| io("cannot read", e))?
     } else {
         None
     };

@@ -1,5 +1,7 @@
-//! Encrypted zip archives: any entry with the encryption flag (traditional ZipCrypto or WinZip AES) in the
-//! central directory. Only the central directory is read.
+//! Encrypted zip archives (traditional ZipCrypto or WinZip AES), from the central directory only.
+//!
+//! An archive counts as protected only when every entry with content is encrypted: one encrypted dummy entry
+//! must not exempt the plain entries beside it, which are classified like any content.
 
 use std::fs::File;
 use std::io::BufReader;
@@ -10,6 +12,16 @@ use super::{ForeignProtection, Protector};
 
 pub(super) fn detect(file: File) -> Option<ForeignProtection> {
     let mut archive = ZipArchive::new(BufReader::new(file)).ok()?;
-    let encrypted = (0..archive.len()).any(|i| archive.by_index_raw(i).is_ok_and(|entry| entry.encrypted()));
-    encrypted.then(|| ForeignProtection::new(Protector::ZipEncryption))
+    let mut any_encrypted = false;
+    for i in 0..archive.len() {
+        let entry = archive.by_index_raw(i).ok()?;
+        if entry.is_dir() || (entry.size() == 0 && !entry.encrypted()) {
+            continue;
+        }
+        if !entry.encrypted() {
+            return None;
+        }
+        any_encrypted = true;
+    }
+    any_encrypted.then(|| ForeignProtection::new(Protector::ZipEncryption))
 }

@@ -29,14 +29,26 @@ pub(crate) fn read_zip_file(file: File, budget: &mut Budget) -> Result<(String, 
     Ok(("zip".into(), fallback))
 }
 
-/// Encrypted entries cannot be read; say so instead of reporting them as corrupt.
+/// An archive whose every entry with content is encrypted cannot be read at all: say so instead of reporting it as
+/// corrupt. A mixed archive is read: its encrypted entries are skipped (see [`read_entries`]), the others classified,
+/// so one encrypted dummy entry cannot hide the plain ones.
 fn refuse_encrypted<R: Read + Seek>(archive: &mut ZipArchive<R>) -> Result<(), Error> {
+    let mut any_encrypted = false;
     for index in 0..archive.len() {
-        if archive.by_index_raw(index).is_ok_and(|entry| entry.encrypted()) {
-            return Err(unreadable("the archive's entries are encrypted (zip encryption)"));
+        match archive.by_index_raw(index) {
+            Ok(entry) if entry.encrypted() => any_encrypted = true,
+            Ok(entry) if entry.is_dir() || entry.size() == 0 => {}
+            _ => return Ok(()),
         }
     }
+    if any_encrypted {
+        return Err(unreadable("the archive's entries are encrypted (zip encryption)"));
+    }
     Ok(())
+}
+
+fn is_encrypted<R: Read + Seek>(archive: &mut ZipArchive<R>, index: usize) -> bool {
+    archive.by_index_raw(index).is_ok_and(|entry| entry.encrypted())
 }
 
 /// Read every entry of a plain archive at nesting `depth`; returns whether any entry needed the strings
@@ -55,6 +67,11 @@ fn read_entries<R: Read + Seek>(
         // Entry names are text too ("salaries-2024.xlsx").
         budget.push(name)?;
         budget.push("\n")?;
+        if is_encrypted(archive, index) {
+            // Its content is protected by the archive's encryption; the plain entries beside it are still read.
+            budget.separate("\n")?;
+            continue;
+        }
         let mut entry = zipguard::entry(archive, index, budget)?;
         let mut sample = Vec::with_capacity(8192);
         (&mut entry).take(8192).read_to_end(&mut sample).map_err(|e| from_io(name, &e))?;

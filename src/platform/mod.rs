@@ -27,6 +27,11 @@ use windows as imp;
 #[cfg_attr(not(windows), allow(dead_code))]
 mod winpath;
 
+mod perms;
+pub use perms::{
+    Ace, TRUSTED_SIDS, Untrusted, check_trusted, dacl_problem, restrict_to_owner, system_config_dir, unix_problem,
+};
+
 /// A folder opened by handle: everything beneath it is reached relative to this handle, one component at a time,
 /// never through a symbolic link, junction or mount point (Linux: an `O_DIRECTORY` descriptor, `openat2` with
 /// `RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS`, else `O_NOFOLLOW` per component).

@@ -9,7 +9,7 @@ pub mod stale;
 pub mod templates;
 
 use std::fs::File;
-use std::io::{BufReader, BufWriter, Read, Write};
+use std::io::{BufReader, BufWriter, Seek, Write};
 use std::path::Path;
 
 use time::OffsetDateTime;
@@ -18,7 +18,7 @@ use uuid::Uuid;
 use self::container::header::{self, HeaderError};
 use self::container::keyschedule::ContentKey;
 use self::container::license::{KeyWrap, License};
-use self::container::{ContainerError, Envelope, SealParams};
+use self::container::{ContainerError, Envelope, Examined, SealParams};
 use self::inplace::LockedFile;
 use self::keys::HolderKey;
 use self::templates::Template;
@@ -52,9 +52,8 @@ pub fn protect_file(path: &Path, template: &Template, request: &ProtectRequest<'
     if let Some(expected) = &request.expected {
         locked.expect(expected)?;
     }
-    if starts_with_magic(&mut locked)? {
-        let license = Envelope::read(&mut BufReader::new(&locked.file)).ok().map(|e| e.license);
-        return Ok(ProtectOutcome::AlreadyProtected(license));
+    if let Some(envelope) = already_protected(&mut locked)? {
+        return Ok(ProtectOutcome::AlreadyProtected(Some(envelope.license)));
     }
     if locked.identity.links > 1 {
         return Err(Error::new(
@@ -138,18 +137,20 @@ fn new_license(
     })
 }
 
-fn starts_with_magic(locked: &mut LockedFile) -> Result<bool, Error> {
-    let mut prefix = [0u8; header::MAGIC.len()];
-    let mut got = 0;
-    while got < prefix.len() {
-        match locked.file.read(&mut prefix[got..]) {
-            Ok(0) => break,
-            Ok(n) => got += n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(Error::io("cannot read", &locked.path, e, ExitClass::Busy)),
-        }
+/// The envelope when the locked file is a whole fci-connector container (see [`container::examine`]); a file that
+/// merely starts like one is protected like any other file.
+fn already_protected(locked: &mut LockedFile) -> Result<Option<Box<Envelope>>, Error> {
+    match examine_file(&locked.file, locked.metadata.len(), &locked.path)? {
+        Examined::Whole(envelope) => Ok(Some(envelope)),
+        Examined::NotOurs | Examined::Damaged(_) => Ok(None),
     }
-    Ok(header::has_magic(&prefix[..got]))
+}
+
+/// [`container::examine`] on an open file of `len` bytes, read from its start; I/O errors name `path`.
+fn examine_file(file: &File, len: u64, path: &Path) -> Result<Examined, Error> {
+    let mut reader = BufReader::new(file);
+    reader.seek(std::io::SeekFrom::Start(0)).map_err(|e| Error::io("cannot read", path, e, ExitClass::Busy))?;
+    container::examine(&mut reader, len).map_err(|e| Error::io("cannot read", path, e, ExitClass::Busy))
 }
 
 /// What `status` found.
@@ -157,7 +158,8 @@ fn starts_with_magic(locked: &mut LockedFile) -> Result<bool, Error> {
 pub enum FileState {
     /// Protected by fci-connector; the envelope as read, not verified (that needs a key).
     Protected(Box<Envelope>),
-    /// Starts like an fci-connector file but its header or license cannot be read.
+    /// Starts like an fci-connector file but is not a whole container (header or license unreadable, or a size
+    /// that does not match the license): why. Not protected: `protect` classifies it like any file.
     Damaged(String),
     /// Protected by another product (Microsoft RMS, Office IRM or password, PDF or zip encryption).
     ProtectedByOther(Box<crate::detect::ForeignProtection>),
@@ -171,16 +173,23 @@ pub fn status_of(path: &Path) -> Result<FileState, Error> {
         return Err(Error::new(ExitClass::NotFound, format!("{}: is not a regular file", path.display())));
     }
     let file = File::open(path).map_err(|e| Error::io("cannot open", path, e, ExitClass::Busy))?;
-    match Envelope::read(&mut BufReader::new(file)) {
-        Ok(envelope) => Ok(FileState::Protected(Box::new(envelope))),
-        Err(ContainerError::Header(HeaderError::NotProtected)) => match crate::detect::foreign_protection(path)? {
+    status_of_file(&file, path)
+}
+
+/// [`status_of`] a file already open for reading (the pipeline's, reached beneath its root by handle); `path` names
+/// it in messages.
+pub fn status_of_file(file: &File, path: &Path) -> Result<FileState, Error> {
+    let len = file.metadata().map_err(|e| Error::io("cannot read", path, e, ExitClass::Busy))?.len();
+    match examine_file(file, len, path)? {
+        Examined::Whole(envelope) => Ok(FileState::Protected(envelope)),
+        Examined::Damaged(why) => Ok(FileState::Damaged(why)),
+        Examined::NotOurs => match crate::detect::foreign_protection_of(
+            file.try_clone().map_err(|e| Error::io("cannot read", path, e, ExitClass::Busy))?,
+            path,
+        )? {
             Some(foreign) => Ok(FileState::ProtectedByOther(Box::new(foreign))),
             None => Ok(FileState::Unprotected),
         },
-        Err(ContainerError::Header(HeaderError::Io(e))) | Err(ContainerError::Io(e)) => {
-            Err(Error::io("cannot read", path, e, ExitClass::Busy))
-        }
-        Err(other) => Ok(FileState::Damaged(other.to_string())),
     }
 }
 

@@ -317,6 +317,8 @@ pub struct TemplateStore {
 impl TemplateStore {
     /// Load every `*.xml` file of `dir`, in file-name order.
     pub fn load(dir: &Path) -> Result<TemplateStore, Error> {
+        // Its keys receive every content key: nobody but its owner and the administrators may change it.
+        crate::locate::check_trusted(dir, "template store")?;
         // A missing or unreadable store is a configuration problem (exit 6), whatever the I/O error.
         let entries = std::fs::read_dir(dir).map_err(|e| {
             Error::new(

@@ -11,6 +11,10 @@ use crate::xml::{self, Element, XmlError};
 
 /// XML namespace of licenses.
 pub const NAMESPACE: &str = "urn:fci-connector:license:1";
+/// Most key wraps (recipients) a license may hold. Templates have an issuer and a few recovery keys; a license with
+/// thousands would make every `unprotect` try each of them (one RSA decryption apiece), so more is refused before any
+/// is decoded or tried.
+pub const MAX_WRAPS: usize = 64;
 /// The only key-wrap algorithm of format v1.
 pub const WRAP_ALGORITHM: &str = "RSA-OAEP-SHA256";
 
@@ -98,6 +102,12 @@ impl License {
 
     /// Parse a license. Unknown elements are errors: a reader must not skip over terms it does not understand.
     pub fn parse(text: &str) -> Result<License, XmlError> {
+        // Counted before the XML is even parsed: a hostile license is refused in microseconds, whatever its size.
+        let wraps = text.matches("<KeyWrap ").count();
+        if wraps > MAX_WRAPS {
+            let message = format!("the license has {wraps} key wraps; at most {MAX_WRAPS} are accepted");
+            return Err(XmlError { line: 1, col: 1, message });
+        }
         let root = xml::parse(text)?;
         if root.name != "License" {
             return Err(root.error(format!("root element <{}> is not <License>", root.name)));
@@ -128,6 +138,12 @@ impl License {
         let mut wraps = Vec::new();
         if let Some(list) = root.child("KeyWraps")? {
             list.only_children(&["KeyWrap"])?;
+            if list.children.len() > MAX_WRAPS {
+                return Err(list.error(format!(
+                    "the license has {} key wraps; at most {MAX_WRAPS} are accepted",
+                    list.children.len()
+                )));
+            }
             for w in &list.children {
                 if w.required_attr("algorithm")? != WRAP_ALGORITHM {
                     return Err(w.error(format!("unsupported key-wrap algorithm (expected {WRAP_ALGORITHM})")));
@@ -185,5 +201,26 @@ mod tests {
             wraps: vec![KeyWrap { key_id: "ab".repeat(32), role: "issuer".into(), wrapped: vec![1, 2, 3] }],
         };
         assert_eq!(License::parse(&license.to_xml()).unwrap(), license);
+    }
+
+    #[test]
+    fn too_many_key_wraps_are_refused_with_the_count() {
+        let mut license = License {
+            content_id: Uuid::from_u128(1),
+            template_id: Uuid::from_u128(2),
+            template_name: "T".into(),
+            owner: None,
+            issued: time::macros::datetime!(2026-11-28 10:00:00 UTC),
+            valid_until: None,
+            offline_days: None,
+            original_name: "a.txt".into(),
+            original_size: 1,
+            grants: Vec::new(),
+            wraps: vec![KeyWrap { key_id: "ab".repeat(32), role: "recovery".into(), wrapped: vec![1] }; MAX_WRAPS],
+        };
+        assert!(License::parse(&license.to_xml()).is_ok());
+        license.wraps.push(license.wraps[0].clone());
+        let e = License::parse(&license.to_xml()).unwrap_err().to_string();
+        assert!(e.contains(&format!("{} key wraps", MAX_WRAPS + 1)), "{e}");
     }
 }

@@ -33,6 +33,11 @@ pub enum ContainerError {
     HeaderMac,
     #[error("integrity check failed: {0}")]
     Payload(StreamError),
+    #[error(
+        "the file is {actual} bytes, but a container of the {original}-byte original its license records is {expected} \
+         bytes (truncated, or bytes added after its header)"
+    )]
+    Layout { actual: u64, expected: u64, original: u64 },
     #[error(transparent)]
     Io(io::Error),
 }
@@ -56,6 +61,45 @@ pub fn notice(template_name: &str, original_name: &str) -> String {
          \x20   fci-connector unprotect \"<this file>\" --key <private key file>\r\n\
          Ask your file server administrator.\r\n\r\n"
     )
+}
+
+/// The length of a whole container: `header_len` bytes of header, then the payload of an `original`-byte plaintext
+/// in segments of `2^segment_log2` bytes, each followed by its tag (an empty plaintext is one empty segment).
+/// `None` on overflow (no such file can exist).
+pub fn container_len(header_len: u64, original: u64, segment_log2: u8) -> Option<u64> {
+    let segment = 1u64.checked_shl(u32::from(segment_log2))?;
+    let segments = original.div_ceil(segment).max(1);
+    header_len.checked_add(original)?.checked_add(segments.checked_mul(stream::TAG_LEN as u64)?)
+}
+
+/// What a look at a file's start tells, without any key.
+#[derive(Debug)]
+pub enum Examined {
+    /// Not an fci-connector container: it does not start with the magic.
+    NotOurs,
+    /// A whole container: the header parses, the license is well formed, and the file is exactly as long as the
+    /// license's original size makes a container.
+    Whole(Box<Envelope>),
+    /// Starts with the magic but is not a whole container; why. Such a file is treated like any other file, so a
+    /// planted header cannot exempt plaintext from the policy.
+    Damaged(String),
+}
+
+/// Examine the file read by `r` (from its start), `file_len` bytes long. Errors are I/O failures only.
+pub fn examine<R: Read>(r: &mut R, file_len: u64) -> io::Result<Examined> {
+    let envelope = match Envelope::read(r) {
+        Ok(envelope) => envelope,
+        Err(ContainerError::Header(HeaderError::NotProtected)) => return Ok(Examined::NotOurs),
+        Err(ContainerError::Header(HeaderError::Io(e)) | ContainerError::Io(e)) => return Err(e),
+        Err(other) => return Ok(Examined::Damaged(other.to_string())),
+    };
+    let original = envelope.license.original_size;
+    match container_len(envelope.header.len(), original, envelope.header.segment_log2) {
+        Some(expected) if expected == file_len => Ok(Examined::Whole(Box::new(envelope))),
+        expected => Ok(Examined::Damaged(
+            ContainerError::Layout { actual: file_len, expected: expected.unwrap_or(u64::MAX), original }.to_string(),
+        )),
+    }
 }
 
 /// What [`seal`] needs besides the plaintext.
@@ -125,5 +169,20 @@ impl Envelope {
             return Err(ContainerError::HeaderMac);
         }
         Ok(keys)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn container_len_follows_the_segment_layout() {
+        assert_eq!(container_len(100, 0, 16), Some(116));
+        assert_eq!(container_len(100, 12, 16), Some(128));
+        assert_eq!(container_len(100, 65536, 16), Some(100 + 65536 + 16));
+        assert_eq!(container_len(100, 2 * 65536 + 100, 16), Some(100 + 2 * 65536 + 100 + 48));
+        assert_eq!(container_len(100, u64::MAX, 16), None);
+        assert_eq!(container_len(0, 1, 200), None);
     }
 }
