@@ -241,7 +241,11 @@ enum Checked {
     /// The file, open through its folder's handle, and what it was when opened. `damaged`: it starts like our
     /// container but is not a whole one (why): classified and protected like any file, so a planted header cannot
     /// exempt plaintext from the policy.
-    Go { file: File, identity: FileIdentity, damaged: Option<String> },
+    Go {
+        file: File,
+        identity: FileIdentity,
+        damaged: Option<String>,
+    },
 }
 
 /// The cheap checks, before any content is read: a regular file reached beneath the task's root without following

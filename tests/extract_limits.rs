@@ -177,6 +177,11 @@ fn large_text_streams_in_chunks_within_the_limits() {
 
 /// A well-formed PDF whose font names an encoding that does not exist, which makes pdf-extract panic.
 fn panicking_pdf() -> Vec<u8> {
+    padded_pdf(0)
+}
+
+/// [`panicking_pdf`] with a comment of `pad` spaces after the header.
+fn padded_pdf(pad: usize) -> Vec<u8> {
     let content = b"BT /F1 12 Tf 72 720 Td (Hello) Tj ET";
     let objects: Vec<Vec<u8>> = vec![
         b"<< /Type /Catalog /Pages 2 0 R >>".to_vec(),
@@ -186,6 +191,11 @@ fn panicking_pdf() -> Vec<u8> {
         [format!("<< /Length {} >>\nstream\n", content.len()).as_bytes(), content, b"\nendstream"].concat(),
     ];
     let mut pdf = b"%PDF-1.4\n".to_vec();
+    if pad > 0 {
+        pdf.push(b'%');
+        pdf.resize(pdf.len() + pad, b' ');
+        pdf.push(b'\n');
+    }
     let mut offsets = Vec::new();
     for (i, object) in objects.iter().enumerate() {
         offsets.push(pdf.len());
@@ -218,8 +228,8 @@ fn a_panicking_pdf_is_unreadable_not_a_crash() {
 #[test]
 fn oversized_pdf_is_refused_before_reading() {
     let dir = tempfile::tempdir().unwrap();
-    let mut pdf = panicking_pdf();
-    pdf.resize(2 * 1024 * 1024, b' ');
+    // Padded inside (a comment after the header), so it keeps a PDF's structure.
+    let pdf = padded_pdf(2 * 1024 * 1024);
     let pdf = write_temp(dir.path(), "big.pdf", &pdf);
     let limits = Limits { max_buffered_bytes: 1024 * 1024, ..Limits::default() };
     assert!(refused(&pdf, &limits).contains("larger than max_buffered_bytes (1048576 bytes)"));

@@ -84,8 +84,7 @@ pub fn run(global: &GlobalOptions, args: ProtectArgs) -> Result<ExitClass, Error
     if args.folder.recurse && args.file.is_dir() {
         return run_folder(&args, &loaded?, owner, log_dir.as_deref());
     }
-    let mut outcome = match loaded.and_then(|l| l.context().map(|ctx| l.process(&args, &ctx, &args.file, owner)))
-    {
+    let mut outcome = match loaded.and_then(|l| l.context().map(|ctx| l.process(&args, &ctx, &args.file, owner))) {
         Ok(outcome) => outcome,
         Err(e) => Outcome { action: Action::Failed(e), template: None, classification: None, warnings: Vec::new() },
     };

@@ -182,6 +182,16 @@ pub fn foreign_protection_of(mut file: File, path: &Path) -> Result<Option<Forei
     Ok(found)
 }
 
+/// Whether the open `file` has a PDF's outer structure (header, and `startxref` … `%%EOF` at its end), read from
+/// its start again afterwards; see [`pdf`].
+pub fn pdf_structure(file: &File) -> std::io::Result<bool> {
+    let mut file = file.try_clone()?;
+    let len = file.metadata()?.len();
+    let found = pdf::has_structure(&mut file, len)?;
+    file.seek(SeekFrom::Start(0))?;
+    Ok(found)
+}
+
 pub(crate) fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
 }

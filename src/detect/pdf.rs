@@ -66,6 +66,20 @@ pub(super) fn detect(
     Ok(Some(found))
 }
 
+/// Whether `file` (of `len` bytes) has a PDF's outer structure: a `%PDF-M.m` header in its first KiB and a last
+/// `startxref` followed by `%%EOF` in its tail. Leaves the file position where it was not: callers seek.
+pub(super) fn has_structure(file: &mut File, len: u64) -> io::Result<bool> {
+    let head_len = len.min(1024);
+    let Some(head) = read_at(file, len, 0, head_len, 1024)? else { return Ok(false) };
+    let Some(at) = find(&head, b"%PDF-") else { return Ok(false) };
+    if version(&head[at..]).is_none() {
+        return Ok(false);
+    }
+    let tail_start = len.saturating_sub(TAIL);
+    let Some(tail) = read_at(file, len, tail_start, len - tail_start, TAIL)? else { return Ok(false) };
+    Ok(startxref(&tail).is_some())
+}
+
 /// The version of a `%PDF-M.m` header, if `header` starts with one.
 fn version(header: &[u8]) -> Option<String> {
     let rest = header.strip_prefix(b"%PDF-")?;

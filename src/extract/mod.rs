@@ -123,18 +123,13 @@ fn read(file: std::fs::File, path: &Path, budget: &mut Budget) -> Result<(String
         Format::Text => return text::read(file, budget).map(|enc| (format!("text/{enc}"), false)),
         Format::Zip => return archive::read_zip_file(file, budget),
         Format::Ole => return ole::read(file, budget),
-        Format::Pdf => {
-            let again = file.try_clone().map_err(|e| io_error("cannot read", e))?;
-            match pdf::read(file, budget) {
-                Ok(name) => name,
-                // `%PDF-` near the start does not make a file a PDF: text the PDF reader cannot parse is read as
-                // text, so those bytes cannot keep its content from the rules.
-                Err(e) if e.class() == ExitClass::Unreadable && starts_as_text(&again)? => {
-                    return text::read(again, budget).map(|enc| (format!("text/{enc}"), false));
-                }
-                Err(e) => return Err(e),
-            }
+        // `%PDF-` near the start does not make a file a PDF: without a PDF's structure (a version header and a last
+        // `startxref` … `%%EOF`) it is read as text, so those bytes cannot keep its content from the rules; a
+        // structured PDF the reader cannot parse stays unreadable.
+        Format::Pdf if !crate::detect::pdf_structure(&file).map_err(|e| io_error("cannot read", e))? => {
+            return text::read(file, budget).map(|enc| (format!("text/{enc}"), false));
         }
+        Format::Pdf => pdf::read(file, budget)?,
         Format::Rtf => rtf::read(file, budget)?,
         Format::Eml => eml::read(file, budget)?,
         Format::Binary => {
@@ -143,16 +138,6 @@ fn read(file: std::fs::File, path: &Path, budget: &mut Budget) -> Result<(String
         }
     };
     Ok((name.into(), false))
-}
-
-/// Whether `file` starts like text (leaves it at its start).
-fn starts_as_text(mut file: &std::fs::File) -> Result<bool, Error> {
-    use std::io::{Read, Seek, SeekFrom};
-    let mut sample = Vec::with_capacity(8192);
-    file.seek(SeekFrom::Start(0)).map_err(|e| io_error("cannot read", e))?;
-    file.take(8192).read_to_end(&mut sample).map_err(|e| io_error("cannot read", e))?;
-    file.seek(SeekFrom::Start(0)).map_err(|e| io_error("cannot read", e))?;
-    Ok(text::detect_encoding(&sample).is_some())
 }
 
 /// A content problem: the document is corrupt, or a reader refused it.
