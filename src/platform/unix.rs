@@ -87,3 +87,123 @@ impl Write for Writeback<'_> {
         self.file.flush()
     }
 }
+
+// MERGE: path-based stand-ins of the handle-based interface so this branch builds and its tests run on Linux; the
+// rewrite helper's unix.rs replaces everything below.
+
+/// Stand-in: a path.
+#[derive(Debug)]
+pub struct Folder {
+    path: std::path::PathBuf,
+}
+
+impl Folder {
+    pub fn open_root(path: &Path) -> io::Result<Folder> {
+        Ok(Folder { path: path.to_path_buf() })
+    }
+
+    pub fn open_beneath(&self, relative: &Path) -> io::Result<Folder> {
+        Ok(Folder { path: self.path.join(relative) })
+    }
+
+    pub fn open_file(&self, name: &std::ffi::OsStr) -> io::Result<File> {
+        use std::os::unix::fs::OpenOptionsExt;
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+            .open(self.path.join(name))?;
+        if !file.metadata()?.is_file() {
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, "not a regular file"));
+        }
+        Ok(file)
+    }
+
+    pub fn create_temp(&self, _like: Option<&File>) -> io::Result<(File, OsString)> {
+        let temp = tempfile::Builder::new()
+            .prefix(crate::protect::inplace::TEMP_PREFIX)
+            .suffix(crate::protect::inplace::TEMP_SUFFIX)
+            .tempfile_in(&self.path)?;
+        let (file, path) = temp.keep().map_err(|e| e.error)?;
+        Ok((file, path.file_name().map(OsString::from).unwrap_or_default()))
+    }
+
+    pub fn replace(&self, temp: &std::ffi::OsStr, name: &std::ffi::OsStr, _original: &File) -> io::Result<()> {
+        std::fs::rename(self.path.join(temp), self.path.join(name))
+    }
+
+    pub fn rename_new(&self, temp: &std::ffi::OsStr, name: &std::ffi::OsStr) -> io::Result<()> {
+        std::fs::hard_link(self.path.join(temp), self.path.join(name))?;
+        std::fs::remove_file(self.path.join(temp))
+    }
+
+    pub fn remove(&self, name: &std::ffi::OsStr) -> io::Result<()> {
+        std::fs::remove_file(self.path.join(name))
+    }
+
+    pub fn names(&self) -> io::Result<Vec<OsString>> {
+        std::fs::read_dir(&self.path)?.map(|e| e.map(|e| e.file_name())).collect()
+    }
+
+    pub fn sync(&self) {
+        if let Ok(d) = File::open(&self.path) {
+            let _ = d.sync_all();
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+pub fn file_identity(file: &File) -> io::Result<super::FileIdentity> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = file.metadata()?;
+    Ok(super::FileIdentity {
+        volume: meta.dev(),
+        index: u128::from(meta.ino()),
+        size: meta.len(),
+        changed: Some(std::time::UNIX_EPOCH + std::time::Duration::new(meta.ctime() as u64, meta.ctime_nsec() as u32)),
+        links: meta.nlink(),
+    })
+}
+
+/// Stand-in: owner, mode and times, as the rewrite did before.
+pub fn copy_security(from: &File, to: &File) -> io::Result<Vec<String>> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = from.metadata()?;
+    let _ = std::os::unix::fs::fchown(to, Some(meta.uid()), Some(meta.gid()));
+    to.set_permissions(meta.permissions())?;
+    let mut times = std::fs::FileTimes::new();
+    if let Ok(m) = meta.modified() {
+        times = times.set_modified(m);
+    }
+    if let Ok(a) = meta.accessed() {
+        times = times.set_accessed(a);
+    }
+    to.set_times(times)?;
+    Ok(Vec::new())
+}
+
+/// Stand-in: no lease.
+#[derive(Debug)]
+pub struct ReadLease;
+
+impl ReadLease {
+    pub fn unsupported() -> ReadLease {
+        ReadLease
+    }
+
+    pub fn held(&self) -> bool {
+        false
+    }
+
+    pub fn broken(&self) -> bool {
+        false
+    }
+
+    pub fn release(&self) {}
+}
+
+pub fn read_lease(_file: &File) -> io::Result<ReadLease> {
+    Ok(ReadLease)
+}

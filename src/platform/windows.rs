@@ -1,22 +1,20 @@
-//! The Windows side of [`super`]: `ReplaceFileW` for the swap (with the read-only attribute handled and a
-//! `MoveFileExW` fallback), `GetCommandLineW`, the Application event log, and the file identity the in-place
-//! rewrite compares to notice a file replaced under it.
+//! The Windows side of [`super`]: `ReplaceFileW` for the swap by path (with the read-only attribute handled and a
+//! `MoveFileExW` fallback), `GetCommandLineW` and the Application event log. The handle-based side (folders held
+//! open, the temporary file, the swap by handle, identities, streams) is in [`handles`].
 
 use std::ffi::{OsStr, OsString};
 use std::fs::File;
 use std::io;
 use std::os::windows::ffi::{OsStrExt, OsStringExt};
 use std::os::windows::fs::OpenOptionsExt;
-use std::os::windows::io::AsRawHandle;
 use std::path::Path;
 use std::ptr;
 
 use windows_sys::Win32::Foundation::HANDLE;
 use windows_sys::Win32::Storage::FileSystem::{
-    BY_HANDLE_FILE_INFORMATION, DELETE, FILE_ATTRIBUTE_ARCHIVE, FILE_ATTRIBUTE_HIDDEN, FILE_ATTRIBUTE_NORMAL,
-    FILE_ATTRIBUTE_NOT_CONTENT_INDEXED, FILE_ATTRIBUTE_OFFLINE, FILE_ATTRIBUTE_READONLY, FILE_ATTRIBUTE_SYSTEM,
-    FILE_ATTRIBUTE_TEMPORARY, FILE_FLAG_BACKUP_SEMANTICS, FILE_FLAG_OPEN_REPARSE_POINT, FILE_SHARE_DELETE,
-    FILE_SHARE_READ, FILE_SHARE_WRITE, GetFileAttributesW, GetFileInformationByHandle, INVALID_FILE_ATTRIBUTES,
+    DELETE, FILE_ATTRIBUTE_ARCHIVE, FILE_ATTRIBUTE_HIDDEN, FILE_ATTRIBUTE_NORMAL, FILE_ATTRIBUTE_NOT_CONTENT_INDEXED,
+    FILE_ATTRIBUTE_OFFLINE, FILE_ATTRIBUTE_READONLY, FILE_ATTRIBUTE_SYSTEM, FILE_ATTRIBUTE_TEMPORARY,
+    FILE_SHARE_DELETE, FILE_SHARE_READ, FILE_SHARE_WRITE, GetFileAttributesW, INVALID_FILE_ATTRIBUTES,
     MOVEFILE_REPLACE_EXISTING, MOVEFILE_WRITE_THROUGH, MoveFileExW, ReplaceFileW, SetFileAttributesW,
 };
 use windows_sys::Win32::System::Environment::GetCommandLineW;
@@ -26,11 +24,14 @@ use windows_sys::Win32::System::EventLog::{
 
 use super::winpath;
 
+mod handles;
+pub use handles::{Folder, ReadLease, copy_security, file_identity, read_lease};
+
 /// The attributes a replaced file keeps. ReplaceFileW carries them itself; set again so the `MoveFileExW`
 /// fallback (and Wine, whose ReplaceFileW does not merge them) keeps them too. The temporary attribute, which the
 /// temporary file was created with, goes back to the original's (cleared). Not the archive attribute: the content
 /// changed, so backup software must see it set, as it is on the new file.
-const KEPT_ATTRIBUTES: u32 = FILE_ATTRIBUTE_READONLY
+pub(super) const KEPT_ATTRIBUTES: u32 = FILE_ATTRIBUTE_READONLY
     | FILE_ATTRIBUTE_HIDDEN
     | FILE_ATTRIBUTE_SYSTEM
     | FILE_ATTRIBUTE_NOT_CONTENT_INDEXED
@@ -105,7 +106,7 @@ fn swap(replacement: &[u16], dest: &[u16]) -> io::Result<()> {
     Err(io::Error::last_os_error())
 }
 
-fn attributes(path: &[u16]) -> io::Result<u32> {
+pub(super) fn attributes(path: &[u16]) -> io::Result<u32> {
     // SAFETY: `path` is a NUL-terminated wide string.
     let attrs = unsafe { GetFileAttributesW(path.as_ptr()) };
     if attrs == INVALID_FILE_ATTRIBUTES { Err(io::Error::last_os_error()) } else { Ok(attrs) }
@@ -117,17 +118,17 @@ fn set_attributes(path: &[u16], attrs: u32) -> io::Result<()> {
 }
 
 /// The attributes SetFileAttributesW sets; the others (compressed, encrypted, sparse, ...) are not passed back.
-const SETTABLE_ATTRIBUTES: u32 = KEPT_ATTRIBUTES | FILE_ATTRIBUTE_ARCHIVE | FILE_ATTRIBUTE_OFFLINE;
+pub(super) const SETTABLE_ATTRIBUTES: u32 = KEPT_ATTRIBUTES | FILE_ATTRIBUTE_ARCHIVE | FILE_ATTRIBUTE_OFFLINE;
 
 /// Give the file at `path`, whose attributes are `now`, the [`KEPT_ATTRIBUTES`] of `want`, leaving the others.
-fn set_kept(path: &[u16], now: u32, want: u32) -> io::Result<()> {
+pub(super) fn set_kept(path: &[u16], now: u32, want: u32) -> io::Result<()> {
     let attrs = (now & SETTABLE_ATTRIBUTES & !KEPT_ATTRIBUTES) | (want & KEPT_ATTRIBUTES);
     set_attributes(path, if attrs == 0 { FILE_ATTRIBUTE_NORMAL } else { attrs })
 }
 
 /// `path` as a NUL-terminated wide string for the file APIs; from [`winpath::LONG_PATH_FROM`] characters on,
 /// absolute and in the `\\?\` form, as std does for its own calls, so paths beyond MAX_PATH work.
-fn wide_path(path: &Path) -> io::Result<Vec<u16>> {
+pub(super) fn wide_path(path: &Path) -> io::Result<Vec<u16>> {
     let mut wide: Vec<u16> = path.as_os_str().encode_wide().collect();
     if winpath::needs_verbatim(&wide) {
         let abs: Vec<u16> = std::path::absolute(path)?.as_os_str().encode_wide().collect();
@@ -136,7 +137,7 @@ fn wide_path(path: &Path) -> io::Result<Vec<u16>> {
     nul_terminated(wide, path.as_os_str())
 }
 
-fn nul_terminated(mut wide: Vec<u16>, what: &OsStr) -> io::Result<Vec<u16>> {
+pub(super) fn nul_terminated(mut wide: Vec<u16>, what: &OsStr) -> io::Result<Vec<u16>> {
     if wide.contains(&0) {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
@@ -193,28 +194,6 @@ pub fn report_failure_event(message: &str) {
         );
         DeregisterEventSource(log);
     }
-}
-
-/// What identifies a file on Windows, as the device and inode numbers do on Unix: the volume serial number and
-/// the file index.
-pub fn file_identity(file: &File) -> io::Result<(u32, u64)> {
-    let mut info = BY_HANDLE_FILE_INFORMATION::default();
-    // SAFETY: the handle is open for the life of `file`; `info` is a valid, writable structure.
-    if unsafe { GetFileInformationByHandle(file.as_raw_handle() as HANDLE, &mut info) } == 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok((info.dwVolumeSerialNumber, (u64::from(info.nFileIndexHigh) << 32) | u64::from(info.nFileIndexLow)))
-}
-
-/// The identity of whatever `path` names now, opened without any access to its content (so no sharing mode or
-/// byte-range lock of another process gets in the way) and without following a final reparse point.
-pub fn path_identity(path: &Path) -> io::Result<(u32, u64)> {
-    let file = std::fs::OpenOptions::new()
-        .access_mode(0)
-        .share_mode(FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE)
-        .custom_flags(FILE_FLAG_BACKUP_SEMANTICS | FILE_FLAG_OPEN_REPARSE_POINT)
-        .open(path)?;
-    file_identity(&file)
 }
 
 /// See [`super::Writeback`]: a pass-through. The lazy writer already writes behind sequential writes, and the

@@ -4,11 +4,12 @@
 //! temporary file is removed. A second process working on the same file waits briefly for the lock and then
 //! either finds the file already rewritten or reports it busy.
 
-use std::fs::{File, Metadata, OpenOptions};
+use std::fs::{File, Metadata};
 use std::io::{self, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use crate::platform::{self, Target};
 use crate::{Error, ExitClass};
 
 /// Prefix of this program's temporary files, so leftovers are recognisable.
@@ -24,14 +25,22 @@ pub struct LockedFile {
     pub file: File,
     pub path: PathBuf,
     pub metadata: Metadata,
+    // MERGE: the rewrite helper's inplace.rs replaces this file; this branch only wires the handle-based platform
+    // calls in so the Windows build exercises them under Wine.
+    target: Target,
 }
 
 impl LockedFile {
     /// Open and lock `path`, which must be a regular file (not a symlink, folder or device).
     pub fn open(path: &Path) -> Result<LockedFile, Error> {
+        let target =
+            platform::resolve_target(path, None).map_err(|e| Error::io("cannot open", path, e, ExitClass::NotFound))?;
         let deadline = Instant::now() + LOCK_WAIT;
         loop {
-            let file = open_regular(path)?;
+            let file = target
+                .folder
+                .open_file(&target.name)
+                .map_err(|e| Error::io("cannot open", path, e, ExitClass::NotFound))?;
             match file.try_lock() {
                 Ok(()) => {}
                 Err(std::fs::TryLockError::WouldBlock) if Instant::now() < deadline => {
@@ -56,7 +65,9 @@ impl LockedFile {
                 file.metadata().map_err(|e| Error::io("cannot read the attributes of", path, e, ExitClass::Busy))?;
             // Another process may have replaced the file between our open and our lock: then we hold a lock on
             // the old version, and must look again at what the path names now.
-            if !same_file(&file, &metadata, path) {
+            let now = target.folder.open_file(&target.name).and_then(|f| platform::file_identity(&f));
+            let same = matches!((&now, platform::file_identity(&file)), (Ok(a), Ok(b)) if a.same_file(&b));
+            if !same {
                 if Instant::now() >= deadline {
                     return Err(Error::new(
                         ExitClass::Busy,
@@ -65,7 +76,7 @@ impl LockedFile {
                 }
                 continue;
             }
-            return Ok(LockedFile { file, path: path.to_path_buf(), metadata });
+            return Ok(LockedFile { file, path: path.to_path_buf(), metadata, target });
         }
     }
 
@@ -80,17 +91,33 @@ impl LockedFile {
     /// Replace the file with what `write` puts into a temporary file, keeping permissions, owner and modification
     /// time. `write` gets the temporary file; its error (or any failure after it) leaves the original as it was.
     pub fn replace_with<T>(self, write: impl FnOnce(&mut File, &Path) -> Result<T, Error>) -> Result<T, Error> {
-        let dir = parent_dir(&self.path);
-        let mut temp = new_temp(dir, &self.path)?;
-        super::stale::claim_and_sweep(dir, temp.as_file());
-        let temp_path = temp.path().to_path_buf();
-        let value = write(temp.as_file_mut(), &temp_path)?;
-        finish_temp(temp.as_file(), &temp_path, Some(&self.metadata))?;
-        // The original stays locked (and open) until the new version is in place.
-        swap_into_place(temp, &self.path)?;
-        sync_dir(dir);
+        let folder = &self.target.folder;
+        let (mut temp, temp_name) = folder
+            .create_temp(Some(&self.file))
+            .map_err(|e| Error::io("cannot create a temporary file beside", &self.path, e, ExitClass::Write))?;
+        let temp_path = folder.path().join(&temp_name);
+        let result = (|| {
+            super::stale::claim_and_sweep(folder.path(), &temp);
+            let value = write(&mut temp, &temp_path)?;
+            let fail = |doing: &str, e: io::Error| Error::io(doing, &temp_path, e, ExitClass::Write);
+            for warning in
+                platform::copy_security(&self.file, &temp).map_err(|e| fail("cannot copy the security of", e))?
+            {
+                eprintln!("{}: {warning}", self.path.display());
+            }
+            temp.sync_all().map_err(|e| fail("cannot flush to disk", e))?;
+            folder
+                .replace(&temp_name, &self.target.name, &self.file)
+                .map_err(|e| Error::io("cannot replace", &self.path, e, ExitClass::Write))?;
+            Ok(value)
+        })();
+        drop(temp);
+        if result.is_err() {
+            let _ = folder.remove(&temp_name);
+        }
+        folder.sync();
         drop(self.file);
-        Ok(value)
+        result
     }
 }
 
@@ -162,32 +189,6 @@ fn copy_owner(file: &File, meta: &Metadata) {
 #[cfg(not(unix))]
 fn copy_owner(_file: &File, _meta: &Metadata) {}
 
-fn swap_into_place(temp: tempfile::NamedTempFile, dest: &Path) -> Result<(), Error> {
-    // Close the (already flushed) temporary file; dropping `temp_path` on failure deletes it.
-    let temp_path = temp.into_temp_path();
-    if let Err(e) = crate::platform::replace_file(&temp_path, dest) {
-        #[cfg(windows)]
-        if dest.symlink_metadata().is_err_and(|m| m.kind() == io::ErrorKind::NotFound) && temp_path.exists() {
-            // ReplaceFileW can fail after removing the original (ERROR_UNABLE_TO_MOVE_REPLACEMENT) and the rename
-            // that should finish its work can fail too: then the temporary file is the only copy left. Keep it.
-            let kept = temp_path.to_path_buf();
-            let _ = temp_path.keep();
-            return Err(Error::new(
-                ExitClass::Write,
-                format!(
-                    "cannot replace {}: {e}; Windows removed the original and the new content is in {}: rename it back",
-                    dest.display(),
-                    kept.display()
-                ),
-            ));
-        }
-        return Err(Error::io("cannot replace", dest, e, ExitClass::Write));
-    }
-    // The path now names the new file: forget it instead of deleting it.
-    let _ = temp_path.keep();
-    Ok(())
-}
-
 /// Make the rename durable (POSIX needs the folder itself flushed). Best effort: the data is already on disk.
 fn sync_dir(dir: &Path) {
     #[cfg(unix)]
@@ -196,58 +197,4 @@ fn sync_dir(dir: &Path) {
     }
     #[cfg(not(unix))]
     let _ = dir;
-}
-
-/// Open `path` for reading, refusing anything but a regular file, and refusing to follow a final symlink.
-fn open_regular(path: &Path) -> Result<File, Error> {
-    let meta = path.symlink_metadata().map_err(|e| Error::io("cannot open", path, e, ExitClass::NotFound))?;
-    if meta.file_type().is_symlink() {
-        return Err(Error::new(
-            ExitClass::NotFound,
-            format!("{}: is a symbolic link; protect the file it points to instead", path.display()),
-        ));
-    }
-    if !meta.is_file() {
-        let kind = if meta.is_dir() { "a folder" } else { "not a regular file" };
-        return Err(Error::new(ExitClass::NotFound, format!("{}: is {kind}", path.display())));
-    }
-    let mut options = OpenOptions::new();
-    options.read(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        // O_NOFOLLOW: a symlink swapped in after the check above is refused, not followed. O_NONBLOCK: a FIFO
-        // swapped in does not hang the open.
-        options.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
-    }
-    let file = options.open(path).map_err(|e| Error::io("cannot open", path, e, ExitClass::Busy))?;
-    let opened = file.metadata().map_err(|e| Error::io("cannot open", path, e, ExitClass::Busy))?;
-    if !opened.is_file() {
-        return Err(Error::new(ExitClass::NotFound, format!("{}: is not a regular file", path.display())));
-    }
-    Ok(file)
-}
-
-/// True when `path` still names the file open as `file`, whose metadata is `meta`.
-#[cfg(not(windows))]
-fn same_file(_file: &File, meta: &Metadata, path: &Path) -> bool {
-    let Ok(now) = path.symlink_metadata() else {
-        return false;
-    };
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::MetadataExt;
-        now.dev() == meta.dev() && now.ino() == meta.ino()
-    }
-    #[cfg(not(unix))]
-    {
-        now.len() == meta.len() && now.modified().ok() == meta.modified().ok()
-    }
-}
-
-/// True when `path` still names the file open as `file`: same volume and file index.
-#[cfg(windows)]
-fn same_file(file: &File, _meta: &Metadata, path: &Path) -> bool {
-    use crate::platform::windows::{file_identity, path_identity};
-    matches!((file_identity(file), path_identity(path)), (Ok(a), Ok(b)) if a == b)
 }
