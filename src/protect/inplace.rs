@@ -96,22 +96,26 @@ impl LockedFile {
             .create_temp(Some(&self.file))
             .map_err(|e| Error::io("cannot create a temporary file beside", &self.path, e, ExitClass::Write))?;
         let temp_path = folder.path().join(&temp_name);
-        let result = (|| {
+        let fail = |doing: &str, e: io::Error| Error::io(doing, &temp_path, e, ExitClass::Write);
+        let written = (|| {
             super::stale::claim_and_sweep(folder.path(), &temp);
             let value = write(&mut temp, &temp_path)?;
-            let fail = |doing: &str, e: io::Error| Error::io(doing, &temp_path, e, ExitClass::Write);
             for warning in
                 platform::copy_security(&self.file, &temp).map_err(|e| fail("cannot copy the security of", e))?
             {
                 eprintln!("{}: {warning}", self.path.display());
             }
             temp.sync_all().map_err(|e| fail("cannot flush to disk", e))?;
+            Ok(value)
+        })();
+        // Closed before the swap: Windows' ReplaceFileW fallback cannot move a file someone still has open.
+        drop(temp);
+        let result = written.and_then(|value| {
             folder
                 .replace(&temp_name, &self.target.name, &self.file)
                 .map_err(|e| Error::io("cannot replace", &self.path, e, ExitClass::Write))?;
             Ok(value)
-        })();
-        drop(temp);
+        });
         if result.is_err() {
             let _ = folder.remove(&temp_name);
         }

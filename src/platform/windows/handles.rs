@@ -829,7 +829,8 @@ fn copy_streams(from: &File, to: &File, warnings: &mut Vec<String>) {
             return;
         }
     };
-    let streams: Vec<&[u16]> = listed.iter().filter_map(|s| winrules::named_data_stream(&s.name)).collect();
+    let streams: Vec<(&[u16], u64)> =
+        listed.iter().filter_map(|s| winrules::named_data_stream(&s.name).map(|n| (n, s.size))).collect();
     if streams.is_empty() {
         return;
     }
@@ -840,7 +841,7 @@ fn copy_streams(from: &File, to: &File, warnings: &mut Vec<String>) {
             return;
         }
     };
-    for stream in streams {
+    for (stream, size) in streams {
         let label = String::from_utf16_lossy(stream);
         let copy = || -> io::Result<()> {
             let mut input = OpenOptions::new()
@@ -855,7 +856,10 @@ fn copy_streams(from: &File, to: &File, warnings: &mut Vec<String>) {
                 .share_mode(FILE_SHARE_READ)
                 .custom_flags(FILE_FLAG_BACKUP_SEMANTICS)
                 .open(path_of(&[&dst[..], stream].concat()))?;
-            io::copy(&mut input, &mut output)?;
+            let copied = io::copy(&mut input, &mut output)?;
+            if copied != size {
+                return Err(io::Error::other(format!("{copied} of {size} bytes copied")));
+            }
             output.sync_all()
         };
         if let Err(e) = copy() {
