@@ -142,7 +142,7 @@ pub fn parse_stream_info(buf: &[u8]) -> Result<Vec<ListedStream>, &'static str> 
         let next = u32_at(0) as usize;
         let name_len = u32_at(4) as usize;
         let size = i64::from_le_bytes(entry[8..16].try_into().map_err(|_| "short entry")?);
-        if name_len % 2 != 0 {
+        if !name_len.is_multiple_of(2) {
             return Err("odd stream name length");
         }
         let name_bytes = entry.get(HEADER..HEADER + name_len).ok_or("stream name past the buffer's end")?;
