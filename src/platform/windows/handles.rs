@@ -742,7 +742,8 @@ fn rename_by_handle(
     flags: u32,
 ) -> io::Result<()> {
     let name_at = std::mem::offset_of!(FILE_RENAME_INFO, FileName);
-    let bytes = name_at + name.len() * 2 + 2;
+    // The structure with its one-character name array, plus the name: what the API checks the size against.
+    let bytes = size_of::<FILE_RENAME_INFO>() + name.len() * 2;
     // u64 storage: aligned for the structure's handle field.
     let mut buf = vec![0u64; bytes.div_ceil(8)];
     let info = buf.as_mut_ptr().cast::<FILE_RENAME_INFO>();
