@@ -235,6 +235,23 @@ else
         not_ok "junction below the root is refused" "exit $RC: $OUTPUT"
     fi
 fi
+# Every folder from the root down is held open without delete sharing while a file in it is worked on, so none of
+# them can be renamed or replaced (swapped for a junction) in the meantime: a large file keeps the run busy while
+# wintest tries to rename a folder on the way, again and again, from the moment the file is held.
+big='C:\Shares\Held\during the run\large.txt'
+mkdir -p "$(dirname "$(unix_path "$big")")"
+yes "$(cat "$SENSITIVE")" | head -c 100000000 >"$C/work/large.txt" || true
+make_file "$big" "$C/work/large.txt"
+write_line "$C/work/line.txt" "\"$FCI\" protect \"$big\" --template $TEMPLATE_ID --always"
+win "$HELPER" rename-while 'C:\Shares\Held' "$big" 'C:\work\line.txt'
+tries=$(echo "${OUTPUT//$'\r'/}" | grep -o 'refused [0-9]* renamed [0-9]*' || true)
+if [ $RC = 0 ] && ! unchanged "$big" && [ -d "$(unix_path 'C:\Shares\Held')" ]; then
+    ok "a folder on the way cannot be renamed while its file is protected ($tries)"
+else
+    not_ok "folder renamed while held" "exit $RC: $OUTPUT"
+fi
+rm -f "$C/work/large.txt" "$(orig_of "$big")"
+
 # The temporary file is created with the original's owner, group and DACL. Wine 8 keeps no ACLs (it reports one
 # made from the Unix mode), so this shows only that what Wine reports survives; the DACL copy itself needs Windows.
 sd_path='C:\Shares\Security\owner and dacl.txt'

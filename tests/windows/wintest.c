@@ -20,6 +20,14 @@
  *                                                    folder <target> (FSCTL_SET_REPARSE_POINT); exit 20 when the
  *                                                    file system cannot (Wine 8)
  *   wintest reparse-tag <path>                       print the reparse tag of <path> in hex (0 for none)
+ *   wintest rename-while <folder> <file> <cmdline.txt>
+ *                                                    start the command line; from the moment its temporary file
+ *                                                    appears beside <file> until it is gone (the run holds the file
+ *                                                    and its folders), try to rename <folder> away and back again.
+ *                                                    Prints "refused N renamed M (after the run let go: K)"; exits
+ *                                                    with the command's code when every try while the file was held
+ *                                                    was refused (and there was one), 22 when a rename got through
+ *                                                    while it was held, 21 when the command never held the file
  *   wintest sddl-get <file>                          print the owner, group and DACL of <file> as SDDL
  *   wintest sddl-set <file> <sddl>                   set the DACL of <file> from SDDL (protected: not inherited)
  *
@@ -78,6 +86,35 @@ static int run_line(const wchar_t *cmdline_file)
     CloseHandle(pi.hThread);
     CloseHandle(pi.hProcess);
     return (int)code;
+}
+
+/* Start the command line in the file without waiting for it. */
+static BOOL start_line(const wchar_t *cmdline_file, PROCESS_INFORMATION *pi)
+{
+    wchar_t *line = read_line(cmdline_file);
+    if (!line)
+        return FALSE;
+    STARTUPINFOW si = { sizeof si };
+    return CreateProcessW(NULL, line, NULL, NULL, TRUE, 0, NULL, NULL, &si, pi);
+}
+
+/* True while the folder of <file> holds one of fci-connector's temporary files (.~fci-*.tmp): the run has opened
+ * the file and every folder above it, and has not finished the swap. Listing the folder does not get in its way. */
+static BOOL has_temp(const wchar_t *file)
+{
+    wchar_t pattern[MAX_PATH * 2];
+    wcsncpy(pattern, file, MAX_PATH * 2 - 1);
+    pattern[MAX_PATH * 2 - 1] = 0;
+    wchar_t *slash = wcsrchr(pattern, L'\\');
+    if (!slash)
+        return FALSE;
+    wcscpy(slash + 1, L".~fci-*.tmp");
+    WIN32_FIND_DATAW found;
+    HANDLE h = FindFirstFileW(pattern, &found);
+    if (h == INVALID_HANDLE_VALUE)
+        return FALSE;
+    FindClose(h);
+    return TRUE;
 }
 
 static HANDLE open_shared(const wchar_t *path, DWORD access, DWORD share)
@@ -172,6 +209,48 @@ int wmain(int argc, wchar_t **argv)
         if (!SetFileAttributesW(argv[2], a))
             return fail(11, L"cannot set the attributes of", argv[2]);
         return 0;
+    }
+
+    if (argc == 5 && !wcscmp(argv[1], L"rename-while")) {
+        size_t folder_len = wcslen(argv[2]);
+        if (wcsncmp(argv[3], argv[2], folder_len) || argv[3][folder_len] != L'\\')
+            return fail(19, L"the file is not beneath the folder", argv[3]);
+        wchar_t moved[MAX_PATH * 2], moved_file[MAX_PATH * 2];
+        swprintf(moved, MAX_PATH * 2, L"%ls.moved", argv[2]);
+        swprintf(moved_file, MAX_PATH * 2, L"%ls%ls", moved, argv[3] + folder_len);
+        PROCESS_INFORMATION pi;
+        if (!start_line(argv[4], &pi))
+            return fail(19, L"cannot start the command line in", argv[4]);
+        BOOL seen = FALSE;
+        unsigned refused = 0, renamed = 0, after = 0;
+        while (WaitForSingleObject(pi.hProcess, 0) == WAIT_TIMEOUT) {
+            if (!has_temp(argv[3])) {
+                if (seen)
+                    break; /* the swap is done */
+                continue;
+            }
+            seen = TRUE;
+            if (!MoveFileW(argv[2], moved)) {
+                refused++;
+                continue;
+            }
+            /* Renamed: a failure if the run is still in the middle of its work now (the folder was moved under
+             * it); otherwise it had just finished the swap. */
+            if (has_temp(moved_file))
+                renamed++;
+            else
+                after++;
+            MoveFileW(moved, argv[2]);
+        }
+        WaitForSingleObject(pi.hProcess, INFINITE);
+        DWORD code = 1;
+        GetExitCodeProcess(pi.hProcess, &code);
+        CloseHandle(pi.hThread);
+        CloseHandle(pi.hProcess);
+        printf("refused %u renamed %u (after the run let go: %u)\n", refused, renamed, after);
+        if (!seen)
+            return 21;
+        return (renamed == 0 && refused > 0) ? (int)code : 22;
     }
 
     if (argc == 4 && !wcscmp(argv[1], L"junction")) {
