@@ -95,13 +95,16 @@ pub fn extract(path: &Path, limits: &Limits, sink: &mut dyn FnMut(&str)) -> Resu
 /// Stream the text of `file`, already open (by handle, beneath the task's folder), into `sink`; `path` names it
 /// in errors and gives the extension.
 pub fn extract_file(
-    file: std::fs::File,
+    mut file: std::fs::File,
     path: &Path,
     limits: &Limits,
     sink: &mut dyn FnMut(&str),
 ) -> Result<ExtractInfo, Error> {
     let mut budget = Budget::new(limits, sink);
-    let outcome = read(file, path, &mut budget);
+    // From the start, whatever read the file before (the header checks share its position).
+    let outcome = std::io::Seek::rewind(&mut file)
+        .map_err(|e| io_error("cannot read", e))
+        .and_then(|()| read(file, path, &mut budget));
     let text_bytes = budget.finish();
     let (format, fallback) = outcome.map_err(|err| err.context(path.display()))?;
     Ok(ExtractInfo { format, fallback, text_bytes })

@@ -26,6 +26,8 @@ use windows as imp;
 
 #[cfg_attr(not(windows), allow(dead_code))]
 mod winpath;
+#[cfg_attr(not(windows), allow(dead_code))]
+mod winrules;
 
 mod perms;
 pub use perms::{
@@ -195,7 +197,8 @@ fn temp_name() -> io::Result<OsString> {
     Ok(OsString::from(format!("{TEMP_PREFIX}{middle}{TEMP_SUFFIX}")))
 }
 
-/// `name` if it is one plain component (no separator, not `.` or `..`).
+/// `name` if it is one plain component (no separator, not `.` or `..`). Windows has its own (`winrules`).
+#[cfg_attr(windows, allow(dead_code))]
 fn one_component<'a>(name: &'a OsStr, folder: &Path) -> io::Result<&'a OsStr> {
     let mut parts = Path::new(name).components();
     match (parts.next(), parts.next()) {

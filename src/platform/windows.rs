@@ -1,22 +1,20 @@
-//! The Windows side of [`super`]: `ReplaceFileW` for the swap (with the read-only attribute handled and a
-//! `MoveFileExW` fallback), `GetCommandLineW`, the Application event log, and the file identity the in-place
-//! rewrite compares to notice a file replaced under it.
+//! The Windows side of [`super`]: `ReplaceFileW` for the swap by path (with the read-only attribute handled and a
+//! `MoveFileExW` fallback), `GetCommandLineW` and the Application event log. The handle-based side (folders held
+//! open, the temporary file, the swap by handle, identities, streams) is in [`handles`].
 
 use std::ffi::{OsStr, OsString};
 use std::fs::File;
 use std::io;
 use std::os::windows::ffi::{OsStrExt, OsStringExt};
 use std::os::windows::fs::OpenOptionsExt;
-use std::os::windows::io::AsRawHandle;
 use std::path::Path;
 use std::ptr;
 
 use windows_sys::Win32::Foundation::HANDLE;
 use windows_sys::Win32::Storage::FileSystem::{
-    BY_HANDLE_FILE_INFORMATION, DELETE, FILE_ATTRIBUTE_ARCHIVE, FILE_ATTRIBUTE_HIDDEN, FILE_ATTRIBUTE_NORMAL,
-    FILE_ATTRIBUTE_NOT_CONTENT_INDEXED, FILE_ATTRIBUTE_OFFLINE, FILE_ATTRIBUTE_READONLY, FILE_ATTRIBUTE_SYSTEM,
-    FILE_ATTRIBUTE_TEMPORARY, FILE_FLAG_BACKUP_SEMANTICS, FILE_FLAG_OPEN_REPARSE_POINT, FILE_SHARE_DELETE,
-    FILE_SHARE_READ, FILE_SHARE_WRITE, GetFileAttributesW, GetFileInformationByHandle, INVALID_FILE_ATTRIBUTES,
+    DELETE, FILE_ATTRIBUTE_ARCHIVE, FILE_ATTRIBUTE_HIDDEN, FILE_ATTRIBUTE_NORMAL, FILE_ATTRIBUTE_NOT_CONTENT_INDEXED,
+    FILE_ATTRIBUTE_OFFLINE, FILE_ATTRIBUTE_READONLY, FILE_ATTRIBUTE_SYSTEM, FILE_ATTRIBUTE_TEMPORARY,
+    FILE_SHARE_DELETE, FILE_SHARE_READ, FILE_SHARE_WRITE, GetFileAttributesW, INVALID_FILE_ATTRIBUTES,
     MOVEFILE_REPLACE_EXISTING, MOVEFILE_WRITE_THROUGH, MoveFileExW, ReplaceFileW, SetFileAttributesW,
 };
 use windows_sys::Win32::System::Environment::GetCommandLineW;
@@ -26,11 +24,14 @@ use windows_sys::Win32::System::EventLog::{
 
 use super::winpath;
 
+mod handles;
+pub use handles::{Folder, ReadLease, copy_security, file_identity, read_lease};
+
 /// The attributes a replaced file keeps. ReplaceFileW carries them itself; set again so the `MoveFileExW`
 /// fallback (and Wine, whose ReplaceFileW does not merge them) keeps them too. The temporary attribute, which the
 /// temporary file was created with, goes back to the original's (cleared). Not the archive attribute: the content
 /// changed, so backup software must see it set, as it is on the new file.
-const KEPT_ATTRIBUTES: u32 = FILE_ATTRIBUTE_READONLY
+pub(super) const KEPT_ATTRIBUTES: u32 = FILE_ATTRIBUTE_READONLY
     | FILE_ATTRIBUTE_HIDDEN
     | FILE_ATTRIBUTE_SYSTEM
     | FILE_ATTRIBUTE_NOT_CONTENT_INDEXED
@@ -105,7 +106,7 @@ fn swap(replacement: &[u16], dest: &[u16]) -> io::Result<()> {
     Err(io::Error::last_os_error())
 }
 
-fn attributes(path: &[u16]) -> io::Result<u32> {
+pub(super) fn attributes(path: &[u16]) -> io::Result<u32> {
     // SAFETY: `path` is a NUL-terminated wide string.
     let attrs = unsafe { GetFileAttributesW(path.as_ptr()) };
     if attrs == INVALID_FILE_ATTRIBUTES { Err(io::Error::last_os_error()) } else { Ok(attrs) }
@@ -117,17 +118,17 @@ fn set_attributes(path: &[u16], attrs: u32) -> io::Result<()> {
 }
 
 /// The attributes SetFileAttributesW sets; the others (compressed, encrypted, sparse, ...) are not passed back.
-const SETTABLE_ATTRIBUTES: u32 = KEPT_ATTRIBUTES | FILE_ATTRIBUTE_ARCHIVE | FILE_ATTRIBUTE_OFFLINE;
+pub(super) const SETTABLE_ATTRIBUTES: u32 = KEPT_ATTRIBUTES | FILE_ATTRIBUTE_ARCHIVE | FILE_ATTRIBUTE_OFFLINE;
 
 /// Give the file at `path`, whose attributes are `now`, the [`KEPT_ATTRIBUTES`] of `want`, leaving the others.
-fn set_kept(path: &[u16], now: u32, want: u32) -> io::Result<()> {
+pub(super) fn set_kept(path: &[u16], now: u32, want: u32) -> io::Result<()> {
     let attrs = (now & SETTABLE_ATTRIBUTES & !KEPT_ATTRIBUTES) | (want & KEPT_ATTRIBUTES);
     set_attributes(path, if attrs == 0 { FILE_ATTRIBUTE_NORMAL } else { attrs })
 }
 
 /// `path` as a NUL-terminated wide string for the file APIs; from [`winpath::LONG_PATH_FROM`] characters on,
 /// absolute and in the `\\?\` form, as std does for its own calls, so paths beyond MAX_PATH work.
-fn wide_path(path: &Path) -> io::Result<Vec<u16>> {
+pub(super) fn wide_path(path: &Path) -> io::Result<Vec<u16>> {
     let mut wide: Vec<u16> = path.as_os_str().encode_wide().collect();
     if winpath::needs_verbatim(&wide) {
         let abs: Vec<u16> = std::path::absolute(path)?.as_os_str().encode_wide().collect();
@@ -136,7 +137,7 @@ fn wide_path(path: &Path) -> io::Result<Vec<u16>> {
     nul_terminated(wide, path.as_os_str())
 }
 
-fn nul_terminated(mut wide: Vec<u16>, what: &OsStr) -> io::Result<Vec<u16>> {
+pub(super) fn nul_terminated(mut wide: Vec<u16>, what: &OsStr) -> io::Result<Vec<u16>> {
     if wide.contains(&0) {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
@@ -195,28 +196,6 @@ pub fn report_failure_event(message: &str) {
     }
 }
 
-/// What identifies a file on Windows, as the device and inode numbers do on Unix: the volume serial number and
-/// the file index.
-pub fn volume_and_index(file: &File) -> io::Result<(u32, u64)> {
-    let mut info = BY_HANDLE_FILE_INFORMATION::default();
-    // SAFETY: the handle is open for the life of `file`; `info` is a valid, writable structure.
-    if unsafe { GetFileInformationByHandle(file.as_raw_handle() as HANDLE, &mut info) } == 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok((info.dwVolumeSerialNumber, (u64::from(info.nFileIndexHigh) << 32) | u64::from(info.nFileIndexLow)))
-}
-
-/// The identity of whatever `path` names now, opened without any access to its content (so no sharing mode or
-/// byte-range lock of another process gets in the way) and without following a final reparse point.
-pub fn path_identity(path: &Path) -> io::Result<(u32, u64)> {
-    let file = std::fs::OpenOptions::new()
-        .access_mode(0)
-        .share_mode(FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE)
-        .custom_flags(FILE_FLAG_BACKUP_SEMANTICS | FILE_FLAG_OPEN_REPARSE_POINT)
-        .open(path)?;
-    volume_and_index(&file)
-}
-
 /// See [`super::Writeback`]: a pass-through. The lazy writer already writes behind sequential writes, and the
 /// final `FlushFileBuffers` waits for the rest.
 pub struct Writeback<'a> {
@@ -237,145 +216,4 @@ impl io::Write for Writeback<'_> {
     fn flush(&mut self) -> io::Result<()> {
         io::Write::flush(&mut self.file)
     }
-}
-
-// MERGE: windows helper replaces everything below (path-based stand-ins of the handle-based interface, so the
-// Windows build keeps compiling until the real implementation is merged).
-
-/// See [`super::Folder`]. Stand-in: a path.
-#[derive(Debug)]
-pub struct Folder {
-    path: std::path::PathBuf,
-}
-
-impl Folder {
-    pub fn open_root(path: &Path) -> io::Result<Folder> {
-        if !std::fs::metadata(path)?.is_dir() {
-            return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("{}: is not a folder", path.display())));
-        }
-        Ok(Folder { path: path.to_path_buf() })
-    }
-
-    pub fn open_beneath(&self, relative: &Path) -> io::Result<Folder> {
-        let mut at = self.path.clone();
-        for part in relative.components() {
-            match part {
-                std::path::Component::Normal(name) => at.push(name),
-                std::path::Component::CurDir => continue,
-                _ => return Err(super::invalid(format!("{}: leads out of the folder", relative.display()))),
-            }
-            let meta = std::fs::symlink_metadata(&at)?;
-            if meta.file_type().is_symlink() || !meta.is_dir() {
-                return Err(super::invalid(format!("{}: is a link or not a folder", at.display())));
-            }
-        }
-        Ok(Folder { path: at })
-    }
-
-    pub fn open_file(&self, name: &OsStr) -> io::Result<File> {
-        let path = self.path.join(super::one_component(name, &self.path)?);
-        let meta = std::fs::symlink_metadata(&path)?;
-        if meta.file_type().is_symlink() || !meta.is_file() {
-            return Err(super::invalid(format!("{}: is a link or not a regular file", path.display())));
-        }
-        std::fs::OpenOptions::new()
-            .read(true)
-            .share_mode(FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE)
-            .custom_flags(FILE_FLAG_OPEN_REPARSE_POINT)
-            .open(&path)
-    }
-
-    pub fn create_temp(&self, _like: Option<&File>) -> io::Result<(File, OsString)> {
-        for _ in 0..64 {
-            let name = super::temp_name()?;
-            match std::fs::OpenOptions::new().read(true).write(true).create_new(true).open(self.path.join(&name)) {
-                Ok(file) => return Ok((file, name)),
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
-                Err(e) => return Err(e),
-            }
-        }
-        Err(io::Error::new(io::ErrorKind::AlreadyExists, "no free temporary file name"))
-    }
-
-    pub fn replace(&self, temp: &OsStr, name: &OsStr, original: &File) -> io::Result<()> {
-        let dest = self.path.join(super::one_component(name, &self.path)?);
-        if volume_and_index(original)? != path_identity(&dest)? {
-            return Err(io::Error::new(
-                io::ErrorKind::ResourceBusy,
-                format!("{}: busy: the name was given to another file while it was rewritten", dest.display()),
-            ));
-        }
-        replace_file(&self.path.join(temp), &dest)
-    }
-
-    pub fn rename_new(&self, temp: &OsStr, name: &OsStr) -> io::Result<()> {
-        let dest = self.path.join(super::one_component(name, &self.path)?);
-        let from = wide_path(&self.path.join(temp))?;
-        let to = wide_path(&dest)?;
-        // SAFETY: both are NUL-terminated wide strings that outlive the call; no REPLACE_EXISTING flag.
-        if unsafe { MoveFileExW(from.as_ptr(), to.as_ptr(), MOVEFILE_WRITE_THROUGH) } != 0 {
-            Ok(())
-        } else {
-            Err(io::Error::last_os_error())
-        }
-    }
-
-    pub fn remove(&self, name: &OsStr) -> io::Result<()> {
-        std::fs::remove_file(self.path.join(super::one_component(name, &self.path)?))
-    }
-
-    pub fn names(&self) -> io::Result<Vec<OsString>> {
-        std::fs::read_dir(&self.path)?.map(|e| e.map(|e| e.file_name())).collect()
-    }
-
-    pub fn sync(&self) {}
-
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-}
-
-pub fn file_identity(file: &File) -> io::Result<super::FileIdentity> {
-    let mut info = BY_HANDLE_FILE_INFORMATION::default();
-    // SAFETY: the handle is open for the life of `file`; `info` is a valid, writable structure.
-    if unsafe { GetFileInformationByHandle(file.as_raw_handle() as HANDLE, &mut info) } == 0 {
-        return Err(io::Error::last_os_error());
-    }
-    let meta = file.metadata()?;
-    Ok(super::FileIdentity {
-        volume: u64::from(info.dwVolumeSerialNumber),
-        index: (u128::from(info.nFileIndexHigh) << 32) | u128::from(info.nFileIndexLow),
-        size: meta.len(),
-        changed: meta.modified().ok().max(meta.created().ok()),
-        links: u64::from(info.nNumberOfLinks),
-    })
-}
-
-/// Stand-in: ReplaceFileW keeps the original's security descriptor, attributes and streams itself.
-pub fn copy_security(_from: &File, _to: &File) -> io::Result<Vec<String>> {
-    Ok(Vec::new())
-}
-
-/// See [`super::ReadLease`]: Windows sharing modes refuse writers instead.
-#[derive(Debug)]
-pub struct ReadLease;
-
-impl ReadLease {
-    pub fn unsupported() -> ReadLease {
-        ReadLease
-    }
-
-    pub fn held(&self) -> bool {
-        false
-    }
-
-    pub fn broken(&self) -> bool {
-        false
-    }
-
-    pub fn release(&self) {}
-}
-
-pub fn read_lease(_file: &File) -> io::Result<ReadLease> {
-    Ok(ReadLease)
 }

@@ -166,6 +166,9 @@ impl LockedFile {
         temp.sync_all().map_err(|e| fail("cannot flush to disk", e))?;
         // The original stays locked, leased and open until the new version is in place.
         self.check_unchanged()?;
+        // Closed before the swap: ReplaceFileW (Windows before 1607, and Wine) fails with a sharing violation
+        // while the replacement is open.
+        drop(temp);
         folder
             .replace(&temp_name, &self.target.name, &self.file)
             .map_err(|e| Error::io("cannot replace", &self.path, e, ExitClass::Write))?;
@@ -177,7 +180,6 @@ impl LockedFile {
             ));
         }
         folder.sync();
-        drop(temp);
         Ok((value, warnings))
     }
 }

@@ -77,7 +77,7 @@ cp "$EXE" "$APP/"
 cp -r "$ROOT/classification-rules" "$APP/"
 cp "$ROOT"/tests/fixtures/keys/{issuer,recovery,stranger}.*.pem "$APP/keys/"
 cp "$HERE/exitcode.cmd" "$APP/"
-x86_64-w64-mingw32-gcc -municode -O2 -Wall -o "$APP/wintest.exe" "$HERE/wintest.c"
+x86_64-w64-mingw32-gcc -municode -O2 -Wall -o "$APP/wintest.exe" "$HERE/wintest.c" -ladvapi32
 x86_64-w64-mingw32-gcc -municode -O2 -Wall -o "$APP/launcher.exe" "$HERE/launcher.c"
 
 FCI='C:\FciConnector\fci-connector.exe'
@@ -180,6 +180,9 @@ busy_case "open elsewhere, sharing nothing" hold none 'C:\Shares\Busy\deny all.t
 busy_case "open for writing elsewhere, sharing only reading (an editor)" hold read 'C:\Shares\Busy\editor.txt'
 busy_case "open elsewhere without delete sharing" hold readwrite 'C:\Shares\Busy\no delete.txt'
 busy_case "byte-range lock held elsewhere (LockFileEx)" lock - 'C:\Shares\Busy\locked.txt'
+# A writer that shares everything (as programs written for POSIX do) would go on writing into the old file after the
+# swap: the original is opened without write sharing, so its open refuses the run (issue 13, open writers).
+busy_case "open for writing elsewhere, sharing everything" hold all 'C:\Shares\Busy\shares all.txt'
 
 echo "== attributes and streams"
 attrs_case() {
@@ -213,6 +216,57 @@ else
     win "$HELPER" stream-read "$ads:FsrmTest"
     [ "$OUTPUT" = "Confidentiality=High" ] && ok "alternate data stream kept across protect" ||
         not_ok "alternate data stream kept across protect" "stream now: $OUTPUT"
+fi
+
+echo "== links and security (issue 13)"
+# A junction below the task's root must be refused, not followed: protect a file "beneath" one, whose real home is
+# outside the share; it must stay as it was.
+make_file 'C:\Outside\secret.txt' "$SENSITIVE"
+mkdir -p "$(unix_path 'C:\Shares\Links\inside')"
+win "$HELPER" junction 'C:\Shares\Links\inside' 'C:\Outside'
+if [ $RC = 20 ]; then
+    skip "junction below the root is refused" "Wine cannot create junctions (${OUTPUT//$'\r'/}); the refusal of symbolic-link and junction reparse tags is proven by the unit test platform::winrules::tests::links_are_refused_other_reparse_points_are_not"
+elif [ $RC != 0 ]; then
+    not_ok "junction below the root is refused" "cannot make the junction: exit $RC: $OUTPUT"
+else
+    fci protect 'C:\Shares\Links\inside\secret.txt' --template $TEMPLATE_ID --always
+    if [ $RC = 3 ] && [[ $OUTPUT == *junction* ]] && unchanged 'C:\Outside\secret.txt'; then
+        ok "junction below the root is refused (exit 3), the file outside untouched"
+    else
+        not_ok "junction below the root is refused" "exit $RC: $OUTPUT"
+    fi
+fi
+# Every folder from the root down is held open without delete sharing while a file in it is worked on, so none of
+# them can be renamed or replaced (swapped for a junction) in the meantime: a large file keeps the run busy while
+# wintest tries to rename a folder on the way, again and again, from the moment the file is held.
+big='C:\Shares\Held\during the run\large.txt'
+mkdir -p "$(dirname "$(unix_path "$big")")"
+yes "$(cat "$SENSITIVE")" | head -c 100000000 >"$C/work/large.txt" || true
+make_file "$big" "$C/work/large.txt"
+write_line "$C/work/line.txt" "\"$FCI\" protect \"$big\" --template $TEMPLATE_ID --always"
+win "$HELPER" rename-while 'C:\Shares\Held' "$big" 'C:\work\line.txt'
+tries=$(echo "${OUTPUT//$'\r'/}" | grep -o 'refused [0-9]* renamed [0-9]*' || true)
+if [ $RC = 0 ] && ! unchanged "$big" && [ -d "$(unix_path 'C:\Shares\Held')" ]; then
+    ok "a folder on the way cannot be renamed while its file is protected ($tries)"
+else
+    not_ok "folder renamed while held" "exit $RC: $OUTPUT"
+fi
+rm -f "$C/work/large.txt" "$(orig_of "$big")"
+
+# The temporary file is created with the original's owner, group and DACL. Wine 8 keeps no ACLs (it reports one
+# made from the Unix mode), so this shows only that what Wine reports survives; the DACL copy itself needs Windows.
+sd_path='C:\Shares\Security\owner and dacl.txt'
+make_file "$sd_path" "$SENSITIVE"
+win "$HELPER" sddl-get "$sd_path"
+before=${OUTPUT//$'\r'/}
+fci protect "$sd_path" --template $TEMPLATE_ID --always
+protect_rc=$RC
+win "$HELPER" sddl-get "$sd_path"
+after=${OUTPUT//$'\r'/}
+if [ $protect_rc = 0 ] && [ -n "$before" ] && [ "$before" = "$after" ] && ! unchanged "$sd_path"; then
+    ok "owner, group and DACL as Wine reports them are the same after protect"
+else
+    not_ok "owner, group and DACL kept" "exit $protect_rc; before: $before; after: $after"
 fi
 
 echo "== exit codes as a parent process sees them (cmd /c exitcode.cmd)"
