@@ -15,9 +15,10 @@ use std::path::{Path, PathBuf};
 
 use super::walk::{self, Found, WalkOptions};
 use super::{RunOptions, run as run_batch};
-use crate::classify::{Decision, MatchKind, MatchSummary, RuleSet};
+use crate::classify::{MatchKind, MatchSummary, RuleSet};
 use crate::extract::Limits;
-use crate::{Error, ExitClass, decide, detect};
+use crate::pipeline::verdict::{self, Source, Verdict};
+use crate::{Error, ExitClass};
 
 /// A name expected in a sample's results, with the confidence it must be reported at, when given.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -210,31 +211,19 @@ pub struct Actual {
     pub error: Option<String>,
 }
 
-/// Classify one file as `classify` does: a file another product protects is a skip; content that cannot be read,
-/// or a classification that could not finish without protecting, is an error.
+/// Classify one file as `classify` does ([`verdict::verdict`]): a file another product protects is a skip;
+/// content that cannot be read, or a classification that could not finish without protecting, is an error.
 pub fn classify_sample(
     rules: &RuleSet,
     path: &Path,
     limits: &Limits,
 ) -> (&'static str, Vec<MatchSummary>, Option<String>) {
-    match detect::foreign_protection(path) {
-        Ok(Some(_)) => return ("skip", Vec::new(), None),
-        Ok(None) => {}
-        Err(e) => return ("error", Vec::new(), Some(e.message().to_string())),
-    }
-    match decide::classify(path, rules, limits) {
-        Ok(c) => {
-            let decision = match c.decision() {
-                Decision::Protect { .. } => "protect",
-                Decision::Skip if c.is_complete() => "skip",
-                Decision::Skip => {
-                    let why = c.problems.iter().map(|p| format!("{}: {}", p.source, p.message)).collect::<Vec<_>>();
-                    return ("error", c.matches, Some(format!("classification incomplete: {}", why.join("; "))));
-                }
-            };
-            (decision, c.matches, None)
-        }
-        Err(e) => ("error", Vec::new(), Some(e.message().to_string())),
+    let judged = verdict::verdict(Source::Path(path), rules, limits, false);
+    let matches = judged.classification.map(|c| c.matches).unwrap_or_default();
+    match judged.verdict {
+        Verdict::Protect { .. } => ("protect", matches, None),
+        Verdict::Skip(_) => ("skip", matches, None),
+        Verdict::Error(e) => ("error", matches, Some(e.message().to_string())),
     }
 }
 

@@ -13,11 +13,11 @@ use clap::{Args, ValueEnum};
 use super::{FolderArgs, GlobalOptions};
 use crate::batch::walk::{self, Found};
 use crate::batch::{self, FileReport, report};
-use crate::classify::{Classification, Decision, MatchSummary, RuleSet};
-use crate::config::Config;
-use crate::detect;
-use crate::extract::{self, Limits};
+use crate::classify::{MatchSummary, RuleSet};
+use crate::extract::Limits;
 use crate::log::LoggedMatch;
+use crate::pipeline::SkipReason;
+use crate::pipeline::verdict::{self, Judged, Source, Verdict};
 use crate::{Error, ExitClass};
 
 #[derive(Args, Debug)]
@@ -61,19 +61,9 @@ struct Row {
 
 pub fn run(global: &GlobalOptions, args: ClassifyArgs) -> Result<ExitClass, Error> {
     let started = std::time::Instant::now();
-    let config = Config::load(global.config.as_deref())?;
-    let dir = match global.rules.clone().or_else(|| config.rules.clone()) {
-        Some(dir) => dir,
-        None => super::rules::rules_folder(global)?,
-    };
-    let loaded = RuleSet::load(&dir)?;
-    if !loaded.warnings.is_empty() {
-        eprintln!(
-            "fci-connector: {} warning(s) in the rules in {} (see `fci-connector rules check`)",
-            loaded.warnings.len(),
-            dir.display()
-        );
-    }
+    let settings = global.load_settings()?;
+    let (_, loaded) = super::load_rules(&settings)?;
+    let config = &settings.config;
     // Output follows the order of the arguments: rows known up front (errors) and files to classify, interleaved.
     let mut order: Vec<Result<usize, Box<Row>>> = Vec::new();
     let mut files: Vec<Found> = Vec::new();
@@ -154,64 +144,30 @@ impl Row {
 }
 
 fn classify_file(rules: &RuleSet, path: &Path, show_values: bool, limits: &Limits) -> Row {
-    // Scopes compare full paths, so a relative argument is resolved first.
-    let full = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
-    if !full.is_file() {
-        let err = if full.exists() {
-            Error::new(ExitClass::NotFound, format!("{}: not a regular file", path.display()))
-        } else {
-            Error::new(ExitClass::NotFound, format!("{}: no such file", path.display()))
-        };
-        return error_row(path, &err);
-    }
-    // A file another product protects cannot be read, and must not be: it is reported, not an error.
-    match detect::foreign_protection(path) {
-        Ok(Some(foreign)) => {
-            return Row {
-                path: path.display().to_string(),
-                decision: "skip",
-                template: None,
-                properties: serde_json::Map::new(),
-                matches: Vec::new(),
-                problems: vec![format!("protected by another product ({})", foreign.protector)],
-                error: None,
-                class: ExitClass::Success,
-            };
-        }
-        Ok(None) => {}
-        Err(err) => return error_row(path, &err),
-    }
-    let mut scanner = rules.scanner(&full).with_values(show_values);
-    match extract::extract(path, limits, &mut |chunk| scanner.feed(chunk)) {
-        Ok(_) => row(path, &scanner.finish()),
-        Err(err) => error_row(path, &err),
-    }
+    row(path, verdict::verdict(Source::Path(path), rules, limits, show_values))
 }
 
-fn row(path: &Path, c: &Classification) -> Row {
-    let properties = c.properties.iter().map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone()))).collect();
-    let problems: Vec<String> = c.problems.iter().map(|p| format!("{}: {}", p.source, p.message)).collect();
-    let (decision, template, error, class) = match c.decision() {
-        Decision::Protect { template } => ("protect", template.clone(), None, ExitClass::Success),
-        Decision::Skip if c.is_complete() => ("skip", None, None, ExitClass::Success),
-        // An incomplete classification cannot justify leaving the file unprotected.
-        Decision::Skip => (
-            "error",
-            None,
-            Some(format!("{}: classification incomplete: {}", path.display(), problems.join("; "))),
-            ExitClass::Unreadable,
+fn row(path: &Path, judged: Judged) -> Row {
+    let (properties, matches, mut problems) = match judged.classification {
+        Some(c) => (
+            c.properties.iter().map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone()))).collect(),
+            c.matches.clone(),
+            verdict::problems(&c),
         ),
+        None => (serde_json::Map::new(), Vec::new(), Vec::new()),
     };
-    Row {
-        path: path.display().to_string(),
-        decision,
-        template,
-        properties,
-        matches: c.matches.clone(),
-        problems,
-        error,
-        class,
-    }
+    let (decision, template, error, class) = match judged.verdict {
+        Verdict::Protect { template } => ("protect", template, None, ExitClass::Success),
+        Verdict::Skip(reason) => {
+            // A file another product protects is not read: the note says why it is left alone.
+            if let SkipReason::ProtectedByOther(_) = reason {
+                problems.push(reason.describe());
+            }
+            ("skip", None, None, ExitClass::Success)
+        }
+        Verdict::Error(e) => ("error", None, Some(e.message().to_string()), e.class()),
+    };
+    Row { path: path.display().to_string(), decision, template, properties, matches, problems, error, class }
 }
 
 fn error_row(path: &Path, err: &Error) -> Row {
