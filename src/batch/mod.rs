@@ -142,8 +142,8 @@ impl Summary {
             for m in &r.matches {
                 *s.entities.entry(m.name.clone()).or_default() += 1;
             }
-            if let Some(class) = ExitClass::ALL.iter().find(|c| c.code() == r.exit_code) {
-                worst = most_severe(worst, *class);
+            if let Some(class) = ExitClass::from_code(r.exit_code) {
+                worst = worst.worst(class);
             }
         }
         s.exit_code = worst.code();
@@ -167,22 +167,11 @@ impl Summary {
             out.push(format!("    left alone, {reason}: {n}"));
         }
         for (code, n) in &self.failed {
-            let meaning = ExitClass::ALL.iter().find(|c| c.code() == *code).map_or("", |c| c.meaning());
+            let meaning = ExitClass::from_code(*code).map_or("", |c| c.meaning());
             out.push(format!("    failed with exit {code} ({meaning}): {n}"));
         }
         out
     }
-}
-
-/// The run's exit class: failures outrank strict-exit skips, which outrank success; among failures the highest
-/// code (docs/EXIT-CODES.md, "Folders").
-pub fn most_severe(a: ExitClass, b: ExitClass) -> ExitClass {
-    let rank = |c: ExitClass| match c.code() {
-        0 => 0,
-        10..=13 => 1 + u16::from(c.code()),
-        code => 100 + u16::from(code),
-    };
-    if rank(b) > rank(a) { b } else { a }
 }
 
 fn human_bytes(n: u64) -> String {

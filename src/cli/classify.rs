@@ -101,7 +101,7 @@ pub fn run(global: &GlobalOptions, args: ClassifyArgs) -> Result<ExitClass, Erro
             Ok(i) => &reports[*i].0,
             Err(row) => row,
         };
-        worst = batch::most_severe(worst, row.class);
+        worst = worst.worst(row.class);
         let _ = writeln!(out, "{}", format_row(row, args.format));
     }
     if let Some(path) = &args.folder.report {

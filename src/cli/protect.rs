@@ -165,9 +165,9 @@ fn run_folder(
             eprintln!("{line}");
         }
     }
-    let mut class = ExitClass::ALL.into_iter().find(|c| c.code() == summary.exit_code).unwrap_or(ExitClass::Internal);
+    let mut class = ExitClass::from_code(summary.exit_code).unwrap_or(ExitClass::Internal);
     for problem in &walked.problems {
-        class = batch::most_severe(class, problem.class());
+        class = class.worst(problem.class());
     }
     Ok(class)
 }
