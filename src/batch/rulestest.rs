@@ -17,6 +17,7 @@ use super::walk::{self, Found, WalkOptions};
 use super::{RunOptions, run as run_batch};
 use crate::classify::{MatchKind, MatchSummary, RuleSet};
 use crate::extract::Limits;
+use crate::pipeline::VerdictKind;
 use crate::pipeline::verdict::{self, Source, Verdict};
 use crate::{Error, ExitClass};
 
@@ -32,8 +33,7 @@ pub struct Expectation {
 pub struct ExpectedFile {
     /// Relative to the sample folder, with `/` separators.
     pub path: String,
-    /// `protect`, `skip` or `error`.
-    pub decision: String,
+    pub decision: VerdictKind,
     pub entities: Vec<Expectation>,
     /// `None` when the CSV has no `rules` column: rules are then not compared.
     pub rules: Option<Vec<Expectation>>,
@@ -50,7 +50,6 @@ pub struct ExpectedSet {
 }
 
 const COLUMNS: [&str; 5] = ["path", "decision", "entities", "rules", "note"];
-const DECISIONS: [&str; 3] = ["protect", "skip", "error"];
 
 impl ExpectedSet {
     /// Read and parse the CSV at `path`.
@@ -104,10 +103,10 @@ impl ExpectedSet {
             if let Some(first) = seen.insert(path.clone(), line) {
                 return Err(bad(line, format!("\"{path}\" is already listed on line {first}")));
             }
-            let decision = field("decision").unwrap_or_default().to_ascii_lowercase();
-            if !DECISIONS.contains(&decision.as_str()) {
-                return Err(bad(line, format!("decision \"{decision}\" is not protect, skip or error")));
-            }
+            let word = field("decision").unwrap_or_default().to_ascii_lowercase();
+            let Some(decision) = VerdictKind::parse(&word) else {
+                return Err(bad(line, format!("decision \"{word}\" is not protect, skip or error")));
+            };
             let entities = expectations(field("entities").unwrap_or_default()).map_err(|m| bad(line, m))?;
             let rules = field("rules").map(expectations).transpose().map_err(|m| bad(line, m))?;
             files.push(ExpectedFile { path, decision, entities, rules, line });
@@ -205,8 +204,7 @@ fn normalize(path: &str) -> String {
 pub struct Actual {
     /// Relative to the sample folder, with `/` separators.
     pub path: String,
-    /// `protect`, `skip` or `error`.
-    pub decision: &'static str,
+    pub decision: VerdictKind,
     pub matches: Vec<MatchSummary>,
     pub error: Option<String>,
 }
@@ -217,13 +215,13 @@ pub fn classify_sample(
     rules: &RuleSet,
     path: &Path,
     limits: &Limits,
-) -> (&'static str, Vec<MatchSummary>, Option<String>) {
+) -> (VerdictKind, Vec<MatchSummary>, Option<String>) {
     let judged = verdict::verdict(Source::Path(path), rules, limits, false);
     let matches = judged.classification.map(|c| c.matches).unwrap_or_default();
     match judged.verdict {
-        Verdict::Protect { .. } => ("protect", matches, None),
-        Verdict::Skip(_) => ("skip", matches, None),
-        Verdict::Error(e) => ("error", matches, Some(e.message().to_string())),
+        Verdict::Protect { .. } => (VerdictKind::Protect, matches, None),
+        Verdict::Skip(_) => (VerdictKind::Skip, matches, None),
+        Verdict::Error(e) => (VerdictKind::Error, matches, Some(e.message().to_string())),
     }
 }
 
@@ -355,7 +353,7 @@ pub fn compare(expected: &ExpectedSet, actual: &[Actual]) -> TestReport {
         };
         report.compared += 1;
         let mut differences = Vec::new();
-        report.decision.add(e.decision == "protect", a.decision == "protect");
+        report.decision.add(e.decision == VerdictKind::Protect, a.decision == VerdictKind::Protect);
         if e.decision != a.decision {
             let mut d = format!("decision: expected {}, got {}", e.decision, a.decision);
             if let Some(err) = &a.error {
@@ -466,7 +464,8 @@ mod tests {
         MatchSummary { name: name.into(), kind: MatchKind::Rule, count: 1, confidence: None, values: Vec::new() }
     }
 
-    fn actual(path: &str, decision: &'static str, matches: Vec<MatchSummary>) -> Actual {
+    fn actual(path: &str, decision: &str, matches: Vec<MatchSummary>) -> Actual {
+        let decision = VerdictKind::parse(decision).unwrap();
         Actual { path: path.into(), decision, matches, error: None }
     }
 

@@ -12,12 +12,12 @@ use clap::{Args, ValueEnum};
 
 use super::{FolderArgs, GlobalOptions};
 use crate::batch::walk::{self, Found};
-use crate::batch::{self, FileReport, report};
+use crate::batch::{self, report};
 use crate::classify::{MatchSummary, RuleSet};
 use crate::extract::Limits;
 use crate::log::LoggedMatch;
-use crate::pipeline::SkipReason;
 use crate::pipeline::verdict::{self, Judged, Source, Verdict};
+use crate::pipeline::{Decision, FileResult, SkipReason, VerdictKind};
 use crate::{Error, ExitClass};
 
 #[derive(Args, Debug)]
@@ -46,7 +46,7 @@ pub enum Format {
 #[derive(serde::Serialize)]
 struct Row {
     path: String,
-    decision: &'static str,
+    decision: VerdictKind,
     #[serde(skip_serializing_if = "Option::is_none")]
     template: Option<String>,
     properties: serde_json::Map<String, serde_json::Value>,
@@ -105,7 +105,7 @@ pub fn run(global: &GlobalOptions, args: ClassifyArgs) -> Result<ExitClass, Erro
         let _ = writeln!(out, "{}", format_row(row, args.format));
     }
     if let Some(path) = &args.folder.report {
-        let file_reports: Vec<FileReport> = reports.into_iter().map(|(_, r)| r).collect();
+        let file_reports: Vec<FileResult> = reports.into_iter().map(|(_, r)| r).collect();
         let summary = batch::Summary::of(&file_reports, started.elapsed());
         let title = format!("fci-connector: classification of {}", paths_text(&args.paths));
         report::write(path, &title, &summary, &file_reports)?;
@@ -119,10 +119,10 @@ fn paths_text(paths: &[PathBuf]) -> String {
 
 impl Row {
     /// This row and its report form (never with matched values).
-    fn into_report(self, bytes: u64) -> (Row, FileReport) {
-        let report = FileReport {
+    fn into_report(self, bytes: u64) -> (Row, FileResult) {
+        let report = FileResult {
             path: self.path.clone(),
-            decision: self.decision.to_string(),
+            decision: Decision::Verdict(self.decision),
             reason: self.problems.first().cloned(),
             template: self.template.clone(),
             properties: self
@@ -136,7 +136,7 @@ impl Row {
                 .map(|m| LoggedMatch { name: m.name.clone(), count: m.count, confidence: m.confidence })
                 .collect(),
             error: self.error.clone(),
-            exit_code: self.class.code(),
+            class: self.class,
             bytes,
         };
         (self, report)
@@ -157,15 +157,15 @@ fn row(path: &Path, judged: Judged) -> Row {
         None => (serde_json::Map::new(), Vec::new(), Vec::new()),
     };
     let (decision, template, error, class) = match judged.verdict {
-        Verdict::Protect { template } => ("protect", template, None, ExitClass::Success),
+        Verdict::Protect { template } => (VerdictKind::Protect, template, None, ExitClass::Success),
         Verdict::Skip(reason) => {
             // A file another product protects is not read: the note says why it is left alone.
             if let SkipReason::ProtectedByOther(_) = reason {
                 problems.push(reason.describe());
             }
-            ("skip", None, None, ExitClass::Success)
+            (VerdictKind::Skip, None, None, ExitClass::Success)
         }
-        Verdict::Error(e) => ("error", None, Some(e.message().to_string()), e.class()),
+        Verdict::Error(e) => (VerdictKind::Error, None, Some(e.message().to_string()), e.class()),
     };
     Row { path: path.display().to_string(), decision, template, properties, matches, problems, error, class }
 }
@@ -173,7 +173,7 @@ fn row(path: &Path, judged: Judged) -> Row {
 fn error_row(path: &Path, err: &Error) -> Row {
     Row {
         path: path.display().to_string(),
-        decision: "error",
+        decision: VerdictKind::Error,
         template: None,
         properties: serde_json::Map::new(),
         matches: Vec::new(),
@@ -216,7 +216,7 @@ fn format_row(row: &Row, format: Format) -> String {
         .collect::<Vec<_>>()
         .join(","),
         Format::Table => {
-            let mut line = format!("{:<8} {}", row.decision, row.path);
+            let mut line = format!("{:<8} {}", row.decision.as_str(), row.path);
             if let Some(t) = &row.template {
                 line.push_str(&format!("  template={t}"));
             }

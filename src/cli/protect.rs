@@ -12,7 +12,7 @@ use crate::batch::walk;
 use crate::batch::{self, report};
 use crate::config::Config;
 use crate::log::{self, LoggedMatch, Record};
-use crate::pipeline::{Action, Outcome, Request, Session, Settings, SkipReason};
+use crate::pipeline::{Action, Decision, FileResult, Outcome, Request, Session, Settings, SkipReason};
 use crate::protect::templates;
 use crate::{Error, ExitClass};
 
@@ -101,7 +101,8 @@ pub fn run(global: &GlobalOptions, args: ProtectArgs) -> Result<ExitClass, Error
         }
     }
     let class = outcome.exit_class(args.strict_exit);
-    let record = record(&args.file, template.as_deref(), owner, &outcome, class, started);
+    let result = result(&args.file, template.as_deref(), &outcome, class, 0);
+    let record = record(&result, owner, &outcome.warnings, started);
     log::append_or_warn(log_dir.as_deref(), &log_config, &record);
     for w in &outcome.warnings {
         eprintln!("fci-connector: warning: {}", printable(w));
@@ -143,7 +144,8 @@ fn run_folder(
         let request = Request { owner, dry_run: args.dry_run, root: Some(&args.file) };
         let outcome = session.process(&found.path, &request);
         let class = outcome.exit_class(args.strict_exit);
-        let record = record(&found.path, template, owner, &outcome, class, file_started);
+        let result = result(&found.path, template, &outcome, class, found.bytes);
+        let record = record(&result, owner, &outcome.warnings, file_started);
         log::append_or_warn(log_dir, &session.config().log, &record);
         let _guard = stdout.lock();
         if args.json {
@@ -153,7 +155,7 @@ fn run_folder(
         } else if !args.folder.quiet && !matches!(outcome.action, Action::Skipped(SkipReason::AlreadyProtected)) {
             print_line(&found.path, &outcome);
         }
-        batch::FileReport::from_record(record, found.bytes)
+        result
     });
     let summary = batch::Summary::of(&reports, started.elapsed());
     if let Some(path) = &args.folder.report {
@@ -194,42 +196,57 @@ pub(crate) fn template_label(given: Option<&str>) -> Option<String> {
     given.map(|t| templates::parse_id(t).map_or_else(|_| t.to_string(), |id| id.to_string()))
 }
 
-pub(crate) fn record(
+/// The file's result, as the reports show it.
+pub(crate) fn result(
     file: &Path,
     template: Option<&str>,
-    owner: Option<&str>,
     outcome: &Outcome,
     class: ExitClass,
-    started: Instant,
-) -> Record {
+    bytes: u64,
+) -> FileResult {
     let (matches, properties) = match &outcome.classification {
         Some(c) => (
             c.matches
                 .iter()
                 .map(|m| LoggedMatch { name: m.name.clone(), count: m.count, confidence: m.confidence })
                 .collect(),
-            c.properties.iter().map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone()))).collect(),
+            c.properties.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
         ),
-        None => (Vec::new(), serde_json::Map::new()),
+        None => (Vec::new(), Default::default()),
     };
-    Record {
-        time: log::now(),
-        pid: std::process::id(),
-        command: "protect",
-        file: file.display().to_string(),
-        template: outcome.template.as_ref().map(|(id, _)| id.clone()).or_else(|| template.map(str::to_string)),
-        owner: owner.map(str::to_string),
-        decision: outcome.decision().to_string(),
+    FileResult {
+        path: file.display().to_string(),
+        decision: Decision::Action(outcome.decision()),
         reason: outcome.reason(),
-        matches,
+        template: outcome.template.as_ref().map(|(id, _)| id.clone()).or_else(|| template.map(str::to_string)),
         properties,
-        exit_code: class.code(),
-        duration_ms: started.elapsed().as_millis() as u64,
+        matches,
         error: match &outcome.action {
             Action::Failed(e) => Some(e.message().to_string()),
             _ => None,
         },
-        warnings: outcome.warnings.clone(),
+        class,
+        bytes,
+    }
+}
+
+/// The invocation's log line: the file's result, who asked, and what else happened.
+pub(crate) fn record(result: &FileResult, owner: Option<&str>, warnings: &[String], started: Instant) -> Record {
+    Record {
+        time: log::now(),
+        pid: std::process::id(),
+        command: "protect",
+        file: result.path.clone(),
+        template: result.template.clone(),
+        owner: owner.map(str::to_string),
+        decision: result.decision.as_str(),
+        reason: result.reason.clone(),
+        matches: result.matches.clone(),
+        properties: result.properties.clone(),
+        exit_code: result.class.code(),
+        duration_ms: started.elapsed().as_millis() as u64,
+        error: result.error.clone(),
+        warnings: warnings.to_vec(),
     }
 }
 

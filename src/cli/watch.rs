@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use clap::Args;
 
 use super::GlobalOptions;
-use super::protect::{owner, print_line, record, template_label};
+use super::protect::{owner, print_line, record, result, template_label};
 use crate::pipeline::{Action, Request, Settings};
 use crate::watch::{self, Notice, WatchOptions};
 use crate::{Error, ExitClass, log};
@@ -82,7 +82,8 @@ pub fn run(global: &GlobalOptions, args: WatchArgs) -> Result<ExitClass, Error> 
         let (owner, _) = owner(owner_given.as_deref());
         let outcome = session.process(path, &Request { owner, dry_run, root: Some(root) });
         let class = outcome.exit_class(false);
-        let record = record(path, template.as_deref(), owner, &outcome, class, started);
+        let result = result(path, template.as_deref(), &outcome, class, 0);
+        let record = record(&result, owner, &outcome.warnings, started);
         log::append_or_warn(log_dir.as_deref(), &session.config().log, &record);
         for w in &outcome.warnings {
             eprintln!("fci-connector: warning: {}: {w}", path.display());

@@ -10,6 +10,7 @@ use std::io::{Seek, SeekFrom};
 use std::path::Path;
 
 use super::Session;
+use super::result::ActionKind;
 use crate::classify::{Classification, Decision, RuleSet};
 use crate::config::{PolicyConfig, UnreadablePolicy};
 use crate::extract::{self, Limits};
@@ -86,13 +87,13 @@ impl Outcome {
         }
     }
 
-    /// `protected`, `would-protect`, `skipped` or `failed`.
-    pub fn decision(&self) -> &'static str {
+    /// What was done, as a word of the outputs.
+    pub fn decision(&self) -> ActionKind {
         match self.action {
-            Action::Protected(_) => "protected",
-            Action::WouldProtect => "would-protect",
-            Action::Skipped(_) => "skipped",
-            Action::Failed(_) => "failed",
+            Action::Protected(_) => ActionKind::Protected,
+            Action::WouldProtect => ActionKind::WouldProtect,
+            Action::Skipped(_) => ActionKind::Skipped,
+            Action::Failed(_) => ActionKind::Failed,
         }
     }
 
