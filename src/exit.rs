@@ -4,7 +4,7 @@
 //! nowhere else. docs/EXIT-CODES.md is the same table in prose.
 
 /// What an invocation ended as, in the terms of docs/EXIT-CODES.md.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ExitClass {
     /// Done: protected, or deliberately left alone.
@@ -82,6 +82,57 @@ impl ExitClass {
         }
     }
 
+    /// The class of a process exit code, if it is one of the table's.
+    pub const fn from_code(code: u8) -> Option<ExitClass> {
+        Some(match code {
+            0 => ExitClass::Success,
+            1 => ExitClass::Internal,
+            2 => ExitClass::Usage,
+            3 => ExitClass::NotFound,
+            4 => ExitClass::Busy,
+            5 => ExitClass::Template,
+            6 => ExitClass::Config,
+            7 => ExitClass::Unreadable,
+            8 => ExitClass::Write,
+            9 => ExitClass::RulesTestFailed,
+            10 => ExitClass::SkipNoMatch,
+            11 => ExitClass::SkipAlreadyProtected,
+            12 => ExitClass::SkipForeignProtection,
+            13 => ExitClass::SkipExcluded,
+            14 => ExitClass::HardLinked,
+            _ => return None,
+        })
+    }
+
+    /// How bad the outcome is, for the one exit code of a run over many files (docs/EXIT-CODES.md, "Folders"):
+    /// success lowest, then the `--strict-exit` skips, then every failure, whatever their numbers (a hard-linked
+    /// file, 14, is a failure); among skips and among failures, the higher code.
+    pub const fn severity(self) -> u16 {
+        let code = self.code() as u16;
+        match self {
+            ExitClass::Success => 0,
+            ExitClass::SkipNoMatch
+            | ExitClass::SkipAlreadyProtected
+            | ExitClass::SkipForeignProtection
+            | ExitClass::SkipExcluded => 100 + code,
+            ExitClass::Internal
+            | ExitClass::Usage
+            | ExitClass::NotFound
+            | ExitClass::Busy
+            | ExitClass::Template
+            | ExitClass::Config
+            | ExitClass::Unreadable
+            | ExitClass::Write
+            | ExitClass::RulesTestFailed
+            | ExitClass::HardLinked => 200 + code,
+        }
+    }
+
+    /// The more severe of `self` and `other` ([`Self::severity`]); `self` when they rank the same.
+    pub fn worst(self, other: ExitClass) -> ExitClass {
+        if other.severity() > self.severity() { other } else { self }
+    }
+
     /// One line for `--help` and the docs.
     pub const fn meaning(self) -> &'static str {
         match self {
@@ -116,5 +167,31 @@ impl ExitClass {
             out.push_str(&format!("  {:>2}  {}\n", class.code(), class.meaning()));
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ExitClass;
+
+    #[test]
+    fn codes_round_trip() {
+        for class in ExitClass::ALL {
+            assert_eq!(ExitClass::from_code(class.code()), Some(class));
+        }
+        assert_eq!(ExitClass::from_code(15), None);
+    }
+
+    #[test]
+    fn failures_outrank_skips_whatever_their_numbers() {
+        use ExitClass::*;
+        let mut ranked = ExitClass::ALL;
+        ranked.sort_by_key(|c| c.severity());
+        let codes: Vec<u8> = ranked.iter().map(|c| c.code()).collect();
+        assert_eq!(codes, [0, 10, 11, 12, 13, 1, 2, 3, 4, 5, 6, 7, 8, 9, 14]);
+        assert_eq!(SkipExcluded.worst(NotFound), NotFound);
+        assert_eq!(HardLinked.worst(SkipNoMatch), HardLinked);
+        assert_eq!(Success.worst(SkipNoMatch), SkipNoMatch);
+        assert_eq!(Write.worst(Busy), Write);
     }
 }

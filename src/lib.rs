@@ -8,7 +8,8 @@
 //!    user profile needed);
 //! 2. [`extract`]: text out of the file, streamed;
 //! 3. [`classify`]: FSRM-style rules and Purview sensitive-information types over that text;
-//! 4. [`decide`]: the cheap checks, the classification and the policy, in order, with a reason for every outcome;
+//! 4. [`pipeline`]: a run's settings and session, and per file the cheap checks, the classification and the
+//!    policy, in order, with a reason for every outcome;
 //! 5. [`protect`]: the container format ([`protect::container`]), RSA keys ([`protect::keys`]), rights policy
 //!    templates ([`protect::templates`]) and the crash-safe in-place rewrite ([`protect::inplace`]);
 //! 6. [`exit`], [`error`] and [`log`]: every outcome mapped to one documented exit code and one log line.
@@ -20,13 +21,13 @@ pub mod batch;
 pub mod classify;
 pub mod cli;
 pub mod config;
-pub mod decide;
 pub mod detect;
 pub mod error;
 pub mod exit;
 pub mod extract;
 pub mod locate;
 pub mod log;
+pub mod pipeline;
 pub mod platform;
 pub mod protect;
 pub mod watch;

@@ -7,6 +7,7 @@
 //! whole line, so lines never interleave or tear. A log that cannot be written never fails the run; the problem is
 //! reported on stderr.
 
+use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -33,15 +34,15 @@ pub struct Record {
     pub template: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub owner: Option<String>,
-    /// What was done: `protected`, `skipped`, `unprotected`, `failed`, …
-    pub decision: String,
+    /// What was done: `protected`, `would-protect`, `skipped`, `failed` ([`crate::pipeline::ActionKind`]).
+    pub decision: &'static str,
     /// Why, in a few words: `no rule matched`, `already protected by fci-connector`, …
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub matches: Vec<LoggedMatch>,
-    #[serde(skip_serializing_if = "serde_json::Map::is_empty")]
-    pub properties: serde_json::Map<String, serde_json::Value>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub properties: BTreeMap<String, String>,
     pub exit_code: u8,
     pub duration_ms: u64,
     #[serde(skip_serializing_if = "Option::is_none")]

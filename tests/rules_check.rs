@@ -48,3 +48,31 @@ fn errors_are_located_and_exit_6() {
 fn a_missing_folder_is_a_config_error() {
     check("/nonexistent/rules".as_ref()).code(6).stderr(predicates::str::contains("cannot read rule folder"));
 }
+
+#[test]
+fn the_config_files_rule_folder_is_checked() {
+    // `rules = …` in fci-connector.toml names the folder, as it does for protect, classify and rules test.
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("fci-connector.toml");
+    std::fs::write(&config, format!("rules = '{INTEROP}'\n")).unwrap();
+    Command::cargo_bin("fci-connector")
+        .unwrap()
+        .arg("--config")
+        .arg(&config)
+        .args(["rules", "check"])
+        .assert()
+        .success()
+        .stdout(predicates::str::starts_with(format!("{INTEROP}: ")))
+        .stdout(predicates::str::contains("14 entities"));
+    // The command line still wins over the config file.
+    Command::cargo_bin("fci-connector")
+        .unwrap()
+        .arg("--config")
+        .arg(&config)
+        .arg("--rules")
+        .arg(DEFAULT_RULES)
+        .args(["rules", "check"])
+        .assert()
+        .success()
+        .stdout(predicates::str::contains("2 file(s): 2 properties, 6 rules, 6 entities"));
+}

@@ -45,8 +45,12 @@ fn is_protected(path: &Path) -> bool {
 #[test]
 fn protecting_the_share_protects_exactly_the_expected_files_and_each_unprotects_to_the_original() {
     let expected = ExpectedSet::load(&root().join("samples/expected.csv")).unwrap();
-    let mut want: Vec<String> =
-        expected.files.iter().filter(|f| f.decision == "protect").map(|f| f.path.clone()).collect();
+    let mut want: Vec<String> = expected
+        .files
+        .iter()
+        .filter(|f| f.decision == fci_connector::pipeline::VerdictKind::Protect)
+        .map(|f| f.path.clone())
+        .collect();
     want.sort();
     assert!(want.len() >= 10, "the share has sensitive files: {want:?}");
 

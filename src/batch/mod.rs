@@ -17,25 +17,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::ExitClass;
-use crate::log::LoggedMatch;
-
-/// One file's result, as summaries and reports show it. Never holds matched values.
-#[derive(Clone, Debug, Default, Serialize)]
-pub struct FileReport {
-    pub path: String,
-    /// `protected`, `would-protect`, `skipped`, `failed` (protect); `protect`, `skip`, `error` (classify).
-    pub decision: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub template: Option<String>,
-    pub properties: BTreeMap<String, String>,
-    pub matches: Vec<LoggedMatch>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-    pub exit_code: u8,
-    pub bytes: u64,
-}
+use crate::pipeline::FileResult;
 
 /// Options of a folder run.
 #[derive(Clone, Debug)]
@@ -124,17 +106,17 @@ pub struct Summary {
 
 impl Summary {
     /// Sum up `reports`, taken over `elapsed`.
-    pub fn of(reports: &[FileReport], elapsed: Duration) -> Summary {
+    pub fn of(reports: &[FileResult], elapsed: Duration) -> Summary {
         let mut s = Summary { files: reports.len(), elapsed_seconds: elapsed.as_secs_f64(), ..Default::default() };
         let mut worst = ExitClass::Success;
         for r in reports {
             s.bytes += r.bytes;
-            *s.decisions.entry(r.decision.clone()).or_default() += 1;
-            if let Some(reason) = r.reason.as_ref().filter(|_| r.decision == "skipped" || r.decision == "skip") {
+            *s.decisions.entry(r.decision.to_string()).or_default() += 1;
+            if let Some(reason) = r.reason.as_ref().filter(|_| r.decision.is_skip()) {
                 *s.skipped.entry(reason.clone()).or_default() += 1;
             }
             if r.error.is_some() {
-                *s.failed.entry(r.exit_code).or_default() += 1;
+                *s.failed.entry(r.class.code()).or_default() += 1;
             }
             for (k, v) in &r.properties {
                 *s.properties.entry(format!("{k}={v}")).or_default() += 1;
@@ -142,9 +124,7 @@ impl Summary {
             for m in &r.matches {
                 *s.entities.entry(m.name.clone()).or_default() += 1;
             }
-            if let Some(class) = ExitClass::ALL.iter().find(|c| c.code() == r.exit_code) {
-                worst = most_severe(worst, *class);
-            }
+            worst = worst.worst(r.class);
         }
         s.exit_code = worst.code();
         s.files_per_second = if s.elapsed_seconds > 0.0 { s.files as f64 / s.elapsed_seconds } else { 0.0 };
@@ -167,22 +147,11 @@ impl Summary {
             out.push(format!("    left alone, {reason}: {n}"));
         }
         for (code, n) in &self.failed {
-            let meaning = ExitClass::ALL.iter().find(|c| c.code() == *code).map_or("", |c| c.meaning());
+            let meaning = ExitClass::from_code(*code).map_or("", |c| c.meaning());
             out.push(format!("    failed with exit {code} ({meaning}): {n}"));
         }
         out
     }
-}
-
-/// The run's exit class: failures outrank strict-exit skips, which outrank success; among failures the highest
-/// code (docs/EXIT-CODES.md, "Folders").
-pub fn most_severe(a: ExitClass, b: ExitClass) -> ExitClass {
-    let rank = |c: ExitClass| match c.code() {
-        0 => 0,
-        10..=13 => 1 + u16::from(c.code()),
-        code => 100 + u16::from(code),
-    };
-    if rank(b) > rank(a) { b } else { a }
 }
 
 fn human_bytes(n: u64) -> String {
@@ -194,25 +163,4 @@ fn human_bytes(n: u64) -> String {
         unit += 1;
     }
     if unit == 0 { format!("{n} B") } else { format!("{v:.1} {}", UNITS[unit]) }
-}
-
-impl FileReport {
-    /// The report of one file from its log record.
-    pub fn from_record(record: crate::log::Record, bytes: u64) -> FileReport {
-        FileReport {
-            path: record.file,
-            decision: record.decision,
-            reason: record.reason,
-            template: record.template,
-            properties: record
-                .properties
-                .into_iter()
-                .map(|(k, v)| (k, v.as_str().unwrap_or_default().to_string()))
-                .collect(),
-            matches: record.matches,
-            error: record.error,
-            exit_code: record.exit_code,
-            bytes,
-        }
-    }
 }

@@ -5,11 +5,12 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use super::{FileReport, Summary};
+use super::Summary;
+use crate::pipeline::FileResult;
 use crate::{Error, ExitClass};
 
 /// Write the report of `files` and `summary` to `path`, in the format its extension names.
-pub fn write(path: &Path, title: &str, summary: &Summary, files: &[FileReport]) -> Result<(), Error> {
+pub fn write(path: &Path, title: &str, summary: &Summary, files: &[FileResult]) -> Result<(), Error> {
     let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).unwrap_or_default();
     let text = match ext.as_str() {
         "json" => json(summary, files),
@@ -26,12 +27,12 @@ pub fn write(path: &Path, title: &str, summary: &Summary, files: &[FileReport]) 
 }
 
 /// `{"summary": {...}, "files": [...]}`.
-pub fn json(summary: &Summary, files: &[FileReport]) -> String {
+pub fn json(summary: &Summary, files: &[FileResult]) -> String {
     let value = serde_json::json!({ "summary": summary, "files": files });
     serde_json::to_string_pretty(&value).unwrap_or_default() + "\n"
 }
 
-fn matches_text(r: &FileReport) -> String {
+fn matches_text(r: &FileResult) -> String {
     r.matches
         .iter()
         .map(|m| match m.confidence {
@@ -42,7 +43,7 @@ fn matches_text(r: &FileReport) -> String {
         .join("; ")
 }
 
-fn properties_text(r: &FileReport) -> String {
+fn properties_text(r: &FileResult) -> String {
     r.properties.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ")
 }
 
@@ -52,18 +53,18 @@ pub fn csv_field(s: &str) -> String {
 }
 
 /// One row per file.
-pub fn csv(files: &[FileReport]) -> String {
+pub fn csv(files: &[FileResult]) -> String {
     let mut out = String::from("path,decision,reason,template,properties,matches,error,exit_code,bytes\n");
     for r in files {
         let fields = [
             r.path.clone(),
-            r.decision.clone(),
+            r.decision.to_string(),
             r.reason.clone().unwrap_or_default(),
             r.template.clone().unwrap_or_default(),
             properties_text(r),
             matches_text(r),
             r.error.clone().unwrap_or_default(),
-            r.exit_code.to_string(),
+            r.class.code().to_string(),
             r.bytes.to_string(),
         ];
         out += &fields.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(",");
@@ -122,7 +123,7 @@ b.cells[col].textContent,nx=parseFloat(x),ny=parseFloat(y);var c=(!isNaN(nx)&&!i
 return asc?c:-c;});rows.forEach(function(r){tb.appendChild(r);});});});";
 
 /// One self-contained page.
-pub fn html(title: &str, summary: &Summary, files: &[FileReport]) -> String {
+pub fn html(title: &str, summary: &Summary, files: &[FileResult]) -> String {
     let sorted = |m: &std::collections::BTreeMap<String, usize>| {
         let mut v: Vec<(String, usize)> = m.iter().map(|(k, n)| (k.clone(), *n)).collect();
         v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
@@ -160,13 +161,13 @@ pub fn html(title: &str, summary: &Summary, files: &[FileReport]) -> String {
         let _ = write!(
             out,
             "<tr class=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td data-sort=\"{}\">{}</td></tr>",
-            esc(&r.decision),
+            esc(r.decision.as_str()),
             path_cell(&r.path),
-            esc(&r.decision),
+            esc(r.decision.as_str()),
             esc(r.error.as_deref().or(r.reason.as_deref()).unwrap_or("")),
             esc(&properties_text(r)),
             esc(&matches_text(r)),
-            r.exit_code,
+            r.class.code(),
             r.bytes,
             r.bytes
         );

@@ -15,9 +15,11 @@ use std::path::{Path, PathBuf};
 
 use super::walk::{self, Found, WalkOptions};
 use super::{RunOptions, run as run_batch};
-use crate::classify::{Decision, MatchKind, MatchSummary, RuleSet};
+use crate::classify::{MatchKind, MatchSummary, RuleSet};
 use crate::extract::Limits;
-use crate::{Error, ExitClass, decide, detect};
+use crate::pipeline::VerdictKind;
+use crate::pipeline::verdict::{self, Source, Verdict};
+use crate::{Error, ExitClass};
 
 /// A name expected in a sample's results, with the confidence it must be reported at, when given.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -31,8 +33,7 @@ pub struct Expectation {
 pub struct ExpectedFile {
     /// Relative to the sample folder, with `/` separators.
     pub path: String,
-    /// `protect`, `skip` or `error`.
-    pub decision: String,
+    pub decision: VerdictKind,
     pub entities: Vec<Expectation>,
     /// `None` when the CSV has no `rules` column: rules are then not compared.
     pub rules: Option<Vec<Expectation>>,
@@ -49,7 +50,6 @@ pub struct ExpectedSet {
 }
 
 const COLUMNS: [&str; 5] = ["path", "decision", "entities", "rules", "note"];
-const DECISIONS: [&str; 3] = ["protect", "skip", "error"];
 
 impl ExpectedSet {
     /// Read and parse the CSV at `path`.
@@ -103,10 +103,10 @@ impl ExpectedSet {
             if let Some(first) = seen.insert(path.clone(), line) {
                 return Err(bad(line, format!("\"{path}\" is already listed on line {first}")));
             }
-            let decision = field("decision").unwrap_or_default().to_ascii_lowercase();
-            if !DECISIONS.contains(&decision.as_str()) {
-                return Err(bad(line, format!("decision \"{decision}\" is not protect, skip or error")));
-            }
+            let word = field("decision").unwrap_or_default().to_ascii_lowercase();
+            let Some(decision) = VerdictKind::parse(&word) else {
+                return Err(bad(line, format!("decision \"{word}\" is not protect, skip or error")));
+            };
             let entities = expectations(field("entities").unwrap_or_default()).map_err(|m| bad(line, m))?;
             let rules = field("rules").map(expectations).transpose().map_err(|m| bad(line, m))?;
             files.push(ExpectedFile { path, decision, entities, rules, line });
@@ -204,37 +204,24 @@ fn normalize(path: &str) -> String {
 pub struct Actual {
     /// Relative to the sample folder, with `/` separators.
     pub path: String,
-    /// `protect`, `skip` or `error`.
-    pub decision: &'static str,
+    pub decision: VerdictKind,
     pub matches: Vec<MatchSummary>,
     pub error: Option<String>,
 }
 
-/// Classify one file as `classify` does: a file another product protects is a skip; content that cannot be read,
-/// or a classification that could not finish without protecting, is an error.
+/// Classify one file as `classify` does ([`verdict::verdict`]): a file another product protects is a skip;
+/// content that cannot be read, or a classification that could not finish without protecting, is an error.
 pub fn classify_sample(
     rules: &RuleSet,
     path: &Path,
     limits: &Limits,
-) -> (&'static str, Vec<MatchSummary>, Option<String>) {
-    match detect::foreign_protection(path) {
-        Ok(Some(_)) => return ("skip", Vec::new(), None),
-        Ok(None) => {}
-        Err(e) => return ("error", Vec::new(), Some(e.message().to_string())),
-    }
-    match decide::classify(path, rules, limits) {
-        Ok(c) => {
-            let decision = match c.decision() {
-                Decision::Protect { .. } => "protect",
-                Decision::Skip if c.is_complete() => "skip",
-                Decision::Skip => {
-                    let why = c.problems.iter().map(|p| format!("{}: {}", p.source, p.message)).collect::<Vec<_>>();
-                    return ("error", c.matches, Some(format!("classification incomplete: {}", why.join("; "))));
-                }
-            };
-            (decision, c.matches, None)
-        }
-        Err(e) => ("error", Vec::new(), Some(e.message().to_string())),
+) -> (VerdictKind, Vec<MatchSummary>, Option<String>) {
+    let judged = verdict::verdict(Source::Path(path), rules, limits, false);
+    let matches = judged.classification.map(|c| c.matches).unwrap_or_default();
+    match judged.verdict {
+        Verdict::Protect { .. } => (VerdictKind::Protect, matches, None),
+        Verdict::Skip(_) => (VerdictKind::Skip, matches, None),
+        Verdict::Error(e) => (VerdictKind::Error, matches, Some(e.message().to_string())),
     }
 }
 
@@ -366,7 +353,7 @@ pub fn compare(expected: &ExpectedSet, actual: &[Actual]) -> TestReport {
         };
         report.compared += 1;
         let mut differences = Vec::new();
-        report.decision.add(e.decision == "protect", a.decision == "protect");
+        report.decision.add(e.decision == VerdictKind::Protect, a.decision == VerdictKind::Protect);
         if e.decision != a.decision {
             let mut d = format!("decision: expected {}, got {}", e.decision, a.decision);
             if let Some(err) = &a.error {
@@ -477,7 +464,8 @@ mod tests {
         MatchSummary { name: name.into(), kind: MatchKind::Rule, count: 1, confidence: None, values: Vec::new() }
     }
 
-    fn actual(path: &str, decision: &'static str, matches: Vec<MatchSummary>) -> Actual {
+    fn actual(path: &str, decision: &str, matches: Vec<MatchSummary>) -> Actual {
+        let decision = VerdictKind::parse(decision).unwrap();
         Actual { path: path.into(), decision, matches, error: None }
     }
 

@@ -12,12 +12,12 @@ use clap::{Args, ValueEnum};
 
 use super::{FolderArgs, GlobalOptions};
 use crate::batch::walk::{self, Found};
-use crate::batch::{self, FileReport, report};
-use crate::classify::{Classification, Decision, MatchSummary, RuleSet};
-use crate::config::Config;
-use crate::detect;
-use crate::extract::{self, Limits};
+use crate::batch::{self, report};
+use crate::classify::{MatchSummary, RuleSet};
+use crate::extract::Limits;
 use crate::log::LoggedMatch;
+use crate::pipeline::verdict::{self, Judged, Source, Verdict};
+use crate::pipeline::{Decision, FileResult, SkipReason, VerdictKind};
 use crate::{Error, ExitClass};
 
 #[derive(Args, Debug)]
@@ -46,7 +46,7 @@ pub enum Format {
 #[derive(serde::Serialize)]
 struct Row {
     path: String,
-    decision: &'static str,
+    decision: VerdictKind,
     #[serde(skip_serializing_if = "Option::is_none")]
     template: Option<String>,
     properties: serde_json::Map<String, serde_json::Value>,
@@ -61,19 +61,9 @@ struct Row {
 
 pub fn run(global: &GlobalOptions, args: ClassifyArgs) -> Result<ExitClass, Error> {
     let started = std::time::Instant::now();
-    let config = Config::load(global.config.as_deref())?;
-    let dir = match global.rules.clone().or_else(|| config.rules.clone()) {
-        Some(dir) => dir,
-        None => super::rules::rules_folder(global)?,
-    };
-    let loaded = RuleSet::load(&dir)?;
-    if !loaded.warnings.is_empty() {
-        eprintln!(
-            "fci-connector: {} warning(s) in the rules in {} (see `fci-connector rules check`)",
-            loaded.warnings.len(),
-            dir.display()
-        );
-    }
+    let settings = global.load_settings()?;
+    let (_, loaded) = super::load_rules(&settings)?;
+    let config = &settings.config;
     // Output follows the order of the arguments: rows known up front (errors) and files to classify, interleaved.
     let mut order: Vec<Result<usize, Box<Row>>> = Vec::new();
     let mut files: Vec<Found> = Vec::new();
@@ -111,11 +101,11 @@ pub fn run(global: &GlobalOptions, args: ClassifyArgs) -> Result<ExitClass, Erro
             Ok(i) => &reports[*i].0,
             Err(row) => row,
         };
-        worst = batch::most_severe(worst, row.class);
+        worst = worst.worst(row.class);
         let _ = writeln!(out, "{}", format_row(row, args.format));
     }
     if let Some(path) = &args.folder.report {
-        let file_reports: Vec<FileReport> = reports.into_iter().map(|(_, r)| r).collect();
+        let file_reports: Vec<FileResult> = reports.into_iter().map(|(_, r)| r).collect();
         let summary = batch::Summary::of(&file_reports, started.elapsed());
         let title = format!("fci-connector: classification of {}", paths_text(&args.paths));
         report::write(path, &title, &summary, &file_reports)?;
@@ -129,10 +119,10 @@ fn paths_text(paths: &[PathBuf]) -> String {
 
 impl Row {
     /// This row and its report form (never with matched values).
-    fn into_report(self, bytes: u64) -> (Row, FileReport) {
-        let report = FileReport {
+    fn into_report(self, bytes: u64) -> (Row, FileResult) {
+        let report = FileResult {
             path: self.path.clone(),
-            decision: self.decision.to_string(),
+            decision: Decision::Verdict(self.decision),
             reason: self.problems.first().cloned(),
             template: self.template.clone(),
             properties: self
@@ -146,7 +136,7 @@ impl Row {
                 .map(|m| LoggedMatch { name: m.name.clone(), count: m.count, confidence: m.confidence })
                 .collect(),
             error: self.error.clone(),
-            exit_code: self.class.code(),
+            class: self.class,
             bytes,
         };
         (self, report)
@@ -154,70 +144,36 @@ impl Row {
 }
 
 fn classify_file(rules: &RuleSet, path: &Path, show_values: bool, limits: &Limits) -> Row {
-    // Scopes compare full paths, so a relative argument is resolved first.
-    let full = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
-    if !full.is_file() {
-        let err = if full.exists() {
-            Error::new(ExitClass::NotFound, format!("{}: not a regular file", path.display()))
-        } else {
-            Error::new(ExitClass::NotFound, format!("{}: no such file", path.display()))
-        };
-        return error_row(path, &err);
-    }
-    // A file another product protects cannot be read, and must not be: it is reported, not an error.
-    match detect::foreign_protection(path) {
-        Ok(Some(foreign)) => {
-            return Row {
-                path: path.display().to_string(),
-                decision: "skip",
-                template: None,
-                properties: serde_json::Map::new(),
-                matches: Vec::new(),
-                problems: vec![format!("protected by another product ({})", foreign.protector)],
-                error: None,
-                class: ExitClass::Success,
-            };
-        }
-        Ok(None) => {}
-        Err(err) => return error_row(path, &err),
-    }
-    let mut scanner = rules.scanner(&full).with_values(show_values);
-    match extract::extract(path, limits, &mut |chunk| scanner.feed(chunk)) {
-        Ok(_) => row(path, &scanner.finish()),
-        Err(err) => error_row(path, &err),
-    }
+    row(path, verdict::verdict(Source::Path(path), rules, limits, show_values))
 }
 
-fn row(path: &Path, c: &Classification) -> Row {
-    let properties = c.properties.iter().map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone()))).collect();
-    let problems: Vec<String> = c.problems.iter().map(|p| format!("{}: {}", p.source, p.message)).collect();
-    let (decision, template, error, class) = match c.decision() {
-        Decision::Protect { template } => ("protect", template.clone(), None, ExitClass::Success),
-        Decision::Skip if c.is_complete() => ("skip", None, None, ExitClass::Success),
-        // An incomplete classification cannot justify leaving the file unprotected.
-        Decision::Skip => (
-            "error",
-            None,
-            Some(format!("{}: classification incomplete: {}", path.display(), problems.join("; "))),
-            ExitClass::Unreadable,
+fn row(path: &Path, judged: Judged) -> Row {
+    let (properties, matches, mut problems) = match judged.classification {
+        Some(c) => (
+            c.properties.iter().map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone()))).collect(),
+            c.matches.clone(),
+            verdict::problems(&c),
         ),
+        None => (serde_json::Map::new(), Vec::new(), Vec::new()),
     };
-    Row {
-        path: path.display().to_string(),
-        decision,
-        template,
-        properties,
-        matches: c.matches.clone(),
-        problems,
-        error,
-        class,
-    }
+    let (decision, template, error, class) = match judged.verdict {
+        Verdict::Protect { template } => (VerdictKind::Protect, template, None, ExitClass::Success),
+        Verdict::Skip(reason) => {
+            // A file another product protects is not read: the note says why it is left alone.
+            if let SkipReason::ProtectedByOther(_) = reason {
+                problems.push(reason.describe());
+            }
+            (VerdictKind::Skip, None, None, ExitClass::Success)
+        }
+        Verdict::Error(e) => (VerdictKind::Error, None, Some(e.message().to_string()), e.class()),
+    };
+    Row { path: path.display().to_string(), decision, template, properties, matches, problems, error, class }
 }
 
 fn error_row(path: &Path, err: &Error) -> Row {
     Row {
         path: path.display().to_string(),
-        decision: "error",
+        decision: VerdictKind::Error,
         template: None,
         properties: serde_json::Map::new(),
         matches: Vec::new(),
@@ -260,7 +216,7 @@ fn format_row(row: &Row, format: Format) -> String {
         .collect::<Vec<_>>()
         .join(","),
         Format::Table => {
-            let mut line = format!("{:<8} {}", row.decision, row.path);
+            let mut line = format!("{:<8} {}", row.decision.as_str(), row.path);
             if let Some(t) = &row.template {
                 line.push_str(&format!("  template={t}"));
             }

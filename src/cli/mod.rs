@@ -6,6 +6,9 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::classify::LoadedRules;
+use crate::config::Config;
+use crate::pipeline::{Session, Settings};
 use crate::{Error, ExitClass};
 
 pub mod classify;
@@ -34,6 +37,75 @@ pub struct GlobalOptions {
     /// Invocation log folder [default: `logs/` beside the executable]
     #[arg(long, global = true, value_name = "DIR")]
     pub log_dir: Option<PathBuf>,
+}
+
+impl GlobalOptions {
+    /// The run's settings: these options over the config file.
+    pub fn settings(&self, config: Config) -> Settings {
+        Settings { config, templates: self.templates.clone(), rules: self.rules.clone(), ..Settings::default() }
+    }
+
+    /// Read the config file (`--config` or the default) and build the settings over it.
+    pub fn load_settings(&self) -> Result<Settings, Error> {
+        Ok(self.settings(Config::load(self.config.as_deref())?))
+    }
+}
+
+/// [`Session::open`], with a missing template store or rule folder explained in terms of the options.
+pub fn open_session(settings: &Settings) -> Result<Session, Error> {
+    template_folder(settings)?;
+    if !settings.always && settings.rules_dir().is_none() {
+        // The store and the template first, as Session::open takes them, so their errors come first.
+        let store = settings.template_store()?;
+        if let Some(id) = settings.template_id() {
+            store.get(id)?;
+        }
+        return Err(no_rule_folder(", or use --always"));
+    }
+    Session::open(settings)
+}
+
+/// [`Settings::load_rules`], with a missing rule folder explained in terms of the options; the rules' warnings are
+/// counted on stderr.
+pub fn load_rules(settings: &Settings) -> Result<(PathBuf, LoadedRules), Error> {
+    rule_folder(settings)?;
+    let (dir, loaded) = settings.load_rules()?;
+    if !loaded.warnings.is_empty() {
+        eprintln!(
+            "fci-connector: {} warning(s) in the rules in {} (see `fci-connector rules check`)",
+            loaded.warnings.len(),
+            dir.display()
+        );
+    }
+    Ok((dir, loaded))
+}
+
+/// [`Settings::templates_dir`], or an error saying how to name one.
+pub fn template_folder(settings: &Settings) -> Result<PathBuf, Error> {
+    settings.templates_dir().ok_or_else(|| {
+        Error::new(
+            ExitClass::Config,
+            format!(
+                "no template store: give --templates <DIR> or put a {}/ folder beside the executable",
+                crate::locate::TEMPLATES_DIR
+            ),
+        )
+    })
+}
+
+/// [`Settings::rules_dir`], or an error saying how to name one.
+pub fn rule_folder(settings: &Settings) -> Result<PathBuf, Error> {
+    settings.rules_dir().ok_or_else(|| no_rule_folder(""))
+}
+
+fn no_rule_folder(or: &str) -> Error {
+    Error::new(
+        ExitClass::Config,
+        format!(
+            "no rule folder: give --rules <DIR>, set rules in the config file, or put {}/ beside the executable{or}",
+            crate::locate::RULES_DIR
+        ),
+    )
 }
 
 /// Options of runs over whole folders (`protect --recurse`, `classify --recurse`).

@@ -10,12 +10,11 @@ use clap::Args;
 use super::{FolderArgs, GlobalOptions, printable};
 use crate::batch::walk;
 use crate::batch::{self, report};
-use crate::classify::RuleSet;
 use crate::config::Config;
-use crate::decide::{self, Action, Context, Outcome, Request, SkipReason};
 use crate::log::{self, LoggedMatch, Record};
-use crate::protect::templates::{self, TemplateStore};
-use crate::{Error, ExitClass, locate};
+use crate::pipeline::{Action, Decision, FileResult, Outcome, Request, Session, Settings, SkipReason};
+use crate::protect::templates;
+use crate::{Error, ExitClass};
 
 /// What FSRM puts in place of `[Source File Owner Email]` when it cannot resolve the owner: the macro itself.
 pub const UNRESOLVED_OWNER_MACRO: &str = "[Source File Owner Email]";
@@ -55,23 +54,11 @@ pub struct ProtectArgs {
     pub tried: Vec<PathBuf>,
 }
 
-/// Open the template store named by the global options, the config, or found by default.
-pub fn template_store(global: &GlobalOptions) -> Result<TemplateStore, Error> {
-    let config_dir = if global.templates.is_none() { Config::load(global.config.as_deref())?.templates } else { None };
-    open_templates(global, config_dir)
-}
-
-fn open_templates(global: &GlobalOptions, from_config: Option<PathBuf>) -> Result<TemplateStore, Error> {
-    let dir = global.templates.clone().or(from_config).or_else(|| locate::templates_dir(None)).ok_or_else(|| {
-        Error::new(
-            ExitClass::Config,
-            format!(
-                "no template store: give --templates <DIR> or put a {}/ folder beside the executable",
-                locate::TEMPLATES_DIR
-            ),
-        )
-    })?;
-    TemplateStore::load(&dir)
+impl ProtectArgs {
+    /// The run's settings: these options and the global ones over the config file.
+    pub fn settings(&self, global: &GlobalOptions, config: Config) -> Settings {
+        Settings { template: self.template.clone(), always: self.always, ..global.settings(config) }
+    }
 }
 
 pub fn run(global: &GlobalOptions, args: ProtectArgs) -> Result<ExitClass, Error> {
@@ -80,12 +67,14 @@ pub fn run(global: &GlobalOptions, args: ProtectArgs) -> Result<ExitClass, Error
     let log_config = config.as_ref().map(|c| c.log.clone()).unwrap_or_default();
     let log_dir = log::log_dir(global.log_dir.as_deref(), &log_config);
     let (owner, owner_warning) = owner(args.owner.as_deref());
-    let loaded = config.and_then(|c| Loaded::new(global, &args, c));
+    let session = config.and_then(|c| super::open_session(&args.settings(global, c)));
+    let template = template_label(args.template.as_deref());
     if args.folder.recurse && args.file.is_dir() {
-        return run_folder(&args, &loaded?, owner, log_dir.as_deref());
+        return run_folder(&args, &session?, owner, template.as_deref(), log_dir.as_deref());
     }
-    let mut outcome = match loaded.and_then(|l| l.context().map(|ctx| l.process(&args, &ctx, &args.file, owner))) {
-        Ok(outcome) => outcome,
+    let mut outcome = match session {
+        // `file` alone: reached beneath the configured share root containing it, else the file system root.
+        Ok(session) => session.process(&args.file, &Request { owner, dry_run: args.dry_run, root: None }),
         Err(e) => Outcome { action: Action::Failed(e), template: None, classification: None, warnings: Vec::new() },
     };
     if matches!(outcome.action, Action::Protected(_) | Action::WouldProtect) {
@@ -112,7 +101,8 @@ pub fn run(global: &GlobalOptions, args: ProtectArgs) -> Result<ExitClass, Error
         }
     }
     let class = outcome.exit_class(args.strict_exit);
-    let record = record(&args.file, &args, owner, &outcome, class, started);
+    let result = result(&args.file, template.as_deref(), &outcome, class, 0);
+    let record = record(&result, owner, &outcome.warnings, started);
     log::append_or_warn(log_dir.as_deref(), &log_config, &record);
     for w in &outcome.warnings {
         eprintln!("fci-connector: warning: {}", printable(w));
@@ -129,91 +119,16 @@ pub fn run(global: &GlobalOptions, args: ProtectArgs) -> Result<ExitClass, Error
     Ok(class)
 }
 
-/// What every file of a run shares: the config, the template store, the command line's template and the rules.
-pub(crate) struct Loaded {
-    pub(crate) config: Config,
-    store: TemplateStore,
-    template_id: Option<String>,
-    rules: Option<RuleSet>,
-    rules_dir: Option<PathBuf>,
-}
-
-impl Loaded {
-    pub(crate) fn new(global: &GlobalOptions, args: &ProtectArgs, config: Config) -> Result<Loaded, Error> {
-        let store = open_templates(global, config.templates.clone())?;
-        let template_id = args.template.clone().or_else(|| config.default_template.clone());
-        // The template is checked before anything else, so a wrong -TemplateID shows on every file, not only on
-        // the ones the policy protects.
-        if let Some(id) = &template_id {
-            store.get(id)?;
-        }
-        // The rule folder is known even with --always, so that a run over a tree never processes it.
-        let rules_dir = global.rules.clone().or_else(|| config.rules.clone()).or_else(|| locate::rules_dir(None));
-        let rules = if args.always {
-            None
-        } else {
-            let dir = rules_dir.clone().ok_or_else(|| {
-                Error::new(
-                    ExitClass::Config,
-                    format!(
-                        "no rule folder: give --rules <DIR>, put {}/ beside the executable, or use --always",
-                        locate::RULES_DIR
-                    ),
-                )
-            })?;
-            Some(RuleSet::load(&dir)?.rules)
-        };
-        Ok(Loaded { config, store, template_id, rules, rules_dir })
-    }
-
-    pub(crate) fn context(&self) -> Result<Context<'_>, Error> {
-        let template = self.template_id.as_deref().map(|id| self.store.get(id)).transpose()?;
-        Ok(Context {
-            templates: &self.store,
-            rules: self.rules.as_ref(),
-            policy: &self.config.policy,
-            limits: &self.config.limits,
-            template,
-        })
-    }
-
-    /// `file` alone: reached beneath the configured share root containing it, else the file system root.
-    pub(crate) fn process(&self, args: &ProtectArgs, ctx: &Context<'_>, file: &Path, owner: Option<&str>) -> Outcome {
-        self.process_beneath(args, ctx, file, None, owner)
-    }
-
-    /// `file`, reached beneath `root` (the task's folder) without following any link.
-    pub(crate) fn process_beneath(
-        &self,
-        args: &ProtectArgs,
-        ctx: &Context<'_>,
-        file: &Path,
-        root: Option<&Path>,
-        owner: Option<&str>,
-    ) -> Outcome {
-        decide::process(file, &Request { owner, dry_run: args.dry_run, root }, ctx)
-    }
-
-    /// The folders this program keeps its own files in, which no run over a tree may process: the template
-    /// store, the rule folder and the invocation log folder.
-    pub(crate) fn private_folders(&self, log_dir: Option<&Path>) -> Vec<PathBuf> {
-        [Some(self.store.dir.clone()), self.rules_dir.clone(), log_dir.map(Path::to_path_buf)]
-            .into_iter()
-            .flatten()
-            .collect()
-    }
-}
-
 /// `protect <DIR> --recurse`: every file through the same pipeline, in parallel, each logged as its own invocation.
 fn run_folder(
     args: &ProtectArgs,
-    loaded: &Loaded,
+    session: &Session,
     owner: Option<&str>,
+    template: Option<&str>,
     log_dir: Option<&Path>,
 ) -> Result<ExitClass, Error> {
     let started = Instant::now();
-    let ctx = loaded.context()?;
-    let walk_options = walk::WalkOptions { private: loaded.private_folders(log_dir), ..args.folder.walk_options() };
+    let walk_options = walk::WalkOptions { private: session.private_folders(log_dir), ..args.folder.walk_options() };
     let walked = walk::files(std::slice::from_ref(&args.file), &walk_options)?;
     for problem in &walked.problems {
         eprintln!("fci-connector: warning: {}", printable(problem.message()));
@@ -225,10 +140,13 @@ fn run_folder(
     let stdout = std::sync::Mutex::new(());
     let reports = batch::run(&walked.files, &options, |found| {
         let file_started = Instant::now();
-        let outcome = loaded.process_beneath(args, &ctx, &found.path, Some(&args.file), owner);
+        // Reached beneath the task's folder without following any link.
+        let request = Request { owner, dry_run: args.dry_run, root: Some(&args.file) };
+        let outcome = session.process(&found.path, &request);
         let class = outcome.exit_class(args.strict_exit);
-        let record = record(&found.path, args, owner, &outcome, class, file_started);
-        log::append_or_warn(log_dir, &loaded.config.log, &record);
+        let result = result(&found.path, template, &outcome, class, found.bytes);
+        let record = record(&result, owner, &outcome.warnings, file_started);
+        log::append_or_warn(log_dir, &session.config().log, &record);
         let _guard = stdout.lock();
         if args.json {
             println!("{}", serde_json::to_string(&record).unwrap_or_default());
@@ -237,7 +155,7 @@ fn run_folder(
         } else if !args.folder.quiet && !matches!(outcome.action, Action::Skipped(SkipReason::AlreadyProtected)) {
             print_line(&found.path, &outcome);
         }
-        batch::FileReport::from_record(record, found.bytes)
+        result
     });
     let summary = batch::Summary::of(&reports, started.elapsed());
     if let Some(path) = &args.folder.report {
@@ -249,9 +167,9 @@ fn run_folder(
             eprintln!("{line}");
         }
     }
-    let mut class = ExitClass::ALL.into_iter().find(|c| c.code() == summary.exit_code).unwrap_or(ExitClass::Internal);
+    let mut class = ExitClass::from_code(summary.exit_code).unwrap_or(ExitClass::Internal);
     for problem in &walked.problems {
-        class = batch::most_severe(class, problem.class());
+        class = class.worst(problem.class());
     }
     Ok(class)
 }
@@ -272,45 +190,63 @@ pub(crate) fn owner(given: Option<&str>) -> (Option<&str>, Option<String>) {
     }
 }
 
-pub(crate) fn record(
+/// The template id as the log shows it when the outcome names none: canonical when it parses, as given when it does
+/// not (the error says why).
+pub(crate) fn template_label(given: Option<&str>) -> Option<String> {
+    given.map(|t| templates::parse_id(t).map_or_else(|_| t.to_string(), |id| id.to_string()))
+}
+
+/// The file's result, as the reports show it.
+pub(crate) fn result(
     file: &Path,
-    args: &ProtectArgs,
-    owner: Option<&str>,
+    template: Option<&str>,
     outcome: &Outcome,
     class: ExitClass,
-    started: Instant,
-) -> Record {
+    bytes: u64,
+) -> FileResult {
     let (matches, properties) = match &outcome.classification {
         Some(c) => (
             c.matches
                 .iter()
                 .map(|m| LoggedMatch { name: m.name.clone(), count: m.count, confidence: m.confidence })
                 .collect(),
-            c.properties.iter().map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone()))).collect(),
+            c.properties.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
         ),
-        None => (Vec::new(), serde_json::Map::new()),
+        None => (Vec::new(), Default::default()),
     };
-    Record {
-        time: log::now(),
-        pid: std::process::id(),
-        command: "protect",
-        file: file.display().to_string(),
-        template: outcome.template.as_ref().map(|(id, _)| id.clone()).or_else(|| {
-            // Canonical form when the id parses, as given when it does not (the error says why).
-            args.template.as_deref().map(|t| templates::parse_id(t).map_or_else(|_| t.to_string(), |id| id.to_string()))
-        }),
-        owner: owner.map(str::to_string),
-        decision: outcome.decision().to_string(),
+    FileResult {
+        path: file.display().to_string(),
+        decision: Decision::Action(outcome.decision()),
         reason: outcome.reason(),
-        matches,
+        template: outcome.template.as_ref().map(|(id, _)| id.clone()).or_else(|| template.map(str::to_string)),
         properties,
-        exit_code: class.code(),
-        duration_ms: started.elapsed().as_millis() as u64,
+        matches,
         error: match &outcome.action {
             Action::Failed(e) => Some(e.message().to_string()),
             _ => None,
         },
-        warnings: outcome.warnings.clone(),
+        class,
+        bytes,
+    }
+}
+
+/// The invocation's log line: the file's result, who asked, and what else happened.
+pub(crate) fn record(result: &FileResult, owner: Option<&str>, warnings: &[String], started: Instant) -> Record {
+    Record {
+        time: log::now(),
+        pid: std::process::id(),
+        command: "protect",
+        file: result.path.clone(),
+        template: result.template.clone(),
+        owner: owner.map(str::to_string),
+        decision: result.decision.as_str(),
+        reason: result.reason.clone(),
+        matches: result.matches.clone(),
+        properties: result.properties.clone(),
+        exit_code: result.class.code(),
+        duration_ms: started.elapsed().as_millis() as u64,
+        error: result.error.clone(),
+        warnings: warnings.to_vec(),
     }
 }
 

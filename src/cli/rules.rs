@@ -8,8 +8,7 @@ use clap::{Args, Subcommand};
 use super::GlobalOptions;
 use crate::batch::rulestest::{self, ExpectedSet};
 use crate::classify::{RuleSet, Severity};
-use crate::config::Config;
-use crate::{Error, ExitClass, locate};
+use crate::{Error, ExitClass};
 
 #[derive(Subcommand, Debug)]
 pub enum RulesCommand {
@@ -42,21 +41,9 @@ pub fn run(global: &GlobalOptions, cmd: RulesCommand) -> Result<ExitClass, Error
     }
 }
 
-/// The rule folder from `--rules` or the default search, or a Config error saying where it was looked for.
-pub fn rules_folder(global: &GlobalOptions) -> Result<std::path::PathBuf, Error> {
-    locate::rules_dir(global.rules.as_deref()).ok_or_else(|| {
-        Error::new(
-            ExitClass::Config,
-            format!(
-                "no rule folder: give --rules <DIR>, or put `{}` beside the executable or in the current folder",
-                locate::RULES_DIR
-            ),
-        )
-    })
-}
-
 fn check(global: &GlobalOptions) -> Result<ExitClass, Error> {
-    let dir = rules_folder(global)?;
+    let settings = global.load_settings()?;
+    let dir = super::rule_folder(&settings)?;
     let report = RuleSet::check(&dir)?;
     let s = report.stats;
     println!(
@@ -79,22 +66,12 @@ fn check(global: &GlobalOptions) -> Result<ExitClass, Error> {
 }
 
 fn test(global: &GlobalOptions, args: &TestArgs) -> Result<ExitClass, Error> {
-    let config = Config::load(global.config.as_deref())?;
-    let dir = match global.rules.clone().or_else(|| config.rules.clone()) {
-        Some(dir) => dir,
-        None => rules_folder(global)?,
-    };
+    let settings = global.load_settings()?;
+    super::rule_folder(&settings)?;
     let expected = ExpectedSet::load(&args.expected)?;
-    let loaded = RuleSet::load(&dir)?;
-    if !loaded.warnings.is_empty() {
-        eprintln!(
-            "fci-connector: {} warning(s) in the rules in {} (see `fci-connector rules check`)",
-            loaded.warnings.len(),
-            dir.display()
-        );
-    }
-    let report =
-        rulestest::run(&loaded.rules, &args.samples, &expected, &config.limits, args.jobs, Some(&args.expected))?;
+    let (dir, loaded) = super::load_rules(&settings)?;
+    let limits = &settings.config.limits;
+    let report = rulestest::run(&loaded.rules, &args.samples, &expected, limits, args.jobs, Some(&args.expected))?;
     println!(
         "rules test: {} sample(s) in {} against {}, rules in {}",
         report.compared,

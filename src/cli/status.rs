@@ -143,7 +143,7 @@ pub fn run(_global: &GlobalOptions, args: StatusArgs) -> Result<ExitClass, Error
     let mut rows = Vec::new();
     for path in args.paths.iter().flat_map(|p| expand(p)) {
         let (line, class) = status_line(&path);
-        worst = worst.max(class);
+        worst = worst.worst(class);
         match args.format {
             StatusFormat::Json => println!("{}", serde_json::to_string(&line).unwrap_or_default()),
             StatusFormat::Table => rows.push(line),

@@ -6,7 +6,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use serde::Serialize;
 
 use super::GlobalOptions;
-use super::protect::template_store;
+use crate::config::Config;
 use crate::protect::keys::RecipientKey;
 use crate::protect::templates::{self, Expiry, Grant, Template};
 use crate::{Error, ExitClass, locate};
@@ -125,6 +125,15 @@ impl TemplateLine {
             }
         }
     }
+}
+
+/// The template store named by the options, the config or the default search. The config file is read only when
+/// the options name no store.
+fn template_store(global: &GlobalOptions) -> Result<templates::TemplateStore, Error> {
+    let config = if global.templates.is_none() { Config::load(global.config.as_deref())? } else { Config::default() };
+    let settings = global.settings(config);
+    super::template_folder(&settings)?;
+    settings.template_store()
 }
 
 pub fn run(global: &GlobalOptions, cmd: TemplatesCommand) -> Result<ExitClass, Error> {

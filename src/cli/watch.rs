@@ -8,9 +8,8 @@ use std::time::{Duration, Instant};
 use clap::Args;
 
 use super::GlobalOptions;
-use super::protect::{Loaded, ProtectArgs, owner, print_line, record};
-use crate::config::Config;
-use crate::decide::Action;
+use super::protect::{owner, print_line, record, result, template_label};
+use crate::pipeline::{Action, Request, Settings};
 use crate::watch::{self, Notice, WatchOptions};
 use crate::{Error, ExitClass, log};
 
@@ -46,25 +45,19 @@ pub fn run(global: &GlobalOptions, args: WatchArgs) -> Result<ExitClass, Error> 
     if !(0.0..=86_400.0).contains(&args.debounce) {
         return Err(Error::new(ExitClass::Usage, "--debounce: 0 to 86400 seconds"));
     }
-    let config = Config::load(global.config.as_deref())?;
-    let log_dir = log::log_dir(global.log_dir.as_deref(), &config.log);
-    let protect_args = ProtectArgs {
-        template: args.template.clone(),
-        owner: args.owner.clone(),
-        always: args.always,
-        dry_run: args.dry_run,
-        ..ProtectArgs::default()
-    };
+    let settings = Settings { template: args.template.clone(), always: args.always, ..global.load_settings()? };
+    let log_dir = log::log_dir(global.log_dir.as_deref(), &settings.config.log);
     // A watch without a template would fail on every sensitive file it meets: refuse before watching.
-    if args.template.is_none() && config.default_template.is_none() {
+    if settings.template_id().is_none() {
         return Err(Error::new(
             ExitClass::Usage,
             "no template: give --template <ID> or set default_template in the config (watch refuses to start \
              without one)",
         ));
     }
-    let loaded = Arc::new(Loaded::new(global, &protect_args, config)?);
-    loaded.context()?;
+    let session = Arc::new(super::open_session(&settings)?);
+    let template = template_label(args.template.as_deref());
+    let (dry_run, owner_given) = (args.dry_run, args.owner.clone());
     // The log folder is made now, so that it is known (by identity) and never processed should it lie in a tree.
     if let Some(dir) = &log_dir {
         let _ = std::fs::create_dir_all(dir);
@@ -73,7 +66,7 @@ pub fn run(global: &GlobalOptions, args: WatchArgs) -> Result<ExitClass, Error> 
         debounce: Duration::from_secs_f64(args.debounce),
         exclude: args.exclude.clone(),
         initial_scan: args.initial_scan,
-        private: loaded.private_folders(log_dir.as_deref()),
+        private: session.private_folders(log_dir.as_deref()),
         ..WatchOptions::default()
     };
     let folders = args.folders.iter().map(|f| f.display().to_string()).collect::<Vec<_>>().join(", ");
@@ -86,14 +79,12 @@ pub fn run(global: &GlobalOptions, args: WatchArgs) -> Result<ExitClass, Error> 
     };
     let process = move |root: &Path, path: &Path| {
         let started = Instant::now();
-        let (owner, _) = owner(protect_args.owner.as_deref());
-        let outcome = match loaded.context() {
-            Ok(ctx) => loaded.process_beneath(&protect_args, &ctx, path, Some(root), owner),
-            Err(e) => return report_for(path, &e),
-        };
+        let (owner, _) = owner(owner_given.as_deref());
+        let outcome = session.process(path, &Request { owner, dry_run, root: Some(root) });
         let class = outcome.exit_class(false);
-        let record = record(path, &protect_args, owner, &outcome, class, started);
-        log::append_or_warn(log_dir.as_deref(), &loaded.config.log, &record);
+        let result = result(path, template.as_deref(), &outcome, class, 0);
+        let record = record(&result, owner, &outcome.warnings, started);
+        log::append_or_warn(log_dir.as_deref(), &session.config().log, &record);
         for w in &outcome.warnings {
             eprintln!("fci-connector: warning: {}: {w}", path.display());
         }

@@ -6,16 +6,18 @@
 //! one file still protect it exactly once.
 
 use std::fs::File;
+use std::io::{Seek, SeekFrom};
 use std::path::Path;
 
+use super::Session;
+use super::result::ActionKind;
 use crate::classify::{Classification, Decision, RuleSet};
 use crate::config::{PolicyConfig, UnreadablePolicy};
 use crate::extract::{self, Limits};
 use crate::platform::{self, FileIdentity};
 use crate::protect::container::license::License;
-use crate::protect::templates::{Template, TemplateStore};
 use crate::protect::{self, FileState, ProtectOutcome, ProtectRequest};
-use crate::{Error, ExitClass};
+use crate::{Error, ExitClass, detect};
 
 /// Why a file was deliberately left alone. Each is exit 0, or its own code with `--strict-exit`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -85,13 +87,13 @@ impl Outcome {
         }
     }
 
-    /// `protected`, `would-protect`, `skipped` or `failed`.
-    pub fn decision(&self) -> &'static str {
+    /// What was done, as a word of the outputs.
+    pub fn decision(&self) -> ActionKind {
         match self.action {
-            Action::Protected(_) => "protected",
-            Action::WouldProtect => "would-protect",
-            Action::Skipped(_) => "skipped",
-            Action::Failed(_) => "failed",
+            Action::Protected(_) => ActionKind::Protected,
+            Action::WouldProtect => ActionKind::WouldProtect,
+            Action::Skipped(_) => ActionKind::Skipped,
+            Action::Failed(_) => ActionKind::Failed,
         }
     }
 
@@ -108,17 +110,6 @@ impl Outcome {
     }
 }
 
-/// What stays the same for every file of a run: rules, templates and policy.
-pub struct Context<'a> {
-    pub templates: &'a TemplateStore,
-    /// `None` with `--always`: protect without classifying.
-    pub rules: Option<&'a RuleSet>,
-    pub policy: &'a PolicyConfig,
-    pub limits: &'a Limits,
-    /// The template from the command line (or the config's default).
-    pub template: Option<&'a Template>,
-}
-
 /// What the caller asks for this file.
 #[derive(Clone, Debug, Default)]
 pub struct Request<'a> {
@@ -131,9 +122,9 @@ pub struct Request<'a> {
 }
 
 /// Take `path` through the pipeline.
-pub fn process(path: &Path, request: &Request<'_>, ctx: &Context<'_>) -> Outcome {
+pub fn process(path: &Path, request: &Request<'_>, session: &Session) -> Outcome {
     let mut warnings = Vec::new();
-    let (file, identity) = match check_file(path, request.root, ctx.policy) {
+    let (file, identity) = match check_file(path, request.root, &session.config().policy) {
         Ok(Checked::Skip(reason)) => return Outcome::new(Action::Skipped(reason)),
         Ok(Checked::Go { file, identity, damaged }) => {
             if let Some(why) = damaged {
@@ -148,54 +139,52 @@ pub fn process(path: &Path, request: &Request<'_>, ctx: &Context<'_>) -> Outcome
     };
     let mut classification = None;
     let mut policy_template = None;
-    if let Some(rules) = ctx.rules {
-        match classify_file(file, path, rules, ctx.limits) {
-            Ok(c) if !c.is_complete() => {
-                let why = c.problems.iter().map(|p| format!("{}: {}", p.source, p.message)).collect::<Vec<_>>();
+    if let Some(rules) = session.rules() {
+        let judged = verdict(Source::Open(file, path), rules, &session.config().limits, false);
+        match (judged.verdict, judged.classification) {
+            (_, Some(c)) if !c.is_complete() => {
                 let err = Error::new(
                     ExitClass::Unreadable,
-                    format!("{}: classification could not finish: {}", path.display(), why.join("; ")),
+                    format!("{}: classification could not finish: {}", path.display(), problems(&c).join("; ")),
                 );
-                if let Some(o) = unreadable(err, ctx.policy, &mut warnings, Some(c.clone())) {
+                if let Some(o) = unreadable(err, &session.config().policy, &mut warnings, Some(c.clone())) {
                     return o;
                 }
                 classification = Some(c);
             }
-            Ok(c) => {
-                match c.decision() {
-                    Decision::Skip => {
-                        // Another invocation may have protected the file while we read it: then what we classified
-                        // was ciphertext, and the true reason is that it is already protected.
-                        let now = platform::resolve_target(path, request.root)
-                            .and_then(|t| t.folder.open_file(&t.name))
-                            .ok()
-                            .and_then(|f| protect::status_of_file(&f, path).ok());
-                        let reason = match now {
-                            Some(FileState::Protected(_)) => SkipReason::AlreadyProtected,
-                            _ => SkipReason::NoRuleMatched,
-                        };
-                        return Outcome { classification: Some(c), warnings, ..Outcome::new(Action::Skipped(reason)) };
-                    }
-                    Decision::Protect { template } => policy_template = template.clone(),
-                }
-                classification = Some(c);
+            (Verdict::Skip(_), c) => {
+                // Another invocation may have protected the file while we read it: then what we classified was
+                // ciphertext, and the true reason is that it is already protected.
+                let now = platform::resolve_target(path, request.root)
+                    .and_then(|t| t.folder.open_file(&t.name))
+                    .ok()
+                    .and_then(|f| protect::status_of_file(&f, path).ok());
+                let reason = match now {
+                    Some(FileState::Protected(_)) => SkipReason::AlreadyProtected,
+                    _ => SkipReason::NoRuleMatched,
+                };
+                return Outcome { classification: c, warnings, ..Outcome::new(Action::Skipped(reason)) };
             }
-            Err(e) if e.class() == ExitClass::Unreadable => {
-                if let Some(o) = unreadable(e, ctx.policy, &mut warnings, None) {
+            (Verdict::Protect { template }, c) => {
+                policy_template = template;
+                classification = c;
+            }
+            (Verdict::Error(e), _) if e.class() == ExitClass::Unreadable => {
+                if let Some(o) = unreadable(e, &session.config().policy, &mut warnings, None) {
                     return o;
                 }
             }
-            Err(e) => return Outcome::new(Action::Failed(e)),
+            (Verdict::Error(e), _) => return Outcome::new(Action::Failed(e)),
         }
     }
     let template = match policy_template {
-        Some(id) => match ctx.templates.get(&id) {
+        Some(id) => match session.templates().get(&id) {
             Ok(t) => t,
             Err(e) => {
                 return Outcome { classification, ..Outcome::new(Action::Failed(e.context("the policy's template"))) };
             }
         },
-        None => match ctx.template {
+        None => match session.template() {
             Some(t) => t,
             None => {
                 let e = Error::new(
@@ -270,21 +259,92 @@ fn check_file(path: &Path, root: Option<&Path>, policy: &PolicyConfig) -> Result
     }
 }
 
-/// Extract and classify.
-pub fn classify(path: &Path, rules: &RuleSet, limits: &Limits) -> Result<Classification, Error> {
-    // Folder scopes compare whole paths, so a relative argument is made absolute first.
-    let full = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
-    let mut scanner = rules.scanner(&full);
-    extract::extract(path, limits, &mut |chunk| scanner.feed(chunk))?;
-    Ok(scanner.finish())
+/// What the rules make of one file.
+#[derive(Debug)]
+pub enum Verdict {
+    /// The protection policy matched; the template it names, if any (else the run's template is used).
+    Protect { template: Option<String> },
+    /// Leave it alone.
+    Skip(SkipReason),
+    /// It could not be classified: unreadable, gone, or a classification that could not finish without finding
+    /// anything to protect (which cannot justify leaving it unprotected).
+    Error(Error),
 }
 
-/// Extract and classify `file`, already open through its folder's handle (`path` names it).
-fn classify_file(file: File, path: &Path, rules: &RuleSet, limits: &Limits) -> Result<Classification, Error> {
+/// A [`Verdict`] and what the classification found on the way (when the file was classified).
+#[derive(Debug)]
+pub struct Judged {
+    pub verdict: Verdict,
+    pub classification: Option<Classification>,
+}
+
+impl Judged {
+    fn error(err: Error) -> Judged {
+        Judged { verdict: Verdict::Error(err), classification: None }
+    }
+}
+
+/// Where a file's content is read from.
+pub enum Source<'a> {
+    /// A path only (`classify`, `rules test`): it must be a regular file, and a file another product protects is
+    /// left alone without reading it (its content cannot be read, and must not be).
+    Path(&'a Path),
+    /// A file already open through its folder's handle, past the cheap checks ([`process`]); the path names it.
+    Open(File, &'a Path),
+}
+
+/// Classify one file with `rules` and answer protect, skip or error — the one answer `protect`, `classify`,
+/// `watch` and `rules test` give. `values`: keep up to five matched values per match (shown by `classify` only
+/// when asked; never logged).
+pub fn verdict(source: Source<'_>, rules: &RuleSet, limits: &Limits, values: bool) -> Judged {
+    let (path, file) = match source {
+        Source::Open(file, path) => (path, Some(file)),
+        Source::Path(path) => (path, None),
+    };
+    // Folder scopes compare whole paths, so a relative argument is made absolute first.
     let full = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
-    let mut scanner = rules.scanner(&full);
-    extract::extract_file(file, path, limits, &mut |chunk| scanner.feed(chunk))?;
-    Ok(scanner.finish())
+    if file.is_none() {
+        if !full.is_file() {
+            let why = if full.exists() { "not a regular file" } else { "no such file" };
+            return Judged::error(Error::new(ExitClass::NotFound, format!("{}: {why}", path.display())));
+        }
+        match detect::foreign_protection(path) {
+            Ok(Some(foreign)) => {
+                let reason = SkipReason::ProtectedByOther(foreign.protector.to_string());
+                return Judged { verdict: Verdict::Skip(reason), classification: None };
+            }
+            Ok(None) => {}
+            Err(e) => return Judged::error(e),
+        }
+    }
+    let mut scanner = rules.scanner(&full).with_values(values);
+    let mut feed = |chunk: &str| scanner.feed(chunk);
+    let extracted = match file {
+        // The cheap checks read its header through a clone of the handle, which shares the position: from the start.
+        Some(mut file) => match file.seek(SeekFrom::Start(0)) {
+            Ok(_) => extract::extract_file(file, path, limits, &mut feed),
+            Err(e) => Err(Error::io("cannot read", path, e, ExitClass::Busy)),
+        },
+        None => extract::extract(path, limits, &mut feed),
+    };
+    if let Err(e) = extracted {
+        return Judged::error(e);
+    }
+    let c = scanner.finish();
+    let verdict = match c.decision() {
+        Decision::Protect { template } => Verdict::Protect { template: template.clone() },
+        Decision::Skip if c.is_complete() => Verdict::Skip(SkipReason::NoRuleMatched),
+        Decision::Skip => Verdict::Error(Error::new(
+            ExitClass::Unreadable,
+            format!("{}: classification incomplete: {}", path.display(), problems(&c).join("; ")),
+        )),
+    };
+    Judged { verdict, classification: Some(c) }
+}
+
+/// The problems that kept a classification from finishing, as `source: message`.
+pub fn problems(c: &Classification) -> Vec<String> {
+    c.problems.iter().map(|p| format!("{}: {}", p.source, p.message)).collect()
 }
 
 /// Unreadable content: report it (exit 7) or, if the policy says so, carry on and protect it anyway.
