@@ -182,8 +182,8 @@ pub fn foreign_protection_of(mut file: File, path: &Path) -> Result<Option<Forei
     Ok(found)
 }
 
-/// Whether the open `file` has a PDF's outer structure (header, and `startxref` … `%%EOF` at its end), read from
-/// its start again afterwards; see [`pdf`].
+/// Whether the open `file` has a PDF's outer structure (a header, and a `startxref` at its end that points at a
+/// cross-reference section), read from its start again afterwards; see [`pdf`].
 pub fn pdf_structure(file: &File) -> std::io::Result<bool> {
     let mut file = file.try_clone()?;
     let len = file.metadata()?.len();

@@ -67,7 +67,7 @@ pub(super) fn detect(
 }
 
 /// Whether `file` (of `len` bytes) has a PDF's outer structure: a `%PDF-M.m` header in its first KiB and a last
-/// `startxref` followed by `%%EOF` in its tail. Leaves the file position where it was not: callers seek.
+/// `startxref` (followed by `%%EOF`) that points at a cross-reference section. Leaves the file position where it was not: callers seek.
 pub(super) fn has_structure(file: &mut File, len: u64) -> io::Result<bool> {
     let head_len = len.min(1024);
     let Some(head) = read_at(file, len, 0, head_len, 1024)? else { return Ok(false) };
@@ -77,7 +77,17 @@ pub(super) fn has_structure(file: &mut File, len: u64) -> io::Result<bool> {
     }
     let tail_start = len.saturating_sub(TAIL);
     let Some(tail) = read_at(file, len, tail_start, len - tail_start, TAIL)? else { return Ok(false) };
-    Ok(startxref(&tail).is_some())
+    let Some(offset) = startxref(&tail) else { return Ok(false) };
+    // `startxref` must point at a cross-reference section (offsets count from the file's start, or from the
+    // header where bytes precede it): text that merely ends like a PDF is not one.
+    for base in [0, at as u64] {
+        let Some(xref_at) = offset.checked_add(base) else { continue };
+        let window = XREF_WINDOW.min(len.saturating_sub(xref_at));
+        if read_at(file, len, xref_at, window, XREF_WINDOW)?.is_some_and(|bytes| xref_section(&bytes).is_some()) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// The version of a `%PDF-M.m` header, if `header` starts with one.

@@ -126,8 +126,8 @@ fn read(file: std::fs::File, path: &Path, budget: &mut Budget) -> Result<(String
         Format::Text => return text::read(file, budget).map(|enc| (format!("text/{enc}"), false)),
         Format::Zip => return archive::read_zip_file(file, budget),
         Format::Ole => return ole::read(file, budget),
-        // `%PDF-` near the start does not make a file a PDF: without a PDF's structure (a version header and a last
-        // `startxref` … `%%EOF`) it is read as text, so those bytes cannot keep its content from the rules; a
+        // `%PDF-` near the start does not make a file a PDF: without a PDF's structure (a version header, and a last
+        // `startxref` pointing at a cross-reference section) it is read as text, so those bytes cannot keep its content from the rules; a
         // structured PDF the reader cannot parse stays unreadable.
         Format::Pdf if !crate::detect::pdf_structure(&file).map_err(|e| io_error("cannot read", e))? => {
             return text::read(file, budget).map(|enc| (format!("text/{enc}"), false));
