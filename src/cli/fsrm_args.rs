@@ -269,6 +269,25 @@ fn strip_program(raw: &str) -> &str {
     rest.trim_start()
 }
 
+/// `args` with the program name whole again: a program path with a space started unquoted
+/// (`C:\Program Files\FciConnector\fci-connector.exe -TemplateID …`) reaches the C runtime's argument split as
+/// several words (`C:\Program`, `Files\…\fci-connector.exe`); those words are the program, not arguments. `raw`
+/// is the command line as the OS received it (Windows), `None` elsewhere.
+pub fn rejoin_program(args: Vec<OsString>, raw: Option<&OsString>) -> Vec<OsString> {
+    let Some(raw) = raw.and_then(|r| r.to_str()) else { return args };
+    let raw = raw.trim_start();
+    let program = raw[..raw.len() - strip_program(raw).len()].trim_end();
+    let pieces: Vec<&str> = program.split_whitespace().collect();
+    let split = pieces.len() > 1
+        && !program.starts_with('"')
+        && args.len() >= pieces.len()
+        && args.iter().zip(&pieces).all(|(a, p)| a.to_str() == Some(p));
+    if !split {
+        return args;
+    }
+    std::iter::once(OsString::from(program)).chain(args.into_iter().skip(pieces.len())).collect()
+}
+
 /// A value or path that starts with a quote ends with it, and the other way round.
 fn balanced(v: &str) -> bool {
     ['\'', '"'].iter().all(|&q| {
@@ -652,6 +671,22 @@ mod tests {
         }
         // A bare program name never swallows what follows, even a word ending in .exe.
         assert_eq!(strip_program("fci-connector protect x.exe -TemplateID y"), "protect x.exe -TemplateID y");
+    }
+
+    #[test]
+    fn an_unquoted_program_path_is_one_program_again() {
+        let raw = OsString::from(r"C:\Program Files\Fci\fci-connector.exe protect -Always -File x");
+        let args: Vec<OsString> = [r"C:\Program", r"Files\Fci\fci-connector.exe", "protect", "-Always", "-File", "x"]
+            .map(OsString::from)
+            .into();
+        let whole = rejoin_program(args.clone(), Some(&raw));
+        assert_eq!(whole[0], OsString::from(r"C:\Program Files\Fci\fci-connector.exe"));
+        assert_eq!(&whole[1..], &args[2..]);
+        // Quoted, or no raw line (Unix): unchanged.
+        let quoted = OsString::from(r#""C:\Program Files\Fci\fci-connector.exe" protect"#);
+        let one: Vec<OsString> = [r"C:\Program Files\Fci\fci-connector.exe", "protect"].map(OsString::from).into();
+        assert_eq!(rejoin_program(one.clone(), Some(&quoted)), one);
+        assert_eq!(rejoin_program(args.clone(), None), args);
     }
 
     #[test]

@@ -181,8 +181,9 @@ pub enum Command {
 
 /// Parse `args` (including the program name), run the command, print errors, and return the exit class.
 pub fn run(args: Vec<OsString>) -> ExitClass {
+    let raw = crate::platform::raw_command_line();
+    let args = fsrm_args::rejoin_program(args, raw.as_ref());
     let parsed = if fsrm_args::is_legacy(&args) {
-        let raw = crate::platform::raw_command_line();
         fsrm_args::parse(&args, raw.as_ref())
             .map(|(global, protect)| Cli { global, command: Command::Protect(protect) })
     } else {

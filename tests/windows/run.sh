@@ -494,7 +494,7 @@ PY
         # The installer's FsrmRules line (-Always before -OwnerMail): a clean file is protected only if the switches
         # were read.
         args=$(fsrm_line "$path" "$OWNER" "-Always" installer)
-        args=${args#\"$FCI\" }
+        args=${args#"\"$FCI\" "}
     fi
     prog=$SPACED
     [ "$quoting" = quoted ] && prog="\"$SPACED\""

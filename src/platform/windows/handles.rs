@@ -429,7 +429,17 @@ impl Folder {
             o.read(true).share_mode(ORIGINAL_SHARE).custom_flags(flags);
             o
         };
-        let file = options(FILE_FLAG_OPEN_REPARSE_POINT).open(&path)?;
+        let file = match options(FILE_FLAG_OPEN_REPARSE_POINT).open(&path) {
+            Ok(file) => file,
+            // A folder cannot be opened as a file (access denied): say what it is, not "busy".
+            Err(e) if std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir()) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::IsADirectory,
+                    format!("{}: is a folder ({e})", shown.display()),
+                ));
+            }
+            Err(e) => return Err(e),
+        };
         let (attrs, tag) = attributes_and_tag(&file)?;
         if let Some(what) = winrules::refused_reparse_tag(tag) {
             return Err(link_refused(&shown, what));
