@@ -17,7 +17,7 @@ cd "$(dirname "$0")/.."
 per_target="${1:-600}"
 
 echo "== reliability suite, long mode (400 crash trials, files to 32 MB, 2 GB classify, more tampering)"
-FCI_LONG_TESTS=1 cargo test --locked --test 'reliability_*' -- --nocapture 2>&1 | grep -Ev '^test .* ok$'
+FCI_LONG_TESTS=1 cargo test --locked --test integration reliability_ -- --nocapture 2>&1 | grep -Ev '^test .* ok$'
 
 if [ "$per_target" = "0" ]; then
     exit 0

@@ -4,15 +4,13 @@
 //! file is processed once and the log then stays quiet.
 #![cfg(target_os = "linux")]
 
-mod common;
-
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::util::*;
 
 const SENSITIVE: &str = "Social Security Number: 536-22-8175\n";
 
@@ -33,10 +31,6 @@ impl Watcher {
     fn stderr(&self) -> String {
         self.stderr.lock().unwrap().join("\n")
     }
-}
-
-fn rules() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("classification-rules")
 }
 
 fn logs(s: &Scratch) -> PathBuf {
@@ -456,13 +450,7 @@ struct Users(Vec<String>);
 impl Users {
     fn new(names: &[&str]) -> Users {
         for n in names {
-            let _ = std::process::Command::new("userdel").arg(n).output();
-            let ok = std::process::Command::new("useradd")
-                .args(["-M", "-N", "-s", "/usr/sbin/nologin", n])
-                .status()
-                .unwrap()
-                .success();
-            assert!(ok, "useradd {n} failed");
+            add_user(n);
         }
         Users(names.iter().map(|n| n.to_string()).collect())
     }
@@ -471,7 +459,7 @@ impl Users {
 impl Drop for Users {
     fn drop(&mut self) {
         for n in &self.0 {
-            let _ = std::process::Command::new("userdel").arg(n).output();
+            remove_user(n);
         }
     }
 }

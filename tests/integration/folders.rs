@@ -1,18 +1,12 @@
 //! `protect <DIR> --recurse`: parallel equals sequential, reruns protect nothing, skips, reports, exit codes.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 
-use common::*;
+use crate::util::*;
 use predicates::prelude::*;
 
 const SENSITIVE: &str = "Social Security Number: 536-22-8175\n";
 const CLEAN: &str = "Nothing to see here.\n";
-
-fn rules() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("classification-rules")
-}
 
 /// A small share: 40 files in nested folders, every third one sensitive, plus files a run must skip.
 fn share(s: &Scratch) -> PathBuf {
@@ -176,19 +170,6 @@ fn an_interrupted_folder_run_resumes_and_protects_each_file_once() {
     for p in &protected {
         s.unprotect(&root.join(p), "issuer.key.pem").success();
         assert!(std::fs::read_to_string(root.join(p)).unwrap().starts_with(SENSITIVE), "{p}");
-    }
-}
-
-/// Copy the folder `from` (files only, one level of subfolders is enough for rules and templates) to `to`.
-fn copy_tree(from: &Path, to: &Path) {
-    for entry in walkdir::WalkDir::new(from) {
-        let entry = entry.unwrap();
-        let dest = to.join(entry.path().strip_prefix(from).unwrap());
-        if entry.file_type().is_dir() {
-            std::fs::create_dir_all(&dest).unwrap();
-        } else {
-            std::fs::copy(entry.path(), &dest).unwrap();
-        }
     }
 }
 

@@ -1,19 +1,13 @@
 //! The FCI custom-task contract through the real binary: every invocation form, every reachable exit code, the
 //! invocation log, and two invocations racing on one file.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 
-use common::*;
+use crate::util::*;
 use predicates::prelude::*;
 
 const SENSITIVE: &str = "Payroll export\nSocial Security Number: 536-22-8175\nEmployee: Alice Example\n";
 const CLEAN: &str = "Cafeteria menu\nMonday: lentil soup\n";
-
-fn rules() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("classification-rules")
-}
 
 /// The binary with this scratch folder's templates, the default rules and a log folder.
 fn task(s: &Scratch) -> assert_cmd::Command {
@@ -51,10 +45,6 @@ fn protect_with_config(s: &Scratch, file: &Path, toml: &str) -> assert_cmd::asse
 fn log_lines(s: &Scratch) -> Vec<serde_json::Value> {
     let text = std::fs::read_to_string(s.path().join("logs/fci-connector.log")).unwrap_or_default();
     text.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("torn log line {l:?}: {e}"))).collect()
-}
-
-fn is_protected(p: &Path) -> bool {
-    std::fs::read(p).unwrap().starts_with(b"FCI-PROT")
 }
 
 #[test]
