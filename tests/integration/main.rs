@@ -11,6 +11,7 @@ mod util;
 mod classify_cli;
 mod classify_engine;
 mod detect_foreign;
+mod docs;
 mod extract_formats;
 mod extract_hostile;
 mod extract_limits;
