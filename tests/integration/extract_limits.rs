@@ -175,7 +175,9 @@ fn large_text_streams_in_chunks_within_the_limits() {
     assert!(chunks > 1 && largest < 1024 * 1024, "{chunks} chunks, largest {largest}");
 }
 
-/// A well-formed PDF whose font names an encoding that does not exist, which makes pdf-extract panic.
+/// A well-formed PDF whose font names an encoding that does not exist, which makes pdf-extract panic. The comment
+/// line after the header holds a NUL, as binary PDFs do: a PDF the reader fails on that starts like text is read as
+/// text instead, and this one must reach the PDF reader's error.
 fn panicking_pdf() -> Vec<u8> {
     let content = b"BT /F1 12 Tf 72 720 Td (Hello) Tj ET";
     let objects: Vec<Vec<u8>> = vec![
@@ -185,7 +187,7 @@ fn panicking_pdf() -> Vec<u8> {
         b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /NoSuchEncoding >>".to_vec(),
         [format!("<< /Length {} >>\nstream\n", content.len()).as_bytes(), content, b"\nendstream"].concat(),
     ];
-    let mut pdf = b"%PDF-1.4\n".to_vec();
+    let mut pdf = b"%PDF-1.4\n%\0\xe2\xe3\xcf\xd3\n".to_vec();
     let mut offsets = Vec::new();
     for (i, object) in objects.iter().enumerate() {
         offsets.push(pdf.len());
