@@ -25,11 +25,7 @@ fn share(s: &Scratch) -> PathBuf {
 }
 
 fn protect_folder(s: &Scratch, root: &Path, extra: &[&str]) -> assert_cmd::assert::Assert {
-    s.cmd()
-        .arg("--rules")
-        .arg(rules())
-        .arg("--log-dir")
-        .arg(s.path().join("logs"))
+    s.task()
         .arg("protect")
         .arg(root)
         .args(["--recurse", "--template", TEMPLATE_ID, "--exclude", "*.pst"])
@@ -108,11 +104,7 @@ fn dry_run_changes_nothing_and_reports_agree() {
 fn a_folder_without_recurse_is_exit_3_with_a_hint() {
     let s = Scratch::new();
     let root = share(&s);
-    s.cmd()
-        .arg("--rules")
-        .arg(rules())
-        .arg("--log-dir")
-        .arg(s.path().join("logs"))
+    s.task()
         .arg("protect")
         .arg(&root)
         .args(["--template", TEMPLATE_ID])
@@ -143,13 +135,8 @@ fn symlinks_out_of_the_tree_are_not_followed_and_the_run_exit_code_is_the_worst(
 fn an_interrupted_folder_run_resumes_and_protects_each_file_once() {
     let s = Scratch::new();
     let root = share(&s);
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("fci-connector"))
-        .arg("--templates")
-        .arg(s.templates())
-        .arg("--rules")
-        .arg(rules())
-        .arg("--log-dir")
-        .arg(s.path().join("logs"))
+    let mut child = s
+        .task_process()
         .arg("protect")
         .arg(&root)
         .args(["--recurse", "--template", TEMPLATE_ID, "--exclude", "*.pst", "--jobs", "1", "--quiet"])

@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::util::{Scratch, TEMPLATE_ID, is_protected, rules};
+use crate::util::{Scratch, TEMPLATE_ID, is_protected};
 
 const SPEC: &str = include_str!("../../fci-scripts/fsrm-command-line.txt");
 /// Microsoft's RMS-Protect-FCI.ps1 line, as migrated tasks keep it.
@@ -39,8 +39,7 @@ fn expand_line(line: &str, path: &str, owner: &str) -> String {
 /// The binary with this scratch folder's templates, the default rules and a log folder, started in `data/` (so a
 /// relative path read out of a file name would land on a file there).
 fn task(s: &Scratch) -> assert_cmd::Command {
-    let mut cmd = s.cmd();
-    cmd.arg("--rules").arg(rules()).arg("--log-dir").arg(s.path().join("logs"));
+    let mut cmd = s.task();
     cmd.current_dir(s.path().join("data"));
     cmd
 }

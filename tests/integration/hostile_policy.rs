@@ -7,7 +7,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::util::{Scratch, TEMPLATE_ID, rules, stderr, stdout};
+use crate::util::{Scratch, TEMPLATE_ID, stderr, stdout};
 use assert_cmd::Command;
 use fci_connector::protect::container::header::{self, Header};
 
@@ -15,15 +15,7 @@ const SSN_TEXT: &[u8] = b"Annual review\n\nSocial Security Number: 536-22-8175\n
 
 /// `protect FILE` with classification (the repository's rules) and the scratch template.
 fn protect_classified(s: &Scratch, file: &Path) -> assert_cmd::assert::Assert {
-    s.cmd()
-        .arg("--rules")
-        .arg(rules())
-        .arg("--log-dir")
-        .arg(s.path().join("logs"))
-        .arg("protect")
-        .arg(file)
-        .args(["--template", TEMPLATE_ID])
-        .assert()
+    s.task().arg("protect").arg(file).args(["--template", TEMPLATE_ID]).assert()
 }
 
 fn status_json(s: &Scratch, file: &Path) -> String {

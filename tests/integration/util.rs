@@ -90,6 +90,21 @@ impl Scratch {
         c
     }
 
+    /// The binary with this scratch folder's templates, the repository's rules and its log in `logs/`: what an FSRM
+    /// task runs.
+    pub fn task(&self) -> Command {
+        let mut c = self.cmd();
+        c.arg("--rules").arg(rules()).arg("--log-dir").arg(self.path().join("logs"));
+        c
+    }
+
+    /// The same as a plain `std::process::Command`, for a run that is started in the background, killed or piped.
+    pub fn task_process(&self) -> std::process::Command {
+        let mut c = bin(&self.templates());
+        c.arg("--rules").arg(rules()).arg("--log-dir").arg(self.path().join("logs"));
+        c
+    }
+
     pub fn protect(&self, file: &Path) -> assert_cmd::assert::Assert {
         self.cmd().arg("protect").arg(file).args(["--template", TEMPLATE_ID, "--always"]).assert()
     }

@@ -40,9 +40,7 @@ fn logs(s: &Scratch) -> PathBuf {
 /// Start `watch DIR` with the scratch template, a one-second debounce, the log in `log_dir`, and `extra` options;
 /// return once it says it is watching.
 fn start_with(s: &Scratch, dir: &Path, log_dir: &Path, extra: &[&str]) -> Watcher {
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("fci-connector"))
-        .arg("--templates")
-        .arg(s.templates())
+    let mut child = bin(&s.templates())
         .arg("--rules")
         .arg(rules())
         .arg("--log-dir")
@@ -394,11 +392,7 @@ fn watch_without_a_template_refuses_to_start() {
     let s = Scratch::new();
     let root = s.path().join("data/share");
     std::fs::create_dir_all(&root).unwrap();
-    s.cmd()
-        .arg("--rules")
-        .arg(rules())
-        .arg("--log-dir")
-        .arg(logs(&s))
+    s.task()
         .arg("watch")
         .arg(&root)
         .timeout(Duration::from_secs(20))
