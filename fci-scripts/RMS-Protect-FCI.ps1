@@ -90,7 +90,8 @@ param(
 $ErrorActionPreference = 'Continue'
 
 # The argument line fci-connector reads: `protect` and fsrm-command-line.txt's line with each value in double quotes,
-# so that it reaches fci-connector as one word (tests/fsrm_command_line.rs checks that the two are the same line).
+# so that it reaches fci-connector as one word (tests/integration/fsrm_command_line.rs checks that the two are the
+# same line).
 # `protect` in front marks Microsoft's form whichever switch comes next.
 $LineForm = 'protect -TemplateID {TemplateID} -OwnerMail "[Source File Owner Email]" -File "[Source File Path]"'
 

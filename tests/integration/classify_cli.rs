@@ -1,12 +1,8 @@
 //! `fci-connector classify`: decisions, output formats, no sensitive values by default, exit codes.
 
-use assert_cmd::Command;
+use crate::util::cmd;
 
 const DEFAULT_RULES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/classification-rules");
-
-fn cmd() -> Command {
-    Command::cargo_bin("fci-connector").unwrap()
-}
 
 const CARD: &str = "4485 3647 3952 7352";
 

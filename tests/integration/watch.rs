@@ -4,15 +4,13 @@
 //! file is processed once and the log then stays quiet.
 #![cfg(target_os = "linux")]
 
-mod common;
-
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::util::*;
 
 const SENSITIVE: &str = "Social Security Number: 536-22-8175\n";
 
@@ -35,10 +33,6 @@ impl Watcher {
     }
 }
 
-fn rules() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("classification-rules")
-}
-
 fn logs(s: &Scratch) -> PathBuf {
     s.path().join("logs")
 }
@@ -46,9 +40,7 @@ fn logs(s: &Scratch) -> PathBuf {
 /// Start `watch DIR` with the scratch template, a one-second debounce, the log in `log_dir`, and `extra` options;
 /// return once it says it is watching.
 fn start_with(s: &Scratch, dir: &Path, log_dir: &Path, extra: &[&str]) -> Watcher {
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("fci-connector"))
-        .arg("--templates")
-        .arg(s.templates())
+    let mut child = bin(&s.templates())
         .arg("--rules")
         .arg(rules())
         .arg("--log-dir")
@@ -400,11 +392,7 @@ fn watch_without_a_template_refuses_to_start() {
     let s = Scratch::new();
     let root = s.path().join("data/share");
     std::fs::create_dir_all(&root).unwrap();
-    s.cmd()
-        .arg("--rules")
-        .arg(rules())
-        .arg("--log-dir")
-        .arg(logs(&s))
+    s.task()
         .arg("watch")
         .arg(&root)
         .timeout(Duration::from_secs(20))
@@ -456,13 +444,7 @@ struct Users(Vec<String>);
 impl Users {
     fn new(names: &[&str]) -> Users {
         for n in names {
-            let _ = std::process::Command::new("userdel").arg(n).output();
-            let ok = std::process::Command::new("useradd")
-                .args(["-M", "-N", "-s", "/usr/sbin/nologin", n])
-                .status()
-                .unwrap()
-                .success();
-            assert!(ok, "useradd {n} failed");
+            add_user(n);
         }
         Users(names.iter().map(|n| n.to_string()).collect())
     }
@@ -471,7 +453,7 @@ impl Users {
 impl Drop for Users {
     fn drop(&mut self) {
         for n in &self.0 {
-            let _ = std::process::Command::new("userdel").arg(n).output();
+            remove_user(n);
         }
     }
 }

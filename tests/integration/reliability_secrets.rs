@@ -3,13 +3,9 @@
 //! in the temporary-file folder, not in a killed run's leftover.
 #![cfg(unix)]
 
-mod common;
-mod reliability_support;
-
 use std::os::unix::fs::PermissionsExt;
 
-use common::{Scratch, TEMPLATE_ID, pattern};
-use reliability_support::*;
+use crate::util::*;
 
 /// A marker that appears in the plaintext and nowhere else.
 const MARKER: &[u8] = b"PLAINTEXT-MARKER-7f3a9c-do-not-leak";

@@ -7,9 +7,7 @@ use std::path::{Path, PathBuf};
 use assert_cmd::Command;
 use predicates::prelude::*;
 
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
+use crate::util::{copy_tree, root, stdout};
 
 fn share() -> PathBuf {
     root().join("samples/share")
@@ -29,23 +27,6 @@ fn rules_test(rules: &Path, samples: &Path, expected: &Path) -> assert_cmd::asse
         .arg("--expected")
         .arg(expected)
         .assert()
-}
-
-/// A copy of the folder `from` under `to`.
-fn copy_tree(from: &Path, to: &Path) {
-    for entry in walkdir::WalkDir::new(from) {
-        let entry = entry.unwrap();
-        let target = to.join(entry.path().strip_prefix(from).unwrap());
-        if entry.file_type().is_dir() {
-            std::fs::create_dir_all(&target).unwrap();
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
-}
-
-fn stdout(assert: &assert_cmd::assert::Assert) -> String {
-    String::from_utf8_lossy(&assert.get_output().stdout).into_owned()
 }
 
 /// The table row of `label`, split into its columns after the name.

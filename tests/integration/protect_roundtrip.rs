@@ -1,10 +1,8 @@
 //! protect → status → unprotect through the real binary: bytes, attributes, recipients, keys.
 
-mod common;
-
 use std::time::{Duration, SystemTime};
 
-use common::*;
+use crate::util::*;
 use predicates::prelude::*;
 
 #[test]

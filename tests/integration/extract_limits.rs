@@ -175,7 +175,9 @@ fn large_text_streams_in_chunks_within_the_limits() {
     assert!(chunks > 1 && largest < 1024 * 1024, "{chunks} chunks, largest {largest}");
 }
 
-/// A well-formed PDF whose font names an encoding that does not exist, which makes pdf-extract panic.
+/// A well-formed PDF whose font names an encoding that does not exist, which makes pdf-extract panic. It has a PDF's
+/// structure (a `startxref` pointing at its cross-reference table), so it reaches the PDF reader, whose error must
+/// come back as unreadable.
 fn panicking_pdf() -> Vec<u8> {
     padded_pdf(0)
 }

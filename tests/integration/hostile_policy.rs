@@ -2,42 +2,20 @@
 //! protected, hostile licenses and file names, and planted or writable template stores, rule folders and configs.
 //! Each test drives the real binary and failed before the fix it proves.
 
-mod common;
-
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
+use crate::util::{Scratch, TEMPLATE_ID, stderr, stdout};
 use assert_cmd::Command;
-use common::{Scratch, TEMPLATE_ID};
 use fci_connector::protect::container::header::{self, Header};
 
 const SSN_TEXT: &[u8] = b"Annual review\n\nSocial Security Number: 536-22-8175\n";
 
-fn repo_rules() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("classification-rules")
-}
-
-fn stdout(a: &assert_cmd::assert::Assert) -> String {
-    String::from_utf8_lossy(&a.get_output().stdout).into_owned()
-}
-
-fn stderr(a: &assert_cmd::assert::Assert) -> String {
-    String::from_utf8_lossy(&a.get_output().stderr).into_owned()
-}
-
 /// `protect FILE` with classification (the repository's rules) and the scratch template.
 fn protect_classified(s: &Scratch, file: &Path) -> assert_cmd::assert::Assert {
-    s.cmd()
-        .arg("--rules")
-        .arg(repo_rules())
-        .arg("--log-dir")
-        .arg(s.path().join("logs"))
-        .arg("protect")
-        .arg(file)
-        .args(["--template", TEMPLATE_ID])
-        .assert()
+    s.task().arg("protect").arg(file).args(["--template", TEMPLATE_ID]).assert()
 }
 
 fn status_json(s: &Scratch, file: &Path) -> String {
@@ -73,7 +51,7 @@ fn a_real_header_followed_by_plaintext_is_classified_and_protected() {
     let genuine = s.file("harmless.txt", b"nothing to see");
     s.protect(&genuine).code(0);
     let bytes = std::fs::read(&genuine).unwrap();
-    let offset = common::payload_offset(&bytes);
+    let offset = crate::util::payload_offset(&bytes);
     let content = [&bytes[..offset], SSN_TEXT].concat();
     let f = s.file("disguised.txt", &content);
     let out = status_json(&s, &f);
@@ -229,7 +207,7 @@ fn a_world_writable_rule_folder_is_refused() {
     let s = Scratch::new();
     let rules = s.path().join("rules");
     std::fs::create_dir(&rules).unwrap();
-    for entry in std::fs::read_dir(repo_rules()).unwrap() {
+    for entry in std::fs::read_dir(crate::util::rules()).unwrap() {
         let entry = entry.unwrap();
         std::fs::copy(entry.path(), rules.join(entry.file_name())).unwrap();
     }
@@ -282,6 +260,19 @@ fn templates_in_the_current_folder_are_not_picked_up() {
     assert!(err.contains("no template store"), "{err}");
 }
 
+/// A child another test forks while the copy is still open for writing holds that descriptor until it execs, and
+/// running the copy fails with "text file busy" for that moment (all tests share one process): wait it out.
+fn wait_until_runnable(exe: &Path) {
+    for _ in 0..100 {
+        match std::process::Command::new(exe).arg("--version").output() {
+            Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy => {
+                std::thread::sleep(Duration::from_millis(50))
+            }
+            _ => return,
+        }
+    }
+}
+
 #[test]
 fn templates_in_a_folder_above_the_executable_are_not_picked_up() {
     let s = Scratch::new();
@@ -289,6 +280,7 @@ fn templates_in_a_folder_above_the_executable_are_not_picked_up() {
     std::fs::create_dir_all(&bin).unwrap();
     let exe = bin.join("fci-connector");
     std::fs::copy(assert_cmd::cargo::cargo_bin("fci-connector"), &exe).unwrap();
+    wait_until_runnable(&exe);
     std::fs::rename(s.templates(), s.path().join("app/templates")).unwrap();
     let a = Command::new(&exe).current_dir("/").args(["templates", "list"]).assert();
     let err = stderr(&a.code(6));

@@ -4,16 +4,12 @@
 //! names with newlines.
 #![cfg(unix)]
 
-mod common;
-mod reliability_support;
-
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use common::{Scratch, TEMPLATE_ID, pattern};
-use reliability_support::*;
+use crate::util::*;
 
 /// Generous guard so a hang fails the test instead of stalling the suite (not a performance assertion).
 const HANG: Duration = Duration::from_secs(120);

@@ -1,11 +1,9 @@
 //! Every alteration of a protected file is an integrity error (exit 7) and nothing is written: not the file, not a
 //! temporary file, not a partial plaintext.
 
-mod common;
-
 use std::path::Path;
 
-use common::*;
+use crate::util::*;
 use predicates::prelude::*;
 
 /// Protect `len` bytes and return (scratch, path, protected bytes).

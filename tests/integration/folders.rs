@@ -1,18 +1,12 @@
 //! `protect <DIR> --recurse`: parallel equals sequential, reruns protect nothing, skips, reports, exit codes.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 
-use common::*;
+use crate::util::*;
 use predicates::prelude::*;
 
 const SENSITIVE: &str = "Social Security Number: 536-22-8175\n";
 const CLEAN: &str = "Nothing to see here.\n";
-
-fn rules() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("classification-rules")
-}
 
 /// A small share: 40 files in nested folders, every third one sensitive, plus files a run must skip.
 fn share(s: &Scratch) -> PathBuf {
@@ -31,11 +25,7 @@ fn share(s: &Scratch) -> PathBuf {
 }
 
 fn protect_folder(s: &Scratch, root: &Path, extra: &[&str]) -> assert_cmd::assert::Assert {
-    s.cmd()
-        .arg("--rules")
-        .arg(rules())
-        .arg("--log-dir")
-        .arg(s.path().join("logs"))
+    s.task()
         .arg("protect")
         .arg(root)
         .args(["--recurse", "--template", TEMPLATE_ID, "--exclude", "*.pst"])
@@ -114,11 +104,7 @@ fn dry_run_changes_nothing_and_reports_agree() {
 fn a_folder_without_recurse_is_exit_3_with_a_hint() {
     let s = Scratch::new();
     let root = share(&s);
-    s.cmd()
-        .arg("--rules")
-        .arg(rules())
-        .arg("--log-dir")
-        .arg(s.path().join("logs"))
+    s.task()
         .arg("protect")
         .arg(&root)
         .args(["--template", TEMPLATE_ID])
@@ -149,13 +135,8 @@ fn symlinks_out_of_the_tree_are_not_followed_and_the_run_exit_code_is_the_worst(
 fn an_interrupted_folder_run_resumes_and_protects_each_file_once() {
     let s = Scratch::new();
     let root = share(&s);
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("fci-connector"))
-        .arg("--templates")
-        .arg(s.templates())
-        .arg("--rules")
-        .arg(rules())
-        .arg("--log-dir")
-        .arg(s.path().join("logs"))
+    let mut child = s
+        .task_process()
         .arg("protect")
         .arg(&root)
         .args(["--recurse", "--template", TEMPLATE_ID, "--exclude", "*.pst", "--jobs", "1", "--quiet"])
@@ -176,19 +157,6 @@ fn an_interrupted_folder_run_resumes_and_protects_each_file_once() {
     for p in &protected {
         s.unprotect(&root.join(p), "issuer.key.pem").success();
         assert!(std::fs::read_to_string(root.join(p)).unwrap().starts_with(SENSITIVE), "{p}");
-    }
-}
-
-/// Copy the folder `from` (files only, one level of subfolders is enough for rules and templates) to `to`.
-fn copy_tree(from: &Path, to: &Path) {
-    for entry in walkdir::WalkDir::new(from) {
-        let entry = entry.unwrap();
-        let dest = to.join(entry.path().strip_prefix(from).unwrap());
-        if entry.file_type().is_dir() {
-            std::fs::create_dir_all(&dest).unwrap();
-        } else {
-            std::fs::copy(entry.path(), &dest).unwrap();
-        }
     }
 }
 

@@ -4,10 +4,8 @@
 //! writer) is triggered by an event the run itself causes, never by a sleep.
 //!
 //! Tests that need root (test users made with `useradd`, `chown`, `security.*` attributes) are ignored unless run
-//! with `-- --include-ignored`, as .ci/run does.
+//! as root with `-- --ignored`, as .ci/run does.
 #![cfg(target_os = "linux")]
-
-mod common;
 
 use std::ffi::CString;
 use std::io::{Seek, SeekFrom, Write};
@@ -18,20 +16,13 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use common::{Scratch, TEMPLATE_ID, pattern};
+use crate::util::{Scratch, TEMPLATE_ID, add_user, is_protected, pattern, remove_user, rules};
 use inotify::{Inotify, WatchMask};
 
 const SENSITIVE: &str = "Social Security Number: 536-22-8175\n";
 
-fn rules() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("classification-rules")
-}
-
 // ---------------------------------------------------------------------------------------------------------------
 // Test users
-
-/// `useradd` and `userdel` lock /etc/passwd: one at a time within this process.
-static USERADD: Mutex<()> = Mutex::new(());
 
 /// Two users made for one test (`mallory` and `alice` with a unique suffix), removed when dropped.
 struct Users {
@@ -54,14 +45,7 @@ impl Users {
 
 impl User {
     fn add(name: &str) -> User {
-        let _guard = USERADD.lock().unwrap_or_else(|e| e.into_inner());
-        let _ = Command::new("userdel").arg(name).output();
-        let out = Command::new("useradd")
-            .args(["--no-create-home", "--user-group", "--shell", "/usr/sbin/nologin"])
-            .arg(name)
-            .output()
-            .expect("useradd (run as root)");
-        assert!(out.status.success(), "useradd {name}: {}", String::from_utf8_lossy(&out.stderr));
+        add_user(name);
         let id = |flag: &str| -> u32 {
             let out = Command::new("id").arg(flag).arg(name).output().unwrap();
             String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
@@ -76,8 +60,7 @@ impl User {
 
 impl Drop for User {
     fn drop(&mut self) {
-        let _guard = USERADD.lock().unwrap_or_else(|e| e.into_inner());
-        let _ = Command::new("userdel").arg(&self.name).output();
+        remove_user(&self.name);
     }
 }
 
@@ -118,10 +101,6 @@ fn owners(root: &Path) -> Vec<(PathBuf, u32, u32)> {
         .filter(|(p, ..)| !p.file_name().unwrap().to_string_lossy().starts_with(".~fci-"))
         .map(|(p, u, g, ..)| (p.strip_prefix(root).unwrap().to_path_buf(), u, g))
         .collect()
-}
-
-fn is_protected(path: &Path) -> bool {
-    std::fs::read(path).unwrap().starts_with(b"FCI-PROT")
 }
 
 /// Run `cmd` while watching `path` for `mask`: the first event (whose name passes `filter`, for a folder watch)
@@ -436,7 +415,7 @@ fn extended_attributes_acls_and_ntacl_survive_protect_and_unprotect() {
     assert_eq!(getfattr(&f), attrs, "extended attributes changed on protect");
     assert_eq!(std::fs::metadata(&f).unwrap().modified().unwrap(), modified);
 
-    let out = bin(&s).arg("unprotect").arg(&f).arg("--key").arg(common::key("issuer.key.pem")).output().unwrap();
+    let out = bin(&s).arg("unprotect").arg(&f).arg("--key").arg(crate::util::key("issuer.key.pem")).output().unwrap();
     assert_eq!(code(&out), Some(0), "{}", stderr(&out));
     assert_eq!(std::fs::read(&f).unwrap(), SENSITIVE.as_bytes());
     assert_eq!(getfacl(&f), acl, "the ACL changed on unprotect");
@@ -519,7 +498,7 @@ fn unprotect_output_as_root_belongs_to_root_and_never_goes_through_a_link() {
         .arg("unprotect")
         .arg(&f)
         .arg("--key")
-        .arg(common::key("issuer.key.pem"))
+        .arg(crate::util::key("issuer.key.pem"))
         .arg("--output")
         .arg(&plain)
         .output()
@@ -537,7 +516,7 @@ fn unprotect_output_as_root_belongs_to_root_and_never_goes_through_a_link() {
         .arg("unprotect")
         .arg(&f)
         .arg("--key")
-        .arg(common::key("issuer.key.pem"))
+        .arg(crate::util::key("issuer.key.pem"))
         .arg("--output")
         .arg(&trap)
         .output()

@@ -1,14 +1,12 @@
 //! Format v1 test vectors (tests/vectors/, described in docs/FORMAT.md): fixed key pair, content key, salt and
 //! license → exact file bytes; and each vector file unprotects through the binary to its plaintext.
 //!
-//! The vectors were made once by `cargo test --test vectors -- --ignored regenerate` and are never regenerated
-//! silently: a change to the bytes is a format change.
-
-mod common;
+//! The vectors were made once by `cargo test --test integration vectors::regenerate -- --ignored --exact` and are
+//! never regenerated silently: a change to the bytes is a format change.
 
 use std::path::PathBuf;
 
-use common::*;
+use crate::util::*;
 use fci_connector::protect::container::keyschedule::ContentKey;
 use fci_connector::protect::container::license::License;
 use fci_connector::protect::container::{SealParams, seal};
@@ -25,7 +23,7 @@ struct Vector {
     segment_log2: u8,
     notice: String,
     license_xml: String,
-    /// Plaintext: `pattern(len)` from tests/common (xorshift32 bytes), or literal UTF-8 text.
+    /// Plaintext: `pattern(len)` from tests/integration/util.rs (xorshift32 bytes), or literal UTF-8 text.
     plaintext_len: Option<usize>,
     plaintext_text: Option<String>,
     /// The expected file, beside this description.
@@ -103,9 +101,9 @@ fn every_vector_unwraps_to_its_content_key_and_unprotects() {
     }
 }
 
-/// Writes the vectors. Run by hand only when the format version changes.
+/// Writes the vectors. Run by hand only when the format version changes; never in CI (`--skip vectors::regenerate`).
 #[test]
-#[ignore]
+#[ignore = "writes tests/vectors/: run by hand only when the format version changes"]
 fn regenerate() {
     use fci_connector::protect::container::license::KeyWrap;
     use fci_connector::protect::keys::RecipientKey;

@@ -7,15 +7,11 @@
 //! `FCI_TEST_SEED=<n>` replays a run.
 #![cfg(unix)]
 
-mod common;
-mod reliability_support;
-
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use common::{Scratch, TEMPLATE_ID, pattern};
-use reliability_support::*;
+use crate::util::*;
 
 /// Run one operation to completion and return how long it took.
 fn timed(s: &Scratch, op: &str, file: &std::path::Path) -> Duration {

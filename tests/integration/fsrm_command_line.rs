@@ -3,13 +3,11 @@
 //! no quoting) and split the way Windows splits an unquoted command line (on whitespace), it protects exactly the
 //! file it names. So does Microsoft's order of the same switches, and so do file names made to look like switches.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 
-use common::{Scratch, TEMPLATE_ID};
+use crate::util::{Scratch, TEMPLATE_ID, is_protected};
 
-const SPEC: &str = include_str!("../fci-scripts/fsrm-command-line.txt");
+const SPEC: &str = include_str!("../../fci-scripts/fsrm-command-line.txt");
 /// Microsoft's RMS-Protect-FCI.ps1 line, as migrated tasks keep it.
 const MICROSOFT: &str = "-File '[Source File Path]' -TemplateID {TemplateID} -OwnerMail '[Source File Owner Email]'";
 const SENSITIVE: &[u8] = b"Annual review\n\nSocial Security Number: 536-22-8175\n";
@@ -38,15 +36,10 @@ fn expand_line(line: &str, path: &str, owner: &str) -> String {
         .replace("[Source File Owner Email]", owner)
 }
 
-fn rules() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("classification-rules")
-}
-
 /// The binary with this scratch folder's templates, the default rules and a log folder, started in `data/` (so a
 /// relative path read out of a file name would land on a file there).
 fn task(s: &Scratch) -> assert_cmd::Command {
-    let mut cmd = s.cmd();
-    cmd.arg("--rules").arg(rules()).arg("--log-dir").arg(s.path().join("logs"));
+    let mut cmd = s.task();
     cmd.current_dir(s.path().join("data"));
     cmd
 }
@@ -54,10 +47,6 @@ fn task(s: &Scratch) -> assert_cmd::Command {
 fn last_log_line(s: &Scratch) -> serde_json::Value {
     let text = std::fs::read_to_string(s.path().join("logs/fci-connector.log")).unwrap();
     serde_json::from_str(text.lines().last().unwrap()).unwrap()
-}
-
-fn is_protected(p: &Path) -> bool {
-    std::fs::read(p).unwrap().starts_with(b"FCI-PROT")
 }
 
 #[test]
@@ -73,7 +62,7 @@ fn the_line_puts_the_file_last_with_microsofts_switches_and_quoted_macros() {
 
 #[test]
 fn the_installer_reads_the_line_from_the_file_and_keeps_the_file_last() {
-    let installer = include_str!("../fci-scripts/Install-FciConnector.ps1");
+    let installer = include_str!("../../fci-scripts/Install-FciConnector.ps1");
     assert!(installer.contains("'fsrm-command-line.txt'"), "Install-FciConnector.ps1 no longer reads the file");
     assert!(!installer.contains("[Source File Path]"), "Install-FciConnector.ps1 has its own copy of the line");
     // Not in front: fci-connector recognises Microsoft's form by its first switch (is_legacy in src/cli/fsrm_args.rs).
@@ -206,9 +195,9 @@ fn a_file_named_after_the_rest_of_the_line_does_not_take_the_run() {
 
 // --- One source of truth for the task lines, and the PowerShell drop-in's line as FSRM and powershell.exe read it ---
 
-const DEPLOYING: &str = include_str!("../docs/DEPLOYING.md");
-const RUN_SH: &str = include_str!("windows/run.sh");
-const DROP_IN: &str = include_str!("../fci-scripts/RMS-Protect-FCI.ps1");
+const DEPLOYING: &str = include_str!("../../docs/DEPLOYING.md");
+const RUN_SH: &str = include_str!("../windows/run.sh");
+const DROP_IN: &str = include_str!("../../fci-scripts/RMS-Protect-FCI.ps1");
 /// Where docs/DEPLOYING.md installs the drop-in.
 const SCRIPT: &str = r"C:\Program Files\FciConnector\fci-scripts\RMS-Protect-FCI.ps1";
 

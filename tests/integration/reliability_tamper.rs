@@ -1,17 +1,13 @@
-//! Tampering, beyond tests/tampering.rs: protected files of several sizes (empty, one byte, exactly one segment,
+//! Tampering, beyond tampering.rs: protected files of several sizes (empty, one byte, exactly one segment,
 //! one segment and a byte, several segments) get a byte flipped at a stride through the WHOLE file (payload
 //! interiors included), truncated at every segment boundary ±1, segments swapped, dropped and duplicated, data
 //! appended, and headers and payloads spliced between two valid files. Every case is refused — exit 7 (integrity),
 //! or 2 when the magic is gone or the file is shorter than its 16-byte fixed prefix — and nothing is written: the file is unchanged, the folder holds nothing new,
 //! and `--output` creates nothing.
 
-mod common;
-mod reliability_support;
-
 use std::path::PathBuf;
 
-use common::{SEGMENT, Scratch, pattern, payload_offset};
-use reliability_support::*;
+use crate::util::*;
 
 const SEG: usize = SEGMENT + 16;
 

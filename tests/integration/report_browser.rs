@@ -11,12 +11,10 @@ use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
 
+use crate::util::root;
+
 const CHROMIUM: &str = "/usr/bin/chromium";
 const TEMPLATE_ID: &str = "e6ee2481-26b9-45e5-b34a-f744eacd53b0";
-
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
 
 /// Copy the sample share, so that nothing here can touch the repository.
 fn copy_share(to: &Path) {

@@ -2,14 +2,10 @@
 //! reach the same folder). Each file is protected exactly once: one run reports "protected", the others "already
 //! protected" or busy, and ONE unprotect gives the original back (a double-protected file would need two).
 
-mod common;
-mod reliability_support;
-
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use common::{Scratch, TEMPLATE_ID, pattern};
-use reliability_support::*;
+use crate::util::*;
 
 #[test]
 fn sixteen_processes_protect_each_of_100_files_exactly_once() {

@@ -1,36 +1,17 @@
 //! The FCI custom-task contract through the real binary: every invocation form, every reachable exit code, the
 //! invocation log, and two invocations racing on one file.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 
-use common::*;
+use crate::util::*;
 use predicates::prelude::*;
 
 const SENSITIVE: &str = "Payroll export\nSocial Security Number: 536-22-8175\nEmployee: Alice Example\n";
 const CLEAN: &str = "Cafeteria menu\nMonday: lentil soup\n";
 
-fn rules() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("classification-rules")
-}
-
-/// The binary with this scratch folder's templates, the default rules and a log folder.
-fn task(s: &Scratch) -> assert_cmd::Command {
-    let mut c = s.cmd();
-    c.arg("--rules").arg(rules()).arg("--log-dir").arg(s.path().join("logs"));
-    c
-}
-
 /// Start `protect` on `file` in the background, with this scratch folder's templates, rules and log.
 fn spawn_protect(s: &Scratch, file: &Path, extra: &[&str]) -> std::process::Child {
-    std::process::Command::new(assert_cmd::cargo::cargo_bin("fci-connector"))
-        .arg("--templates")
-        .arg(s.templates())
-        .arg("--rules")
-        .arg(rules())
-        .arg("--log-dir")
-        .arg(s.path().join("logs"))
+    s.task_process()
         .arg("protect")
         .arg(file)
         .args(["--template", TEMPLATE_ID])
@@ -45,7 +26,7 @@ fn spawn_protect(s: &Scratch, file: &Path, extra: &[&str]) -> std::process::Chil
 fn protect_with_config(s: &Scratch, file: &Path, toml: &str) -> assert_cmd::assert::Assert {
     let config = s.path().join("fci-connector.toml");
     std::fs::write(&config, toml).unwrap();
-    task(s).arg("--config").arg(&config).arg("protect").arg(file).args(["--template", TEMPLATE_ID]).assert()
+    s.task().arg("--config").arg(&config).arg("protect").arg(file).args(["--template", TEMPLATE_ID]).assert()
 }
 
 fn log_lines(s: &Scratch) -> Vec<serde_json::Value> {
@@ -53,15 +34,11 @@ fn log_lines(s: &Scratch) -> Vec<serde_json::Value> {
     text.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("torn log line {l:?}: {e}"))).collect()
 }
 
-fn is_protected(p: &Path) -> bool {
-    std::fs::read(p).unwrap().starts_with(b"FCI-PROT")
-}
-
 #[test]
 fn sensitive_file_is_protected_and_logged_with_the_reason() {
     let s = Scratch::new();
     let f = s.file("payroll.txt", SENSITIVE.as_bytes());
-    task(&s)
+    s.task()
         .arg("protect")
         .arg(&f)
         .args(["--template", TEMPLATE_ID, "--owner", "alice@contoso.com"])
@@ -96,14 +73,14 @@ fn sensitive_file_is_protected_and_logged_with_the_reason() {
 fn clean_file_is_left_alone_exit_0_or_10_with_strict_exit() {
     let s = Scratch::new();
     let f = s.file("menu.txt", CLEAN.as_bytes());
-    task(&s)
+    s.task()
         .arg("protect")
         .arg(&f)
         .args(["--template", TEMPLATE_ID])
         .assert()
         .code(0)
         .stdout(predicate::str::contains("no rule matched"));
-    task(&s).arg("protect").arg(&f).args(["--template", TEMPLATE_ID, "--strict-exit"]).assert().code(10);
+    s.task().arg("protect").arg(&f).args(["--template", TEMPLATE_ID, "--strict-exit"]).assert().code(10);
     assert_eq!(std::fs::read(&f).unwrap(), CLEAN.as_bytes());
     let log = log_lines(&s);
     assert_eq!(log[0]["decision"], "skipped");
@@ -115,7 +92,7 @@ fn clean_file_is_left_alone_exit_0_or_10_with_strict_exit() {
 fn always_protects_without_classifying() {
     let s = Scratch::new();
     let f = s.file("menu.txt", CLEAN.as_bytes());
-    task(&s).arg("protect").arg(&f).args(["--template", TEMPLATE_ID, "--always"]).assert().success();
+    s.task().arg("protect").arg(&f).args(["--template", TEMPLATE_ID, "--always"]).assert().success();
     assert!(is_protected(&f));
 }
 
@@ -123,27 +100,27 @@ fn always_protects_without_classifying() {
 fn already_protected_is_0_or_11_and_excluded_type_0_or_13() {
     let s = Scratch::new();
     let f = s.file("payroll.txt", SENSITIVE.as_bytes());
-    task(&s).arg("protect").arg(&f).args(["--template", TEMPLATE_ID]).assert().success();
+    s.task().arg("protect").arg(&f).args(["--template", TEMPLATE_ID]).assert().success();
     let once = std::fs::read(&f).unwrap();
-    task(&s).arg("protect").arg(&f).args(["--template", TEMPLATE_ID]).assert().code(0);
-    task(&s).arg("protect").arg(&f).args(["--template", TEMPLATE_ID, "--strict-exit"]).assert().code(11);
+    s.task().arg("protect").arg(&f).args(["--template", TEMPLATE_ID]).assert().code(0);
+    s.task().arg("protect").arg(&f).args(["--template", TEMPLATE_ID, "--strict-exit"]).assert().code(11);
     assert_eq!(std::fs::read(&f).unwrap(), once);
 
     let exe = s.file("setup.EXE", SENSITIVE.as_bytes());
-    task(&s)
+    s.task()
         .arg("protect")
         .arg(&exe)
         .args(["--template", TEMPLATE_ID])
         .assert()
         .code(0)
         .stdout(predicate::str::contains("excluded"));
-    task(&s).arg("protect").arg(&exe).args(["--template", TEMPLATE_ID, "--strict-exit"]).assert().code(13);
+    s.task().arg("protect").arg(&exe).args(["--template", TEMPLATE_ID, "--strict-exit"]).assert().code(13);
     assert_eq!(std::fs::read(&exe).unwrap(), SENSITIVE.as_bytes());
 }
 
 /// Run Microsoft's argument form, split the way Windows splits an FSRM line with a quoted macro value.
 fn legacy(s: &Scratch, args: &[&str]) -> assert_cmd::assert::Assert {
-    task(s).args(args).assert()
+    s.task().args(args).assert()
 }
 
 #[test]
@@ -258,9 +235,9 @@ fn exit_2_for_usage_errors() {
     let s = Scratch::new();
     let f = s.file("a.txt", SENSITIVE.as_bytes());
     legacy(&s, &["-TemplateID", TEMPLATE_ID]).code(2).stderr(predicate::str::contains("-File"));
-    task(&s).arg("protect").arg(&f).args(["--template", "not-a-guid"]).assert().code(2);
-    task(&s).arg("protect").arg(&f).assert().code(2).stderr(predicate::str::contains("no template"));
-    task(&s).args(["protect", "--bogus"]).assert().code(2);
+    s.task().arg("protect").arg(&f).args(["--template", "not-a-guid"]).assert().code(2);
+    s.task().arg("protect").arg(&f).assert().code(2).stderr(predicate::str::contains("no template"));
+    s.task().args(["protect", "--bogus"]).assert().code(2);
     assert_eq!(std::fs::read(&f).unwrap(), SENSITIVE.as_bytes());
 }
 
@@ -339,7 +316,7 @@ fn exit_4_when_another_process_holds_the_file() {
     let f = s.file("payroll.txt", SENSITIVE.as_bytes());
     let holder = std::fs::File::open(&f).unwrap();
     holder.lock().unwrap();
-    task(&s)
+    s.task()
         .arg("protect")
         .arg(&f)
         .args(["--template", TEMPLATE_ID])
@@ -348,7 +325,7 @@ fn exit_4_when_another_process_holds_the_file() {
         .stderr(predicate::str::contains("busy"));
     drop(holder);
     assert_eq!(std::fs::read(&f).unwrap(), SENSITIVE.as_bytes());
-    task(&s).arg("protect").arg(&f).args(["--template", TEMPLATE_ID]).assert().code(0);
+    s.task().arg("protect").arg(&f).args(["--template", TEMPLATE_ID]).assert().code(0);
     assert!(is_protected(&f));
 }
 
@@ -356,7 +333,7 @@ fn exit_4_when_another_process_holds_the_file() {
 fn exit_5_for_an_unknown_template_even_when_the_file_would_be_skipped() {
     let s = Scratch::new();
     let f = s.file("menu.txt", CLEAN.as_bytes());
-    task(&s)
+    s.task()
         .arg("protect")
         .arg(&f)
         .args(["--template", "00000000-0000-0000-0000-00000000beef"])
@@ -448,7 +425,7 @@ fn config_supplies_default_template_rules_and_log_folder() {
 fn dry_run_changes_nothing() {
     let s = Scratch::new();
     let f = s.file("payroll.txt", SENSITIVE.as_bytes());
-    task(&s)
+    s.task()
         .arg("protect")
         .arg(&f)
         .args(["--template", TEMPLATE_ID, "--dry-run"])
@@ -535,7 +512,7 @@ fn files_another_product_protects_are_never_wrapped_again() {
         let original = std::fs::read(&source).unwrap();
         let f = s.file(&name, &original);
         for always in [false, true] {
-            let mut cmd = task(&s);
+            let mut cmd = s.task();
             cmd.arg("protect").arg(&f).args(["--template", TEMPLATE_ID]);
             if always {
                 cmd.arg("--always");
@@ -544,7 +521,7 @@ fn files_another_product_protects_are_never_wrapped_again() {
                 .code(0)
                 .stdout(predicate::str::contains(format!("protected by another product ({protector})")));
         }
-        task(&s).arg("protect").arg(&f).args(["--template", TEMPLATE_ID, "--strict-exit"]).assert().code(12);
+        s.task().arg("protect").arg(&f).args(["--template", TEMPLATE_ID, "--strict-exit"]).assert().code(12);
         assert_eq!(std::fs::read(&f).unwrap(), original, "{name} was changed");
         s.cmd().arg("status").arg(&f).args(["--format", "json"]).assert().success().stdout(
             predicate::str::contains(r#""state":"protected-by-other""#)

@@ -4,18 +4,11 @@
 
 use std::path::Path;
 
-use assert_cmd::Command;
 use fci_connector::batch::rulestest::ExpectedSet;
 
+use crate::util::{cmd, is_protected, root};
+
 const TEMPLATE_ID: &str = "e6ee2481-26b9-45e5-b34a-f744eacd53b0";
-
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn cmd() -> Command {
-    Command::cargo_bin("fci-connector").unwrap()
-}
 
 /// Every file under `dir`, relative, with `/` separators, sorted.
 fn files(dir: &Path) -> Vec<String> {
@@ -36,10 +29,6 @@ fn copy_share(to: &Path) {
         std::fs::create_dir_all(target.parent().unwrap()).unwrap();
         std::fs::copy(share.join(&rel), target).unwrap();
     }
-}
-
-fn is_protected(path: &Path) -> bool {
-    std::fs::read(path).unwrap().starts_with(b"FCI-PROT")
 }
 
 #[test]
