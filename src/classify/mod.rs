@@ -28,7 +28,7 @@
 //! incomplete ([`Classification::is_complete`]): callers must not treat `Skip` from an incomplete result as a
 //! verdict.
 //!
-//! Modules: [`xml`] (rule-file reading), [`rules`] and [`fsrm_params`] (FSRM-style format), [`purview`],
+//! Modules: [`rules`] and [`fsrm_params`] (FSRM-style format), [`purview`],
 //! [`regex_dialect`], [`builtin`], [`model`], [`engine`] (streaming scan), [`aggregate`], [`policy`], [`scope`].
 
 pub mod aggregate;
@@ -43,7 +43,6 @@ pub mod regex_dialect;
 pub mod rules;
 pub mod ruleset;
 pub mod scope;
-pub mod xml;
 
 pub use diag::{Diagnostic, Severity};
 pub use engine::Scanner;
