@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use super::diag::{Diagnostic, Diagnostics, Severity};
 use super::engine::{self, Compiled, Scanner};
 use super::model::Model;
-use super::{purview, rules};
+use super::{fsrm_rules, purview};
 use crate::xml::{self, Element};
 use crate::{Error, ExitClass};
 
@@ -42,6 +42,7 @@ pub struct Stats {
     pub entities: usize,
     pub patterns: usize,
     pub detectors: usize,
+    /// `<Protect>` lines of the protection policy.
     pub policy: usize,
 }
 
@@ -87,8 +88,8 @@ impl RuleSet {
                 let mut diags = Diagnostics::new(file);
                 match (root.name.as_str(), phase) {
                     ("RulePackage", 1) => purview::load(root, file, &mut model, &mut diags),
-                    ("ClassificationRules", 1) => rules::load_definitions(root, &mut model, &mut diags),
-                    ("ClassificationRules", 2) => rules::load_rules(root, &mut model, &mut diags),
+                    ("ClassificationRules", 1) => fsrm_rules::load_definitions(root, &mut model, &mut diags),
+                    ("ClassificationRules", 2) => fsrm_rules::load_rules(root, &mut model, &mut diags),
                     ("RulePackage", 2) => {}
                     (other, _) => {
                         if phase == 1 {
@@ -112,7 +113,7 @@ impl RuleSet {
             entities: model.entities.len(),
             patterns: model.entities.iter().map(|e| e.patterns.len()).sum(),
             detectors: model.detectors.len(),
-            policy: model.policy.len(),
+            policy: model.protection_policy.len(),
         };
         let mut rules = None;
         if !diagnostics.iter().any(|d| d.severity == Severity::Error) {

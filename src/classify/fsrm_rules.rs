@@ -38,7 +38,7 @@ pub fn load_rules(root: &Element, model: &mut Model, diags: &mut Diagnostics<'_>
     for el in &root.children {
         match el.name.as_str() {
             "Rule" => rule(el, model, diags),
-            "ProtectionPolicy" => policy(el, model, diags),
+            "ProtectionPolicy" => protection_policy(el, model, diags),
             _ => {}
         }
     }
@@ -314,7 +314,7 @@ fn condition(
     }
 }
 
-fn policy(el: &Element, model: &mut Model, diags: &mut Diagnostics<'_>) {
+fn protection_policy(el: &Element, model: &mut Model, diags: &mut Diagnostics<'_>) {
     if let Some(t) = el.attr("defaultTemplate").map(str::trim).filter(|t| !t.is_empty()) {
         match &model.default_template {
             Some(existing) if existing != t => {
@@ -364,7 +364,7 @@ fn policy(el: &Element, model: &mut Model, diags: &mut Diagnostics<'_>) {
             }
         };
         let template = p.attr("template").map(str::trim).filter(|t| !t.is_empty()).map(String::from);
-        model.policy.push(ProtectWhen { property, test, template });
+        model.protection_policy.push(ProtectWhen { property, test, template });
     }
 }
 
