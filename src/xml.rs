@@ -1,22 +1,43 @@
-//! A small element tree over quick-xml for the short XML documents this program reads itself (templates and
-//! container licenses): every element keeps its source position so errors can say `line:col`, nesting is bounded,
-//! and no entity other than XML's five predefined ones and character references is expanded (no DTD, no bombs).
+//! The one element tree for the XML documents this program reads itself: templates, container licenses, and rule
+//! files (fci-connector's FSRM-style files and Purview rule packages). Documents are small and read once, so a tree
+//! is simpler to interpret than a stream (`extract::xml` is the streaming walker for documents being classified).
+//!
+//! Every element keeps its `line:col` for error messages, nesting is bounded, no DOCTYPE is accepted and no entity
+//! other than XML's five predefined ones and character references is expanded (no DTD, no bombs). Bytes may be
+//! UTF-8 (with or without a BOM) or UTF-16 ([`decode`]), as Windows tools save XML.
 
 use std::borrow::Cow;
 
-use quick_xml::events::{BytesStart, Event};
+use quick_xml::events::{BytesRef, BytesStart, Event};
 use quick_xml::reader::Reader;
 
-/// Deepest element nesting accepted.
+/// Deepest element nesting accepted (these documents are shallow; this stops hostile input).
 pub const MAX_DEPTH: usize = 64;
 
 /// A parse or schema problem at a position in the document.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{line}:{col}: {message}")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct XmlError {
     pub line: usize,
     pub col: usize,
     pub message: String,
+    /// The XML reader itself rejected the text (as opposed to a rule of this tree or of the caller's schema).
+    pub malformed: bool,
+}
+
+impl std::fmt::Display for XmlError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kind = if self.malformed { "not well-formed XML: " } else { "" };
+        write!(f, "{}:{}: {kind}{}", self.line, self.col, self.message)
+    }
+}
+
+impl std::error::Error for XmlError {}
+
+impl XmlError {
+    /// A problem at `line:col` (1-based).
+    pub fn new(line: usize, col: usize, message: impl Into<String>) -> Self {
+        XmlError { line, col, message: message.into(), malformed: false }
+    }
 }
 
 /// One element: local name (namespace prefix dropped), attributes, direct text, children, and where it starts.
@@ -26,6 +47,7 @@ pub struct Element {
     pub attributes: Vec<(String, String)>,
     pub text: String,
     pub children: Vec<Element>,
+    /// 1-based line and column (in characters) of the `<` that opens the element.
     pub line: usize,
     pub col: usize,
 }
@@ -33,10 +55,10 @@ pub struct Element {
 impl Element {
     /// An error positioned at this element.
     pub fn error(&self, message: impl Into<String>) -> XmlError {
-        XmlError { line: self.line, col: self.col, message: message.into() }
+        XmlError::new(self.line, self.col, message)
     }
 
-    /// The value of attribute `name`, if present.
+    /// The value of attribute `name` (local name, case-sensitive as XML is), if present.
     pub fn attr(&self, name: &str) -> Option<&str> {
         self.attributes.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
     }
@@ -51,8 +73,13 @@ impl Element {
         self.children.iter().filter(move |c| c.name == name)
     }
 
-    /// The only child called `name`, if any; more than one is an error.
-    pub fn child<'a>(&'a self, name: &'a str) -> Result<Option<&'a Element>, XmlError> {
+    /// The first child called `name`, if any; later ones are not looked at (lenient formats such as Purview's).
+    pub fn first_child(&self, name: &str) -> Option<&Element> {
+        self.children.iter().find(|c| c.name == name)
+    }
+
+    /// The child called `name`, if any; more than one is an error (strict formats: templates, licenses).
+    pub fn single_child<'a>(&'a self, name: &'a str) -> Result<Option<&'a Element>, XmlError> {
         let mut found = self.children_named(name);
         let first = found.next();
         if let Some(second) = found.next() {
@@ -61,18 +88,18 @@ impl Element {
         Ok(first)
     }
 
-    /// The trimmed text of the only child called `name`, if any.
-    pub fn child_text<'a>(&'a self, name: &'a str) -> Result<Option<&'a str>, XmlError> {
-        Ok(self.child(name)?.map(|c| c.text.trim()))
+    /// The trimmed text of [`Element::single_child`] `name`, if any.
+    pub fn single_child_text<'a>(&'a self, name: &'a str) -> Result<Option<&'a str>, XmlError> {
+        Ok(self.single_child(name)?.map(|c| c.text.trim()))
     }
 
-    /// The trimmed text of the only child called `name`, or an error.
-    pub fn required_child_text<'a>(&'a self, name: &'a str) -> Result<&'a str, XmlError> {
-        self.child_text(name)?.ok_or_else(|| self.error(format!("<{}> needs a <{name}> element", self.name)))
+    /// The trimmed text of [`Element::single_child`] `name`, or an error when it is missing.
+    pub fn required_single_child_text<'a>(&'a self, name: &'a str) -> Result<&'a str, XmlError> {
+        self.single_child_text(name)?.ok_or_else(|| self.error(format!("<{}> needs a <{name}> element", self.name)))
     }
 
     /// Reject children not in `known`, so a typo in an admin's file is reported instead of silently ignored.
-    pub fn only_children(&self, known: &[&str]) -> Result<(), XmlError> {
+    pub fn reject_unknown_children(&self, known: &[&str]) -> Result<(), XmlError> {
         match self.children.iter().find(|c| !known.contains(&c.name.as_str())) {
             Some(c) => Err(c.error(format!(
                 "unknown element <{}> in <{}> (expected one of: {})",
@@ -85,6 +112,35 @@ impl Element {
     }
 }
 
+/// Decode XML file bytes: UTF-16LE/BE with a BOM, UTF-16 without one when the text starts with `<` (`<\0` or
+/// `\0<`), else UTF-8 (a BOM dropped). The `encoding` named in the XML declaration is not trusted over the bytes.
+pub fn decode(bytes: &[u8]) -> Result<String, String> {
+    fn utf16(units: impl Iterator<Item = u16>) -> Result<String, String> {
+        char::decode_utf16(units)
+            .collect::<Result<String, _>>()
+            .map_err(|e| format!("invalid UTF-16 (unpaired surrogate {:#06x})", e.unpaired_surrogate()))
+    }
+    let le = |b: &[u8]| b.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect::<Vec<_>>();
+    let be = |b: &[u8]| b.chunks_exact(2).map(|c| u16::from_be_bytes([c[0], c[1]])).collect::<Vec<_>>();
+    match bytes {
+        [0xFF, 0xFE, rest @ ..] => utf16(le(rest).into_iter()),
+        [0xFE, 0xFF, rest @ ..] => utf16(be(rest).into_iter()),
+        [b'<', 0, ..] => utf16(le(bytes).into_iter()),
+        [0, b'<', ..] => utf16(be(bytes).into_iter()),
+        _ => {
+            let bytes = bytes.strip_prefix(&[0xEF, 0xBB, 0xBF]).unwrap_or(bytes);
+            String::from_utf8(bytes.to_vec())
+                .map_err(|e| format!("not UTF-8 or UTF-16 (invalid byte at offset {})", e.utf8_error().valid_up_to()))
+        }
+    }
+}
+
+/// Decode `bytes` ([`decode`]) and parse them into the root element; an encoding problem is an error at 1:1.
+pub fn parse_bytes(bytes: &[u8]) -> Result<Element, XmlError> {
+    let text = decode(bytes).map_err(|message| XmlError::new(1, 1, message))?;
+    parse(&text)
+}
+
 /// Parse `text` into its root element.
 pub fn parse(text: &str) -> Result<Element, XmlError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
@@ -92,18 +148,20 @@ pub fn parse(text: &str) -> Result<Element, XmlError> {
     reader.config_mut().expand_empty_elements = false;
     let mut stack: Vec<Element> = Vec::new();
     let mut root: Option<Element> = None;
-    let at = |offset: u64| position(text, offset);
+    let mut at = Positions::new(text);
     loop {
         let before = reader.buffer_position();
-        let event = reader.read_event().map_err(|e| {
-            let (line, col) = at(reader.error_position());
-            XmlError { line, col, message: format!("not well-formed XML: {e}") }
-        })?;
-        let (line, col) = at(before);
-        let err = |message: String| XmlError { line, col, message };
+        let event = match reader.read_event() {
+            Ok(event) => event,
+            Err(e) => {
+                let (line, col) = at.of(reader.error_position());
+                return Err(XmlError { line, col, message: e.to_string(), malformed: true });
+            }
+        };
+        let (line, col) = at.of(before);
+        let err = |message: String| XmlError::new(line, col, message);
         match event {
-            Event::Start(start) | Event::Empty(start) if root.is_some() => {
-                let _ = start;
+            Event::Start(_) | Event::Empty(_) if root.is_some() => {
                 return Err(err("content after the root element".into()));
             }
             Event::Start(start) => {
@@ -148,6 +206,8 @@ pub fn parse(text: &str) -> Result<Element, XmlError> {
                     None => return Err(err("entity reference outside the root element".into())),
                 }
             }
+            // Refused rather than skipped: a DTD is how entity bombs and external entities come in, and none of
+            // the documents read here (templates, licenses, rule files, real Purview packages) has one.
             Event::DocType(_) => return Err(err("DOCTYPE declarations are not accepted".into())),
             Event::Eof => break,
             Event::Decl(_) | Event::PI(_) | Event::Comment(_) => {}
@@ -156,7 +216,7 @@ pub fn parse(text: &str) -> Result<Element, XmlError> {
     if let Some(open) = stack.last() {
         return Err(open.error(format!("<{}> is not closed", open.name)));
     }
-    root.ok_or_else(|| XmlError { line: 1, col: 1, message: "no root element".into() })
+    root.ok_or_else(|| XmlError::new(1, 1, "no root element"))
 }
 
 fn element(start: &BytesStart<'_>, line: usize, col: usize) -> Result<Element, String> {
@@ -178,7 +238,7 @@ fn element(start: &BytesStart<'_>, line: usize, col: usize) -> Result<Element, S
 }
 
 /// Character references and XML's five predefined entities; anything else would need a DTD, which we refuse.
-fn resolve_reference(r: &quick_xml::events::BytesRef<'_>) -> Result<char, String> {
+fn resolve_reference(r: &BytesRef<'_>) -> Result<char, String> {
     if r.is_char_ref() {
         return match r.resolve_char_ref() {
             Ok(Some(c)) => Ok(c),
@@ -192,6 +252,40 @@ fn resolve_reference(r: &quick_xml::events::BytesRef<'_>) -> Result<char, String
         "quot" => Ok('"'),
         "apos" => Ok('\''),
         other => Err(format!("unknown entity &{other}; (only XML's predefined entities are accepted)")),
+    }
+}
+
+/// Line and column of increasing byte offsets, counted incrementally so a large one-line document stays linear.
+struct Positions<'a> {
+    text: &'a str,
+    offset: usize,
+    line: usize,
+    col: usize,
+}
+
+impl<'a> Positions<'a> {
+    fn new(text: &'a str) -> Self {
+        Positions { text, offset: 0, line: 1, col: 1 }
+    }
+
+    fn of(&mut self, offset: u64) -> (usize, usize) {
+        let mut end = usize::try_from(offset).unwrap_or(usize::MAX).min(self.text.len());
+        while !self.text.is_char_boundary(end) {
+            end -= 1;
+        }
+        if end < self.offset {
+            return position(self.text, offset);
+        }
+        for c in self.text[self.offset..end].chars() {
+            if c == '\n' {
+                self.line += 1;
+                self.col = 1;
+            } else {
+                self.col += 1;
+            }
+        }
+        self.offset = end;
+        (self.line, self.col)
     }
 }
 
@@ -251,6 +345,30 @@ mod tests {
     }
 
     #[test]
+    fn parses_utf16_with_entities_and_positions() {
+        let xml = "<?xml version=\"1.0\" encoding=\"utf-16\"?>\n<a x=\"1\">\n  <b>(?&lt;![0-9])&#65;</b>\n</a>";
+        let mut bytes = vec![0xFF, 0xFE];
+        bytes.extend(xml.encode_utf16().flat_map(|u| u.to_le_bytes()));
+        let root = parse_bytes(&bytes).unwrap();
+        assert_eq!(root.name, "a");
+        assert_eq!(root.attr("x"), Some("1"));
+        let b = root.first_child("b").unwrap();
+        assert_eq!(b.text, "(?<![0-9])A");
+        assert_eq!((b.line, b.col), (3, 3));
+        assert!(parse_bytes(&[0xFF, 0xFE, 0x00, 0xD8]).unwrap_err().message.contains("UTF-16"));
+    }
+
+    #[test]
+    fn first_child_and_single_child() {
+        let root = parse("<a><b>1</b><c/><b>2</b></a>").unwrap();
+        assert_eq!(root.first_child("b").map(|b| b.text.as_str()), Some("1"));
+        assert!(root.single_child("b").unwrap_err().message.contains("only once"));
+        assert_eq!(root.single_child("c").unwrap().map(|c| c.name.as_str()), Some("c"));
+        assert!(root.single_child("d").unwrap().is_none());
+        assert!(root.reject_unknown_children(&["b"]).unwrap_err().message.contains("<c>"));
+    }
+
+    #[test]
     fn refuses_doctype_and_unknown_entities() {
         let bomb = "<!DOCTYPE a [<!ENTITY x \"xx\">]><a>&x;</a>";
         assert!(parse(bomb).unwrap_err().message.contains("DOCTYPE"));
@@ -261,9 +379,21 @@ mod tests {
     fn reports_unclosed_and_mismatched() {
         let e = parse("<a>\n<b>\n</a>").unwrap_err();
         assert_eq!(e.line, 3, "{e}");
+        assert!(e.malformed && e.to_string().contains("not well-formed XML"), "{e}");
+        let e = parse("<a>\n<b></c></a>").unwrap_err();
+        assert_eq!(e.line, 2, "{e}");
         assert!(parse("<a>").is_err());
         assert!(parse("").is_err());
         assert!(parse("<a/><b/>").is_err());
+    }
+
+    #[test]
+    fn positions_count_characters_incrementally() {
+        let text = "é\n  <a>\nxé<b/>";
+        let mut at = Positions::new(text);
+        for offset in [0, 3, 5, 9, 12, 3, text.len() as u64] {
+            assert_eq!(at.of(offset), position(text, offset), "offset {offset}");
+        }
     }
 
     #[test]

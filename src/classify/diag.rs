@@ -3,6 +3,8 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use crate::xml::Element;
+
 /// How bad a problem is: errors make the rule set invalid (exit 6), warnings only mean something is skipped.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -31,28 +33,27 @@ impl fmt::Display for Diagnostic {
     }
 }
 
-/// Collects diagnostics for one file, turning byte offsets into line and column.
+/// Collects diagnostics for one file, each at the element it is about.
 pub struct Diagnostics<'a> {
     file: &'a Path,
-    text_pos: &'a dyn Fn(usize) -> (usize, usize),
     pub items: Vec<Diagnostic>,
 }
 
 impl<'a> Diagnostics<'a> {
-    pub fn new(file: &'a Path, text_pos: &'a dyn Fn(usize) -> (usize, usize)) -> Self {
-        Diagnostics { file, text_pos, items: Vec::new() }
+    pub fn new(file: &'a Path) -> Self {
+        Diagnostics { file, items: Vec::new() }
     }
 
-    pub fn error(&mut self, offset: usize, message: impl Into<String>) {
-        self.push(offset, Severity::Error, message.into());
+    pub fn error(&mut self, at: &Element, message: impl Into<String>) {
+        self.push(at, Severity::Error, message.into());
     }
 
-    pub fn warning(&mut self, offset: usize, message: impl Into<String>) {
-        self.push(offset, Severity::Warning, message.into());
+    pub fn warning(&mut self, at: &Element, message: impl Into<String>) {
+        self.push(at, Severity::Warning, message.into());
     }
 
-    fn push(&mut self, offset: usize, severity: Severity, message: String) {
-        let (line, col) = (self.text_pos)(offset);
+    fn push(&mut self, at: &Element, severity: Severity, message: String) {
+        let (line, col) = (at.line, at.col);
         self.items.push(Diagnostic { file: self.file.to_path_buf(), line, col, severity, message });
     }
 }

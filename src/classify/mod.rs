@@ -28,22 +28,26 @@
 //! incomplete ([`Classification::is_complete`]): callers must not treat `Skip` from an incomplete result as a
 //! verdict.
 //!
-//! Modules: [`xml`] (rule-file reading), [`rules`] and [`fsrm_params`] (FSRM-style format), [`purview`],
-//! [`regex_dialect`], [`builtin`], [`model`], [`engine`] (streaming scan), [`aggregate`], [`policy`], [`scope`].
+//! Modules: [`ruleset`] (loading a rule folder into a [`RuleSet`]), the two readers [`fsrm_rules`] (with
+//! [`fsrm_params`]) and [`purview`], both over [`crate::xml`]'s element tree, [`regex_dialect`], [`builtin`],
+//! [`model`] (what they load into), [`engine`] (compile, streaming scan, entity evidence, verdict and protection
+//! policy), [`aggregate`], [`scope`].
+//!
+//! "Policy" here is always the rule files' protection policy (`<ProtectionPolicy>`:
+//! [`engine::protection_decision`]); the config file's `[policy]` (unreadable and excluded files) is
+//! [`crate::config::PolicyConfig`].
 
 pub mod aggregate;
 pub mod builtin;
 pub mod diag;
 pub mod engine;
 pub mod fsrm_params;
+pub mod fsrm_rules;
 pub mod model;
-pub mod policy;
 pub mod purview;
 pub mod regex_dialect;
-pub mod rules;
 pub mod ruleset;
 pub mod scope;
-pub mod xml;
 
 pub use diag::{Diagnostic, Severity};
 pub use engine::Scanner;

@@ -208,7 +208,8 @@ pub struct Model {
     pub entities: Vec<Entity>,
     pub properties: Vec<Property>,
     pub rules: Vec<Rule>,
-    pub policy: Vec<ProtectWhen>,
+    /// The rule files' `<ProtectionPolicy>`, in load order.
+    pub protection_policy: Vec<ProtectWhen>,
     pub default_template: Option<String>,
     pub options: super::builtin::Options,
     /// Built-in functions already turned into detectors, so each runs once however many rules use it.

@@ -17,7 +17,7 @@ use super::builtin::{self, dates};
 use super::diag::Diagnostics;
 use super::model::*;
 use super::regex_dialect;
-use super::xml::Element;
+use crate::xml::Element;
 
 /// Proximity when an entity does not say (Purview's default).
 const DEFAULT_PROXIMITY: u64 = 300;
@@ -27,12 +27,12 @@ pub const MAX_TERM_LEN: usize = 1024;
 
 /// Load the package rooted at `root` into `model`.
 pub fn load(root: &Element, file: &Path, model: &mut Model, diags: &mut Diagnostics<'_>) {
-    let Some(rules) = root.child("Rules") else {
-        diags.error(root.offset, "RulePackage has no <Rules> element");
+    let Some(rules) = root.first_child("Rules") else {
+        diags.error(root, "RulePackage has no <Rules> element");
         return;
     };
     let mut pkg = Package { file, rules, resolved: HashMap::new(), names: HashMap::new() };
-    if let Some(strings) = rules.child("LocalizedStrings") {
+    if let Some(strings) = rules.first_child("LocalizedStrings") {
         for res in strings.children_named("Resource") {
             let Some(id) = res.attr("idRef") else {
                 continue;
@@ -48,11 +48,11 @@ pub fn load(root: &Element, file: &Path, model: &mut Model, diags: &mut Diagnost
         match el.name.as_str() {
             "Entity" => pkg.entity(el, model, diags),
             "Affinity" => diags.warning(
-                el.offset,
+                el,
                 format!("Affinity {} is not supported and is skipped", el.attr("id").unwrap_or("(no id)")),
             ),
             "Regex" | "Keyword" | "Validators" | "Filters" | "LocalizedStrings" | "Fingerprint" | "Version" => {}
-            other => diags.warning(el.offset, format!("unknown element <{other}> ignored")),
+            other => diags.warning(el, format!("unknown element <{other}> ignored")),
         }
     }
 }
@@ -76,14 +76,14 @@ impl<'a> Package<'a> {
 
     fn entity(&mut self, el: &Element, model: &mut Model, diags: &mut Diagnostics<'_>) {
         let Some(id) = el.attr("id") else {
-            diags.error(el.offset, "Entity without an id");
+            diags.error(el, "Entity without an id");
             return;
         };
         let name = self.names.get(&id.to_ascii_lowercase()).cloned().unwrap_or_else(|| id.to_string());
         if let Some(other) = model.entity(id).map(|i| &model.entities[i])
             && other.id.eq_ignore_ascii_case(id)
         {
-            diags.error(el.offset, format!("entity {id} is already defined in {}", other.file.display()));
+            diags.error(el, format!("entity {id} is already defined in {}", other.file.display()));
             return;
         }
         let proximity = match el.attr("patternsProximity") {
@@ -92,7 +92,7 @@ impl<'a> Package<'a> {
                 Ok(p) if p <= 1_000_000 => p,
                 _ => {
                     diags.error(
-                        el.offset,
+                        el,
                         format!("entity \"{name}\": patternsProximity \"{p}\" is not a number of characters"),
                     );
                     return;
@@ -102,7 +102,7 @@ impl<'a> Package<'a> {
         let recommended = match confidence(el.attr("recommendedConfidence"), 75) {
             Some(c) => c,
             None => {
-                diags.error(el.offset, format!("entity \"{name}\": recommendedConfidence must be 0-100"));
+                diags.error(el, format!("entity \"{name}\": recommendedConfidence must be 0-100"));
                 return;
             }
         };
@@ -110,19 +110,19 @@ impl<'a> Package<'a> {
         let mut patterns = Vec::new();
         for p in el.children_named("Pattern") {
             let Some(level) = confidence(p.attr("confidenceLevel"), 75) else {
-                diags.error(p.offset, format!("entity \"{name}\": confidenceLevel must be 0-100"));
+                diags.error(p, format!("entity \"{name}\": confidenceLevel must be 0-100"));
                 continue;
             };
-            let Some(id_match) = p.child("IdMatch") else {
-                diags.error(p.offset, format!("entity \"{name}\": pattern without <IdMatch>"));
+            let Some(id_match) = p.first_child("IdMatch") else {
+                diags.error(p, format!("entity \"{name}\": pattern without <IdMatch>"));
                 continue;
             };
             let Some(id_ref) = id_match.attr("idRef") else {
-                diags.error(id_match.offset, "IdMatch without idRef");
+                diags.error(id_match, "IdMatch without idRef");
                 continue;
             };
             let mut missing = Vec::new();
-            let id_det = self.resolve(id_ref, id_match.offset, model, diags);
+            let id_det = self.resolve(id_ref, id_match, model, diags);
             if id_det.is_none() {
                 missing.push(id_ref.to_string());
             }
@@ -138,13 +138,13 @@ impl<'a> Package<'a> {
                     patterns.push(Pattern { confidence: level, id_match, conditions, filters: pattern_filters })
                 }
                 _ => diags.warning(
-                    p.offset,
+                    p,
                     format!("entity \"{name}\": pattern (confidence {level}) skipped, it needs {}", missing.join(", ")),
                 ),
             }
         }
         if patterns.is_empty() {
-            diags.warning(el.offset, format!("entity \"{name}\" has no pattern that can be evaluated offline"));
+            diags.warning(el, format!("entity \"{name}\" has no pattern that can be evaluated offline"));
         }
         model.entities.push(Entity {
             id: id.to_string(),
@@ -166,19 +166,19 @@ impl<'a> Package<'a> {
     ) -> Option<Condition> {
         if el.name == "Match" {
             let Some(id_ref) = el.attr("idRef") else {
-                diags.error(el.offset, "Match without idRef");
+                diags.error(el, "Match without idRef");
                 return None;
             };
             let min_count = match el.attr("minCount").map(|m| m.trim().parse::<u32>()) {
                 None => 1,
                 Some(Ok(n)) => n,
                 Some(Err(_)) => {
-                    diags.error(el.offset, format!("Match {id_ref}: minCount is not a number"));
+                    diags.error(el, format!("Match {id_ref}: minCount is not a number"));
                     return None;
                 }
             };
             let unique = el.attr("uniqueResults").is_some_and(|u| u.trim().eq_ignore_ascii_case("true"));
-            let det = self.resolve(id_ref, el.offset, model, diags);
+            let det = self.resolve(id_ref, el, model, diags);
             if det.is_none() {
                 missing.push(id_ref.to_string());
             }
@@ -193,20 +193,20 @@ impl<'a> Package<'a> {
         let parse = |name: &str| el.attr(name).map(|v| v.trim().parse::<u32>());
         let (min, max) = match (parse("minMatches"), parse("maxMatches")) {
             (Some(Err(_)), _) | (_, Some(Err(_))) => {
-                diags.error(el.offset, "Any: minMatches/maxMatches must be numbers");
+                diags.error(el, "Any: minMatches/maxMatches must be numbers");
                 return None;
             }
             (min, max) => (min.and_then(Result::ok).unwrap_or(1), max.and_then(Result::ok).unwrap_or(u32::MAX)),
         };
         if min > max {
-            diags.error(el.offset, format!("Any: minMatches {min} is above maxMatches {max}"));
+            diags.error(el, format!("Any: minMatches {min} is above maxMatches {max}"));
             return None;
         }
         Some(Condition::Any { min, max, children })
     }
 
     /// The detector for `id_ref`: a Regex or Keyword of this package, or a built-in function.
-    fn resolve(&mut self, id_ref: &str, at: usize, model: &mut Model, diags: &mut Diagnostics<'_>) -> Option<DetId> {
+    fn resolve(&mut self, id_ref: &str, at: &Element, model: &mut Model, diags: &mut Diagnostics<'_>) -> Option<DetId> {
         let key = id_ref.to_ascii_lowercase();
         if let Some(r) = self.resolved.get(&key) {
             return *r;
@@ -241,7 +241,7 @@ impl<'a> Package<'a> {
         let engine = match regex_dialect::engine_for(source) {
             Ok(e) => e,
             Err(e) => {
-                diags.error(el.offset, format!("Regex {id}: {e}"));
+                diags.error(el, format!("Regex {id}: {e}"));
                 return None;
             }
         };
@@ -255,10 +255,7 @@ impl<'a> Package<'a> {
                     None => return None,
                 }
             } else {
-                diags.warning(
-                    el.offset,
-                    format!("Regex {id}: validator {v} is not available offline; the regex is skipped"),
-                );
+                diags.warning(el, format!("Regex {id}: validator {v} is not available offline; the regex is skipped"));
                 return None;
             }
         }
@@ -277,14 +274,14 @@ impl<'a> Package<'a> {
                 "word" => true,
                 "string" => false,
                 other => {
-                    diags.error(group.offset, format!("Keyword {id}: matchStyle \"{other}\" is not word or string"));
+                    diags.error(group, format!("Keyword {id}: matchStyle \"{other}\" is not word or string"));
                     return None;
                 }
             };
             for t in group.children_named("Term") {
                 let text = t.text.trim();
                 if text.is_empty() || text.len() > MAX_TERM_LEN {
-                    diags.error(t.offset, format!("Keyword {id}: a term must have 1 to {MAX_TERM_LEN} bytes"));
+                    diags.error(t, format!("Keyword {id}: a term must have 1 to {MAX_TERM_LEN} bytes"));
                     continue;
                 }
                 let case_sensitive = t.attr("caseSensitive").is_some_and(|c| c.trim().eq_ignore_ascii_case("true"));
@@ -292,7 +289,7 @@ impl<'a> Package<'a> {
             }
         }
         if terms.is_empty() {
-            diags.warning(el.offset, format!("Keyword {id} has no terms"));
+            diags.warning(el, format!("Keyword {id} has no terms"));
         }
         Some(model.add(Detector {
             label: format!("{id} ({})", file_name(self.file)),
@@ -306,7 +303,7 @@ impl<'a> Package<'a> {
         let mut out = Vec::new();
         for fid in el.attr("filters").unwrap_or_default().split([',', ';', ' ']).filter(|f| !f.is_empty()) {
             let Some(fel) = self.find("Filters", fid) else {
-                diags.error(el.offset, format!("filters {fid} is not defined in this package"));
+                diags.error(el, format!("filters {fid} is not defined in this package"));
                 continue;
             };
             for f in fel.children_named("Filter") {
@@ -321,7 +318,7 @@ impl<'a> Package<'a> {
                             "prefix" => Direction::Prefix,
                             "suffix" => Direction::Suffix,
                             other => {
-                                diags.error(f.offset, format!("TextMatchFilter: unknown direction \"{other}\""));
+                                diags.error(f, format!("TextMatchFilter: unknown direction \"{other}\""));
                                 continue;
                             }
                         };
@@ -329,24 +326,19 @@ impl<'a> Package<'a> {
                             "exclude" => true,
                             "include" => false,
                             other => {
-                                diags.error(
-                                    f.offset,
-                                    format!("TextMatchFilter: logic \"{other}\" is not Include or Exclude"),
-                                );
+                                diags.error(f, format!("TextMatchFilter: logic \"{other}\" is not Include or Exclude"));
                                 continue;
                             }
                         };
                         let Some(pid) = f.attr("textProcessorId") else {
-                            diags.error(f.offset, "TextMatchFilter without textProcessorId");
+                            diags.error(f, "TextMatchFilter without textProcessorId");
                             continue;
                         };
-                        if let Some(processor) = self.resolve(pid, f.offset, model, diags) {
+                        if let Some(processor) = self.resolve(pid, f, model, diags) {
                             out.push(Filter::TextMatch { direction, exclude, processor });
                         }
                     }
-                    other => {
-                        diags.warning(f.offset, format!("filter type \"{other}\" is not supported and is ignored"))
-                    }
+                    other => diags.warning(f, format!("filter type \"{other}\" is not supported and is ignored")),
                 }
             }
         }
@@ -368,8 +360,7 @@ fn validators(el: &Element, diags: &mut Diagnostics<'_>) -> Option<Vec<Check>> {
             "DateSimple" => {
                 let pattern = param("Pattern").unwrap_or_default();
                 if !dates::date_simple_pattern_ok(pattern) {
-                    diags
-                        .error(v.offset, format!("Validators {id}: DateSimple pattern \"{pattern}\" is not supported"));
+                    diags.error(v, format!("Validators {id}: DateSimple pattern \"{pattern}\" is not supported"));
                     return None;
                 }
                 out.push(Check::DateSimple(pattern.to_string()));
@@ -385,17 +376,13 @@ fn validators(el: &Element, diags: &mut Diagnostics<'_>) -> Option<Vec<Check>> {
                         out.push(Check::Checksum(Checksum { weights, modulus, check_position, allow_letters }));
                     }
                     _ => {
-                        diags.error(
-                            v.offset,
-                            format!("Validators {id}: Checksum needs Weights, Mod and CheckDigit numbers"),
-                        );
+                        diags.error(v, format!("Validators {id}: Checksum needs Weights, Mod and CheckDigit numbers"));
                         return None;
                     }
                 }
             }
             other => {
-                diags
-                    .warning(v.offset, format!("Validators {id}: validator type \"{other}\" is not available offline"));
+                diags.warning(v, format!("Validators {id}: validator type \"{other}\" is not available offline"));
                 return None;
             }
         }

@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 use super::diag::{Diagnostic, Diagnostics, Severity};
 use super::engine::{self, Compiled, Scanner};
 use super::model::Model;
-use super::{purview, rules, xml};
+use super::{fsrm_rules, purview};
+use crate::xml::{self, Element};
 use crate::{Error, ExitClass};
 
 /// Largest rule file read (real packages are well under a megabyte).
@@ -41,6 +42,7 @@ pub struct Stats {
     pub entities: usize,
     pub patterns: usize,
     pub detectors: usize,
+    /// `<Protect>` lines of the protection policy.
     pub policy: usize,
 }
 
@@ -82,18 +84,17 @@ impl RuleSet {
         let mut model = Model::default();
         // Phase 1: entities and property definitions; phase 2: rules and policy, which refer to them.
         for phase in [1, 2] {
-            for (file, doc) in &docs {
-                let pos = |o| doc.line_col(o);
-                let mut diags = Diagnostics::new(file, &pos);
-                match (doc.root.name.as_str(), phase) {
-                    ("RulePackage", 1) => purview::load(&doc.root, file, &mut model, &mut diags),
-                    ("ClassificationRules", 1) => rules::load_definitions(&doc.root, &mut model, &mut diags),
-                    ("ClassificationRules", 2) => rules::load_rules(&doc.root, &mut model, &mut diags),
+            for (file, root) in &docs {
+                let mut diags = Diagnostics::new(file);
+                match (root.name.as_str(), phase) {
+                    ("RulePackage", 1) => purview::load(root, file, &mut model, &mut diags),
+                    ("ClassificationRules", 1) => fsrm_rules::load_definitions(root, &mut model, &mut diags),
+                    ("ClassificationRules", 2) => fsrm_rules::load_rules(root, &mut model, &mut diags),
                     ("RulePackage", 2) => {}
                     (other, _) => {
                         if phase == 1 {
                             diags.error(
-                                doc.root.offset,
+                                root,
                                 format!("root element <{other}> is neither <ClassificationRules> nor a Purview <RulePackage>"),
                             );
                         }
@@ -112,7 +113,7 @@ impl RuleSet {
             entities: model.entities.len(),
             patterns: model.entities.iter().map(|e| e.patterns.len()).sum(),
             detectors: model.detectors.len(),
-            policy: model.policy.len(),
+            policy: model.protection_policy.len(),
         };
         let mut rules = None;
         if !diagnostics.iter().any(|d| d.severity == Severity::Error) {
@@ -177,7 +178,7 @@ fn rule_files(dir: &Path) -> Result<Vec<PathBuf>, Error> {
     Ok(files)
 }
 
-fn read_doc(file: &Path) -> Result<xml::Document, Diagnostic> {
+fn read_doc(file: &Path) -> Result<Element, Diagnostic> {
     let fail = |line, col, message: String| Diagnostic {
         file: file.to_path_buf(),
         line,
@@ -190,8 +191,6 @@ fn read_doc(file: &Path) -> Result<xml::Document, Diagnostic> {
         return Err(fail(1, 1, format!("larger than {} MiB; not a rule file", MAX_RULE_FILE >> 20)));
     }
     let bytes = std::fs::read(file).map_err(|e| fail(1, 1, format!("cannot read: {e}")))?;
-    xml::parse(&bytes).map_err(|e| {
-        let (line, col) = e.line_col();
-        fail(line, col, format!("not well-formed XML: {}", e.message))
-    })
+    // Every problem reading the tree is reported as "not well-formed", as rule files always have been.
+    xml::parse_bytes(&bytes).map_err(|e| fail(e.line, e.col, format!("not well-formed XML: {}", e.message)))
 }

@@ -117,7 +117,7 @@ impl Grant {
 /// The grants of a `<Rights>` element (templates and licenses share it); none when it is absent.
 pub fn parse_rights(rights: Option<&Element>) -> Result<Vec<Grant>, XmlError> {
     let Some(rights) = rights else { return Ok(Vec::new()) };
-    rights.only_children(&["Grant"])?;
+    rights.reject_unknown_children(&["Grant"])?;
     rights
         .children
         .iter()
@@ -194,7 +194,7 @@ impl Template {
                 root.error(format!("the root element is <{}>; a template file starts with <Template>", root.name))
             );
         }
-        root.only_children(&[
+        root.reject_unknown_children(&[
             "Id",
             "Name",
             "Description",
@@ -204,19 +204,19 @@ impl Template {
             "IssuerKey",
             "RecoveryKey",
         ])?;
-        let id_el = root.child("Id")?.ok_or_else(|| root.error("<Template> needs an <Id> element"))?;
+        let id_el = root.single_child("Id")?.ok_or_else(|| root.error("<Template> needs an <Id> element"))?;
         let id = parse_id(&id_el.text).map_err(|m| id_el.error(m))?;
-        let name = root.required_child_text("Name")?.to_string();
+        let name = root.required_single_child_text("Name")?.to_string();
         if name.is_empty() {
             return Err(root.error("<Name> is empty"));
         }
-        let description = root.child_text("Description")?.unwrap_or_default().to_string();
-        let grants = parse_rights(root.child("Rights")?)?;
-        let expiry = match root.child("ContentExpiry")? {
+        let description = root.single_child_text("Description")?.unwrap_or_default().to_string();
+        let grants = parse_rights(root.single_child("Rights")?)?;
+        let expiry = match root.single_child("ContentExpiry")? {
             None => Expiry::Never,
             Some(el) => parse_expiry(el)?,
         };
-        let offline_days = match root.child("OfflineAccessDays")? {
+        let offline_days = match root.single_child("OfflineAccessDays")? {
             None => None,
             Some(el) => Some(
                 el.text
@@ -226,7 +226,7 @@ impl Template {
             ),
         };
         let base = source.parent().unwrap_or(Path::new("."));
-        let issuer_el = root.child("IssuerKey")?.ok_or_else(|| root.error("<Template> needs an <IssuerKey>"))?;
+        let issuer_el = root.single_child("IssuerKey")?.ok_or_else(|| root.error("<Template> needs an <IssuerKey>"))?;
         let issuer = read_key(issuer_el, base)?;
         let recovery =
             root.children_named("RecoveryKey").map(|el| read_key(el, base)).collect::<Result<Vec<_>, _>>()?;

@@ -106,7 +106,7 @@ impl License {
         let wraps = text.matches("<KeyWrap ").count();
         if wraps > MAX_WRAPS {
             let message = format!("the license has {wraps} key wraps; at most {MAX_WRAPS} are accepted");
-            return Err(XmlError { line: 1, col: 1, message });
+            return Err(XmlError::new(1, 1, message));
         }
         let root = xml::parse(text)?;
         if root.name != "License" {
@@ -115,7 +115,7 @@ impl License {
         if root.attr("version") != Some("1") {
             return Err(root.error("unsupported license version (this build reads version 1)"));
         }
-        root.only_children(&[
+        root.reject_unknown_children(&[
             "ContentId",
             "Template",
             "Owner",
@@ -129,15 +129,15 @@ impl License {
         let uuid = |el: &Element, text: &str| {
             Uuid::parse_str(text.trim()).map_err(|_| el.error(format!("<{}> is not a GUID", el.name)))
         };
-        let content_el = root.child("ContentId")?.ok_or_else(|| root.error("no <ContentId>"))?;
-        let template = root.child("Template")?.ok_or_else(|| root.error("no <Template>"))?;
-        let issued = root.child("Issued")?.ok_or_else(|| root.error("no <Issued>"))?;
-        let original = root.child("OriginalFile")?.ok_or_else(|| root.error("no <OriginalFile>"))?;
+        let content_el = root.single_child("ContentId")?.ok_or_else(|| root.error("no <ContentId>"))?;
+        let template = root.single_child("Template")?.ok_or_else(|| root.error("no <Template>"))?;
+        let issued = root.single_child("Issued")?.ok_or_else(|| root.error("no <Issued>"))?;
+        let original = root.single_child("OriginalFile")?.ok_or_else(|| root.error("no <OriginalFile>"))?;
         let original_size = original.required_attr("size")?;
-        let grants = parse_rights(root.child("Rights")?)?;
+        let grants = parse_rights(root.single_child("Rights")?)?;
         let mut wraps = Vec::new();
-        if let Some(list) = root.child("KeyWraps")? {
-            list.only_children(&["KeyWrap"])?;
+        if let Some(list) = root.single_child("KeyWraps")? {
+            list.reject_unknown_children(&["KeyWrap"])?;
             if list.children.len() > MAX_WRAPS {
                 return Err(list.error(format!(
                     "the license has {} key wraps; at most {MAX_WRAPS} are accepted",
@@ -163,10 +163,10 @@ impl License {
             content_id: uuid(content_el, &content_el.text)?,
             template_id: uuid(template, template.required_attr("id")?)?,
             template_name: template.required_attr("name")?.to_string(),
-            owner: root.child_text("Owner")?.map(str::to_string),
+            owner: root.single_child_text("Owner")?.map(str::to_string),
             issued: parse_time(issued)?,
-            valid_until: root.child("ValidUntil")?.map(parse_time).transpose()?,
-            offline_days: match root.child("OfflineAccessDays")? {
+            valid_until: root.single_child("ValidUntil")?.map(parse_time).transpose()?,
+            offline_days: match root.single_child("OfflineAccessDays")? {
                 Some(el) => Some(el.text.trim().parse().map_err(|_| el.error("<OfflineAccessDays> is not a number"))?),
                 None => None,
             },

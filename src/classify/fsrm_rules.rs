@@ -12,7 +12,7 @@ use super::model::*;
 use super::purview::MAX_TERM_LEN;
 use super::regex_dialect;
 use super::scope::{self, Scope};
-use super::xml::Element;
+use crate::xml::Element;
 
 /// Phase 1: `<Settings>` and `<PropertyDefinition>` elements.
 pub fn load_definitions(root: &Element, model: &mut Model, diags: &mut Diagnostics<'_>) {
@@ -22,13 +22,13 @@ pub fn load_definitions(root: &Element, model: &mut Model, diags: &mut Diagnosti
                 if let Some(v) = el.attr("ignoreTestCardNumbers") {
                     match parse_bool(v) {
                         Some(b) => model.options.ignore_test_card_numbers = b,
-                        None => diags.error(el.offset, format!("ignoreTestCardNumbers \"{v}\" is not true or false")),
+                        None => diags.error(el, format!("ignoreTestCardNumbers \"{v}\" is not true or false")),
                     }
                 }
             }
             "PropertyDefinition" => property(el, model, diags),
             "Rule" | "ProtectionPolicy" => {}
-            other => diags.warning(el.offset, format!("unknown element <{other}> ignored")),
+            other => diags.warning(el, format!("unknown element <{other}> ignored")),
         }
     }
 }
@@ -38,7 +38,7 @@ pub fn load_rules(root: &Element, model: &mut Model, diags: &mut Diagnostics<'_>
     for el in &root.children {
         match el.name.as_str() {
             "Rule" => rule(el, model, diags),
-            "ProtectionPolicy" => policy(el, model, diags),
+            "ProtectionPolicy" => protection_policy(el, model, diags),
             _ => {}
         }
     }
@@ -46,28 +46,28 @@ pub fn load_rules(root: &Element, model: &mut Model, diags: &mut Diagnostics<'_>
 
 fn property(el: &Element, model: &mut Model, diags: &mut Diagnostics<'_>) {
     let Some(name) = el.attr("name").map(str::trim).filter(|n| !n.is_empty()) else {
-        diags.error(el.offset, "PropertyDefinition needs a name");
+        diags.error(el, "PropertyDefinition needs a name");
         return;
     };
     let Some(kind) = el.attr("type").and_then(PropertyType::parse) else {
         diags.error(
-            el.offset,
+            el,
             format!("property \"{name}\": type must be YesNo, OrderedList, SingleChoice, MultiChoice, String, MultiString, Integer or DateTime"),
         );
         return;
     };
     if model.property(name).is_some() {
-        diags.error(el.offset, format!("property \"{name}\" is defined twice"));
+        diags.error(el, format!("property \"{name}\" is defined twice"));
         return;
     }
     let values: Vec<String> = el.children_named("Value").map(|v| v.text.trim().to_string()).collect();
     let listed = matches!(kind, PropertyType::OrderedList | PropertyType::SingleChoice | PropertyType::MultiChoice);
     if listed && values.is_empty() {
-        diags.error(el.offset, format!("property \"{name}\" ({kind:?}) needs <Value> elements"));
+        diags.error(el, format!("property \"{name}\" ({kind:?}) needs <Value> elements"));
         return;
     }
     if !listed && !values.is_empty() {
-        diags.warning(el.offset, format!("property \"{name}\": <Value> elements are ignored for {kind:?}"));
+        diags.warning(el, format!("property \"{name}\": <Value> elements are ignored for {kind:?}"));
     }
     let values = if listed { values } else { Vec::new() };
     model.properties.push(Property { name: name.to_string(), kind, values });
@@ -106,18 +106,18 @@ fn property_value(prop: &Property, raw: &str) -> Result<String, String> {
 
 fn rule(el: &Element, model: &mut Model, diags: &mut Diagnostics<'_>) {
     let Some(name) = el.attr("name").map(str::trim).filter(|n| !n.is_empty()) else {
-        diags.error(el.offset, "Rule needs a name");
+        diags.error(el, "Rule needs a name");
         return;
     };
     if el.attr("enabled").is_some_and(|e| parse_bool(e) == Some(false)) {
         return;
     }
     let Some(prop_name) = el.attr("property") else {
-        diags.error(el.offset, format!("rule \"{name}\" needs a property"));
+        diags.error(el, format!("rule \"{name}\" needs a property"));
         return;
     };
     let Some(property) = model.property(prop_name) else {
-        diags.error(el.offset, format!("rule \"{name}\": property \"{prop_name}\" is not defined"));
+        diags.error(el, format!("rule \"{name}\": property \"{prop_name}\" is not defined"));
         return;
     };
     let prop = &model.properties[property];
@@ -128,7 +128,7 @@ fn rule(el: &Element, model: &mut Model, diags: &mut Diagnostics<'_>) {
         match property_value(prop, v) {
             Ok(v) => values.push(v),
             Err(e) => {
-                diags.error(el.offset, format!("rule \"{name}\": property \"{}\": {e}", prop.name));
+                diags.error(el, format!("rule \"{name}\": property \"{}\": {e}", prop.name));
                 return;
             }
         }
@@ -138,10 +138,7 @@ fn rule(el: &Element, model: &mut Model, diags: &mut Diagnostics<'_>) {
         "folder" => Classifier::Folder,
         "filename" => Classifier::FileName,
         other => {
-            diags.error(
-                el.offset,
-                format!("rule \"{name}\": classifier \"{other}\" is not Content, Folder or FileName"),
-            );
+            diags.error(el, format!("rule \"{name}\": classifier \"{other}\" is not Content, Folder or FileName"));
             return;
         }
     };
@@ -149,11 +146,11 @@ fn rule(el: &Element, model: &mut Model, diags: &mut Diagnostics<'_>) {
         "all" => true,
         "any" => false,
         other => {
-            diags.error(el.offset, format!("rule \"{name}\": match \"{other}\" is not all or any"));
+            diags.error(el, format!("rule \"{name}\": match \"{other}\" is not all or any"));
             return;
         }
     };
-    let scope = el.child("Scope").map(rule_scope).unwrap_or_default();
+    let scope = el.first_child("Scope").map(rule_scope).unwrap_or_default();
     let mut conditions = Vec::new();
     let mut ok = true;
     for (n, c) in el.children.iter().filter(|c| c.name != "Scope").enumerate() {
@@ -167,22 +164,19 @@ fn rule(el: &Element, model: &mut Model, diags: &mut Diagnostics<'_>) {
     }
     match classifier {
         Classifier::Content if conditions.is_empty() => {
-            diags.error(el.offset, format!("rule \"{name}\": a Content rule needs at least one expression"));
+            diags.error(el, format!("rule \"{name}\": a Content rule needs at least one expression"));
             return;
         }
         Classifier::Folder if scope.include_folders.is_empty() => {
-            diags.error(el.offset, format!("rule \"{name}\": a Folder rule needs <Folder> in its <Scope>"));
+            diags.error(el, format!("rule \"{name}\": a Folder rule needs <Folder> in its <Scope>"));
             return;
         }
         Classifier::FileName if scope.file_names.is_empty() => {
-            diags.error(el.offset, format!("rule \"{name}\": a FileName rule needs <FileNames> in its <Scope>"));
+            diags.error(el, format!("rule \"{name}\": a FileName rule needs <FileNames> in its <Scope>"));
             return;
         }
         Classifier::Folder | Classifier::FileName if !conditions.is_empty() => {
-            diags.warning(
-                el.offset,
-                format!("rule \"{name}\": expressions are ignored by the {classifier:?} classifier"),
-            );
+            diags.warning(el, format!("rule \"{name}\": expressions are ignored by the {classifier:?} classifier"));
             conditions.clear();
         }
         _ => {}
@@ -228,7 +222,7 @@ fn condition(
 ) -> Option<RuleCondition> {
     let label = format!("rule \"{rule}\" expression {n}");
     let fail = |diags: &mut Diagnostics<'_>, msg: String| {
-        diags.error(el.offset, format!("{label}: {msg}"));
+        diags.error(el, format!("{label}: {msg}"));
         None
     };
     match el.name.as_str() {
@@ -320,23 +314,23 @@ fn condition(
     }
 }
 
-fn policy(el: &Element, model: &mut Model, diags: &mut Diagnostics<'_>) {
+fn protection_policy(el: &Element, model: &mut Model, diags: &mut Diagnostics<'_>) {
     if let Some(t) = el.attr("defaultTemplate").map(str::trim).filter(|t| !t.is_empty()) {
         match &model.default_template {
             Some(existing) if existing != t => {
-                diags.error(el.offset, format!("defaultTemplate \"{t}\" conflicts with \"{existing}\" set earlier"))
+                diags.error(el, format!("defaultTemplate \"{t}\" conflicts with \"{existing}\" set earlier"))
             }
             _ => model.default_template = Some(t.to_string()),
         }
     }
     for p in &el.children {
         if p.name != "Protect" {
-            diags.warning(p.offset, format!("<{}> ignored in ProtectionPolicy (expected <Protect>)", p.name));
+            diags.warning(p, format!("<{}> ignored in ProtectionPolicy (expected <Protect>)", p.name));
             continue;
         }
         let prop_name = p.attr("property").unwrap_or_default();
         let Some(property) = model.property(prop_name) else {
-            diags.error(p.offset, format!("Protect: property \"{prop_name}\" is not defined"));
+            diags.error(p, format!("Protect: property \"{prop_name}\" is not defined"));
             continue;
         };
         let prop = &model.properties[property];
@@ -344,7 +338,7 @@ fn policy(el: &Element, model: &mut Model, diags: &mut Diagnostics<'_>) {
             (Some(v), None) => match property_value(prop, v) {
                 Ok(v) => ValueTest::Equals(v),
                 Err(e) => {
-                    diags.error(p.offset, format!("Protect: property \"{}\": {e}", prop.name));
+                    diags.error(p, format!("Protect: property \"{}\": {e}", prop.name));
                     continue;
                 }
             },
@@ -352,25 +346,25 @@ fn policy(el: &Element, model: &mut Model, diags: &mut Diagnostics<'_>) {
                 match prop.values.iter().position(|x| x.eq_ignore_ascii_case(v.trim())) {
                     Some(i) => ValueTest::AtLeast(i),
                     None => {
-                        diags.error(p.offset, format!("Protect: \"{v}\" is not a value of \"{}\"", prop.name));
+                        diags.error(p, format!("Protect: \"{v}\" is not a value of \"{}\"", prop.name));
                         continue;
                     }
                 }
             }
             (None, Some(_)) => {
                 diags.error(
-                    p.offset,
+                    p,
                     format!("Protect: atLeast needs an OrderedList property; \"{}\" is {:?}", prop.name, prop.kind),
                 );
                 continue;
             }
             _ => {
-                diags.error(p.offset, "Protect needs exactly one of value or atLeast");
+                diags.error(p, "Protect needs exactly one of value or atLeast");
                 continue;
             }
         };
         let template = p.attr("template").map(str::trim).filter(|t| !t.is_empty()).map(String::from);
-        model.policy.push(ProtectWhen { property, test, template });
+        model.protection_policy.push(ProtectWhen { property, test, template });
     }
 }
 

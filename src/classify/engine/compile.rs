@@ -1,0 +1,263 @@
+//! The rule set's detectors compiled once for scanning: the linear regexes as one multi-pattern set, the keywords as
+//! one Aho-Corasick automaton, the backtracking regexes one by one, and the plan of which hits entities need.
+
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use aho_corasick::{AhoCorasick, AhoCorasickKind};
+use regex_automata::meta;
+
+use super::super::model::*;
+use super::super::regex_dialect::{self, Engine};
+
+/// Bytes scanned in this process before the keyword automaton is rebuilt as a DFA. Overlapping keyword search
+/// walks the automaton byte by byte (no prefilter helps with a hundred-odd keywords on prose); the DFA takes
+/// one table lookup per byte where the NFA follows failure links, and scans about 3x faster, but costs ~2 ms
+/// to build: more than a small file's whole scan. So one FSRM invocation on a small file keeps the NFA, and a
+/// large file or a folder run switches once this much text has been seen. Both find exactly the same matches.
+const AC_DFA_AFTER: u64 = 1024 * 1024;
+
+/// The rule set's detectors compiled for scanning.
+pub struct Compiled {
+    pub(super) linear: LinearSet,
+    pub(super) keywords: Keywords,
+    pub(super) backtracking: Backtracking,
+    pub(super) plan: EntityPlan,
+}
+
+/// The linear (`regex-automata`) detectors: one set that says which occur in a window, then a position regex per
+/// detector present.
+pub(super) struct LinearSet {
+    pub(super) set: Option<meta::Regex>,
+    /// Set pattern → its detector.
+    pub(super) dets: Vec<DetId>,
+    /// Per detector: its slot in `positions` (linear regex detectors only).
+    position_slot: Vec<Option<usize>>,
+    /// Position regexes, one per distinct source (several functions share a pattern), compiled on first use.
+    positions: Vec<(String, OnceLock<Result<meta::Regex, String>>)>,
+}
+
+/// Every keyword term of every detector in one ASCII-case-insensitive automaton.
+pub(super) struct Keywords {
+    nfa: Option<AhoCorasick>,
+    /// The same keywords as a DFA, built once this process has scanned [`AC_DFA_AFTER`] bytes (see there).
+    dfa: OnceLock<Option<AhoCorasick>>,
+    patterns: Vec<String>,
+    scanned: AtomicU64,
+    /// Automaton pattern → (detector, term index) it stands for.
+    pub(super) targets: Vec<Vec<(DetId, usize)>>,
+}
+
+/// The backtracking (`fancy-regex`) detectors, searched one by one under a time budget.
+pub(super) struct Backtracking {
+    /// Per detector: its regex (backtracking regex detectors only).
+    pub(super) regexes: Vec<Option<fancy_regex::Regex>>,
+    pub(super) dets: Vec<DetId>,
+}
+
+/// What entity evaluation needs from the hits: which detectors keep positions, which hits open an evaluation, and
+/// how long hits must be kept.
+pub(super) struct EntityPlan {
+    /// Hits of these detectors are kept with positions (entities and filters need them).
+    pub(super) positional: Vec<bool>,
+    /// Per detector: the (entity, pattern) pairs it is the `IdMatch` of.
+    pub(super) id_patterns: Vec<Vec<(usize, usize)>>,
+    /// Per detector: how far past a hit's end supporting evidence may lie.
+    pub(super) settle_lag: Vec<u64>,
+    /// The widest window any entity or filter looks back.
+    pub(super) max_reach: u64,
+    /// Per entity: every detector it uses.
+    pub(super) entity_dets: Vec<Vec<DetId>>,
+}
+
+/// Compile `model`'s detectors; `Err` names the detector that cannot be compiled.
+pub fn compile(model: &Model) -> Result<Compiled, (DetId, String)> {
+    // In this order so the detector named on failure is the one it always was.
+    let backtracking = Backtracking::compile(model)?;
+    let linear = LinearSet::compile(model)?;
+    let keywords = Keywords::compile(model)?;
+    Ok(Compiled { linear, keywords, backtracking, plan: EntityPlan::new(model) })
+}
+
+impl Compiled {
+    /// The position regex of linear detector `det`, compiled on first use.
+    pub(super) fn linear_regex(&self, det: DetId) -> Result<&meta::Regex, String> {
+        self.linear.position_regex(det)
+    }
+
+    pub fn detectors_in_set(&self) -> usize {
+        self.linear.dets.len()
+    }
+}
+
+impl LinearSet {
+    fn compile(model: &Model) -> Result<LinearSet, (DetId, String)> {
+        let mut sources = Vec::new();
+        let mut dets = Vec::new();
+        let mut position_slot = vec![None; model.detectors.len()];
+        let mut positions: Vec<(String, OnceLock<Result<meta::Regex, String>>)> = Vec::new();
+        for (id, det) in model.detectors.iter().enumerate() {
+            let Matcher::Regex { source, engine: Engine::Linear } = &det.matcher else {
+                continue;
+            };
+            sources.push(source.clone());
+            dets.push(id);
+            position_slot[id] = Some(match positions.iter().position(|(s, _)| s == source) {
+                Some(slot) => slot,
+                None => {
+                    positions.push((source.clone(), OnceLock::new()));
+                    positions.len() - 1
+                }
+            });
+        }
+        let set = if sources.is_empty() {
+            None
+        } else {
+            match regex_dialect::linear_set(&sources) {
+                Ok(set) => Some(set),
+                Err(e) => {
+                    // Name the culprit: the first pattern that fails alone, else the first one.
+                    let culprit = sources.iter().zip(&dets).find(|(src, _)| regex_dialect::linear(src).is_err());
+                    return Err((culprit.map_or(dets[0], |(_, &d)| d), e));
+                }
+            }
+        };
+        Ok(LinearSet { set, dets, position_slot, positions })
+    }
+
+    fn position_regex(&self, det: DetId) -> Result<&meta::Regex, String> {
+        let Some((source, cell)) = self.position_slot[det].map(|slot| &self.positions[slot]) else {
+            return Err("not a linear regex".into());
+        };
+        cell.get_or_init(|| regex_dialect::positions(source)).as_ref().map_err(Clone::clone)
+    }
+}
+
+impl Keywords {
+    fn compile(model: &Model) -> Result<Keywords, (DetId, String)> {
+        let mut patterns: Vec<String> = Vec::new();
+        let mut targets: Vec<Vec<(DetId, usize)>> = Vec::new();
+        for (id, det) in model.detectors.iter().enumerate() {
+            let Matcher::Keywords(terms) = &det.matcher else {
+                continue;
+            };
+            for (ti, term) in terms.iter().enumerate() {
+                for variant in case_variants(term) {
+                    match patterns.iter().position(|p| *p == variant) {
+                        Some(pi) => targets[pi].push((id, ti)),
+                        None => {
+                            patterns.push(variant);
+                            targets.push(vec![(id, ti)]);
+                        }
+                    }
+                }
+            }
+        }
+        let nfa = if patterns.is_empty() {
+            None
+        } else {
+            Some(
+                automaton(&patterns, AhoCorasickKind::NoncontiguousNFA)
+                    .map_err(|e| (targets[0][0].0, e.to_string()))?,
+            )
+        };
+        Ok(Keywords { nfa, dfa: OnceLock::new(), patterns, scanned: AtomicU64::new(0), targets })
+    }
+
+    /// The automaton for a window of `len` bytes: the DFA once enough text has been scanned.
+    pub(super) fn for_window(&self, len: usize) -> Option<&AhoCorasick> {
+        let nfa = self.nfa.as_ref()?;
+        if self.scanned.fetch_add(len as u64, Ordering::Relaxed) < AC_DFA_AFTER {
+            return Some(nfa);
+        }
+        let dfa = self.dfa.get_or_init(|| automaton(&self.patterns, AhoCorasickKind::DFA).ok());
+        // The DFA can only fail to build on its size limit; the NFA serves then.
+        Some(dfa.as_ref().unwrap_or(nfa))
+    }
+}
+
+fn automaton(patterns: &[String], kind: AhoCorasickKind) -> Result<AhoCorasick, aho_corasick::BuildError> {
+    AhoCorasick::builder().ascii_case_insensitive(true).kind(Some(kind)).build(patterns)
+}
+
+/// The spellings of a term the ASCII-case-insensitive automaton needs: as written, and for case-insensitive terms
+/// with non-ASCII letters also all-lower and all-upper (so `patiëntnummer` finds `PATIËNTNUMMER`).
+fn case_variants(term: &Term) -> Vec<String> {
+    let mut v = vec![term.text.clone()];
+    if !term.case_sensitive && !term.text.is_ascii() {
+        for s in [term.text.to_lowercase(), term.text.to_uppercase()] {
+            if !v.contains(&s) {
+                v.push(s);
+            }
+        }
+    }
+    v
+}
+
+impl Backtracking {
+    fn compile(model: &Model) -> Result<Backtracking, (DetId, String)> {
+        let mut regexes: Vec<Option<fancy_regex::Regex>> = (0..model.detectors.len()).map(|_| None).collect();
+        let mut dets = Vec::new();
+        for (id, det) in model.detectors.iter().enumerate() {
+            if let Matcher::Regex { source, engine: Engine::Backtracking } = &det.matcher {
+                regexes[id] = Some(regex_dialect::backtracking(source).map_err(|e| (id, e))?);
+                dets.push(id);
+            }
+        }
+        Ok(Backtracking { regexes, dets })
+    }
+}
+
+impl EntityPlan {
+    fn new(model: &Model) -> EntityPlan {
+        let n = model.detectors.len();
+        let mut plan = EntityPlan {
+            positional: vec![false; n],
+            id_patterns: vec![Vec::new(); n],
+            settle_lag: vec![0u64; n],
+            max_reach: 0,
+            entity_dets: Vec::new(),
+        };
+        for (ei, e) in model.entities.iter().enumerate() {
+            let mut dets = Vec::new();
+            let mut mark = |d: DetId, dets: &mut Vec<DetId>| {
+                plan.positional[d] = true;
+                if !dets.contains(&d) {
+                    dets.push(d);
+                }
+            };
+            let filter_reach = filters_reach(&e.filters, |d| mark(d, &mut dets));
+            for (pi, p) in e.patterns.iter().enumerate() {
+                mark(p.id_match, &mut dets);
+                plan.id_patterns[p.id_match].push((ei, pi));
+                let reach = filter_reach.max(filters_reach(&p.filters, |d| mark(d, &mut dets)));
+                let mut stack: Vec<&Condition> = p.conditions.iter().collect();
+                while let Some(c) = stack.pop() {
+                    match c {
+                        Condition::Match { det, .. } => mark(*det, &mut dets),
+                        Condition::Any { children, .. } => stack.extend(children),
+                    }
+                }
+                let lag = if p.conditions.is_empty() { reach } else { e.proximity.max(reach) };
+                plan.settle_lag[p.id_match] = plan.settle_lag[p.id_match].max(lag);
+                plan.max_reach = plan.max_reach.max(e.proximity).max(reach);
+            }
+            plan.entity_dets.push(dets);
+        }
+        plan
+    }
+}
+
+/// Call `uses` with each text-match filter's processor; how far the filters look around a hit.
+fn filters_reach(filters: &[Filter], mut uses: impl FnMut(DetId)) -> u64 {
+    let mut reach = 0;
+    for f in filters {
+        if let Filter::TextMatch { processor, direction, .. } = f {
+            uses(*processor);
+            if matches!(direction, Direction::Prefix | Direction::Suffix) {
+                reach = AFFIX_WINDOW;
+            }
+        }
+    }
+    reach
+}

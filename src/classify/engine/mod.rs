@@ -1,0 +1,61 @@
+//! The scanning engine: the rule set compiled once, then one streaming pass per file.
+//!
+//! Text arrives as `&str` chunks of any size, split anywhere. The scanner buffers it into windows; each window gets
+//! one multi-pattern pass (a `regex-automata` automaton over every linear pattern, reporting which occur) and one
+//! Aho-Corasick pass over every keyword; only the patterns present are then searched for positions, and
+//! backtracking patterns individually. The last [`OVERLAP`] bytes of a window are scanned again with the next one,
+//! so a match that crosses a chunk boundary is found exactly once; only a single match longer than that could be
+//! cut. Memory stays bounded: the buffer holds one window, and hits are dropped once no entity window can reach
+//! them. Feeding the text in any chunking gives the same result as feeding it at once.
+//!
+//! [`compile`] builds the [`Compiled`] detectors once per rule set; [`Scanner`] (`scan`) runs the passes over each
+//! window and keeps the hits; `evidence` turns `IdMatch` hits and their surroundings into entity instances;
+//! `verdict` applies the rules, aggregates the properties and asks the protection policy for the decision.
+
+mod compile;
+mod evidence;
+mod scan;
+mod verdict;
+
+pub use compile::{Compiled, compile};
+pub use scan::Scanner;
+pub use verdict::protection_decision;
+
+/// Bytes buffered before a window is scanned.
+pub const WINDOW: usize = 256 * 1024;
+/// Bytes at the end of a window scanned again with the next: the longest match guaranteed across a boundary.
+pub const OVERLAP: usize = 8 * 1024;
+/// Bytes kept before the scan start so look-behind, `\b` and `^` see the preceding text.
+const CONTEXT: usize = 1024;
+/// Stretches of text at least this long are scanned on two threads: the keyword pass beside the multi-pattern pass,
+/// then the position searches of the detectors present split between both. Shorter ones (every file FSRM hands
+/// over one at a time is mostly one short window) stay on one thread, where starting threads would cost more
+/// than it saves.
+pub const PARALLEL_FROM: usize = 128 * 1024;
+/// Sample values kept per match name with `--show-values`.
+const MAX_SAMPLES: usize = 5;
+
+/// Sizes of the streaming window (changed only by tests, to force many boundaries).
+#[derive(Clone, Copy, Debug)]
+pub struct Window {
+    pub size: usize,
+    pub overlap: usize,
+    pub context: usize,
+    /// Stretches of at least this many bytes are scanned on two threads (see [`PARALLEL_FROM`]).
+    pub parallel_from: usize,
+}
+
+impl Default for Window {
+    fn default() -> Self {
+        Window { size: WINDOW, overlap: OVERLAP, context: CONTEXT, parallel_from: PARALLEL_FROM }
+    }
+}
+
+/// Characters in `s` (UTF-8 bytes that start a character).
+fn count_chars(s: &str) -> u64 {
+    s.bytes().filter(|b| (b & 0xC0) != 0x80).count() as u64
+}
+
+fn next_char(text: &str, at: usize) -> usize {
+    text[at..].chars().next().map_or(at + 1, |c| at + c.len_utf8())
+}

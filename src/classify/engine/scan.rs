@@ -1,0 +1,386 @@
+//! One streaming pass per file: the text buffered into windows, each window's passes (multi-pattern set and the
+//! position searches it calls for, keywords, backtracking patterns), and the validated hits kept.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use regex_automata::{Input, PatternSet};
+
+use super::super::builtin::dates;
+use super::super::model::*;
+use super::super::regex_dialect;
+use super::super::{Classification, builtin};
+use super::{Compiled, MAX_SAMPLES, Window, count_chars, next_char};
+
+/// One occurrence of a detector, in characters from the start of the text.
+#[derive(Debug, Clone)]
+pub(super) struct Hit {
+    pub(super) start: u64,
+    pub(super) end: u64,
+    /// The matched text, kept only while an entity may still need it.
+    pub(super) value: Box<str>,
+}
+
+/// An entity instance not yet final: best confidence so far, and the value when values are shown.
+pub(super) type OpenInstance = (u8, Option<Box<str>>);
+
+/// A hit found in the current window, in bytes of the buffer.
+pub(super) struct RawHit {
+    pub(super) det: DetId,
+    pub(super) start: usize,
+    pub(super) end: usize,
+}
+
+/// One regex detector's position search in a window: where it resumes (absolute byte).
+#[derive(Clone, Copy)]
+struct PositionJob {
+    det: DetId,
+    resume: u64,
+}
+
+/// What one position search found, and the detector state it leaves.
+struct PositionRun {
+    det: DetId,
+    hits: Vec<RawHit>,
+    resume: Option<u64>,
+    failed: Option<String>,
+}
+
+/// Find the matches of one linear regex detector that start in `text[from..limit]` (`buf_byte`: the absolute
+/// offset of `text[0]`).
+fn search_positions(
+    compiled: &Compiled,
+    job: PositionJob,
+    text: &str,
+    from: usize,
+    limit: usize,
+    buf_byte: u64,
+) -> PositionRun {
+    let mut run = PositionRun { det: job.det, hits: Vec::new(), resume: None, failed: None };
+    let re = match compiled.linear_regex(job.det) {
+        Ok(re) => re,
+        Err(e) => {
+            run.failed = Some(e);
+            return run;
+        }
+    };
+    let mut pos = from.max(job.resume.saturating_sub(buf_byte) as usize);
+    while pos <= text.len() {
+        let Some(m) = re.find(Input::new(text).range(pos..)) else {
+            break;
+        };
+        if m.start() >= limit {
+            break;
+        }
+        if m.is_empty() {
+            pos = next_char(text, m.end());
+            continue;
+        }
+        run.hits.push(RawHit { det: job.det, start: m.start(), end: m.end() });
+        pos = m.end();
+        run.resume = Some(buf_byte + pos as u64);
+    }
+    run
+}
+
+/// The keyword pass over `text[from..limit]`.
+fn keyword_hits(compiled: &Compiled, model: &Model, text: &str, from: usize, limit: usize) -> Vec<RawHit> {
+    let mut raw = Vec::new();
+    let Some(ac) = compiled.keywords.for_window(limit - from) else { return raw };
+    let input = aho_corasick::Input::new(text).range(from..);
+    for m in ac.find_overlapping_iter(input) {
+        if m.start() >= limit {
+            continue;
+        }
+        for &(det, ti) in &compiled.keywords.targets[m.pattern().as_usize()] {
+            let Matcher::Keywords(terms) = &model.detectors[det].matcher else {
+                continue;
+            };
+            let term = &terms[ti];
+            let found = &text[m.start()..m.end()];
+            if term.case_sensitive && found != term.text {
+                continue;
+            }
+            if term.whole_word && !(word_boundary_before(text, m.start()) && word_boundary_after(text, m.end())) {
+                continue;
+            }
+            raw.push(RawHit { det, start: m.start(), end: m.end() });
+        }
+    }
+    raw
+}
+
+/// A scoped thread's result; a panic in it is the scanner's own panic.
+fn join<T>(handle: std::thread::ScopedJoinHandle<'_, T>) -> T {
+    handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+}
+
+/// Classifies one file: feed it the text, then [`Scanner::finish`].
+pub struct Scanner<'r> {
+    pub(super) model: &'r Model,
+    pub(super) compiled: &'r Compiled,
+    pub(super) path: std::path::PathBuf,
+    pub(super) window: Window,
+    pub(super) show_values: bool,
+    pub(super) buf: String,
+    /// Absolute byte and character offsets of `buf[0]`.
+    pub(super) buf_byte: u64,
+    pub(super) buf_char: u64,
+    /// Byte in `buf` where the next scan starts.
+    pub(super) scan_from: usize,
+    /// Per regex detector: absolute byte where its previous match ended (matches do not overlap).
+    pub(super) resume: Vec<u64>,
+    pub(super) counts: Vec<u64>,
+    pub(super) hits: Vec<VecDeque<Hit>>,
+    pub(super) settled: Vec<usize>,
+    /// Per entity: instances by confidence, final.
+    pub(super) instances: Vec<BTreeMap<u8, u64>>,
+    /// Per entity: instances still open, by span (several `IdMatch` detectors may find the same span; it counts
+    /// once, at its best confidence). Moved to `instances` once no evaluation can reach the span again.
+    pub(super) open_instances: Vec<BTreeMap<(u64, u64), OpenInstance>>,
+    pub(super) failed: Vec<Option<String>>,
+    pub(super) fancy_time: Vec<Duration>,
+    pub(super) samples: Vec<Vec<String>>,
+    pub(super) entity_samples: Vec<Vec<String>>,
+    pub(super) text_chars: u64,
+}
+
+impl<'r> Scanner<'r> {
+    pub(crate) fn new(model: &'r Model, compiled: &'r Compiled, path: &Path) -> Self {
+        let n = model.detectors.len();
+        Scanner {
+            model,
+            compiled,
+            path: path.to_path_buf(),
+            window: Window::default(),
+            show_values: false,
+            buf: String::new(),
+            buf_byte: 0,
+            buf_char: 0,
+            scan_from: 0,
+            resume: vec![0; n],
+            counts: vec![0; n],
+            hits: vec![VecDeque::new(); n],
+            settled: vec![0; n],
+            instances: vec![BTreeMap::new(); model.entities.len()],
+            open_instances: vec![BTreeMap::new(); model.entities.len()],
+            failed: vec![None; n],
+            fancy_time: vec![Duration::ZERO; n],
+            samples: vec![Vec::new(); n],
+            entity_samples: vec![Vec::new(); model.entities.len()],
+            text_chars: 0,
+        }
+    }
+
+    /// Keep up to five matched values per match name for [`MatchSummary::values`]. Off by default: matched values
+    /// are the sensitive data itself.
+    pub fn with_values(mut self, show: bool) -> Self {
+        self.show_values = show;
+        self
+    }
+
+    /// Use other window sizes (tests use tiny ones to put boundaries everywhere).
+    #[doc(hidden)]
+    pub fn with_window(mut self, window: Window) -> Self {
+        self.window = Window { size: window.size.max(2 * window.overlap + 4), ..window };
+        self
+    }
+
+    /// Add the next piece of text. Pieces may be any size and split anywhere (between characters).
+    pub fn feed(&mut self, mut text: &str) {
+        while !text.is_empty() {
+            let room = self.window.size.saturating_sub(self.buf.len()).max(1);
+            let mut take = room.min(text.len());
+            while !text.is_char_boundary(take) {
+                take += 1;
+            }
+            self.buf.push_str(&text[..take]);
+            text = &text[take..];
+            if self.buf.len() >= self.window.size {
+                self.scan(false);
+            }
+        }
+    }
+
+    /// Scan what is left, settle every entity, apply the rules and the policy.
+    pub fn finish(mut self) -> Classification {
+        self.scan(true);
+        self.settle(u64::MAX);
+        self.classify()
+    }
+
+    fn scan(&mut self, last: bool) {
+        let mut limit = if last { self.buf.len() } else { self.buf.len().saturating_sub(self.window.overlap) };
+        while !self.buf.is_char_boundary(limit) {
+            limit -= 1;
+        }
+        let from = self.scan_from;
+        if limit > from {
+            // The passes read the buffer while the scanner's per-detector state is updated from their results.
+            let buf = std::mem::take(&mut self.buf);
+            let raw = self.scan_window(&buf, from, limit);
+            self.buf = buf;
+            self.record(raw);
+        }
+        let limit_char = self.buf_char + count_chars(&self.buf[..limit]);
+        if last {
+            self.text_chars = limit_char;
+            return;
+        }
+        self.settle(limit_char);
+        // Keep some text before `limit` as context for the next window.
+        let mut drop = limit.saturating_sub(self.window.context);
+        while !self.buf.is_char_boundary(drop) {
+            drop -= 1;
+        }
+        self.buf_char += count_chars(&self.buf[..drop]);
+        self.buf_byte += drop as u64;
+        self.buf.drain(..drop);
+        self.scan_from = limit - drop;
+    }
+
+    /// Every pass over `text[from..limit]`: the multi-pattern pass and the position searches of the regex
+    /// detectors it found, the keyword pass, the backtracking patterns. Long stretches use two threads.
+    fn scan_window(&mut self, text: &str, from: usize, limit: usize) -> Vec<RawHit> {
+        let (compiled, model, buf_byte) = (self.compiled, self.model, self.buf_byte);
+        let search = move |job: &PositionJob| search_positions(compiled, *job, text, from, limit, buf_byte);
+        let mut raw = Vec::new();
+        let runs: Vec<PositionRun> = if limit - from >= self.window.parallel_from {
+            std::thread::scope(|scope| {
+                let keywords = scope.spawn(|| keyword_hits(compiled, model, text, from, limit));
+                let jobs = self.position_jobs(text, from);
+                // Alternate detectors between the threads: the present ones are of similar cost on real text.
+                let theirs: Vec<PositionJob> = jobs.iter().skip(1).step_by(2).copied().collect();
+                let other = scope.spawn(move || theirs.iter().map(search).collect::<Vec<_>>());
+                let mut runs: Vec<PositionRun> = jobs.iter().step_by(2).map(search).collect();
+                raw.extend(join(keywords));
+                runs.extend(join(other));
+                runs
+            })
+        } else {
+            raw.extend(keyword_hits(compiled, model, text, from, limit));
+            self.position_jobs(text, from).iter().map(search).collect()
+        };
+        for run in runs {
+            raw.extend(run.hits);
+            if let Some(resume) = run.resume {
+                self.resume[run.det] = resume;
+            }
+            if run.failed.is_some() {
+                self.failed[run.det] = run.failed;
+            }
+        }
+        self.scan_backtracking(text, from, limit, &mut raw);
+        raw
+    }
+
+    /// The multi-pattern pass: which linear regex detectors occur in the window, each with where its search
+    /// resumes (matches of one detector do not overlap across windows).
+    fn position_jobs(&self, text: &str, from: usize) -> Vec<PositionJob> {
+        let Some(set) = &self.compiled.linear.set else { return Vec::new() };
+        let mut present = PatternSet::new(set.pattern_len());
+        set.which_overlapping_matches(&Input::new(text).range(from..), &mut present);
+        present
+            .iter()
+            .map(|pid| self.compiled.linear.dets[pid.as_usize()])
+            .filter(|&det| self.failed[det].is_none())
+            .map(|det| PositionJob { det, resume: self.resume[det] })
+            .collect()
+    }
+
+    fn scan_backtracking(&mut self, text: &str, from: usize, limit: usize, raw: &mut Vec<RawHit>) {
+        let compiled = self.compiled;
+        for &det in &compiled.backtracking.dets {
+            if self.failed[det].is_some() {
+                continue;
+            }
+            let Some(re) = &compiled.backtracking.regexes[det] else {
+                continue;
+            };
+            let started = Instant::now();
+            let mut pos = from.max(self.resume[det].saturating_sub(self.buf_byte) as usize);
+            while pos <= text.len() {
+                match re.find_from_pos(text, pos) {
+                    Ok(None) => break,
+                    Ok(Some(m)) => {
+                        if m.start() >= limit {
+                            break;
+                        }
+                        if m.start() == m.end() {
+                            pos = next_char(text, m.end());
+                            continue;
+                        }
+                        raw.push(RawHit { det, start: m.start(), end: m.end() });
+                        pos = m.end();
+                        self.resume[det] = self.buf_byte + pos as u64;
+                    }
+                    Err(e) => {
+                        let at = self.buf_char + count_chars(&text[..pos]);
+                        self.failed[det] =
+                            Some(format!("{e} (searching from character {at}); matches after that point not counted"));
+                        break;
+                    }
+                }
+                if self.fancy_time[det] + started.elapsed() > regex_dialect::BACKTRACK_TIME_BUDGET {
+                    self.failed[det] = Some(format!(
+                        "took longer than {} s on this file; matches after that point not counted",
+                        regex_dialect::BACKTRACK_TIME_BUDGET.as_secs()
+                    ));
+                    break;
+                }
+            }
+            self.fancy_time[det] += started.elapsed();
+        }
+    }
+
+    /// Validate, count and keep the hits of one window.
+    fn record(&mut self, mut raw: Vec<RawHit>) {
+        let text = self.buf.as_str();
+        let model = self.model;
+        raw.retain(|h| {
+            let value = &text[h.start..h.end];
+            model.detectors[h.det].checks.iter().all(|c| check(c, value, &model.options))
+        });
+        raw.sort_by_key(|h| (h.start, h.det, h.end));
+        raw.dedup_by_key(|h| (h.start, h.det, h.end));
+        let (mut at_byte, mut at_char) = (0usize, self.buf_char);
+        for h in raw {
+            at_char += count_chars(&text[at_byte..h.start]);
+            at_byte = h.start;
+            let value = &text[h.start..h.end];
+            self.counts[h.det] += 1;
+            if self.show_values && self.samples[h.det].len() < MAX_SAMPLES {
+                self.samples[h.det].push(value.to_string());
+            }
+            if self.compiled.plan.positional[h.det] {
+                let end = at_char + count_chars(value);
+                self.hits[h.det].push_back(Hit { start: at_char, end, value: value.into() });
+            }
+        }
+    }
+}
+
+fn check(c: &Check, value: &str, options: &builtin::Options) -> bool {
+    match c {
+        Check::Function(f) => (f.validate)(value, options),
+        Check::DateSimple(p) => dates::date_simple(value, p),
+        Check::Checksum(cs) => cs.accepts(value),
+    }
+}
+
+fn is_word(c: char) -> bool {
+    c.is_alphanumeric() || c == '_'
+}
+
+fn word_boundary_before(text: &str, at: usize) -> bool {
+    let first = text[at..].chars().next();
+    let prev = text[..at].chars().next_back();
+    !(prev.is_some_and(is_word) && first.is_some_and(is_word))
+}
+
+fn word_boundary_after(text: &str, at: usize) -> bool {
+    let last = text[..at].chars().next_back();
+    let next = text[at..].chars().next();
+    !(next.is_some_and(is_word) && last.is_some_and(is_word))
+}
