@@ -60,14 +60,9 @@ pub fn io_class(err: &io::Error, fallback: ExitClass) -> ExitClass {
         io::ErrorKind::NotFound => ExitClass::NotFound,
         io::ErrorKind::PermissionDenied | io::ErrorKind::ResourceBusy | io::ErrorKind::WouldBlock => ExitClass::Busy,
         io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded | io::ErrorKind::FileTooLarge => ExitClass::Write,
-        _ if is_sharing_violation(err) => ExitClass::Busy,
+        _ if crate::platform::is_sharing_violation(err) => ExitClass::Busy,
         _ => fallback,
     }
-}
-
-/// ERROR_SHARING_VIOLATION (32) and ERROR_LOCK_VIOLATION (33) on Windows: another process holds the file.
-fn is_sharing_violation(err: &io::Error) -> bool {
-    cfg!(windows) && matches!(err.raw_os_error(), Some(32) | Some(33))
 }
 
 /// The I/O error's text without Rust's "(os error N)" noise where a plainer phrase exists.
@@ -77,7 +72,7 @@ fn describe_io(err: &io::Error) -> String {
         io::ErrorKind::PermissionDenied => "access denied".into(),
         io::ErrorKind::StorageFull => "no space left on the device".into(),
         io::ErrorKind::FileTooLarge => "file too large for the file system or the process limits".into(),
-        _ if is_sharing_violation(err) => "the file is in use by another process".into(),
+        _ if crate::platform::is_sharing_violation(err) => "the file is in use by another process".into(),
         _ => err.to_string(),
     }
 }

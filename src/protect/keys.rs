@@ -5,7 +5,6 @@
 //! The server that protects files only ever needs public keys. Private keys are for the key holders who
 //! unprotect, and for `keys generate`.
 
-use std::fs::OpenOptions;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -185,16 +184,8 @@ fn encrypted_pem(key: &PrivateKey, passphrase: &[u8]) -> Result<Zeroizing<String
 
 /// Create `path` (failing if it exists) and write `bytes`; `secret` files get mode 0600 where modes exist.
 fn write_new(path: &Path, bytes: &[u8], secret: bool) -> Result<(), Error> {
-    let mut options = OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(if secret { 0o600 } else { 0o644 });
-    }
-    #[cfg(not(unix))]
-    let _ = secret;
-    let mut file = options.open(path).map_err(|e| Error::io("cannot create", path, e, ExitClass::Write))?;
+    let mut file =
+        crate::platform::create_new(path, secret).map_err(|e| Error::io("cannot create", path, e, ExitClass::Write))?;
     if secret {
         // Before any key byte is written. Windows: an owner-only DACL instead of the folder's inherited one.
         if let Err(e) = crate::platform::restrict_to_owner(&file) {
