@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use super::{FileReport, Summary};
+use crate::error::Setting;
 use crate::{Error, ExitClass};
 
 /// Write the report of `files` and `summary` to `path`, in the format its extension names.
@@ -16,10 +17,8 @@ pub fn write(path: &Path, title: &str, summary: &Summary, files: &[FileReport]) 
         "csv" => csv(files),
         "html" | "htm" => html(title, summary, files),
         _ => {
-            return Err(Error::new(
-                ExitClass::Usage,
-                format!("--report {}: the file name must end in .html, .csv or .json", path.display()),
-            ));
+            let detail = format!(" {}: the file name must end in .html, .csv or .json", path.display());
+            return Err(Error::about(ExitClass::Usage, Setting::Report, detail));
         }
     };
     std::fs::write(path, text).map_err(|e| Error::io("cannot write the report", path, e, ExitClass::Write))

@@ -1,5 +1,5 @@
 //! Which files a folder run looks at: every regular file under the roots, in name order, except this program's
-//! own temporary files, Office lock files (`~$…`), files matching an `--exclude` glob, (unless asked) hidden files,
+//! own temporary files, Office lock files (`~$…`), files matching an exclude glob, (unless asked) hidden files,
 //! and the folders this program keeps its own files in (invocation log, template store, rule folder), recognised by
 //! file identity, not by name. Symbolic links and junctions are never followed, to files or to folders: each one
 //! met is left alone and named in [`Walked::skipped`]. Folders that cannot be read are reported, not fatal.
@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use globset::{Glob, GlobSet, GlobSetBuilder};
 
+use crate::error::Setting;
 use crate::protect::tempname;
 use crate::{Error, ExitClass};
 
@@ -168,8 +169,9 @@ pub(crate) fn walk_into(root: &Path, from: &Path, filter: &Filter, private: &Has
 fn globs(patterns: &[String]) -> Result<GlobSet, Error> {
     let mut builder = GlobSetBuilder::new();
     for p in patterns {
-        let glob = Glob::new(p).map_err(|e| Error::new(ExitClass::Usage, format!("--exclude {p:?}: {e}")))?;
+        let glob =
+            Glob::new(p).map_err(|e| Error::about(ExitClass::Usage, Setting::Exclude, format!(" {p:?}: {e}")))?;
         builder.add(glob);
     }
-    builder.build().map_err(|e| Error::new(ExitClass::Usage, format!("--exclude: {e}")))
+    builder.build().map_err(|e| Error::about(ExitClass::Usage, Setting::Exclude, format!(": {e}")))
 }

@@ -84,8 +84,7 @@ pub fn run(global: &GlobalOptions, args: ProtectArgs) -> Result<ExitClass, Error
     if args.folder.recurse && args.file.is_dir() {
         return run_folder(&args, &loaded?, owner, log_dir.as_deref());
     }
-    let mut outcome = match loaded.and_then(|l| l.context().map(|ctx| l.process(&args, &ctx, &args.file, owner)))
-    {
+    let mut outcome = match loaded.and_then(|l| l.context().map(|ctx| l.process(&args, &ctx, &args.file, owner))) {
         Ok(outcome) => outcome,
         Err(e) => Outcome { action: Action::Failed(e), template: None, classification: None, warnings: Vec::new() },
     };
@@ -114,7 +113,7 @@ pub fn run(global: &GlobalOptions, args: ProtectArgs) -> Result<ExitClass, Error
     }
     let class = outcome.exit_class(args.strict_exit);
     let record = record(&args.file, &args, owner, &outcome, class, started);
-    log::append_or_warn(log_dir.as_deref(), &log_config, &record);
+    super::log_or_warn(log_dir.as_deref(), &log_config, &record);
     for w in &outcome.warnings {
         eprintln!("fci-connector: warning: {}", printable(w));
     }
@@ -125,7 +124,7 @@ pub fn run(global: &GlobalOptions, args: ProtectArgs) -> Result<ExitClass, Error
     }
     if let Action::Failed(e) = &outcome.action {
         super::report(e);
-        crate::platform::report_failure_event(&format!("{} (exit {})", e.message(), class.code()));
+        crate::platform::report_failure_event(&format!("{} (exit {})", super::message(e), class.code()));
     }
     Ok(class)
 }
@@ -217,7 +216,7 @@ fn run_folder(
     let walk_options = walk::WalkOptions { private: loaded.private_folders(log_dir), ..args.folder.walk_options() };
     let walked = walk::files(std::slice::from_ref(&args.file), &walk_options)?;
     for problem in &walked.problems {
-        eprintln!("fci-connector: warning: {}", printable(problem.message()));
+        eprintln!("fci-connector: warning: {}", printable(&super::message(problem)));
     }
     for skipped in &walked.skipped {
         eprintln!("fci-connector: warning: {skipped}");
@@ -229,7 +228,7 @@ fn run_folder(
         let outcome = loaded.process_beneath(args, &ctx, &found.path, Some(&args.file), owner);
         let class = outcome.exit_class(args.strict_exit);
         let record = record(&found.path, args, owner, &outcome, class, file_started);
-        log::append_or_warn(log_dir, &loaded.config.log, &record);
+        super::log_or_warn(log_dir, &loaded.config.log, &record);
         let _guard = stdout.lock();
         if args.json {
             println!("{}", serde_json::to_string(&record).unwrap_or_default());
@@ -302,17 +301,25 @@ pub(crate) fn record(
         }),
         owner: owner.map(str::to_string),
         decision: outcome.decision().to_string(),
-        reason: outcome.reason(),
+        reason: reason(outcome),
         matches,
         properties,
         exit_code: class.code(),
         duration_ms: started.elapsed().as_millis() as u64,
         error: match &outcome.action {
-            Action::Failed(e) => Some(e.message().to_string()),
+            Action::Failed(e) => Some(super::message(e).into_owned()),
             _ => None,
         },
         warnings: outcome.warnings.clone(),
     }
+}
+
+/// The outcome's reason; a protection without classification names the flag that asked for it.
+fn reason(outcome: &Outcome) -> Option<String> {
+    let reason = outcome.reason()?;
+    let asked =
+        outcome.classification.is_none() && matches!(outcome.action, Action::Protected(_) | Action::WouldProtect);
+    Some(if asked { format!("{reason} (--always)") } else { reason })
 }
 
 pub(crate) fn print_line(file: &Path, outcome: &Outcome) {

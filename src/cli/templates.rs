@@ -23,6 +23,7 @@ pub enum TemplatesCommand {
 
 #[derive(Args, Debug)]
 pub struct ListArgs {
+    /// Output format
     #[arg(long, value_enum, default_value_t = ListFormat::List)]
     pub format: ListFormat,
 }
@@ -39,6 +40,7 @@ pub enum ListFormat {
 pub struct ShowArgs {
     /// Template id
     pub id: String,
+    /// Output format
     #[arg(long, value_enum, default_value_t = ListFormat::List)]
     pub format: ListFormat,
 }
@@ -48,8 +50,10 @@ pub struct CreateArgs {
     /// Template id (GUID)
     #[arg(long)]
     pub id: String,
+    /// The template's name, as users see it when they open a protected file
     #[arg(long)]
     pub name: String,
+    /// What the template is for, shown with its name
     #[arg(long, default_value = "")]
     pub description: String,
     /// The issuer's public key (SubjectPublicKeyInfo PEM); its private half is what unprotects

@@ -93,7 +93,7 @@ pub fn run(global: &GlobalOptions, args: WatchArgs) -> Result<ExitClass, Error> 
         };
         let class = outcome.exit_class(false);
         let record = record(path, &protect_args, owner, &outcome, class, started);
-        log::append_or_warn(log_dir.as_deref(), &loaded.config.log, &record);
+        super::log_or_warn(log_dir.as_deref(), &loaded.config.log, &record);
         for w in &outcome.warnings {
             eprintln!("fci-connector: warning: {}: {w}", path.display());
         }
@@ -109,9 +109,10 @@ pub fn run(global: &GlobalOptions, args: WatchArgs) -> Result<ExitClass, Error> 
 /// An error line that names the file, whether or not the message already does.
 fn report_for(path: &Path, e: &Error) {
     let name = path.display().to_string();
-    if e.message().contains(&name) {
+    let message = super::message(e);
+    if message.contains(&name) {
         super::report(e);
     } else {
-        eprintln!("fci-connector: error: {name}: {} (exit {})", e.message(), e.class().code());
+        eprintln!("fci-connector: error: {name}: {message} (exit {})", e.class().code());
     }
 }

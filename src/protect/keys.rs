@@ -14,6 +14,7 @@ use rsa::{Oaep, PrivateKey, PublicKey};
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
+use crate::error::Setting;
 use crate::{Error, ExitClass};
 
 /// The OAEP label: binds a wrapped key to this format, so it cannot be replayed into another protocol that uses
@@ -94,7 +95,8 @@ impl HolderKey {
             (true, Some(pass)) => PrivateKey::from_pkcs8_encrypted_pem(pem.trim(), pass)
                 .map_err(|_| bad("cannot decrypt the private key: wrong passphrase or damaged key".into()))?,
             (true, None) => {
-                return Err(bad("the private key is passphrase-encrypted; give --passphrase-env <VAR>".into()));
+                let detail = format!("{}: the private key is passphrase-encrypted", path.display());
+                return Err(Error::fixed_by(ExitClass::Template, detail, Setting::Passphrase, "; give its passphrase"));
             }
             (false, _) => PrivateKey::from_pkcs8_pem(pem.trim())
                 .map_err(|e| bad(format!("not an RSA private key in PKCS#8 PEM form ({e})")))?,
@@ -123,10 +125,11 @@ pub struct GeneratedPair {
 /// Generate a key pair of `bits` and write `<name>.pub.pem` and `<name>.key.pem` into `dir`, never overwriting.
 pub fn generate(dir: &Path, name: &str, bits: usize, passphrase: Option<&[u8]>) -> Result<GeneratedPair, Error> {
     if !(MIN_BITS..=MAX_BITS).contains(&bits) {
-        return Err(Error::new(ExitClass::Usage, format!("--bits {bits}: {MIN_BITS} to {MAX_BITS} are accepted")));
+        let detail = format!(" {bits}: {MIN_BITS} to {MAX_BITS} are accepted");
+        return Err(Error::about(ExitClass::Usage, Setting::KeyBits, detail));
     }
     if name.is_empty() || name.contains(['/', '\\', ':']) || name.starts_with('.') {
-        return Err(Error::new(ExitClass::Usage, format!("--name {name:?}: give a plain file name")));
+        return Err(Error::about(ExitClass::Usage, Setting::KeyName, format!(" {name:?}: give a plain file name")));
     }
     let public = dir.join(format!("{name}.pub.pem"));
     let private = dir.join(format!("{name}.key.pem"));

@@ -11,6 +11,7 @@ use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
 use super::keys::RecipientKey;
+use crate::error::Setting;
 use crate::xml::{self, Element, XmlError};
 use crate::{Error, ExitClass};
 
@@ -321,10 +322,8 @@ impl TemplateStore {
         crate::locate::check_trusted(dir, "template store")?;
         // A missing or unreadable store is a configuration problem (exit 6), whatever the I/O error.
         let entries = std::fs::read_dir(dir).map_err(|e| {
-            Error::new(
-                ExitClass::Config,
-                format!("cannot read the template store {}: {e} (give --templates <DIR>)", dir.display()),
-            )
+            let detail = format!("cannot read the template store {}: {e}", dir.display());
+            Error::fixed_by(ExitClass::Config, detail, Setting::TemplateStore, " (set the template store folder)")
         })?;
         let mut files: Vec<PathBuf> = entries
             .filter_map(|e| e.ok().map(|e| e.path()))
