@@ -154,7 +154,7 @@ pub fn run(global: &GlobalOptions, cmd: TemplatesCommand) -> Result<ExitClass, E
 
 fn create(global: &GlobalOptions, args: CreateArgs) -> Result<ExitClass, Error> {
     let usage = |m: String| Error::new(ExitClass::Usage, m);
-    let id = templates::parse_id(&args.id).map_err(usage)?;
+    let id = templates::parse_id(&args.id).map_err(|e| usage(e.to_string()))?;
     let dir = global
         .templates
         .clone()
@@ -169,7 +169,7 @@ fn create(global: &GlobalOptions, args: CreateArgs) -> Result<ExitClass, Error> 
         let pem =
             std::fs::read_to_string(path).map_err(|e| Error::io("cannot read key", path, e, ExitClass::Template))?;
         let key = RecipientKey::from_pem(&pem, &path.display().to_string())
-            .map_err(|m| Error::new(ExitClass::Template, m))?;
+            .map_err(|e| Error::new(ExitClass::Template, e.to_string()))?;
         Ok((key, pem))
     };
     let (issuer, issuer_pem) = read_pem(&args.key)?;
@@ -180,8 +180,12 @@ fn create(global: &GlobalOptions, args: CreateArgs) -> Result<ExitClass, Error> 
         recovery.push(k);
         recovery_pems.push(pem);
     }
-    let grants =
-        args.grants.iter().map(|g| Grant::parse_assignment(g)).collect::<Result<Vec<_>, _>>().map_err(usage)?;
+    let grants = args
+        .grants
+        .iter()
+        .map(|g| Grant::parse_assignment(g))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| usage(e.to_string()))?;
     let expiry = match (args.expires_after_days, &args.expires_on) {
         (Some(days), _) => Expiry::DaysAfterProtection(days),
         (None, Some(date)) => {
