@@ -100,17 +100,6 @@ fn rotate(dir: &Path, keep: u32) -> std::io::Result<()> {
     std::fs::rename(dir.join(LOG_FILE), numbered(1))
 }
 
-/// Append, or say on stderr why not; logging never changes the outcome.
-pub fn append_or_warn(dir: Option<&Path>, config: &LogConfig, record: &Record) {
-    let Some(dir) = dir else {
-        eprintln!("fci-connector: warning: no log folder (give --log-dir); this invocation is not logged");
-        return;
-    };
-    if let Err(e) = append(dir, config, record) {
-        eprintln!("fci-connector: warning: cannot write the log in {}: {e}", dir.display());
-    }
-}
-
 /// The current time as the log writes it.
 pub fn now() -> String {
     time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default()

@@ -200,7 +200,7 @@ impl State {
             self.scans.extend(self.roots.iter().cloned().enumerate().map(|(i, r)| (i, r, now)));
         }
         let mut tick = tokio::time::interval(self.options.tick);
-        let shutdown = shutdown_signal();
+        let shutdown = crate::platform::shutdown_signal();
         tokio::pin!(shutdown);
         loop {
             tokio::select! {
@@ -436,30 +436,6 @@ fn beneath(root: &Path, path: &Path) -> io::Result<std::fs::Metadata> {
 fn open_beneath(root: &Path, path: &Path) -> io::Result<File> {
     let target = crate::platform::resolve_target(path, Some(root))?;
     target.folder.open_file(&target.name)
-}
-
-/// Ctrl+C, or SIGTERM (systemd's stop) on Unix: the file in hand is finished first, since `process` runs to its
-/// end before the loop looks again.
-async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = term.recv() => {}
-                    _ = tokio::signal::ctrl_c() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
 }
 
 /// True when someone has the file open for writing (Linux: the kernel refuses a read lease then). Where leases

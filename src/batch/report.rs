@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use super::Summary;
+use crate::error::Setting;
 use crate::pipeline::FileResult;
 use crate::{Error, ExitClass};
 
@@ -17,10 +18,8 @@ pub fn write(path: &Path, title: &str, summary: &Summary, files: &[FileResult]) 
         "csv" => csv(files),
         "html" | "htm" => html(title, summary, files),
         _ => {
-            return Err(Error::new(
-                ExitClass::Usage,
-                format!("--report {}: the file name must end in .html, .csv or .json", path.display()),
-            ));
+            let detail = format!(" {}: the file name must end in .html, .csv or .json", path.display());
+            return Err(Error::about(ExitClass::Usage, Setting::Report, detail));
         }
     };
     std::fs::write(path, text).map_err(|e| Error::io("cannot write the report", path, e, ExitClass::Write))

@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 use super::walk::{self, Found, WalkOptions};
 use super::{RunOptions, run as run_batch};
 use crate::classify::{MatchKind, MatchSummary, RuleSet};
+use crate::error::Setting;
 use crate::extract::Limits;
 use crate::pipeline::VerdictKind;
 use crate::pipeline::verdict::{self, Source, Verdict};
@@ -424,7 +425,8 @@ pub fn run(
     skip: Option<&Path>,
 ) -> Result<TestReport, Error> {
     if !samples.is_dir() {
-        return Err(Error::new(ExitClass::NotFound, format!("{}: no such folder (--samples)", samples.display())));
+        let detail = format!("{}: no such folder", samples.display());
+        return Err(Error::fixed_by(ExitClass::NotFound, detail, Setting::Samples, " (the samples folder)"));
     }
     let walked = walk::files(&[samples.to_path_buf()], &WalkOptions::default())?;
     let skip = skip.and_then(|p| std::fs::canonicalize(p).ok());

@@ -1,5 +1,5 @@
 //! Which files a folder run looks at: every regular file under the roots, in name order, except this program's
-//! own temporary files, Office lock files (`~$…`), files matching an `--exclude` glob, (unless asked) hidden files,
+//! own temporary files, Office lock files (`~$…`), files matching an exclude glob, (unless asked) hidden files,
 //! and the folders this program keeps its own files in (invocation log, template store, rule folder), recognised by
 //! file identity, not by name. Symbolic links and junctions are never followed, to files or to folders: each one
 //! met is left alone and named in [`Walked::skipped`]. Folders that cannot be read are reported, not fatal.
@@ -9,7 +9,8 @@ use std::path::{Path, PathBuf};
 
 use globset::{Glob, GlobSet, GlobSetBuilder};
 
-use crate::protect::inplace::{TEMP_PREFIX, TEMP_SUFFIX};
+use crate::error::Setting;
+use crate::protect::tempname;
 use crate::{Error, ExitClass};
 
 /// A file to process, with its size for progress and summaries.
@@ -90,8 +91,7 @@ impl Filter {
     /// temporary files, Office lock files, excluded globs, hidden entries unless asked.
     pub(crate) fn leaves_out(&self, relative: &Path, hidden: bool) -> bool {
         let name = relative.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
-        (name.starts_with(TEMP_PREFIX) && name.ends_with(TEMP_SUFFIX))
-            || name.starts_with("~$")
+        tempname::is_not_a_document(&name)
             || (hidden && !self.include_hidden)
             || self.exclude.is_match(relative)
             || self.exclude.is_match(name.as_ref())
@@ -142,7 +142,7 @@ pub(crate) fn walk_into(root: &Path, from: &Path, filter: &Filter, private: &Has
             continue;
         }
         let relative = path.strip_prefix(root).unwrap_or(path);
-        let hidden = is_hidden(&entry);
+        let hidden = crate::platform::is_hidden(entry.file_name(), || entry.metadata().ok());
         if file_type.is_dir() {
             // Folders are never left out by name (the rules apply to the files in them), only by identity.
             if !private.is_empty() && folder_id(path).is_some_and(|id| private.contains(&id)) {
@@ -169,21 +169,9 @@ pub(crate) fn walk_into(root: &Path, from: &Path, filter: &Filter, private: &Has
 fn globs(patterns: &[String]) -> Result<GlobSet, Error> {
     let mut builder = GlobSetBuilder::new();
     for p in patterns {
-        let glob = Glob::new(p).map_err(|e| Error::new(ExitClass::Usage, format!("--exclude {p:?}: {e}")))?;
+        let glob =
+            Glob::new(p).map_err(|e| Error::about(ExitClass::Usage, Setting::Exclude, format!(" {p:?}: {e}")))?;
         builder.add(glob);
     }
-    builder.build().map_err(|e| Error::new(ExitClass::Usage, format!("--exclude: {e}")))
-}
-
-#[cfg(windows)]
-fn is_hidden(entry: &walkdir::DirEntry) -> bool {
-    use std::os::windows::fs::MetadataExt;
-    const HIDDEN: u32 = 0x2;
-    const SYSTEM: u32 = 0x4;
-    entry.metadata().is_ok_and(|m| m.file_attributes() & (HIDDEN | SYSTEM) != 0)
-}
-
-#[cfg(not(windows))]
-fn is_hidden(entry: &walkdir::DirEntry) -> bool {
-    entry.depth() > 0 && entry.file_name().to_string_lossy().starts_with('.')
+    builder.build().map_err(|e| Error::about(ExitClass::Usage, Setting::Exclude, format!(": {e}")))
 }

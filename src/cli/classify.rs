@@ -178,7 +178,7 @@ fn error_row(path: &Path, err: &Error) -> Row {
         properties: serde_json::Map::new(),
         matches: Vec::new(),
         problems: Vec::new(),
-        error: Some(err.message().to_string()),
+        error: Some(super::message(err).into_owned()),
         class: err.class(),
     }
 }

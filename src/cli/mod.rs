@@ -8,6 +8,8 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::classify::LoadedRules;
 use crate::config::Config;
+use crate::error::Setting;
+use crate::log;
 use crate::pipeline::{Session, Settings};
 use crate::{Error, ExitClass};
 
@@ -22,20 +24,23 @@ pub mod templates;
 pub mod unprotect;
 pub mod watch;
 
+/// The help heading of the options every command understands, so that each command's own options stand apart.
+const GLOBAL: &str = "Global options";
+
 /// Options every subcommand understands.
 #[derive(Args, Debug, Clone, Default)]
 pub struct GlobalOptions {
     /// Template store folder [default: `templates/` beside the executable or above it, then the current folder]
-    #[arg(long, global = true, value_name = "DIR")]
+    #[arg(long, global = true, value_name = "DIR", help_heading = GLOBAL)]
     pub templates: Option<PathBuf>,
     /// Rule folder [default: `classification-rules/` beside the executable or above it, then the current folder]
-    #[arg(long, global = true, value_name = "DIR")]
+    #[arg(long, global = true, value_name = "DIR", help_heading = GLOBAL)]
     pub rules: Option<PathBuf>,
     /// Config file [default: `fci-connector.toml` beside the executable]
-    #[arg(long, global = true, value_name = "FILE")]
+    #[arg(long, global = true, value_name = "FILE", help_heading = GLOBAL)]
     pub config: Option<PathBuf>,
     /// Invocation log folder [default: `logs/` beside the executable]
-    #[arg(long, global = true, value_name = "DIR")]
+    #[arg(long, global = true, value_name = "DIR", help_heading = GLOBAL)]
     pub log_dir: Option<PathBuf>,
 }
 
@@ -115,7 +120,7 @@ pub struct FolderArgs {
     #[arg(long, short = 'r')]
     pub recurse: bool,
     /// Worker threads [default: one per core]
-    #[arg(long, value_name = "N", default_value_t = 0)]
+    #[arg(long, value_name = "N", default_value_t = 0, hide_default_value = true)]
     pub jobs: usize,
     /// With --recurse: skip files matching this glob (relative path or file name); repeatable
     #[arg(long, value_name = "GLOB")]
@@ -144,7 +149,7 @@ impl FolderArgs {
 
 /// Classify files on a file share and protect them in place.
 #[derive(Parser, Debug)]
-#[command(name = "fci-connector", version, about, after_help = ExitClass::help_table())]
+#[command(name = "fci-connector", version, about, after_help = top_level_after_help())]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalOptions,
@@ -177,6 +182,16 @@ pub enum Command {
     /// Show how a file is read: format, extraction, foreign protection, text (debugging)
     #[command(hide = true)]
     Inspect(inspect::InspectArgs),
+}
+
+/// After the commands in the top-level help: the FSRM form of `protect`, then the exit codes.
+fn top_level_after_help() -> String {
+    format!(
+        "As an FSRM custom file management task, Microsoft's RMS-Protect-FCI.ps1 form (the same as `protect`; the \
+         switches in any order, also -Always, -Dry-Run, -Strict-Exit, -Json and the global options):\n  \
+         fci-connector -File '[Source File Path]' -TemplateID <GUID> -OwnerMail '[Source File Owner Email]'\n\n{}",
+        ExitClass::help_table()
+    )
 }
 
 /// Parse `args` (including the program name), run the command, print errors, and return the exit class.
@@ -219,9 +234,40 @@ fn dispatch(cli: Cli) -> Result<ExitClass, Error> {
     }
 }
 
+/// Append `record` to the invocation log, or say on stderr why not; logging never changes the outcome.
+pub(crate) fn log_or_warn(dir: Option<&std::path::Path>, config: &crate::config::LogConfig, record: &log::Record) {
+    let Some(dir) = dir else {
+        eprintln!("fci-connector: warning: no log folder (give --log-dir); this invocation is not logged");
+        return;
+    };
+    if let Err(e) = log::append(dir, config, record) {
+        eprintln!("fci-connector: warning: cannot write the log in {}: {e}", dir.display());
+    }
+}
+
 /// Print a failure for a person: one line naming the file and the cause, and the exit code it gives.
 pub fn report(err: &Error) {
-    eprintln!("fci-connector: error: {} (exit {})", printable(err.message()), err.class().code());
+    eprintln!("fci-connector: error: {} (exit {})", printable(&message(err)), err.class().code());
+}
+
+/// A library failure as the command line says it: where the library names a setting in plain words, the flag
+/// that gives it (as rage's command line words age's errors).
+pub fn message(err: &Error) -> std::borrow::Cow<'_, str> {
+    err.message_naming(|setting| flag_for(setting).to_string())
+}
+
+/// The command line's words for a setting a library message names: the flag, or how to give it.
+fn flag_for(setting: Setting) -> &'static str {
+    match setting {
+        Setting::KeyBits => "--bits",
+        Setting::KeyName => "--name",
+        Setting::Passphrase => "; give --passphrase-env <VAR>",
+        Setting::TemplateStore => " (give --templates <DIR>)",
+        Setting::Template => ": give --template <ID> (-TemplateID) or set default_template in the config",
+        Setting::Exclude => "--exclude",
+        Setting::Report => "--report",
+        Setting::Samples => " (--samples)",
+    }
 }
 
 /// `text` made safe to print on a terminal: control characters (newlines, tabs, ANSI escape sequences, C1 controls)
@@ -262,7 +308,9 @@ pub fn passphrase_from_env(var: Option<&str>) -> Result<Option<zeroize::Zeroizin
 
 #[cfg(test)]
 mod tests {
-    use super::printable;
+    use super::{message, printable};
+    use crate::ExitClass;
+    use crate::error::{Error, Setting};
 
     #[test]
     fn control_characters_are_escaped() {
@@ -270,5 +318,29 @@ mod tests {
         assert_eq!(printable("C:\\Share\\été.docx"), "C:\\Share\\été.docx");
         assert_eq!(printable("a\nprotected: b\x1b[31m\r\t\u{9b}"), "a\\nprotected: b\\u{1b}[31m\\r\\t\\u{9b}");
         assert_eq!(printable("x\u{202e}fdp.exe"), "x\\u{202e}fdp.exe");
+    }
+
+    #[test]
+    fn library_errors_name_settings_and_the_command_line_names_its_flags() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = crate::protect::keys::generate(dir.path(), "k", 1024, None).unwrap_err();
+        assert_eq!(e.message(), "key size 1024: 2048 to 16384 are accepted");
+        assert_eq!(message(&e), "--bits 1024: 2048 to 16384 are accepted");
+        let e = crate::batch::walk::files(
+            &[],
+            &crate::batch::walk::WalkOptions { exclude: vec!["[".into()], ..Default::default() },
+        )
+        .unwrap_err();
+        assert!(e.message().starts_with("exclude pattern \"[\": "), "{}", e.message());
+        assert!(message(&e).starts_with("--exclude \"[\": "), "{}", message(&e));
+        // A prefix added on the way keeps the command line's wording.
+        let e = Error::fixed_by(ExitClass::Usage, "no template", Setting::Template, ": give a template id")
+            .context("x.docx");
+        assert_eq!(e.message(), "x.docx: no template: give a template id");
+        assert_eq!(
+            message(&e),
+            "x.docx: no template: give --template <ID> (-TemplateID) or set default_template in the config"
+        );
+        assert_eq!(message(&Error::new(ExitClass::Usage, "plain")), "plain");
     }
 }

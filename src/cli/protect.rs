@@ -103,7 +103,7 @@ pub fn run(global: &GlobalOptions, args: ProtectArgs) -> Result<ExitClass, Error
     let class = outcome.exit_class(args.strict_exit);
     let result = result(&args.file, template.as_deref(), &outcome, class, 0);
     let record = record(&result, owner, &outcome.warnings, started);
-    log::append_or_warn(log_dir.as_deref(), &log_config, &record);
+    super::log_or_warn(log_dir.as_deref(), &log_config, &record);
     for w in &outcome.warnings {
         eprintln!("fci-connector: warning: {}", printable(w));
     }
@@ -114,7 +114,7 @@ pub fn run(global: &GlobalOptions, args: ProtectArgs) -> Result<ExitClass, Error
     }
     if let Action::Failed(e) = &outcome.action {
         super::report(e);
-        crate::platform::report_failure_event(&format!("{} (exit {})", e.message(), class.code()));
+        crate::platform::report_failure_event(&format!("{} (exit {})", super::message(e), class.code()));
     }
     Ok(class)
 }
@@ -131,7 +131,7 @@ fn run_folder(
     let walk_options = walk::WalkOptions { private: session.private_folders(log_dir), ..args.folder.walk_options() };
     let walked = walk::files(std::slice::from_ref(&args.file), &walk_options)?;
     for problem in &walked.problems {
-        eprintln!("fci-connector: warning: {}", printable(problem.message()));
+        eprintln!("fci-connector: warning: {}", printable(&super::message(problem)));
     }
     for skipped in &walked.skipped {
         eprintln!("fci-connector: warning: {skipped}");
@@ -146,7 +146,7 @@ fn run_folder(
         let class = outcome.exit_class(args.strict_exit);
         let result = result(&found.path, template, &outcome, class, found.bytes);
         let record = record(&result, owner, &outcome.warnings, file_started);
-        log::append_or_warn(log_dir, &session.config().log, &record);
+        super::log_or_warn(log_dir, &session.config().log, &record);
         let _guard = stdout.lock();
         if args.json {
             println!("{}", serde_json::to_string(&record).unwrap_or_default());
@@ -217,12 +217,12 @@ pub(crate) fn result(
     FileResult {
         path: file.display().to_string(),
         decision: Decision::Action(outcome.decision()),
-        reason: outcome.reason(),
+        reason: reason(outcome),
         template: outcome.template.as_ref().map(|(id, _)| id.clone()).or_else(|| template.map(str::to_string)),
         properties,
         matches,
         error: match &outcome.action {
-            Action::Failed(e) => Some(e.message().to_string()),
+            Action::Failed(e) => Some(super::message(e).into_owned()),
             _ => None,
         },
         class,
@@ -248,6 +248,14 @@ pub(crate) fn record(result: &FileResult, owner: Option<&str>, warnings: &[Strin
         error: result.error.clone(),
         warnings: warnings.to_vec(),
     }
+}
+
+/// The outcome's reason; a protection without classification names the flag that asked for it.
+fn reason(outcome: &Outcome) -> Option<String> {
+    let reason = outcome.reason()?;
+    let asked =
+        outcome.classification.is_none() && matches!(outcome.action, Action::Protected(_) | Action::WouldProtect);
+    Some(if asked { format!("{reason} (--always)") } else { reason })
 }
 
 pub(crate) fn print_line(file: &Path, outcome: &Outcome) {

@@ -30,7 +30,7 @@ pub struct TestArgs {
     #[arg(long, value_name = "CSV")]
     pub expected: PathBuf,
     /// Worker threads [default: one per core]
-    #[arg(long, value_name = "N", default_value_t = 0)]
+    #[arg(long, value_name = "N", default_value_t = 0, hide_default_value = true)]
     pub jobs: usize,
 }
 

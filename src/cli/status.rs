@@ -119,7 +119,7 @@ pub fn status_line(path: &Path) -> (StatusLine, ExitClass) {
         }
         Err(e) => {
             line.state = "error";
-            line.error = Some(e.message().to_string());
+            line.error = Some(super::message(&e).into_owned());
             return (line, e.class());
         }
     }

@@ -23,6 +23,7 @@ pub enum TemplatesCommand {
 
 #[derive(Args, Debug)]
 pub struct ListArgs {
+    /// Output format
     #[arg(long, value_enum, default_value_t = ListFormat::List)]
     pub format: ListFormat,
 }
@@ -39,6 +40,7 @@ pub enum ListFormat {
 pub struct ShowArgs {
     /// Template id
     pub id: String,
+    /// Output format
     #[arg(long, value_enum, default_value_t = ListFormat::List)]
     pub format: ListFormat,
 }
@@ -48,8 +50,10 @@ pub struct CreateArgs {
     /// Template id (GUID)
     #[arg(long)]
     pub id: String,
+    /// The template's name, as users see it when they open a protected file
     #[arg(long)]
     pub name: String,
+    /// What the template is for, shown with its name
     #[arg(long, default_value = "")]
     pub description: String,
     /// The issuer's public key (SubjectPublicKeyInfo PEM); its private half is what unprotects
@@ -159,7 +163,7 @@ pub fn run(global: &GlobalOptions, cmd: TemplatesCommand) -> Result<ExitClass, E
 
 fn create(global: &GlobalOptions, args: CreateArgs) -> Result<ExitClass, Error> {
     let usage = |m: String| Error::new(ExitClass::Usage, m);
-    let id = templates::parse_id(&args.id).map_err(usage)?;
+    let id = templates::parse_id(&args.id).map_err(|e| usage(e.to_string()))?;
     let dir = global
         .templates
         .clone()
@@ -174,7 +178,7 @@ fn create(global: &GlobalOptions, args: CreateArgs) -> Result<ExitClass, Error> 
         let pem =
             std::fs::read_to_string(path).map_err(|e| Error::io("cannot read key", path, e, ExitClass::Template))?;
         let key = RecipientKey::from_pem(&pem, &path.display().to_string())
-            .map_err(|m| Error::new(ExitClass::Template, m))?;
+            .map_err(|e| Error::new(ExitClass::Template, e.to_string()))?;
         Ok((key, pem))
     };
     let (issuer, issuer_pem) = read_pem(&args.key)?;
@@ -185,8 +189,12 @@ fn create(global: &GlobalOptions, args: CreateArgs) -> Result<ExitClass, Error> 
         recovery.push(k);
         recovery_pems.push(pem);
     }
-    let grants =
-        args.grants.iter().map(|g| Grant::parse_assignment(g)).collect::<Result<Vec<_>, _>>().map_err(usage)?;
+    let grants = args
+        .grants
+        .iter()
+        .map(|g| Grant::parse_assignment(g))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| usage(e.to_string()))?;
     let expiry = match (args.expires_after_days, &args.expires_on) {
         (Some(days), _) => Expiry::DaysAfterProtection(days),
         (None, Some(date)) => {

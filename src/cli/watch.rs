@@ -84,7 +84,7 @@ pub fn run(global: &GlobalOptions, args: WatchArgs) -> Result<ExitClass, Error> 
         let class = outcome.exit_class(false);
         let result = result(path, template.as_deref(), &outcome, class, 0);
         let record = record(&result, owner, &outcome.warnings, started);
-        log::append_or_warn(log_dir.as_deref(), &session.config().log, &record);
+        super::log_or_warn(log_dir.as_deref(), &session.config().log, &record);
         for w in &outcome.warnings {
             eprintln!("fci-connector: warning: {}: {w}", path.display());
         }
@@ -100,9 +100,10 @@ pub fn run(global: &GlobalOptions, args: WatchArgs) -> Result<ExitClass, Error> 
 /// An error line that names the file, whether or not the message already does.
 fn report_for(path: &Path, e: &Error) {
     let name = path.display().to_string();
-    if e.message().contains(&name) {
+    let message = super::message(e);
+    if message.contains(&name) {
         super::report(e);
     } else {
-        eprintln!("fci-connector: error: {name}: {} (exit {})", e.message(), e.class().code());
+        eprintln!("fci-connector: error: {name}: {message} (exit {})", e.class().code());
     }
 }

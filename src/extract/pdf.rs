@@ -30,7 +30,7 @@ pub(crate) fn read(reader: impl Read, budget: &mut Budget) -> Result<&'static st
 
 /// Run `work` (the PDF reader) on its own thread, within the time left in `budget`.
 fn run_contained(
-    work: impl FnOnce() -> Result<String, String> + Send + 'static,
+    work: impl FnOnce() -> Result<String, PdfError> + Send + 'static,
     budget: &Budget,
 ) -> Result<String, Error> {
     quiet_reader_panics();
@@ -62,15 +62,25 @@ fn run_contained(
     }
 }
 
+/// Why the PDF reader returned no text (the reader's own error, as text: it crosses a thread).
+#[derive(Debug, thiserror::Error)]
+enum PdfError {
+    #[error("{0}")]
+    Malformed(String),
+    #[error("it is encrypted with a password ({0})")]
+    Encrypted(String),
+}
+
 /// The document information (title, subject, keywords, author, custom entries) and the page text.
-fn pdf_text(bytes: &[u8]) -> Result<String, String> {
-    let mut doc = pdf_extract::Document::load_mem(bytes).map_err(|e| e.to_string())?;
+fn pdf_text(bytes: &[u8]) -> Result<String, PdfError> {
+    let malformed = |e: &dyn std::fmt::Display| PdfError::Malformed(e.to_string());
+    let mut doc = pdf_extract::Document::load_mem(bytes).map_err(|e| malformed(&e))?;
     // Most encrypted PDFs have an empty user password (an owner password restricts printing or copying).
     if doc.is_encrypted() {
-        doc.decrypt("").map_err(|e| format!("it is encrypted with a password ({e})"))?;
+        doc.decrypt("").map_err(|e| PdfError::Encrypted(e.to_string()))?;
     }
     let mut text = info_text(&doc);
-    pdf_extract::output_doc(&doc, &mut pdf_extract::PlainTextOutput::new(&mut text)).map_err(|e| e.to_string())?;
+    pdf_extract::output_doc(&doc, &mut pdf_extract::PlainTextOutput::new(&mut text)).map_err(|e| malformed(&e))?;
     Ok(text)
 }
 

@@ -103,7 +103,7 @@ impl Outcome {
             Action::Skipped(r) => Some(r.describe()),
             Action::Protected(_) | Action::WouldProtect => Some(match &self.classification {
                 Some(_) => "the protection policy matched".to_string(),
-                None => "protected without classification (--always)".to_string(),
+                None => "protected without classification".to_string(),
             }),
             Action::Failed(_) => None,
         }
@@ -187,10 +187,8 @@ pub fn process(path: &Path, request: &Request<'_>, session: &Session) -> Outcome
         None => match session.template() {
             Some(t) => t,
             None => {
-                let e = Error::new(
-                    ExitClass::Usage,
-                    "no template: give --template <ID> (-TemplateID) or set default_template in the config",
-                );
+                let remedy = ": give a template id or set default_template in the config";
+                let e = Error::fixed_by(ExitClass::Usage, "no template", crate::error::Setting::Template, remedy);
                 return Outcome { classification, ..Outcome::new(Action::Failed(e)) };
             }
         },

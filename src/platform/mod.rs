@@ -2,7 +2,8 @@
 //! beneath them ([`Folder`], [`resolve_target`]), the identity of an open file, carrying a file's owner, mode,
 //! extended attributes and ACLs over to its replacement ([`copy_security`]), read leases against open writers
 //! ([`read_lease`]), replacing a file with another in one step, writing a large new file out to disk while it is
-//! written, the raw command line as the OS received it, and reporting failures to the system's event log.
+//! written, the raw command line as the OS received it, reporting failures to the system's event log, file modes
+//! of new files, hidden files, sharing violations and the stop signal.
 //!
 //! The implementations live in `unix.rs` and `windows.rs`; `winpath.rs` holds the Windows path rules as pure
 //! functions, compiled everywhere so their unit tests run on any machine. Every `unsafe` of the crate belongs here.
@@ -43,8 +44,8 @@ pub use perms::{
 ///   whose message names the component;
 /// - `open_file(name)`: the regular file `name` (one component) for reading, without following a link or
 ///   blocking on a FIFO;
-/// - `create_temp(like)`: a new temporary file here (exclusive, never through a link, readable by its creator
-///   only), with its name;
+/// - `create_temp(like, fresh_name)`: a new temporary file here named by `fresh_name` (tried again while the name
+///   is taken; exclusive, never through a link, readable by its creator only), with its name;
 /// - `replace(temp, name, original)`: rename `temp` over `name` in one step, after checking that `name` still
 ///   names `original`;
 /// - `rename_new(temp, name)`: give `temp` the name `name` only if nothing has that name;
@@ -186,17 +187,6 @@ fn invalid(message: String) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidInput, message)
 }
 
-/// A fresh name for a temporary file: this program's prefix and suffix around random letters, so leftovers are
-/// recognisable (see `protect::stale`).
-fn temp_name() -> io::Result<OsString> {
-    use crate::protect::inplace::{TEMP_PREFIX, TEMP_SUFFIX};
-    const LETTERS: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-    let mut random = [0u8; 8];
-    getrandom::fill(&mut random).map_err(|e| io::Error::other(format!("OS random source failed: {e}")))?;
-    let middle: String = random.iter().map(|b| LETTERS[usize::from(*b) % LETTERS.len()] as char).collect();
-    Ok(OsString::from(format!("{TEMP_PREFIX}{middle}{TEMP_SUFFIX}")))
-}
-
 /// `name` if it is one plain component (no separator, not `.` or `..`). Windows has its own (`winrules`).
 #[cfg_attr(windows, allow(dead_code))]
 fn one_component<'a>(name: &'a OsStr, folder: &Path) -> io::Result<&'a OsStr> {
@@ -222,6 +212,31 @@ pub fn raw_command_line() -> Option<OsString> {
 /// [`EVENT_SOURCE`]). Never fails the run: an event log that is full, missing or not allowed is ignored.
 pub fn report_failure_event(message: &str) {
     imp::report_failure_event(message)
+}
+
+/// Create the new file `path` for writing, failing if anything has the name. `owner_only` (a secret): mode 0600
+/// where modes exist, else 0644; on Windows the file gets its folder's inherited ACL, which [`restrict_to_owner`]
+/// narrows before anything secret is written.
+pub fn create_new(path: &Path, owner_only: bool) -> io::Result<File> {
+    imp::create_new(path, owner_only)
+}
+
+/// True for a file or folder the system shows as hidden (not the root of a walk, which is never left out): a
+/// name starting with `.` on Unix, the hidden or system attribute on Windows, read from `metadata` (asked for only
+/// there; `None` when it cannot be read: not hidden).
+pub fn is_hidden(name: &OsStr, metadata: impl FnOnce() -> Option<std::fs::Metadata>) -> bool {
+    imp::is_hidden(name, metadata)
+}
+
+/// True when `err` says another process holds the file (Windows ERROR_SHARING_VIOLATION and
+/// ERROR_LOCK_VIOLATION; never on Unix, where such errors do not exist).
+pub fn is_sharing_violation(err: &io::Error) -> bool {
+    imp::is_sharing_violation(err)
+}
+
+/// Resolves when the service is asked to stop: Ctrl+C, and on Unix SIGTERM (systemd's stop).
+pub async fn shutdown_signal() {
+    imp::shutdown_signal().await
 }
 
 /// The event source name in the Windows Application log (registered by `fci-scripts/Install-FciConnector.ps1`).

@@ -101,10 +101,14 @@ impl Folder {
         Ok(File::from(fd))
     }
 
-    pub fn create_temp(&self, _like: Option<&File>) -> io::Result<(File, OsString)> {
+    pub fn create_temp(
+        &self,
+        _like: Option<&File>,
+        fresh_name: &dyn Fn() -> io::Result<OsString>,
+    ) -> io::Result<(File, OsString)> {
         let flags = OFlags::RDWR | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
         for _ in 0..64 {
-            let name = super::temp_name()?;
+            let name = fresh_name()?;
             match rustix::fs::openat(&self.fd, &name, flags, Mode::from_raw_mode(0o600)) {
                 Ok(fd) => return Ok((File::from(fd), name)),
                 Err(Errno::EXIST) => continue,
@@ -390,6 +394,34 @@ pub fn raw_command_line() -> Option<OsString> {
 
 pub fn report_failure_event(_message: &str) {}
 
+pub fn create_new(path: &Path, owner_only: bool) -> io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new().write(true).create_new(true).mode(if owner_only { 0o600 } else { 0o644 }).open(path)
+}
+
+pub fn is_hidden(name: &OsStr, _metadata: impl FnOnce() -> Option<std::fs::Metadata>) -> bool {
+    name.as_bytes().starts_with(b".")
+}
+
+pub fn is_sharing_violation(_err: &io::Error) -> bool {
+    false
+}
+
+pub async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+        }
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
+
 /// How much written data starts its writeback at once. Large enough that the calls cost nothing measurable, small
 /// enough that a 1 GiB protect never holds more than two windows of dirty pages (8 MiB windows kept this disk
 /// too idle between them: 1 GiB took 30% longer than with 32 MiB).
@@ -503,7 +535,7 @@ mod tests {
         std::fs::write(dir.path().join("f.txt"), b"old").unwrap();
         let folder = Folder::open_root(dir.path()).unwrap();
         let original = folder.open_file(OsStr::new("f.txt")).unwrap();
-        let (mut temp, name) = folder.create_temp(None).unwrap();
+        let (mut temp, name) = folder.create_temp(None, &|| Ok(OsString::from(".~fci-test01.tmp"))).unwrap();
         assert_eq!(std::fs::metadata(dir.path().join(&name)).unwrap().mode() & 0o777, 0o600);
         temp.write_all(b"new").unwrap();
         // Someone else's file now has the name: refused, busy.

@@ -164,6 +164,27 @@ pub fn raw_command_line() -> Option<OsString> {
     }
 }
 
+pub fn create_new(path: &Path, _owner_only: bool) -> io::Result<File> {
+    // No modes here: the caller narrows the DACL (`restrict_to_owner`) before writing anything secret.
+    std::fs::OpenOptions::new().write(true).create_new(true).open(path)
+}
+
+pub fn is_hidden(_name: &OsStr, metadata: impl FnOnce() -> Option<std::fs::Metadata>) -> bool {
+    use std::os::windows::fs::MetadataExt;
+    const HIDDEN: u32 = 0x2;
+    const SYSTEM: u32 = 0x4;
+    metadata().is_some_and(|m| m.file_attributes() & (HIDDEN | SYSTEM) != 0)
+}
+
+/// ERROR_SHARING_VIOLATION (32) and ERROR_LOCK_VIOLATION (33).
+pub fn is_sharing_violation(err: &io::Error) -> bool {
+    matches!(err.raw_os_error(), Some(32) | Some(33))
+}
+
+pub async fn shutdown_signal() {
+    let _ = tokio::signal::ctrl_c().await;
+}
+
 pub fn report_failure_event(message: &str) {
     let source: Vec<u16> = super::EVENT_SOURCE.encode_utf16().chain([0]).collect();
     let text: Vec<u16> = message

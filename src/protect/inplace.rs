@@ -17,10 +17,6 @@ use std::time::{Duration, Instant};
 use crate::platform::{self, FileIdentity, Folder, ReadLease, Target};
 use crate::{Error, ExitClass};
 
-/// Prefix of this program's temporary files, so leftovers are recognisable.
-pub const TEMP_PREFIX: &str = ".~fci-";
-/// Suffix of this program's temporary files.
-pub const TEMP_SUFFIX: &str = ".tmp";
 /// How long to wait for another process's lock on the same file before reporting it busy.
 pub const LOCK_WAIT: Duration = Duration::from_secs(5);
 
@@ -154,7 +150,7 @@ impl LockedFile {
     ) -> Result<(T, Vec<String>), Error> {
         let folder = &self.target.folder;
         let (mut temp, temp_name) = folder
-            .create_temp(Some(&self.file))
+            .create_temp(Some(&self.file), &super::tempname::fresh)
             .map_err(|e| Error::io("cannot create a temporary file beside", &self.path, e, ExitClass::Write))?;
         let mut guard = TempName { folder, name: &temp_name, keep: false };
         super::stale::claim_and_sweep(folder, &temp);
@@ -233,7 +229,7 @@ pub fn write_new<T>(
         platform::resolve_target(dest, None).map_err(|e| Error::io("cannot create", dest, e, ExitClass::Usage))?;
     let folder = &target.folder;
     let (mut temp, temp_name) = folder
-        .create_temp(None)
+        .create_temp(None, &super::tempname::fresh)
         .map_err(|e| Error::io("cannot create a temporary file beside", dest, e, ExitClass::Write))?;
     let mut guard = TempName { folder, name: &temp_name, keep: false };
     let temp_path = folder.path().join(&temp_name);

@@ -5,7 +5,6 @@
 //! The server that protects files only ever needs public keys. Private keys are for the key holders who
 //! unprotect, and for `keys generate`.
 
-use std::fs::OpenOptions;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -15,6 +14,7 @@ use rsa::{Oaep, PrivateKey, PublicKey};
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
+use crate::error::Setting;
 use crate::{Error, ExitClass};
 
 /// The OAEP label: binds a wrapped key to this format, so it cannot be replayed into another protocol that uses
@@ -24,6 +24,17 @@ pub const OAEP_LABEL: &[u8] = b"fci-connector/v1 content key";
 pub const MIN_BITS: usize = 2048;
 /// Largest modulus accepted (bounds the cost of a hostile key).
 pub const MAX_BITS: usize = 16384;
+
+/// What is wrong with a public key; `origin` names where it came from.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error("{origin}: not an RSA public key in SubjectPublicKeyInfo PEM form ({cause})")]
+    NotPublicKeyPem { origin: String, cause: String },
+    #[error("{origin}: RSA key of {bits} bits; {MIN_BITS} to {MAX_BITS} are accepted")]
+    Size { origin: String, bits: usize },
+    #[error("{origin}: cannot encode public key ({cause})")]
+    Encode { origin: String, cause: String },
+}
 
 /// A public key with its id.
 #[derive(Clone, Debug)]
@@ -35,19 +46,20 @@ pub struct RecipientKey {
 
 impl RecipientKey {
     /// Parse a SubjectPublicKeyInfo PEM. `origin` names where it came from, for errors.
-    pub fn from_pem(pem: &str, origin: &str) -> Result<Self, String> {
+    pub fn from_pem(pem: &str, origin: &str) -> Result<Self, KeyError> {
         let key = PublicKey::from_public_key_pem(pem.trim())
-            .map_err(|e| format!("{origin}: not an RSA public key in SubjectPublicKeyInfo PEM form ({e})"))?;
+            .map_err(|e| KeyError::NotPublicKeyPem { origin: origin.into(), cause: e.to_string() })?;
         Self::from_key(key, origin)
     }
 
     /// Wrap an already parsed key, checking its size.
-    pub fn from_key(key: PublicKey, origin: &str) -> Result<Self, String> {
+    pub fn from_key(key: PublicKey, origin: &str) -> Result<Self, KeyError> {
         let bits = key.size() * 8;
         if !(MIN_BITS..=MAX_BITS).contains(&bits) {
-            return Err(format!("{origin}: RSA key of {bits} bits; {MIN_BITS} to {MAX_BITS} are accepted"));
+            return Err(KeyError::Size { origin: origin.into(), bits });
         }
-        let der = key.to_public_key_der().map_err(|e| format!("{origin}: cannot encode public key ({e})"))?;
+        let der =
+            key.to_public_key_der().map_err(|e| KeyError::Encode { origin: origin.into(), cause: e.to_string() })?;
         Ok(RecipientKey { id: key_id(der.as_bytes()), key })
     }
 
@@ -55,7 +67,7 @@ impl RecipientKey {
     pub fn read(path: &Path) -> Result<Self, Error> {
         let pem =
             std::fs::read_to_string(path).map_err(|e| Error::io("cannot read key", path, e, ExitClass::Template))?;
-        Self::from_pem(&pem, &path.display().to_string()).map_err(|m| Error::new(ExitClass::Template, m))
+        Self::from_pem(&pem, &path.display().to_string()).map_err(|e| Error::new(ExitClass::Template, e.to_string()))
     }
 
     /// Wrap `content_key` to this recipient with RSA-OAEP-SHA256 under [`OAEP_LABEL`].
@@ -95,13 +107,14 @@ impl HolderKey {
             (true, Some(pass)) => PrivateKey::from_pkcs8_encrypted_pem(pem.trim(), pass)
                 .map_err(|_| bad("cannot decrypt the private key: wrong passphrase or damaged key".into()))?,
             (true, None) => {
-                return Err(bad("the private key is passphrase-encrypted; give --passphrase-env <VAR>".into()));
+                let detail = format!("{}: the private key is passphrase-encrypted", path.display());
+                return Err(Error::fixed_by(ExitClass::Template, detail, Setting::Passphrase, "; give its passphrase"));
             }
             (false, _) => PrivateKey::from_pkcs8_pem(pem.trim())
                 .map_err(|e| bad(format!("not an RSA private key in PKCS#8 PEM form ({e})")))?,
         };
         let public = RecipientKey::from_key(key.to_public_key(), &path.display().to_string())
-            .map_err(|m| Error::new(ExitClass::Template, m))?;
+            .map_err(|e| Error::new(ExitClass::Template, e.to_string()))?;
         Ok(HolderKey { key, id: public.id })
     }
 
@@ -124,10 +137,11 @@ pub struct GeneratedPair {
 /// Generate a key pair of `bits` and write `<name>.pub.pem` and `<name>.key.pem` into `dir`, never overwriting.
 pub fn generate(dir: &Path, name: &str, bits: usize, passphrase: Option<&[u8]>) -> Result<GeneratedPair, Error> {
     if !(MIN_BITS..=MAX_BITS).contains(&bits) {
-        return Err(Error::new(ExitClass::Usage, format!("--bits {bits}: {MIN_BITS} to {MAX_BITS} are accepted")));
+        let detail = format!(" {bits}: {MIN_BITS} to {MAX_BITS} are accepted");
+        return Err(Error::about(ExitClass::Usage, Setting::KeyBits, detail));
     }
     if name.is_empty() || name.contains(['/', '\\', ':']) || name.starts_with('.') {
-        return Err(Error::new(ExitClass::Usage, format!("--name {name:?}: give a plain file name")));
+        return Err(Error::about(ExitClass::Usage, Setting::KeyName, format!(" {name:?}: give a plain file name")));
     }
     let public = dir.join(format!("{name}.pub.pem"));
     let private = dir.join(format!("{name}.key.pem"));
@@ -143,15 +157,14 @@ pub fn generate(dir: &Path, name: &str, bits: usize, passphrase: Option<&[u8]>) 
     let key = PrivateKey::new(&mut getrandom::SysRng, bits)
         .map_err(|e| Error::new(ExitClass::Internal, format!("RSA key generation failed: {e}")))?;
     let private_pem = match passphrase {
-        Some(pass) => encrypted_pem(&key, pass),
-        None => key.to_pkcs8_pem(LineEnding::LF).map_err(|e| e.to_string()),
-    }
-    .map_err(|e| Error::new(ExitClass::Internal, format!("cannot encode the private key: {e}")))?;
+        Some(pass) => encrypted_pem(&key, pass)?,
+        None => key.to_pkcs8_pem(LineEnding::LF).map_err(|e| cannot_encode_private(&e))?,
+    };
     let public_key = key.to_public_key();
     let public_pem = public_key
         .to_public_key_pem(LineEnding::LF)
         .map_err(|e| Error::new(ExitClass::Internal, format!("cannot encode the public key: {e}")))?;
-    let id = RecipientKey::from_key(public_key, name).map_err(|m| Error::new(ExitClass::Internal, m))?.id;
+    let id = RecipientKey::from_key(public_key, name).map_err(|e| Error::new(ExitClass::Internal, e.to_string()))?.id;
     // Private key first: if it cannot be written, no orphan public key is left to be put in a template.
     write_new(&private, private_pem.as_bytes(), true)?;
     if let Err(e) = write_new(&public, public_pem.as_bytes(), false) {
@@ -170,31 +183,30 @@ const SCRYPT_R: u32 = 8;
 const SCRYPT_P: u32 = 1;
 
 /// `key` as an `ENCRYPTED PRIVATE KEY` PEM: PKCS#8 PBES2, scrypt ([`SCRYPT_LOG_N`]) and AES-256-CBC.
-fn encrypted_pem(key: &PrivateKey, passphrase: &[u8]) -> Result<Zeroizing<String>, String> {
+fn encrypted_pem(key: &PrivateKey, passphrase: &[u8]) -> Result<Zeroizing<String>, Error> {
     use pkcs8::pkcs5::{pbes2, scrypt};
-    let der = key.to_pkcs8_der().map_err(|e| e.to_string())?;
-    let info = pkcs8::PrivateKeyInfoRef::try_from(der.as_bytes()).map_err(|e| e.to_string())?;
+    let fail = |e: &dyn std::fmt::Display| cannot_encode_private(e);
+    let der = key.to_pkcs8_der().map_err(|e| fail(&e))?;
+    let info = pkcs8::PrivateKeyInfoRef::try_from(der.as_bytes()).map_err(|e| fail(&e))?;
     let mut salt = [0u8; 16];
     let mut iv = [0u8; 16];
-    getrandom::fill(&mut salt).and_then(|()| getrandom::fill(&mut iv)).map_err(|e| format!("OS random source: {e}"))?;
-    let cost = scrypt::Params::new(SCRYPT_LOG_N, SCRYPT_R, SCRYPT_P).map_err(|e| e.to_string())?;
-    let params = pbes2::Parameters::generate_scrypt_aes256cbc(cost, &salt, iv).map_err(|e| e.to_string())?;
-    let encrypted = info.encrypt_with_params(params, passphrase).map_err(|e| e.to_string())?;
-    encrypted.to_pem("ENCRYPTED PRIVATE KEY", LineEnding::LF).map_err(|e| e.to_string())
+    getrandom::fill(&mut salt)
+        .and_then(|()| getrandom::fill(&mut iv))
+        .map_err(|e| fail(&format_args!("OS random source: {e}")))?;
+    let cost = scrypt::Params::new(SCRYPT_LOG_N, SCRYPT_R, SCRYPT_P).map_err(|e| fail(&e))?;
+    let params = pbes2::Parameters::generate_scrypt_aes256cbc(cost, &salt, iv).map_err(|e| fail(&e))?;
+    let encrypted = info.encrypt_with_params(params, passphrase).map_err(|e| fail(&e))?;
+    encrypted.to_pem("ENCRYPTED PRIVATE KEY", LineEnding::LF).map_err(|e| fail(&e))
+}
+
+fn cannot_encode_private(e: &dyn std::fmt::Display) -> Error {
+    Error::new(ExitClass::Internal, format!("cannot encode the private key: {e}"))
 }
 
 /// Create `path` (failing if it exists) and write `bytes`; `secret` files get mode 0600 where modes exist.
 fn write_new(path: &Path, bytes: &[u8], secret: bool) -> Result<(), Error> {
-    let mut options = OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(if secret { 0o600 } else { 0o644 });
-    }
-    #[cfg(not(unix))]
-    let _ = secret;
-    let mut file = options.open(path).map_err(|e| Error::io("cannot create", path, e, ExitClass::Write))?;
+    let mut file =
+        crate::platform::create_new(path, secret).map_err(|e| Error::io("cannot create", path, e, ExitClass::Write))?;
     if secret {
         // Before any key byte is written. Windows: an owner-only DACL instead of the folder's inherited one.
         if let Err(e) = crate::platform::restrict_to_owner(&file) {

@@ -1,5 +1,5 @@
 //! Protection of one file: the container format ([`container`]), keys ([`keys`]), rights policy templates
-//! ([`templates`]) and the crash-safe in-place rewrite ([`inplace`]), put together as the three operations an
+//! ([`templates`]) and the crash-safe in-place rewrite ([`inplace`], with [`stale`] and [`tempname`]), put together as the three operations an
 //! admin sees: [`protect_file`], [`status_of`] and [`unprotect_file`].
 
 pub mod container;
@@ -7,6 +7,7 @@ pub mod inplace;
 pub mod keys;
 pub mod stale;
 pub mod templates;
+pub mod tempname;
 
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Seek, Write};

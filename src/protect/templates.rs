@@ -11,6 +11,7 @@ use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
 use super::keys::RecipientKey;
+use crate::error::Setting;
 use crate::xml::{self, Element, XmlError};
 use crate::{Error, ExitClass};
 
@@ -67,15 +68,38 @@ impl fmt::Display for Right {
 }
 
 impl FromStr for Right {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = GrantError;
+    fn from_str(s: &str) -> Result<Self, GrantError> {
         let wanted = s.trim();
-        Self::ALL.iter().find(|(_, name)| name.eq_ignore_ascii_case(wanted)).map(|(r, _)| *r).ok_or_else(|| {
-            let names: Vec<_> = Self::ALL.iter().map(|(_, n)| *n).collect();
-            format!("unknown right {wanted:?} (known: {})", names.join(", "))
-        })
+        Self::ALL
+            .iter()
+            .find(|(_, name)| name.eq_ignore_ascii_case(wanted))
+            .map(|(r, _)| *r)
+            .ok_or_else(|| GrantError::UnknownRight(wanted.to_string()))
     }
 }
+
+/// What is wrong with a grant as written (`principal=RIGHT,RIGHT`, or a `<Grant>` element's attributes).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum GrantError {
+    #[error("unknown right {0:?} (known: {known})", known = known_rights())]
+    UnknownRight(String),
+    #[error("grant {0:?}: expected <principal>=<RIGHT>[,<RIGHT>...]")]
+    NotAnAssignment(String),
+    #[error("grant with an empty principal")]
+    EmptyPrincipal,
+    #[error("grant to {0} lists no rights")]
+    NoRights(String),
+}
+
+fn known_rights() -> String {
+    Right::ALL.iter().map(|(_, n)| *n).collect::<Vec<_>>().join(", ")
+}
+
+/// A text that is not a template id.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is not a template id (a GUID such as e6ee2481-26b9-45e5-b34a-f744eacd53b0)")]
+pub struct NotATemplateId(pub String);
 
 /// Rights granted to one principal (a user, group or domain, as the admin writes it).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -86,22 +110,21 @@ pub struct Grant {
 
 impl Grant {
     /// Parse `principal=VIEW,EDIT` (the `--grant` form).
-    pub fn parse_assignment(s: &str) -> Result<Grant, String> {
-        let (principal, rights) =
-            s.rsplit_once('=').ok_or_else(|| format!("grant {s:?}: expected <principal>=<RIGHT>[,<RIGHT>...]"))?;
+    pub fn parse_assignment(s: &str) -> Result<Grant, GrantError> {
+        let (principal, rights) = s.rsplit_once('=').ok_or_else(|| GrantError::NotAnAssignment(s.to_string()))?;
         Grant::new(principal, rights)
     }
 
     /// A grant from a principal and a comma-separated rights list.
-    pub fn new(principal: &str, rights: &str) -> Result<Grant, String> {
+    pub fn new(principal: &str, rights: &str) -> Result<Grant, GrantError> {
         let principal = principal.trim();
         if principal.is_empty() {
-            return Err("grant with an empty principal".into());
+            return Err(GrantError::EmptyPrincipal);
         }
         let mut parsed =
             rights.split(',').filter(|r| !r.trim().is_empty()).map(Right::from_str).collect::<Result<Vec<_>, _>>()?;
         if parsed.is_empty() {
-            return Err(format!("grant to {principal} lists no rights"));
+            return Err(GrantError::NoRights(principal.to_string()));
         }
         parsed.sort();
         parsed.dedup();
@@ -121,7 +144,9 @@ pub fn parse_rights(rights: Option<&Element>) -> Result<Vec<Grant>, XmlError> {
     rights
         .children
         .iter()
-        .map(|g| Grant::new(g.required_attr("principal")?, g.required_attr("rights")?).map_err(|m| g.error(m)))
+        .map(|g| {
+            Grant::new(g.required_attr("principal")?, g.required_attr("rights")?).map_err(|e| g.error(e.to_string()))
+        })
         .collect()
 }
 
@@ -155,14 +180,13 @@ impl Expiry {
 }
 
 /// A canonical template id: parsed from a GUID with or without braces, in any case.
-pub fn parse_id(s: &str) -> Result<Uuid, String> {
+pub fn parse_id(s: &str) -> Result<Uuid, NotATemplateId> {
     let t = s.trim();
     let inner = t.strip_prefix('{').and_then(|x| x.strip_suffix('}')).unwrap_or(t);
     if inner.len() != 36 {
-        return Err(format!("{s:?} is not a template id (a GUID such as e6ee2481-26b9-45e5-b34a-f744eacd53b0)"));
+        return Err(NotATemplateId(s.to_string()));
     }
-    Uuid::parse_str(inner)
-        .map_err(|_| format!("{s:?} is not a template id (a GUID such as e6ee2481-26b9-45e5-b34a-f744eacd53b0)"))
+    Uuid::parse_str(inner).map_err(|_| NotATemplateId(s.to_string()))
 }
 
 /// One template, loaded and with its keys parsed.
@@ -205,7 +229,7 @@ impl Template {
             "RecoveryKey",
         ])?;
         let id_el = root.single_child("Id")?.ok_or_else(|| root.error("<Template> needs an <Id> element"))?;
-        let id = parse_id(&id_el.text).map_err(|m| id_el.error(m))?;
+        let id = parse_id(&id_el.text).map_err(|e| id_el.error(e.to_string()))?;
         let name = root.required_single_child_text("Name")?.to_string();
         if name.is_empty() {
             return Err(root.error("<Name> is empty"));
@@ -294,12 +318,12 @@ fn read_key(el: &Element, base: &Path) -> Result<RecipientKey, XmlError> {
             let path = base.join(rel);
             let pem = std::fs::read_to_string(&path)
                 .map_err(|e| el.error(format!("cannot read key file {}: {e}", path.display())))?;
-            RecipientKey::from_pem(&pem, &path.display().to_string()).map_err(|m| el.error(m))
+            RecipientKey::from_pem(&pem, &path.display().to_string()).map_err(|e| el.error(e.to_string()))
         }
         None if el.text.trim().is_empty() => {
             Err(el.error(format!("<{}> needs path=\"...\" or an inline PEM public key", el.name)))
         }
-        None => RecipientKey::from_pem(&el.text, &format!("inline <{}>", el.name)).map_err(|m| el.error(m)),
+        None => RecipientKey::from_pem(&el.text, &format!("inline <{}>", el.name)).map_err(|e| el.error(e.to_string())),
     }
 }
 
@@ -321,10 +345,8 @@ impl TemplateStore {
         crate::locate::check_trusted(dir, "template store")?;
         // A missing or unreadable store is a configuration problem (exit 6), whatever the I/O error.
         let entries = std::fs::read_dir(dir).map_err(|e| {
-            Error::new(
-                ExitClass::Config,
-                format!("cannot read the template store {}: {e} (give --templates <DIR>)", dir.display()),
-            )
+            let detail = format!("cannot read the template store {}: {e}", dir.display());
+            Error::fixed_by(ExitClass::Config, detail, Setting::TemplateStore, " (set the template store folder)")
         })?;
         let mut files: Vec<PathBuf> = entries
             .filter_map(|e| e.ok().map(|e| e.path()))
@@ -365,7 +387,7 @@ impl TemplateStore {
 
     /// The template with `id` (any GUID spelling). Unknown or ambiguous ids are [`ExitClass::Template`] errors.
     pub fn get(&self, id: &str) -> Result<&Template, Error> {
-        let uuid = parse_id(id).map_err(|m| Error::new(ExitClass::Usage, m))?;
+        let uuid = parse_id(id).map_err(|e| Error::new(ExitClass::Usage, e.to_string()))?;
         if let Some((_, files)) = self.ambiguous.iter().find(|(a, _)| *a == uuid) {
             let files: Vec<_> = files.iter().map(|f| f.display().to_string()).collect();
             return Err(Error::new(
@@ -388,20 +410,31 @@ impl TemplateStore {
 }
 
 /// Read a template file as text: UTF-8, or UTF-16 with a byte-order mark (as Windows tools often save XML).
-fn read_text(path: &Path) -> Result<String, String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("cannot read: {e}"))?;
+fn read_text(path: &Path) -> Result<String, TextError> {
+    let bytes = std::fs::read(path).map_err(TextError::Read)?;
     let utf16 = |bytes: &[u8], le: bool| {
         let units: Vec<u16> = bytes
             .chunks_exact(2)
             .map(|c| if le { u16::from_le_bytes([c[0], c[1]]) } else { u16::from_be_bytes([c[0], c[1]]) })
             .collect();
-        String::from_utf16(&units).map_err(|_| "invalid UTF-16 text".to_string())
+        String::from_utf16(&units).map_err(|_| TextError::Utf16)
     };
     match bytes.as_slice() {
         [0xFF, 0xFE, rest @ ..] => utf16(rest, true),
         [0xFE, 0xFF, rest @ ..] => utf16(rest, false),
-        _ => String::from_utf8(bytes).map_err(|e| format!("not UTF-8 text (byte {})", e.utf8_error().valid_up_to())),
+        _ => String::from_utf8(bytes).map_err(|e| TextError::Utf8 { at: e.utf8_error().valid_up_to() }),
     }
+}
+
+/// Why a template file could not be read as text.
+#[derive(Debug, thiserror::Error)]
+enum TextError {
+    #[error("cannot read: {0}")]
+    Read(std::io::Error),
+    #[error("invalid UTF-16 text")]
+    Utf16,
+    #[error("not UTF-8 text (byte {at})")]
+    Utf8 { at: usize },
 }
 
 #[cfg(test)]
@@ -421,7 +454,7 @@ mod tests {
         let g = Grant::parse_assignment("finance@contoso.com=edit, view,VIEW").unwrap();
         assert_eq!(g.principal, "finance@contoso.com");
         assert_eq!(g.rights_list(), "VIEW,EDIT");
-        assert!(Grant::parse_assignment("x=FLY").unwrap_err().contains("unknown right"));
+        assert!(Grant::parse_assignment("x=FLY").unwrap_err().to_string().contains("unknown right"));
         assert!(Grant::parse_assignment("noequals").is_err());
     }
 

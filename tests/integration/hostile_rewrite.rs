@@ -524,3 +524,24 @@ fn unprotect_output_as_root_belongs_to_root_and_never_goes_through_a_link() {
     assert_eq!(code(&out), Some(2), "{}", stderr(&out));
     assert!(!pointed.exists());
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// Leftover cleanup
+
+/// The stale-temp sweep removes only regular files: a symbolic link or a folder named like a leftover is kept
+/// (and what the link points to is untouched).
+#[test]
+fn the_stale_sweep_leaves_links_and_folders_with_the_name_alone() {
+    use fci_connector::platform::Folder;
+    use fci_connector::protect::stale;
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("precious.txt");
+    std::fs::write(&target, b"keep").unwrap();
+    std::os::unix::fs::symlink(&target, dir.path().join(".~fci-link01.tmp")).unwrap();
+    std::fs::create_dir(dir.path().join(".~fci-dir001.tmp")).unwrap();
+    let later = std::time::SystemTime::now() + Duration::from_secs(3600);
+    let s = stale::sweep(&Folder::open_root(dir.path()).unwrap(), Duration::ZERO, later).unwrap();
+    assert!(s.removed.is_empty(), "{s:?}");
+    assert_eq!(s.kept, 2);
+    assert_eq!(std::fs::read(&target).unwrap(), b"keep");
+}

@@ -238,7 +238,7 @@ pub fn temp_files(dir: &Path) -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().path())
-        .filter(|p| fci_connector::protect::stale::is_temp_name(p.file_name().unwrap()))
+        .filter(|p| fci_connector::protect::tempname::is_temp(p.file_name().unwrap()))
         .collect();
     v.sort();
     v

@@ -462,7 +462,11 @@ impl Folder {
         Ok(served)
     }
 
-    pub fn create_temp(&self, like: Option<&File>) -> io::Result<(File, OsString)> {
+    pub fn create_temp(
+        &self,
+        like: Option<&File>,
+        fresh_name: &dyn Fn() -> io::Result<OsString>,
+    ) -> io::Result<(File, OsString)> {
         let mut warnings = Vec::new();
         let descriptors = match like {
             Some(original) => descriptors_like(original, &mut warnings)?,
@@ -473,7 +477,7 @@ impl Folder {
         let mut attempt = 0;
         let mut choice = 0;
         loop {
-            let name = super::super::temp_name()?;
+            let name = fresh_name()?;
             let path = super::nul_terminated(join(&self.real, &wide(&name)), &name)?;
             let sa = SECURITY_ATTRIBUTES {
                 nLength: size_of::<SECURITY_ATTRIBUTES>() as u32,
