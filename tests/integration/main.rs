@@ -8,6 +8,7 @@
 
 mod util;
 
+mod architecture;
 mod classify_cli;
 mod classify_engine;
 mod detect_foreign;
