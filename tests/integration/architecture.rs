@@ -3,18 +3,6 @@
 
 use std::path::{Path, PathBuf};
 
-fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
-    entries.sort();
-    for path in entries {
-        if path.is_dir() {
-            rust_files(&path, out);
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            out.push(path);
-        }
-    }
-}
-
 /// The lines of `text` that import or name the `cli` module, comments left out.
 fn cli_uses(text: &str) -> Vec<String> {
     text.lines()
@@ -28,7 +16,7 @@ fn cli_uses(text: &str) -> Vec<String> {
 fn the_library_never_imports_the_cli() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let mut files = Vec::new();
-    rust_files(&src, &mut files);
+    crate::util::rust_files(&src, &mut files);
     let library: Vec<&PathBuf> =
         files.iter().filter(|p| !p.starts_with(src.join("cli")) && !p.ends_with("main.rs")).collect();
     assert!(library.len() > 30, "the library's files were found: {}", library.len());

@@ -2,22 +2,10 @@
 //! system (`windows`, `unix`, `target_os`, `target_family`, …), an OS-specific `std::os::` path, or an `unsafe`
 //! block, function or impl. Comments and string literals are ignored, so a word in a sentence does not count.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// Words that, inside a `cfg(…)`, `cfg!(…)` or `cfg_attr(…)`, gate on the platform.
 const PLATFORM_WORDS: &[&str] = &["windows", "unix", "target_os", "target_family", "target_env", "target_vendor"];
-
-fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
-    entries.sort();
-    for path in entries {
-        if path.is_dir() {
-            rust_files(&path, out);
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            out.push(path);
-        }
-    }
-}
 
 /// `source` with comments and the contents of string and character literals replaced by spaces (newlines kept,
 /// so line numbers still match).
@@ -182,7 +170,7 @@ fn platform_differences_and_unsafe_live_only_in_src_platform() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let platform = root.join("src/platform");
     let mut files = Vec::new();
-    rust_files(&root.join("src"), &mut files);
+    crate::util::rust_files(&root.join("src"), &mut files);
     assert!(files.len() > 20, "the scan found the sources: {files:?}");
     let mut problems = Vec::new();
     for file in files.iter().filter(|f| !f.starts_with(&platform)) {

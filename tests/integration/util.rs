@@ -12,6 +12,19 @@ pub const TEMPLATE_ID: &str = "e6ee2481-26b9-45e5-b34a-f744eacd53b0";
 pub const SEGMENT: usize = 64 * 1024;
 
 /// The repository (the crate's folder).
+/// Every `.rs` file under `dir`, in name order (the source scans of `architecture` and `platform_boundary`).
+pub fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+    entries.sort();
+    for path in entries {
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
 pub fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
