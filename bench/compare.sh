@@ -68,7 +68,9 @@ mkdir -m 700 "$GNUPGHOME"
 gpg --batch --quiet --passphrase '' --quick-gen-key 'bench <bench@example.com>' rsa3072 encrypt never 2>/dev/null
 GPG=(gpg --batch --yes --quiet --trust-model always -r bench@example.com)
 TEMPLATE=e6ee2481-26b9-45e5-b34a-f744eacd53b0
-FCI="$BIN --templates $ROOT/samples/templates --log-dir $W/logs"
+# The rule folder by path: fci-connector looks only beside the executable and in /etc/fci-connector/.
+RULES="--rules $ROOT/classification-rules"
+FCI="$BIN --templates $ROOT/samples/templates $RULES --log-dir $W/logs"
 
 # hyperfine NAME ARGS...: run, export JSON to $W/json/NAME.json (quiet unless it fails).
 bench() {
@@ -111,12 +113,12 @@ PATTERNS=(
 )
 printf '%s\n' "${PATTERNS[@]}" >"$W/patterns"
 bench corpus -N "${BIGRUNS[@]}" \
-    -n fci-connector "$BIN classify $W/in/corpus.txt" \
+    -n fci-connector "$BIN $RULES classify $W/in/corpus.txt" \
     -n "rg -c" "rg -c -f $W/patterns $W/in/corpus.txt"
 
 # --- 4. classify --recurse of a folder of docx ------------------------------------------------------------------
 say "4. classify --recurse of $DOCS docx"
-bench folder -N "${BIGRUNS[@]}" -n fci-connector "$BIN classify $W/in/docs --recurse"
+bench folder -N "${BIGRUNS[@]}" -n fci-connector "$BIN $RULES classify $W/in/docs --recurse"
 
 # --- 5. peak resident memory ------------------------------------------------------------------------------------
 say "5. peak resident memory"
@@ -129,7 +131,7 @@ rss protect-64k $FCI protect "$W/work/f.txt" --template "$TEMPLATE"
 cp "$W/in/big.bin" "$W/work/big.bin"
 rss protect-big $FCI protect "$W/work/big.bin" --template "$TEMPLATE"
 rm -f "$W"/work/big.*
-rss classify-corpus "$BIN" classify "$W/in/corpus.txt"
+rss classify-corpus "$BIN" $RULES classify "$W/in/corpus.txt"
 rss age-64k age -r "$AGE_R" -o "$W/work/f.age" "$W/in/file64k.txt"
 rss gpg-64k "${GPG[@]}" -o "$W/work/f.gpg" -e "$W/in/file64k.txt"
 rss rg-corpus rg -c -f "$W/patterns" "$W/in/corpus.txt"
