@@ -28,12 +28,9 @@ pub enum Format {
     Binary,
 }
 
-/// Decide the format of `file` from its first bytes and `path`'s extension; leaves the file at its start.
+/// Decide the format of `file` (at its start) from its first bytes and `path`'s extension; leaves it at its start.
 pub fn sniff(mut file: &File, path: &Path) -> Result<Format, Error> {
     let mut sample = Vec::with_capacity(SAMPLE);
-    // From the start wherever the handle is: the status check reads the same open file (through a clone, which
-    // shares the position) before it is extracted.
-    file.seek(SeekFrom::Start(0)).map_err(|e| io_error("cannot read", e))?;
     file.take(SAMPLE as u64).read_to_end(&mut sample).map_err(|e| io_error("cannot read", e))?;
     file.seek(SeekFrom::Start(0)).map_err(|e| io_error("cannot read", e))?;
     let extension = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();

@@ -6,7 +6,6 @@
 //! one file still protect it exactly once.
 
 use std::fs::File;
-use std::io::{Seek, SeekFrom};
 use std::path::Path;
 
 use super::Session;
@@ -318,11 +317,8 @@ pub fn verdict(source: Source<'_>, rules: &RuleSet, limits: &Limits, values: boo
     let mut scanner = rules.scanner(&full).with_values(values);
     let mut feed = |chunk: &str| scanner.feed(chunk);
     let extracted = match file {
-        // The cheap checks read its header through a clone of the handle, which shares the position: from the start.
-        Some(mut file) => match file.seek(SeekFrom::Start(0)) {
-            Ok(_) => extract::extract_file(file, path, limits, &mut feed),
-            Err(e) => Err(Error::io("cannot read", path, e, ExitClass::Busy)),
-        },
+        // `extract_file` reads from the start whatever the cheap checks read before.
+        Some(file) => extract::extract_file(file, path, limits, &mut feed),
         None => extract::extract(path, limits, &mut feed),
     };
     if let Err(e) = extracted {
