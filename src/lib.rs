@@ -25,6 +25,7 @@ pub mod detect;
 pub mod error;
 pub mod exit;
 pub mod extract;
+pub mod licensing;
 pub mod locate;
 pub mod log;
 pub mod pipeline;

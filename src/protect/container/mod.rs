@@ -153,8 +153,50 @@ impl Envelope {
         stream::open(&keys.payload, self.header.segment_size(), payload, output).map_err(ContainerError::from)
     }
 
+    /// The content key, unwrapped with `holder`, once the header MAC has verified with it: what the licensing
+    /// service releases. A failed unwrap and a failed MAC are told apart here; the service must not tell them apart
+    /// to its clients (docs/SERVICE.md).
+    pub fn content_key(&self, holder: &HolderKey) -> Result<ContentKey, ContainerError> {
+        let content_key = self.unwrap_content_key(holder)?;
+        self.verified_keys(&content_key)?;
+        Ok(content_key)
+    }
+
+    /// Verify the header with a content key obtained elsewhere (a use license), then decrypt the payload from
+    /// `payload` into `output`, as [`Envelope::open`] does.
+    pub fn open_with_content_key<R: Read, W: Write>(
+        &self,
+        content_key: &ContentKey,
+        payload: R,
+        output: &mut W,
+    ) -> Result<u64, ContainerError> {
+        let keys = self.verified_keys(content_key)?;
+        stream::open(&keys.payload, self.header.segment_size(), payload, output).map_err(ContainerError::from)
+    }
+
+    /// The header exactly as the file holds it, MAC included: the license block a reader sends to the service.
+    pub fn header_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.header.authenticated.len() + self.header.mac.len());
+        out.extend_from_slice(&self.header.authenticated);
+        out.extend_from_slice(&self.header.mac);
+        out
+    }
+
     /// The derived keys, after unwrapping and checking the header MAC.
     fn file_keys(&self, holder: &HolderKey) -> Result<FileKeys, ContainerError> {
+        let content_key = self.unwrap_content_key(holder)?;
+        self.verified_keys(&content_key)
+    }
+
+    fn verified_keys(&self, content_key: &ContentKey) -> Result<FileKeys, ContainerError> {
+        let keys = FileKeys::derive(content_key, &self.header.salt);
+        if !keys.verify_header(&self.header.authenticated, &self.header.mac) {
+            return Err(ContainerError::HeaderMac);
+        }
+        Ok(keys)
+    }
+
+    fn unwrap_content_key(&self, holder: &HolderKey) -> Result<ContentKey, ContainerError> {
         let unwrapped = match self.license.wraps.iter().find(|w| w.key_id == holder.id) {
             Some(wrap) => holder.unwrap_key(&wrap.wrapped).ok_or(ContainerError::Unwrap)?,
             // No key id matches. If a wrap still opens with this key, its key id was altered: let the header MAC
@@ -163,12 +205,7 @@ impl Envelope {
                 ContainerError::NotRecipient { key: holder.id.clone(), recipients: self.recipient_ids() }
             })?,
         };
-        let content_key = ContentKey(<[u8; 32]>::try_from(unwrapped.as_slice()).map_err(|_| ContainerError::Unwrap)?);
-        let keys = FileKeys::derive(&content_key, &self.header.salt);
-        if !keys.verify_header(&self.header.authenticated, &self.header.mac) {
-            return Err(ContainerError::HeaderMac);
-        }
-        Ok(keys)
+        Ok(ContentKey(<[u8; 32]>::try_from(unwrapped.as_slice()).map_err(|_| ContainerError::Unwrap)?))
     }
 }
 
