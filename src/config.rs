@@ -80,6 +80,9 @@ pub struct Config {
     /// is reached beneath the longest one containing it, and no link below it is followed; a file in none of them
     /// is reached from the file system root, so a link anywhere in its path is refused.
     pub share_roots: Vec<PathBuf>,
+    /// A PEM bundle of the CA certificates that sign the licensing service's TLS certificate, for registration
+    /// (`<LicenseServer register="true">`) with a service under a private CA; absent: the OS trust store.
+    pub license_server_ca: Option<PathBuf>,
     pub log: LogConfig,
     pub policy: PolicyConfig,
     pub limits: Limits,
@@ -123,6 +126,7 @@ impl Config {
         anchor(&mut config.rules);
         anchor(&mut config.templates);
         anchor(&mut config.log.dir);
+        anchor(&mut config.license_server_ca);
         for root in &mut config.share_roots {
             if root.is_relative() {
                 *root = base.join(&*root);
