@@ -101,11 +101,10 @@ pub fn protect_file(path: &Path, template: &Template, request: &ProtectRequest<'
         Ok(())
     })?;
     // The file is protected whatever happens now: registration only reports.
-    let registration = template
-        .license_server
-        .as_ref()
-        .filter(|server| server.register)
-        .map(|server| register::register(&server.url, &container::header_bytes(&params), request.license_server_ca));
+    let registration =
+        template.license_server.as_ref().filter(|server| server.register).map(|server| {
+            register::register(&server.url, &container::header_bytes(&params), request.license_server_ca)
+        });
     Ok(ProtectOutcome::Protected { license, warnings, registration })
 }
 

@@ -58,7 +58,8 @@ fn agent(ca_file: Option<&Path>) -> Result<ureq::Agent, String> {
     let roots = match ca_file {
         None => ureq::tls::RootCerts::PlatformVerifier,
         Some(path) => {
-            let pem = std::fs::read(path).map_err(|e| format!("cannot read license_server_ca {}: {e}", path.display()))?;
+            let pem =
+                std::fs::read(path).map_err(|e| format!("cannot read license_server_ca {}: {e}", path.display()))?;
             let certs = ureq::tls::parse_pem(&pem)
                 .filter_map(|item| match item {
                     Ok(ureq::tls::PemItem::Certificate(cert)) => Some(Ok(cert)),

@@ -561,7 +561,9 @@ mod tests {
 
     #[test]
     fn license_server_urls() {
-        for good in ["https://rms.contoso.com/", "HTTPS://rms.contoso.com", "https://127.0.0.1:8443/rms/", "https://[::1]:443/"] {
+        for good in
+            ["https://rms.contoso.com/", "HTTPS://rms.contoso.com", "https://127.0.0.1:8443/rms/", "https://[::1]:443/"]
+        {
             assert_eq!(check_license_server_url(good).as_deref(), Ok(good), "{good}");
         }
         let bad = [

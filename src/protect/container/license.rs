@@ -178,7 +178,9 @@ impl License {
                 None => None,
             },
             license_server: match root.single_child("LicenseServer")? {
-                Some(el) => Some(check_license_server_url(el.required_attr("url")?).map_err(|e| el.error(e.to_string()))?),
+                Some(el) => {
+                    Some(check_license_server_url(el.required_attr("url")?).map_err(|e| el.error(e.to_string()))?)
+                }
                 None => None,
             },
             original_name: original.required_attr("name")?.to_string(),

@@ -149,9 +149,9 @@ pub fn seal<R: Read, W: Write>(params: &SealParams<'_>, input: R, output: &mut W
 /// header must carry one.
 fn check_version(header: &Header, license: &License) -> Result<(), ContainerError> {
     match (header.version, license.license_server.is_some()) {
-        (header::VERSION, true) => {
-            Err(ContainerError::VersionMismatch("a format 1.0 license cannot name a licensing service (<LicenseServer>)"))
-        }
+        (header::VERSION, true) => Err(ContainerError::VersionMismatch(
+            "a format 1.0 license cannot name a licensing service (<LicenseServer>)",
+        )),
         (header::VERSION_LICENSE_SERVER, false) => {
             Err(ContainerError::VersionMismatch("a format 1.1 license must name a licensing service (<LicenseServer>)"))
         }
@@ -309,10 +309,15 @@ mod tests {
             let envelope = Envelope::read(&mut bytes.as_slice()).unwrap();
             assert_eq!(envelope.header_bytes(), bytes[..envelope.header.len() as usize]);
             let mut out = Vec::new();
-            envelope.open_with_content_key(&ContentKey([9; 32]), &bytes[envelope.header.len() as usize..], &mut out).unwrap();
+            envelope
+                .open_with_content_key(&ContentKey([9; 32]), &bytes[envelope.header.len() as usize..], &mut out)
+                .unwrap();
             assert_eq!(out, b"abc");
         }
-        assert_eq!(Envelope::read(&mut with.as_slice()).unwrap().license.license_server.as_deref(), Some("https://rms.contoso.com/"));
+        assert_eq!(
+            Envelope::read(&mut with.as_slice()).unwrap().license.license_server.as_deref(),
+            Some("https://rms.contoso.com/")
+        );
     }
 
     #[test]
