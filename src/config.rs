@@ -148,11 +148,12 @@ mod tests {
     #[test]
     fn parses_and_anchors_relative_paths() {
         let c = Config::parse(
-            "rules = 'rules'\nshare_roots = ['/srv/share', 'local']\ndefault_template = '{E6EE2481-26B9-45E5-B34A-F744EACD53B0}'\n[log]\nmax_bytes = 100\n[policy]\nunreadable = 'protect'\nexcluded_extensions = ['.pst']\n",
+            "rules = 'rules'\nshare_roots = ['/srv/share', 'local']\nlicense_server_ca = 'ca.pem'\ndefault_template = '{E6EE2481-26B9-45E5-B34A-F744EACD53B0}'\n[log]\nmax_bytes = 100\n[policy]\nunreadable = 'protect'\nexcluded_extensions = ['.pst']\n",
             Path::new("/etc/fci/fci-connector.toml"),
         )
         .unwrap();
         assert_eq!(c.rules.unwrap(), Path::new("/etc/fci/rules"));
+        assert_eq!(c.license_server_ca.unwrap(), Path::new("/etc/fci/ca.pem"));
         assert_eq!(c.share_roots, [Path::new("/srv/share"), Path::new("/etc/fci/local")]);
         assert_eq!(c.log.max_bytes, 100);
         assert_eq!(c.log.keep, 5);

@@ -256,3 +256,130 @@ fn without_register_the_service_is_not_contacted() {
     assert_eq!(silent.connections(), 0);
     assert_eq!(std::fs::read(&f).unwrap()[8..10], [1, 1]);
 }
+
+/// A loopback HTTPS server under a test CA that answers one request with `status` and `body`; the thread returns
+/// the request line and body it read (`None` when the client gave up, e.g. during the TLS handshake).
+struct OneShot {
+    port: u16,
+    ca_pem: String,
+    thread: std::thread::JoinHandle<Option<(String, Vec<u8>)>>,
+}
+
+fn https_once(status: &'static str, body: &'static str) -> OneShot {
+    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+    use std::io::{Read, Write};
+
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
+    let leaf_key = KeyPair::generate().unwrap();
+    let leaf = CertificateParams::new(vec!["127.0.0.1".to_string()]).unwrap().signed_by(&leaf_key, &ca).unwrap();
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![leaf.der().clone()],
+            rustls::pki_types::PrivateKeyDer::Pkcs8(leaf_key.serialize_der().into()),
+        )
+        .unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let thread = std::thread::spawn(move || {
+        let (tcp, _) = listener.accept().ok()?;
+        let conn = rustls::ServerConnection::new(Arc::new(config)).ok()?;
+        let mut tls = rustls::StreamOwned::new(conn, tcp);
+        let mut request = Vec::new();
+        let mut chunk = [0u8; 4096];
+        let head_end = loop {
+            if let Some(at) = request.windows(4).position(|w| w == b"\r\n\r\n") {
+                break at + 4;
+            }
+            let n = tls.read(&mut chunk).ok().filter(|n| *n > 0)?;
+            request.extend_from_slice(&chunk[..n]);
+        };
+        let head = String::from_utf8_lossy(&request[..head_end]).into_owned();
+        let length: usize = head
+            .lines()
+            .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse().unwrap()))
+            .expect("a Content-Length");
+        while request.len() < head_end + length {
+            let n = tls.read(&mut chunk).ok().filter(|n| *n > 0)?;
+            request.extend_from_slice(&chunk[..n]);
+        }
+        let answer = format!(
+            "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        tls.write_all(answer.as_bytes()).ok()?;
+        tls.conn.send_close_notify();
+        let _ = tls.flush();
+        Some((head.lines().next().unwrap_or_default().to_string(), request[head_end..].to_vec()))
+    });
+    OneShot { port, ca_pem: ca.pem(), thread }
+}
+
+/// `protect` with `fci-connector.toml` naming `ca` (when given) as `license_server_ca`.
+fn protect_with_ca(s: &Scratch, f: &Path, ca: Option<&str>) -> serde_json::Value {
+    let config = s.path().join("fci-connector.toml");
+    match ca {
+        Some(pem) => {
+            std::fs::write(s.path().join("service-ca.pem"), pem).unwrap();
+            std::fs::write(&config, "license_server_ca = \"service-ca.pem\"\n").unwrap();
+        }
+        None => std::fs::write(&config, "").unwrap(),
+    }
+    let a = s
+        .cmd()
+        .arg("--config")
+        .arg(&config)
+        .arg("protect")
+        .arg(f)
+        .args(["--template", TEMPLATE_ID, "--always", "--json"])
+        .assert()
+        .code(0);
+    serde_json::from_str(stdout(&a).trim()).unwrap()
+}
+
+#[test]
+fn a_service_under_the_configured_ca_receives_the_license_block() {
+    let s = Scratch::new();
+    let server = https_once("201 Created", "{}");
+    let f = registering(&s, server.port, true);
+    let record = protect_with_ca(&s, &f, Some(&server.ca_pem));
+    assert_eq!(record["registered"], true, "{record}");
+    assert!(record.get("registration_error").is_none(), "{record}");
+    let (line, body) = server.thread.join().unwrap().expect("the service was asked");
+    assert_eq!(line, "POST /v1/documents HTTP/1.1");
+    // The body is api::RegisterRequest: the file's header, byte 0 through the header MAC.
+    let request: fci_connector::licensing::api::RegisterRequest = serde_json::from_slice(&body).unwrap();
+    let protected = std::fs::read(&f).unwrap();
+    assert_eq!(request.license, protected[..payload_offset(&protected)]);
+}
+
+#[test]
+fn a_refusal_or_an_untrusted_certificate_is_logged_and_the_file_stays_protected() {
+    let s = Scratch::new();
+    let denial = r#"{"error":"invalid_license","message":"the license does not verify"}"#;
+    let server = https_once("422 Unprocessable Entity", denial);
+    let f = registering(&s, server.port, true);
+    let record = protect_with_ca(&s, &f, Some(&server.ca_pem));
+    assert_eq!((&record["registered"], &record["exit_code"]), (&false.into(), &0.into()), "{record}");
+    let why = record["registration_error"].as_str().unwrap();
+    assert!(why.contains("HTTP 422 invalid_license: the license does not verify"), "{why}");
+    assert!(server.thread.join().unwrap().is_some());
+    assert!(is_protected(&f));
+
+    // The same kind of service, but its CA is not configured: the OS trust store does not know it.
+    let server = https_once("201 Created", "{}");
+    let g = s.file("second.txt", b"second");
+    let text = std::fs::read_to_string(s.templates().join("confidential.xml")).unwrap();
+    let port = |p: u16| format!("https://127.0.0.1:{p}/");
+    let old = text.split("https://127.0.0.1:").nth(1).unwrap().split('/').next().unwrap().parse::<u16>().unwrap();
+    std::fs::write(s.templates().join("confidential.xml"), text.replace(&port(old), &port(server.port))).unwrap();
+    let record = protect_with_ca(&s, &g, None);
+    assert_eq!((&record["registered"], &record["decision"]), (&false.into(), &"protected".into()), "{record}");
+    assert!(server.thread.join().unwrap().is_none(), "the request was sent over an untrusted connection");
+    s.unprotect(&g, "issuer.key.pem").code(0);
+    assert_eq!(std::fs::read(&g).unwrap(), b"second");
+}
