@@ -31,6 +31,7 @@ pub mod log;
 pub mod pipeline;
 pub mod platform;
 pub mod protect;
+pub mod service;
 pub mod watch;
 pub mod xml;
 
