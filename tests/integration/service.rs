@@ -379,3 +379,35 @@ fn a_key_file_others_can_read_is_refused_at_start() {
     let err = util::stderr(&util::cmd().arg("serve").arg(&d.config).assert().code(6));
     assert!(err.contains(&tls_key.display().to_string()) && err.contains("0640"), "{err}");
 }
+
+#[test]
+fn the_docs_and_the_openapi_file_name_every_path_and_denial_code_with_its_status() {
+    let doc = std::fs::read_to_string(util::root().join("docs/SERVICE.md")).unwrap();
+    let openapi = std::fs::read_to_string(util::root().join("docs/openapi.yaml")).unwrap();
+    let cid = "{content_id}";
+    let paths = [
+        api::LICENSES.to_string(),
+        api::ACCESS.to_string(),
+        api::DOCUMENTS.to_string(),
+        format!("{}/{cid}/revoke", api::DOCUMENTS),
+        format!("{}/{cid}/unrevoke", api::DOCUMENTS),
+        format!("{}/{cid}/tracking", api::DOCUMENTS),
+        api::SIGNING_KEYS.to_string(),
+        api::HEALTH.to_string(),
+        api::METRICS.to_string(),
+    ];
+    // The constructors of api.rs build the paths the docs show.
+    assert_eq!(api::revoke_path(&Uuid::nil()), paths[3].replace(cid, &Uuid::nil().to_string()));
+    assert_eq!(api::tracking_path(&Uuid::nil()), paths[5].replace(cid, &Uuid::nil().to_string()));
+    for path in &paths {
+        assert!(doc.contains(&format!(" {path}")), "docs/SERVICE.md does not name {path}");
+        assert!(openapi.contains(&format!("  {path}:\n")), "docs/openapi.yaml does not define {path}");
+    }
+    for code in DenialCode::ALL {
+        let row = format!("| {} | `{}` |", code.status(), code.as_str());
+        assert!(doc.contains(&row), "docs/SERVICE.md has no row {row}");
+        let pair = format!("{} {}", code.as_str(), code.status());
+        assert!(openapi.contains(&pair), "docs/openapi.yaml does not say {pair}");
+    }
+    assert!(doc.contains("\n## The reader\n"), "docs/SERVICE.md keeps the reader's section");
+}
