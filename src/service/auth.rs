@@ -59,7 +59,8 @@ pub struct Oidc {
     groups_claim: String,
     source: JwksSource,
     keys: RwLock<Arc<JwkSet>>,
-    last_fetch: Mutex<Instant>,
+    /// When the key set was last fetched again on an unknown key id (`None`: not yet).
+    last_fetch: Mutex<Option<Instant>>,
 }
 
 impl Oidc {
@@ -78,7 +79,7 @@ impl Oidc {
             groups_claim: cfg.groups_claim.clone(),
             source,
             keys: RwLock::new(Arc::new(keys)),
-            last_fetch: Mutex::new(Instant::now()),
+            last_fetch: Mutex::new(None),
         })
     }
 
@@ -90,10 +91,10 @@ impl Oidc {
     fn refresh(&self) -> bool {
         {
             let Ok(mut last) = self.last_fetch.lock() else { return false };
-            if last.elapsed() < JWKS_REFRESH {
+            if last.is_some_and(|t| t.elapsed() < JWKS_REFRESH) {
                 return false;
             }
-            *last = Instant::now();
+            *last = Some(Instant::now());
         }
         match fetch(&self.source) {
             Ok(keys) => {

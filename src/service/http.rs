@@ -563,13 +563,23 @@ pub async fn serve(svc: Arc<Service>, tls: Arc<rustls::ServerConfig>) -> Result<
         let app = health_router(svc.clone());
         let (stop, done) = (stop_rx.clone(), done_tx.clone());
         tokio::spawn(async move {
+            let mut stopping = stop.clone();
             loop {
-                let Ok((tcp, peer)) = health_listener.accept().await else { continue };
-                let info = ConnInfo { peer, certs: None };
-                tokio::spawn(connection(tcp, info, app.clone(), stop.clone(), done.clone()));
+                tokio::select! {
+                    _ = stopping.changed() => break,
+                    accepted = health_listener.accept() => match accepted {
+                        Ok((tcp, peer)) => {
+                            let info = ConnInfo { peer, certs: None };
+                            tokio::spawn(connection(tcp, info, app.clone(), stop.clone(), done.clone()));
+                        }
+                        Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+                    },
+                }
             }
         });
     }
+    // The first purge before the first request, so that nothing past its retention is ever served.
+    purge_old_records(&svc).await;
     background_tasks(&svc);
     tracing::info!(listen = %local, public_url = %svc.public_url, "serving");
     println!("listening on https://{local}/");
@@ -620,22 +630,30 @@ pub async fn serve(svc: Arc<Service>, tls: Arc<rustls::ServerConfig>) -> Result<
     Ok(())
 }
 
-/// The audit purge (at start and hourly) and the template reload (every few seconds, when a file changed).
+/// Delete request records older than `audit_retention_days` (0: keep them).
+async fn purge_old_records(svc: &Service) {
+    let days = svc.config.audit_retention_days;
+    if days == 0 {
+        return;
+    }
+    let before = OffsetDateTime::now_utc() - time::Duration::days(i64::from(days));
+    match svc.store.purge_requests_before(before).await {
+        Ok(n) => tracing::info!(removed = n, retention_days = days, "audit purge"),
+        Err(e) => tracing::error!(problem = %e, "audit purge failed"),
+    }
+}
+
+/// The hourly audit purge and the template reload (every few seconds, when a file changed).
 fn background_tasks(svc: &Arc<Service>) {
     let purge = svc.clone();
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(3600));
+        let mut tick = tokio::time::interval_at(
+            tokio::time::Instant::now() + Duration::from_secs(3600),
+            Duration::from_secs(3600),
+        );
         loop {
             tick.tick().await;
-            let days = purge.config.audit_retention_days;
-            if days == 0 {
-                continue;
-            }
-            let before = OffsetDateTime::now_utc() - time::Duration::days(i64::from(days));
-            match purge.store.purge_requests_before(before).await {
-                Ok(n) => tracing::info!(removed = n, retention_days = days, "audit purge"),
-                Err(e) => tracing::error!(problem = %e, "audit purge failed"),
-            }
+            purge_old_records(&purge).await;
         }
     });
     let reload = svc.clone();

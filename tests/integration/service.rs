@@ -411,3 +411,151 @@ fn the_docs_and_the_openapi_file_name_every_path_and_denial_code_with_its_status
     }
     assert!(doc.contains("\n## The reader\n"), "docs/SERVICE.md keeps the reader's section");
 }
+
+/// A plain-HTTP GET on the loopback health port: (status line, body).
+fn plain_get(addr: std::net::SocketAddr, path: &str) -> (String, String) {
+    use std::io::{Read, Write};
+    let mut tcp = std::net::TcpStream::connect(addr).unwrap();
+    write!(tcp, "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").unwrap();
+    let mut raw = String::new();
+    tcp.read_to_string(&mut raw).unwrap();
+    let (head, body) = raw.split_once("\r\n\r\n").unwrap();
+    (head.lines().next().unwrap().to_string(), body.to_string())
+}
+
+#[test]
+fn the_health_port_serves_liveness_and_metrics_without_sign_in() {
+    let d = Deployment::new();
+    let health = std::net::SocketAddr::from(([127, 0, 0, 1], crate::support::service::free_port()));
+    d.write_config(&format!("health_listen = \"{health}\""));
+    let _serve = d.start();
+    let file = d.protect("m.txt", b"m", OWNER, TEMPLATE_ID);
+    d.client().open(Some(&d.idp.token("alice@contoso.com", &[])), &file).unwrap();
+    d.client().open(Some(&d.idp.token("mallory@evil.example", &[])), &file).unwrap_err();
+    let (status, body) = plain_get(health, api::HEALTH);
+    assert!(status.contains(" 200 "), "{status}");
+    assert_eq!(body, "ok\n");
+    let (status, metrics) = plain_get(health, api::METRICS);
+    assert!(status.contains(" 200 "), "{status}");
+    for line in [
+        "fci_licensing_grants_total 1",
+        "fci_licensing_denials_total{code=\"not_granted\"} 1",
+        "fci_licensing_denials_total{code=\"revoked\"} 0",
+        "fci_licensing_requests_total{endpoint=\"license\"} 2",
+        "fci_licensing_request_duration_seconds_count{endpoint=\"license\"} 2",
+    ] {
+        assert!(metrics.lines().any(|l| l == line), "no {line:?} in:\n{metrics}");
+    }
+}
+
+#[test]
+fn a_principal_over_the_rate_limit_is_refused_with_429() {
+    let d = Deployment::new();
+    std::fs::write(&d.config, d.config_text("").replace("requests_per_minute = 0", "requests_per_minute = 3")).unwrap();
+    let _serve = d.start();
+    let file = d.protect("r.txt", b"r", OWNER, TEMPLATE_ID);
+    let client = d.client();
+    let alice = d.idp.token("alice@contoso.com", &[]);
+    // The first three of a minute pass; of seven in a row (at most two one-minute windows), one must be refused.
+    let statuses: Vec<u16> =
+        (0..7).map(|_| client.open(Some(&alice), &file).map_or_else(|a| a.status, |_| 200)).collect();
+    assert_eq!(statuses[..3], [200; 3]);
+    assert!(statuses.contains(&429), "{statuses:?}");
+    // Another principal is not held back by alice's requests.
+    assert!(client.open(Some(&d.idp.token("bob@contoso.com", &["finance"])), &file).is_ok());
+}
+
+#[test]
+fn a_new_key_in_the_jwks_file_is_read_on_its_first_token_and_at_most_once_a_minute() {
+    let d = Deployment::new();
+    let _serve = d.start();
+    let file = d.protect("k.txt", b"k", OWNER, TEMPLATE_ID);
+    let jwks = d.path().join("jwks.json");
+    // The identity provider rolls over to a new key after the service started: its first token makes the service
+    // read the key set again.
+    let (rolled, token) = d.idp.rotated("rolled-1", "alice@contoso.com");
+    std::fs::write(&jwks, rolled).unwrap();
+    assert_eq!(d.client().open(Some(&token), &file).unwrap().plaintext, b"k");
+    // Within the minute, another unknown key id does not make it read the file again.
+    let (rolled, token) = d.idp.rotated("rolled-2", "alice@contoso.com");
+    std::fs::write(&jwks, rolled).unwrap();
+    let a = d.client().open(Some(&token), &file).unwrap_err();
+    assert_eq!(a.denial().error, DenialCode::BadToken);
+}
+
+#[test]
+fn an_edited_template_changes_who_may_open_its_files_without_a_restart() {
+    let d = Deployment::new();
+    let _serve = d.start();
+    let file = d.protect("e.txt", b"edited", OWNER, TEMPLATE_ID);
+    let client = d.client();
+    let erin = d.idp.token("erin@partner.example", &[]);
+    assert_eq!(client.open(Some(&erin), &file).unwrap_err().denial().error, DenialCode::NotGranted);
+    // The admin adds a grant (written beside, then renamed over, as an editor saves).
+    let path = d.templates.join(format!("{TEMPLATE_ID}.xml"));
+    let xml = std::fs::read_to_string(&path).unwrap();
+    let edited = xml.replace("<Rights>", "<Rights>\n    <Grant principal=\"erin@partner.example\" rights=\"VIEW\"/>");
+    assert_ne!(edited, xml);
+    let temp = d.templates.join("edit.tmp");
+    std::fs::write(&temp, edited).unwrap();
+    std::fs::rename(&temp, &path).unwrap();
+    // The service reads the store again within seconds; wait for it, bounded.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let opened = loop {
+        match client.open(Some(&erin), &file) {
+            Ok(opened) => break opened,
+            Err(a) => assert_eq!(a.denial().error, DenialCode::NotGranted),
+        }
+        assert!(std::time::Instant::now() < deadline, "the edited grant never applied");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    assert_eq!(
+        (opened.plaintext.as_slice(), opened.claims.rights.as_slice()),
+        (&b"edited"[..], &["VIEW".to_string()][..])
+    );
+}
+
+#[test]
+fn records_past_their_retention_are_purged_at_start() {
+    let d = Deployment::new();
+    let serve = d.start();
+    let file = d.protect("p.txt", b"p", OWNER, TEMPLATE_ID);
+    let cid = content_id(&file);
+    let alice = d.idp.token("alice@contoso.com", &[]);
+    d.client().open(Some(&alice), &file).unwrap();
+    d.client().open(Some(&alice), &file).unwrap();
+    serve.stop();
+    // Age the first record beyond the 365 days of retention.
+    let db = rusqlite::Connection::open(d.path().join("licensing.db")).unwrap();
+    let year_and_a_bit: i64 = 400 * 86_400 * 1_000_000;
+    let aged = db
+        .execute("UPDATE requests SET time = time - ?1 WHERE id = (SELECT MIN(id) FROM requests)", [year_and_a_bit])
+        .unwrap();
+    assert_eq!(aged, 1);
+    drop(db);
+    let _serve = d.start();
+    let t = tracking(&d, &d.idp.token(OWNER, &[]), cid);
+    let licenses = t.requests.iter().filter(|r| r.action == "license").count();
+    assert_eq!(licenses, 1, "{:#?}", t.requests);
+}
+
+#[cfg(unix)]
+#[test]
+fn sigterm_stops_the_service_cleanly() {
+    let d = Deployment::new();
+    let mut serve = d.start();
+    let file = d.protect("s.txt", b"s", OWNER, TEMPLATE_ID);
+    d.client().open(Some(&d.idp.token("alice@contoso.com", &[])), &file).unwrap();
+    let pid = serve.child.id().to_string();
+    assert!(std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = serve.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(std::time::Instant::now() < deadline, "serve did not stop:\n{}", serve.log_text());
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(0), "{}", serve.log_text());
+    assert!(serve.log_text().contains("\"stopped\""), "{}", serve.log_text());
+}

@@ -97,6 +97,18 @@ impl Idp {
         jsonwebtoken::encode(&h, &Self::claims(upn, &[]), &self.forger).unwrap()
     }
 
+    /// The IdP rolled over to a new key `kid`: the new JWKS file's text, and a token signed with the new key.
+    pub fn rotated(&self, kid: &str, upn: &str) -> (String, String) {
+        let mut jwk = Jwk::from_encoding_key(&self.forger, Algorithm::RS256).unwrap();
+        jwk.common.key_id = Some(kid.into());
+        let mut keys = self.jwks.clone();
+        keys.keys.push(jwk);
+        let mut h = Header::new(Algorithm::RS256);
+        h.kid = Some(kid.into());
+        let token = jsonwebtoken::encode(&h, &Self::claims(upn, &[]), &self.forger).unwrap();
+        (serde_json::to_string_pretty(&keys).unwrap(), token)
+    }
+
     /// `alg: none`, no signature.
     pub fn alg_none(&self, upn: &str) -> String {
         let header = Base64UrlUnpadded::encode_string(br#"{"alg":"none","typ":"JWT"}"#);
