@@ -32,7 +32,8 @@ mod winrules;
 
 mod perms;
 pub use perms::{
-    Ace, TRUSTED_SIDS, Untrusted, check_trusted, dacl_problem, restrict_to_owner, system_config_dir, unix_problem,
+    Ace, TRUSTED_SIDS, Untrusted, check_trusted, dacl_problem, restrict_to_owner, secret_file_problem,
+    secret_mode_problem, system_config_dir, unix_problem,
 };
 
 /// A folder opened by handle: everything beneath it is reached relative to this handle, one component at a time,

@@ -6,6 +6,7 @@
 //! folder (it gives the child command its variables and folder instead), and shared system state (test users) is
 //! taken one at a time through `util`.
 
+mod support;
 mod util;
 
 mod architecture;
@@ -37,6 +38,7 @@ mod report_browser;
 mod rules_check;
 mod rules_test;
 mod sample_share;
+mod service;
 mod tampering;
 mod vectors;
 mod watch;
