@@ -1,3 +1,4 @@
 //! The licensing service (`serve`).
 
 pub mod ldap;
+pub mod store;

@@ -36,6 +36,7 @@ mod report_browser;
 mod rules_check;
 mod rules_test;
 mod sample_share;
+mod store_postgres;
 mod tampering;
 mod vectors;
 mod watch;
