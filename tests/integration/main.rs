@@ -39,6 +39,7 @@ mod rules_check;
 mod rules_test;
 mod sample_share;
 mod service;
+mod store_postgres;
 mod tampering;
 mod vectors;
 mod watch;

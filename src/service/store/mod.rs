@@ -2,9 +2,10 @@
 //! (and whether they are revoked) and the record of every request. Nothing is kept in memory only: revocation is
 //! read from here on every request.
 //!
-//! One interface, several back ends: SQLite (embedded, one file beside the config) now; PostgreSQL (several
-//! instances behind a load balancer) later, with the same schema and migrations.
+//! One interface, several back ends: SQLite (embedded, one file beside the config) and PostgreSQL (several
+//! instances behind a load balancer), with the same schema and migrations.
 
+pub mod postgres;
 pub mod sqlite;
 
 use std::path::Path;
@@ -19,8 +20,8 @@ use crate::licensing::api::{Document, RequestRecord};
 pub enum StoreError {
     #[error("store URL {0:?}: expected sqlite://FILE (or postgres://…)")]
     Url(String),
-    #[error("store {0}: PostgreSQL is not supported by this build yet")]
-    Unsupported(String),
+    #[error("store {0}")]
+    Postgres(String),
     #[error("store: {0}")]
     Sqlite(#[from] rusqlite::Error),
     #[error("store: the database holds schema version {found}; this build knows up to {known}")]
@@ -31,9 +32,11 @@ pub enum StoreError {
     Worker(String),
 }
 
-/// The store, by back end.
+/// The store, by back end. Cloning shares the same connections.
+#[derive(Clone)]
 pub enum Store {
     Sqlite(sqlite::SqliteStore),
+    Postgres(postgres::PostgresStore),
 }
 
 impl Store {
@@ -47,7 +50,7 @@ impl Store {
             return Ok(Store::Sqlite(sqlite::SqliteStore::open(&path).await?));
         }
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            return Err(StoreError::Unsupported(url.split('@').next_back().unwrap_or_default().to_string()));
+            return Ok(Store::Postgres(postgres::PostgresStore::open(url).await?));
         }
         Err(StoreError::Url(url.into()))
     }
@@ -56,6 +59,7 @@ impl Store {
     pub async fn record_request(&self, rec: &RequestRecord) -> Result<(), StoreError> {
         match self {
             Store::Sqlite(s) => s.record_request(rec).await,
+            Store::Postgres(s) => s.record_request(rec).await,
         }
     }
 
@@ -63,18 +67,21 @@ impl Store {
     pub async fn upsert_document(&self, doc: &Document) -> Result<Document, StoreError> {
         match self {
             Store::Sqlite(s) => s.upsert_document(doc).await,
+            Store::Postgres(s) => s.upsert_document(doc).await,
         }
     }
 
     pub async fn document(&self, cid: Uuid) -> Result<Option<Document>, StoreError> {
         match self {
             Store::Sqlite(s) => s.document(cid).await,
+            Store::Postgres(s) => s.document(cid).await,
         }
     }
 
     pub async fn is_revoked(&self, cid: Uuid) -> Result<bool, StoreError> {
         match self {
             Store::Sqlite(s) => s.is_revoked(cid).await,
+            Store::Postgres(s) => s.is_revoked(cid).await,
         }
     }
 
@@ -82,6 +89,7 @@ impl Store {
     pub async fn set_revoked(&self, cid: Uuid, revoked: bool, by: &str) -> Result<bool, StoreError> {
         match self {
             Store::Sqlite(s) => s.set_revoked(cid, revoked, by).await,
+            Store::Postgres(s) => s.set_revoked(cid, revoked, by).await,
         }
     }
 
@@ -95,6 +103,7 @@ impl Store {
     ) -> Result<(Vec<Document>, bool), StoreError> {
         match self {
             Store::Sqlite(s) => s.documents(owner, page, per_page).await,
+            Store::Postgres(s) => s.documents(owner, page, per_page).await,
         }
     }
 
@@ -102,6 +111,7 @@ impl Store {
     pub async fn requests_for(&self, cid: Uuid) -> Result<Vec<RequestRecord>, StoreError> {
         match self {
             Store::Sqlite(s) => s.requests_for(cid).await,
+            Store::Postgres(s) => s.requests_for(cid).await,
         }
     }
 
@@ -109,6 +119,7 @@ impl Store {
     pub async fn purge_requests_before(&self, t: OffsetDateTime) -> Result<u64, StoreError> {
         match self {
             Store::Sqlite(s) => s.purge_requests_before(t).await,
+            Store::Postgres(s) => s.purge_requests_before(t).await,
         }
     }
 }
