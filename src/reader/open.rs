@@ -15,7 +15,6 @@ use std::path::Path;
 use uuid::Uuid;
 
 use super::cache::Cache;
-use super::client::{Client, SignIn};
 use super::config::ReaderConfig;
 use super::trust::{ServiceUrl, TrustList, TrustedServer};
 use super::{ReaderError, now};
@@ -28,6 +27,7 @@ use crate::protect::container::keyschedule::ContentKey;
 use crate::protect::container::license::License;
 use crate::protect::container::{ContainerError, Envelope};
 use crate::protect::inplace::{self, LockedFile};
+use crate::reader::client::{Client, SignIn};
 use crate::{Error, ExitClass};
 
 /// The right `unprotect` through the service needs (OWNER includes it).

@@ -24,6 +24,7 @@ mod hostile_rewrite;
 mod platform_boundary;
 mod powershell_syntax;
 mod protect_roundtrip;
+mod reader;
 mod reliability_crash;
 mod reliability_full_disk;
 mod reliability_hostile;
