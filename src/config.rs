@@ -80,6 +80,9 @@ pub struct Config {
     /// is reached beneath the longest one containing it, and no link below it is followed; a file in none of them
     /// is reached from the file system root, so a link anywhere in its path is refused.
     pub share_roots: Vec<PathBuf>,
+    /// A PEM bundle of the CA certificates that sign the licensing service's TLS certificate, for registration
+    /// (`<LicenseServer register="true">`) with a service under a private CA; absent: the OS trust store.
+    pub license_server_ca: Option<PathBuf>,
     pub log: LogConfig,
     pub policy: PolicyConfig,
     pub limits: Limits,
@@ -123,6 +126,7 @@ impl Config {
         anchor(&mut config.rules);
         anchor(&mut config.templates);
         anchor(&mut config.log.dir);
+        anchor(&mut config.license_server_ca);
         for root in &mut config.share_roots {
             if root.is_relative() {
                 *root = base.join(&*root);
@@ -144,11 +148,12 @@ mod tests {
     #[test]
     fn parses_and_anchors_relative_paths() {
         let c = Config::parse(
-            "rules = 'rules'\nshare_roots = ['/srv/share', 'local']\ndefault_template = '{E6EE2481-26B9-45E5-B34A-F744EACD53B0}'\n[log]\nmax_bytes = 100\n[policy]\nunreadable = 'protect'\nexcluded_extensions = ['.pst']\n",
+            "rules = 'rules'\nshare_roots = ['/srv/share', 'local']\nlicense_server_ca = 'ca.pem'\ndefault_template = '{E6EE2481-26B9-45E5-B34A-F744EACD53B0}'\n[log]\nmax_bytes = 100\n[policy]\nunreadable = 'protect'\nexcluded_extensions = ['.pst']\n",
             Path::new("/etc/fci/fci-connector.toml"),
         )
         .unwrap();
         assert_eq!(c.rules.unwrap(), Path::new("/etc/fci/rules"));
+        assert_eq!(c.license_server_ca.unwrap(), Path::new("/etc/fci/ca.pem"));
         assert_eq!(c.share_roots, [Path::new("/srv/share"), Path::new("/etc/fci/local")]);
         assert_eq!(c.log.max_bytes, 100);
         assert_eq!(c.log.keep, 5);

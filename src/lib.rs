@@ -35,6 +35,7 @@ pub mod pipeline;
 pub mod platform;
 pub mod protect;
 pub mod reader;
+pub mod service;
 pub mod watch;
 pub mod xml;
 

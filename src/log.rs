@@ -49,6 +49,13 @@ pub struct Record {
     pub error: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// Protected with a template that has `<LicenseServer register="true">`: whether the licensing service
+    /// accepted the registration (absent otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub registered: Option<bool>,
+    /// Why the registration did not happen, when `registered` is false.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub registration_error: Option<String>,
 }
 
 /// A rule or entity that matched, with its count and confidence (never the matched text).

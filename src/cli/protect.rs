@@ -75,7 +75,7 @@ pub fn run(global: &GlobalOptions, args: ProtectArgs) -> Result<ExitClass, Error
     let mut outcome = match session {
         // `file` alone: reached beneath the configured share root containing it, else the file system root.
         Ok(session) => session.process(&args.file, &Request { owner, dry_run: args.dry_run, root: None }),
-        Err(e) => Outcome { action: Action::Failed(e), template: None, classification: None, warnings: Vec::new() },
+        Err(e) => Outcome::new(Action::Failed(e)),
     };
     if matches!(outcome.action, Action::Protected(_) | Action::WouldProtect) {
         outcome.warnings.extend(owner_warning);
@@ -102,7 +102,7 @@ pub fn run(global: &GlobalOptions, args: ProtectArgs) -> Result<ExitClass, Error
     }
     let class = outcome.exit_class(args.strict_exit);
     let result = result(&args.file, template.as_deref(), &outcome, class, 0);
-    let record = record(&result, owner, &outcome.warnings, started);
+    let record = record(&result, owner, &outcome, started);
     super::log_or_warn(log_dir.as_deref(), &log_config, &record);
     for w in &outcome.warnings {
         eprintln!("fci-connector: warning: {}", printable(w));
@@ -145,7 +145,7 @@ fn run_folder(
         let outcome = session.process(&found.path, &request);
         let class = outcome.exit_class(args.strict_exit);
         let result = result(&found.path, template, &outcome, class, found.bytes);
-        let record = record(&result, owner, &outcome.warnings, file_started);
+        let record = record(&result, owner, &outcome, file_started);
         super::log_or_warn(log_dir, &session.config().log, &record);
         let _guard = stdout.lock();
         if args.json {
@@ -231,7 +231,7 @@ pub(crate) fn result(
 }
 
 /// The invocation's log line: the file's result, who asked, and what else happened.
-pub(crate) fn record(result: &FileResult, owner: Option<&str>, warnings: &[String], started: Instant) -> Record {
+pub(crate) fn record(result: &FileResult, owner: Option<&str>, outcome: &Outcome, started: Instant) -> Record {
     Record {
         time: log::now(),
         pid: std::process::id(),
@@ -246,7 +246,9 @@ pub(crate) fn record(result: &FileResult, owner: Option<&str>, warnings: &[Strin
         exit_code: result.class.code(),
         duration_ms: started.elapsed().as_millis() as u64,
         error: result.error.clone(),
-        warnings: warnings.to_vec(),
+        warnings: outcome.warnings.clone(),
+        registered: outcome.registration.as_ref().map(|r| r.registered()),
+        registration_error: outcome.registration.as_ref().and_then(|r| r.error()).map(str::to_string),
     }
 }
 

@@ -51,6 +51,10 @@ pub struct StatusLine {
     pub issued: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub valid_until: Option<String>,
+    /// The licensing service the license names (`<LicenseServer url>`, format 1.1): where readers get a use
+    /// license. As the file claims it, not verified.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub license_server: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rights: Option<Vec<RightsLine>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -114,11 +118,8 @@ pub fn status_line(path: &Path) -> (StatusLine, ExitClass) {
                     .collect(),
             );
             line.recipients = Some(l.wraps.iter().map(|w| w.key_id.clone()).collect());
-            line.format_version = Some(format!(
-                "{}.{}",
-                crate::protect::container::header::VERSION.0,
-                crate::protect::container::header::VERSION.1
-            ));
+            line.format_version = Some(format!("{}.{}", env.header.version.0, env.header.version.1));
+            line.license_server = l.license_server.clone();
             line.original_name = Some(l.original_name);
             line.original_size = Some(l.original_size);
             line.owner = l.owner;
@@ -168,7 +169,7 @@ pub fn run(_global: &GlobalOptions, args: StatusArgs) -> Result<ExitClass, Error
 fn print_table(rows: &[StatusLine]) {
     // Names and license fields come from the share and from files anyone may write: escaped before they are
     // measured and printed.
-    let cells: Vec<[String; 5]> = rows
+    let cells: Vec<[String; 6]> = rows
         .iter()
         .map(|r| {
             let detail = match (&r.template_name, &r.error) {
@@ -182,6 +183,7 @@ fn print_table(rows: &[StatusLine]) {
                 r.protector.unwrap_or("-").to_string(),
                 printable(detail).into_owned(),
                 printable(r.owner.as_deref().unwrap_or("")).into_owned(),
+                printable(r.license_server.as_deref().unwrap_or("")).into_owned(),
             ]
         })
         .collect();
@@ -190,11 +192,25 @@ fn print_table(rows: &[StatusLine]) {
     let state_w = width(1, 6);
     let protector_w = width(2, 9);
     let detail_w = width(3, 8).min(60);
+    let owner_w = width(4, 5);
+    // The licensing column only when some file names a licensing service, so other tables stay as they were.
+    if cells.iter().all(|c| c[5].is_empty()) {
+        println!(
+            "{:<path_w$}  {:<state_w$}  {:<protector_w$}  {:<detail_w$}  OWNER",
+            "FILENAME", "STATUS", "PROTECTOR", "TEMPLATE"
+        );
+        for [path, state, protector, detail, owner, _] in &cells {
+            println!("{path:<path_w$}  {state:<state_w$}  {protector:<protector_w$}  {detail:<detail_w$}  {owner}");
+        }
+        return;
+    }
     println!(
-        "{:<path_w$}  {:<state_w$}  {:<protector_w$}  {:<detail_w$}  OWNER",
-        "FILENAME", "STATUS", "PROTECTOR", "TEMPLATE"
+        "{:<path_w$}  {:<state_w$}  {:<protector_w$}  {:<detail_w$}  {:<owner_w$}  LICENSING",
+        "FILENAME", "STATUS", "PROTECTOR", "TEMPLATE", "OWNER"
     );
-    for [path, state, protector, detail, owner] in &cells {
-        println!("{path:<path_w$}  {state:<state_w$}  {protector:<protector_w$}  {detail:<detail_w$}  {owner}");
+    for [path, state, protector, detail, owner, server] in &cells {
+        println!(
+            "{path:<path_w$}  {state:<state_w$}  {protector:<protector_w$}  {detail:<detail_w$}  {owner:<owner_w$}  {server}"
+        );
     }
 }

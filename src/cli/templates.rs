@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::GlobalOptions;
 use crate::config::Config;
 use crate::protect::keys::RecipientKey;
-use crate::protect::templates::{self, Expiry, Grant, Template};
+use crate::protect::templates::{self, Expiry, Grant, LicenseServer, Template};
 use crate::{Error, ExitClass, locate};
 
 #[derive(Subcommand, Debug)]
@@ -75,6 +75,12 @@ pub struct CreateArgs {
     /// Days a client may use the content offline
     #[arg(long, value_name = "N")]
     pub offline_days: Option<u32>,
+    /// The licensing service (https://…) readers get use licenses from; written into every license
+    #[arg(long, value_name = "URL")]
+    pub license_server: Option<String>,
+    /// Register each newly protected file with the licensing service (needs --license-server)
+    #[arg(long, requires = "license_server")]
+    pub register: bool,
 }
 
 /// A template as `templates list --format json` prints it.
@@ -88,6 +94,8 @@ pub struct TemplateLine {
     pub rights: Vec<String>,
     pub expiry: String,
     pub offline_days: Option<u32>,
+    pub license_server: Option<String>,
+    pub register: bool,
     pub file: String,
 }
 
@@ -106,6 +114,8 @@ impl TemplateLine {
                 Expiry::DaysAfterProtection(n) => format!("{n} days after protection"),
             },
             offline_days: t.offline_days,
+            license_server: t.license_server.as_ref().map(|s| s.url.clone()),
+            register: t.license_server.as_ref().is_some_and(|s| s.register),
             file: t.source.display().to_string(),
         }
     }
@@ -123,6 +133,8 @@ impl TemplateLine {
                     println!("Rights      : {}", self.rights.join("; "));
                     println!("Expiry      : {}", self.expiry);
                     println!("OfflineDays : {}", self.offline_days.map_or("-".into(), |d| d.to_string()));
+                    let register = if self.register { " (registers new files)" } else { "" };
+                    println!("Licensing   : {}{register}", self.license_server.as_deref().unwrap_or("-"));
                     println!("File        : {}", self.file);
                 }
                 println!();
@@ -206,6 +218,13 @@ fn create(global: &GlobalOptions, args: CreateArgs) -> Result<ExitClass, Error> 
         }
         (None, None) => Expiry::Never,
     };
+    let license_server = match &args.license_server {
+        Some(url) => Some(LicenseServer {
+            url: templates::check_license_server_url(url).map_err(|e| usage(format!("--license-server: {e}")))?,
+            register: args.register,
+        }),
+        None => None,
+    };
     let path = dir.join(format!("{id}.xml"));
     let template = Template {
         id,
@@ -214,6 +233,7 @@ fn create(global: &GlobalOptions, args: CreateArgs) -> Result<ExitClass, Error> 
         grants,
         expiry,
         offline_days: args.offline_days,
+        license_server,
         issuer,
         recovery,
         source: path.clone(),

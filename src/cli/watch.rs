@@ -83,7 +83,7 @@ pub fn run(global: &GlobalOptions, args: WatchArgs) -> Result<ExitClass, Error> 
         let outcome = session.process(path, &Request { owner, dry_run, root: Some(root) });
         let class = outcome.exit_class(false);
         let result = result(path, template.as_deref(), &outcome, class, 0);
-        let record = record(&result, owner, &outcome.warnings, started);
+        let record = record(&result, owner, &outcome, started);
         super::log_or_warn(log_dir.as_deref(), &session.config().log, &record);
         for w in &outcome.warnings {
             eprintln!("fci-connector: warning: {}: {w}", path.display());

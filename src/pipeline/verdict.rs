@@ -69,11 +69,15 @@ pub struct Outcome {
     pub classification: Option<Classification>,
     /// Things the admin should know that did not stop the run.
     pub warnings: Vec<String>,
+    /// Protected with a template that asks for registration (`register="true"`): whether the licensing service
+    /// was told. Never changes the action or the exit code.
+    pub registration: Option<crate::protect::register::Registration>,
 }
 
 impl Outcome {
-    fn new(action: Action) -> Outcome {
-        Outcome { action, template: None, classification: None, warnings: Vec::new() }
+    /// An outcome with this action and nothing else.
+    pub fn new(action: Action) -> Outcome {
+        Outcome { action, template: None, classification: None, warnings: Vec::new(), registration: None }
     }
 
     /// The exit class; skips are 0 unless `strict`.
@@ -207,18 +211,25 @@ pub fn process(path: &Path, request: &Request<'_>, session: &Session) -> Outcome
         } else {
             Action::WouldProtect
         };
-        return Outcome { action, template: chosen, classification, warnings };
+        return Outcome { action, template: chosen, classification, warnings, registration: None };
     }
-    let protect_request = ProtectRequest { owner: request.owner, root: request.root, expected: Some(identity) };
+    let protect_request = ProtectRequest {
+        owner: request.owner,
+        root: request.root,
+        expected: Some(identity),
+        license_server_ca: session.config().license_server_ca.as_deref(),
+    };
+    let mut registration = None;
     let action = match protect::protect_file(path, template, &protect_request) {
-        Ok(ProtectOutcome::Protected { license, warnings: kept }) => {
+        Ok(ProtectOutcome::Protected { license, warnings: kept, registration: registered }) => {
             warnings.extend(kept);
+            registration = registered;
             Action::Protected(Box::new(license))
         }
         Ok(ProtectOutcome::AlreadyProtected(_)) => Action::Skipped(SkipReason::AlreadyProtected),
         Err(e) => Action::Failed(e),
     };
-    Outcome { action, template: chosen, classification, warnings }
+    Outcome { action, template: chosen, classification, warnings, registration }
 }
 
 /// What the cheap checks found: leave the file alone, or go on with the file as it is now.

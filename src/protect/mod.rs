@@ -5,6 +5,7 @@
 pub mod container;
 pub mod inplace;
 pub mod keys;
+pub mod register;
 pub mod stale;
 pub mod templates;
 pub mod tempname;
@@ -30,8 +31,9 @@ use crate::{Error, ExitClass};
 #[derive(Debug)]
 pub enum ProtectOutcome {
     /// The file is now protected under this license; `warnings` say what of the original's security (owner,
-    /// extended attributes, ACLs) could not be kept.
-    Protected { license: License, warnings: Vec<String> },
+    /// extended attributes, ACLs) could not be kept; `registration`, when the template asks for it
+    /// (`register="true"`), whether the licensing service was told about the file.
+    Protected { license: License, warnings: Vec<String>, registration: Option<register::Registration> },
     /// The file was already protected by fci-connector and was left unchanged; the license, when readable.
     AlreadyProtected(Option<License>),
 }
@@ -45,6 +47,9 @@ pub struct ProtectRequest<'a> {
     pub root: Option<&'a Path>,
     /// The file as it was classified: a file that changed or was replaced since is busy, not protected.
     pub expected: Option<FileIdentity>,
+    /// Trust anchors for registration with the licensing service (the config's `license_server_ca`): a PEM bundle
+    /// used instead of the operating system's trust store.
+    pub license_server_ca: Option<&'a Path>,
 }
 
 /// Protect `path` in place with `template`. Needs only the template's public keys.
@@ -95,7 +100,12 @@ pub fn protect_file(path: &Path, template: &Template, request: &ProtectRequest<'
         }
         Ok(())
     })?;
-    Ok(ProtectOutcome::Protected { license, warnings })
+    // The file is protected whatever happens now: registration only reports.
+    let registration =
+        template.license_server.as_ref().filter(|server| server.register).map(|server| {
+            register::register(&server.url, &container::header_bytes(&params), request.license_server_ca)
+        });
+    Ok(ProtectOutcome::Protected { license, warnings, registration })
 }
 
 /// An I/O failure while streaming: disk full names the temporary file; anything else the original.
@@ -131,6 +141,7 @@ fn new_license(
         issued,
         valid_until: template.expiry.valid_until(issued),
         offline_days: template.offline_days,
+        license_server: template.license_server.as_ref().map(|server| server.url.clone()),
         original_name: path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
         original_size: size,
         grants: template.grants.clone(),

@@ -189,6 +189,79 @@ pub fn parse_id(s: &str) -> Result<Uuid, NotATemplateId> {
     Uuid::parse_str(inner).map_err(|_| NotATemplateId(s.to_string()))
 }
 
+/// Why a licensing service URL was refused.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum LicenseServerUrlError {
+    #[error("licensing service URL {0:?} is not https:// (the service is reached over TLS only)")]
+    NotHttps(String),
+    #[error("licensing service URL {0:?} names no host")]
+    NoHost(String),
+    #[error("licensing service URL {0:?} has user information (user@host); credentials never go into a template")]
+    UserInfo(String),
+    #[error("licensing service URL {0:?} has a fragment (#...) or a query (?...); give the service's base URL")]
+    FragmentOrQuery(String),
+    #[error("licensing service URL {0:?} has a space or a control character")]
+    BadCharacter(String),
+    #[error("licensing service URL {0:?} has an invalid host or port")]
+    BadAuthority(String),
+}
+
+/// Check a licensing service URL (a template's `<LicenseServer url>`, a license's copy of it): absolute `https://`,
+/// a host (and optional port), no user information, no query or fragment. Returned as given (trimmed), so the
+/// license records exactly what the template says.
+pub fn check_license_server_url(url: &str) -> Result<String, LicenseServerUrlError> {
+    let url = url.trim();
+    let err = |f: fn(String) -> LicenseServerUrlError| Err(f(url.to_string()));
+    if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return err(LicenseServerUrlError::BadCharacter);
+    }
+    let Some(rest) = url.get(..8).filter(|scheme| scheme.eq_ignore_ascii_case("https://")).map(|_| &url[8..]) else {
+        return err(LicenseServerUrlError::NotHttps);
+    };
+    if rest.contains(['#', '?']) {
+        return err(LicenseServerUrlError::FragmentOrQuery);
+    }
+    let authority = rest.split('/').next().unwrap_or_default();
+    if authority.contains('@') {
+        return err(LicenseServerUrlError::UserInfo);
+    }
+    if authority.is_empty() {
+        return err(LicenseServerUrlError::NoHost);
+    }
+    let (host, port) = match authority.strip_prefix('[') {
+        // An IPv6 literal: [::1]:8443
+        Some(v6) => match v6.split_once(']') {
+            Some((addr, after)) if addr.parse::<std::net::Ipv6Addr>().is_ok() => ("v6", after.strip_prefix(':')),
+            _ => return err(LicenseServerUrlError::BadAuthority),
+        },
+        None => match authority.split_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (authority, None),
+        },
+    };
+    let host_ok = !host.is_empty()
+        && host.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+        });
+    let port_ok = port.is_none_or(|p| p.parse::<u16>().is_ok_and(|n| n > 0));
+    if !host_ok || !port_ok {
+        return err(LicenseServerUrlError::BadAuthority);
+    }
+    Ok(url.to_string())
+}
+
+/// A template's licensing service: its URL goes into every license; with `register`, `protect` tells the service
+/// about each file it protects.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LicenseServer {
+    pub url: String,
+    pub register: bool,
+}
+
 /// One template, loaded and with its keys parsed.
 #[derive(Clone, Debug)]
 pub struct Template {
@@ -198,6 +271,8 @@ pub struct Template {
     pub grants: Vec<Grant>,
     pub expiry: Expiry,
     pub offline_days: Option<u32>,
+    /// `<LicenseServer>`: where readers get use licenses for files protected with this template.
+    pub license_server: Option<LicenseServer>,
     pub issuer: RecipientKey,
     pub recovery: Vec<RecipientKey>,
     /// The file it was read from.
@@ -225,6 +300,7 @@ impl Template {
             "Rights",
             "ContentExpiry",
             "OfflineAccessDays",
+            "LicenseServer",
             "IssuerKey",
             "RecoveryKey",
         ])?;
@@ -249,6 +325,7 @@ impl Template {
                     .map_err(|_| el.error("<OfflineAccessDays> must be a whole number of days"))?,
             ),
         };
+        let license_server = root.single_child("LicenseServer")?.map(parse_license_server).transpose()?;
         let base = source.parent().unwrap_or(Path::new("."));
         let issuer_el = root.single_child("IssuerKey")?.ok_or_else(|| root.error("<Template> needs an <IssuerKey>"))?;
         let issuer = read_key(issuer_el, base)?;
@@ -261,6 +338,7 @@ impl Template {
             grants,
             expiry,
             offline_days,
+            license_server,
             issuer,
             recovery,
             source: source.to_path_buf(),
@@ -286,6 +364,10 @@ impl Template {
         if let Some(days) = self.offline_days {
             out += &format!("  <OfflineAccessDays>{days}</OfflineAccessDays>\n");
         }
+        if let Some(server) = &self.license_server {
+            let register = if server.register { " register=\"true\"" } else { "" };
+            out += &format!("  <LicenseServer url=\"{}\"{register}/>\n", xml::escape_attr(&server.url));
+        }
         out += &format!("  <IssuerKey>\n{}\n  </IssuerKey>\n", issuer_pem.trim());
         for pem in recovery_pems {
             out += &format!("  <RecoveryKey>\n{}\n  </RecoveryKey>\n", pem.trim());
@@ -309,6 +391,25 @@ fn parse_expiry(el: &Element) -> Result<Expiry, XmlError> {
             .map_err(|_| el.error(format!("ContentExpiry days {days:?} is not a whole number"))),
         _ => Err(el.error("<ContentExpiry> takes either date=\"YYYY-MM-DD\" or days=\"N\"")),
     }
+}
+
+/// `<LicenseServer url="https://…" register="true|false"/>`.
+fn parse_license_server(el: &Element) -> Result<LicenseServer, XmlError> {
+    if let Some((name, _)) = el.attributes.iter().find(|(k, _)| k != "url" && k != "register") {
+        return Err(el.error(format!("<LicenseServer> has no attribute {name} (it takes url and register)")));
+    }
+    if !el.children.is_empty() || !el.text.trim().is_empty() {
+        return Err(el.error("<LicenseServer> takes no content: <LicenseServer url=\"https://…\"/>"));
+    }
+    let url = check_license_server_url(el.required_attr("url")?).map_err(|e| el.error(e.to_string()))?;
+    let register = match el.attr("register").map(str::trim) {
+        None | Some("false") | Some("0") => false,
+        Some("true") | Some("1") => true,
+        Some(other) => {
+            return Err(el.error(format!("<LicenseServer> register={other:?}: expected \"true\" or \"false\"")));
+        }
+    };
+    Ok(LicenseServer { url, register })
 }
 
 /// A key element: `path="..."` relative to the template file, or inline PEM text.
@@ -456,6 +557,31 @@ mod tests {
         assert_eq!(g.rights_list(), "VIEW,EDIT");
         assert!(Grant::parse_assignment("x=FLY").unwrap_err().to_string().contains("unknown right"));
         assert!(Grant::parse_assignment("noequals").is_err());
+    }
+
+    #[test]
+    fn license_server_urls() {
+        for good in
+            ["https://rms.contoso.com/", "HTTPS://rms.contoso.com", "https://127.0.0.1:8443/rms/", "https://[::1]:443/"]
+        {
+            assert_eq!(check_license_server_url(good).as_deref(), Ok(good), "{good}");
+        }
+        let bad = [
+            ("http://rms.contoso.com/", "not https"),
+            ("rms.contoso.com", "not https"),
+            ("https:///x", "no host"),
+            ("https://user:pw@rms.contoso.com/", "user information"),
+            ("https://rms.contoso.com/#x", "fragment"),
+            ("https://rms.contoso.com/?a=1", "query"),
+            ("https://rms contoso.com/", "space"),
+            ("https://rms.contoso.com:99999/", "invalid host or port"),
+            ("https://rms..contoso.com/", "invalid host or port"),
+            ("https://[nothex]/", "invalid host or port"),
+        ];
+        for (url, why) in bad {
+            let e = check_license_server_url(url).unwrap_err().to_string();
+            assert!(e.contains(why), "{url}: {e}");
+        }
     }
 
     #[test]

@@ -21,6 +21,8 @@ mod fsrm_command_line;
 mod fsrm_contract;
 mod hostile_policy;
 mod hostile_rewrite;
+mod ldap_directory;
+mod license_server;
 mod platform_boundary;
 mod powershell_syntax;
 mod protect_roundtrip;

@@ -1,8 +1,9 @@
 //! Format v1 test vectors (tests/vectors/, described in docs/FORMAT.md): fixed key pair, content key, salt and
 //! license → exact file bytes; and each vector file unprotects through the binary to its plaintext.
 //!
-//! The vectors were made once by `cargo test --test integration vectors::regenerate -- --ignored --exact` and are
-//! never regenerated silently: a change to the bytes is a format change.
+//! The vectors were made once by `cargo test --test integration vectors::regenerate -- --ignored --exact`, which
+//! writes only the vectors that do not exist yet: an existing vector is never rewritten, since a change to its bytes
+//! is a format change (format 1.1 added `v1.1-license-server`; the 1.0 vectors are the bytes 1.0 writers made).
 
 use std::path::PathBuf;
 
@@ -79,7 +80,7 @@ fn vectors() -> Vec<(PathBuf, Vector)> {
 #[test]
 fn writer_reproduces_every_vector_exactly() {
     let all = vectors();
-    assert!(all.len() >= 3, "vectors missing");
+    assert!(all.len() >= 4, "vectors missing");
     for (path, v) in all {
         let expected = std::fs::read(dir().join(&v.file)).unwrap();
         assert!(build(&v) == expected, "{}: bytes differ from {}", path.display(), v.file);
@@ -101,7 +102,21 @@ fn every_vector_unwraps_to_its_content_key_and_unprotects() {
     }
 }
 
-/// Writes the vectors. Run by hand only when the format version changes; never in CI (`--skip vectors::regenerate`).
+#[test]
+fn each_vector_has_the_version_its_license_calls_for() {
+    let mut seen = Vec::new();
+    for (path, v) in vectors() {
+        let bytes = std::fs::read(dir().join(&v.file)).unwrap();
+        let license = License::parse(&v.license_xml).unwrap();
+        let version = if license.license_server.is_some() { [1, 1] } else { [1, 0] };
+        assert_eq!(bytes[8..10], version, "{}", path.display());
+        seen.push(version);
+    }
+    assert!(seen.contains(&[1, 0]) && seen.contains(&[1, 1]), "both versions have a vector: {seen:?}");
+}
+
+/// Writes the vectors that do not exist yet (never rewrites one). Run by hand when the format gains a version;
+/// never in CI (`--skip vectors::regenerate`).
 #[test]
 #[ignore = "writes tests/vectors/: run by hand only when the format version changes"]
 fn regenerate() {
@@ -113,12 +128,29 @@ fn regenerate() {
     let recovery = RecipientKey::read(&key("recovery.pub.pem")).unwrap();
     let content_key: Vec<u8> = (0u8..32).collect();
     let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
-    let cases: [(&str, &str, Option<usize>, Option<&str>); 3] = [
-        ("v1-empty", "An empty file: one empty final segment.", None, Some("")),
-        ("v1-hello", "A short text file: one short final segment.", None, Some("Hello, FCI!\n")),
-        ("v1-three-segments", "Two full 64 KiB segments and a 100-byte final segment.", Some(2 * 65536 + 100), None),
+    type Case<'a> = (&'a str, &'a str, Option<usize>, Option<&'a str>, Option<&'a str>);
+    let cases: [Case; 4] = [
+        ("v1-empty", "An empty file: one empty final segment.", None, Some(""), None),
+        ("v1-hello", "A short text file: one short final segment.", None, Some("Hello, FCI!\n"), None),
+        (
+            "v1-three-segments",
+            "Two full 64 KiB segments and a 100-byte final segment.",
+            Some(2 * 65536 + 100),
+            None,
+            None,
+        ),
+        (
+            "v1.1-license-server",
+            "Format 1.1: a license that names its licensing service (<LicenseServer>); one short final segment.",
+            None,
+            Some("Hello, licensing service!\n"),
+            Some("https://rms.contoso.com/"),
+        ),
     ];
-    for (i, (name, description, len, text)) in cases.into_iter().enumerate() {
+    for (i, (name, description, len, text, server)) in cases.into_iter().enumerate() {
+        if dir().join(format!("{name}.json")).exists() {
+            continue;
+        }
         let plain_len = text.map_or(len.unwrap_or(0), str::len) as u64;
         let license = License {
             content_id: uuid::Uuid::from_u128(0x0123_4567_89ab_4cde_8f01_0000_0000_0000 + i as u128),
@@ -128,6 +160,7 @@ fn regenerate() {
             issued: time::macros::datetime!(2026-11-28 12:00:00 UTC),
             valid_until: Some(time::macros::datetime!(2027-11-28 12:00:00 UTC)),
             offline_days: Some(7),
+            license_server: server.map(str::to_string),
             original_name: format!("{name}.txt"),
             original_size: plain_len,
             grants: vec![Grant::parse_assignment("finance@contoso.com=VIEW,EDIT,PRINT").unwrap()],

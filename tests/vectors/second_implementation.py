@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""An independent reader and writer of format v1, written from docs/FORMAT.md alone with the `cryptography`
-package, checked against the test vectors. If this and the Rust implementation agree, the spec is precise enough.
+"""An independent reader and writer of format v1 (versions 1.0 and 1.1), written from docs/FORMAT.md alone with the
+`cryptography` package, checked against the test vectors. If this and the Rust implementation agree, the spec is
+precise enough.
 
 Usage: python3 tests/vectors/second_implementation.py   (exit 0 when every vector passes)
 """
@@ -42,10 +43,21 @@ def pattern(n):
     return bytes(out)
 
 
+def license_server(license_xml):
+    """The <LicenseServer url> of a license, or None."""
+    el = ET.fromstring(license_xml).find(NS + "LicenseServer")
+    return None if el is None else el.get("url")
+
+
+def version_for(license_xml):
+    """1.1 when the license names a licensing service, else 1.0 (docs/FORMAT.md, "Versions")."""
+    return b"\x01\x01" if license_server(license_xml) is not None else b"\x01\x00"
+
+
 def read(data, private_key):
     """Open a v1 file per docs/FORMAT.md; returns (license xml, plaintext)."""
     assert data[:8] == b"FCI-PROT", "magic"
-    assert data[8:10] == b"\x01\x00", "version"
+    assert data[8:10] in (b"\x01\x00", b"\x01\x01"), "version"
     assert data[10:12] == b"\x00\x00", "flags"
     (n,) = struct.unpack_from("<I", data, 12)
     assert n <= 16384
@@ -63,6 +75,7 @@ def read(data, private_key):
 
     spki = private_key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
     key_id = hashlib.sha256(spki).hexdigest()
+    assert data[8:10] == version_for(license_xml), "version does not match <LicenseServer>"
     root = ET.fromstring(license_xml)
     wraps = root.find(NS + "KeyWraps")
     wrap = next(w for w in wraps if w.get("keyId") == key_id)
@@ -92,7 +105,7 @@ def read(data, private_key):
 def write(notice, license_xml, ck, salt, s, plaintext):
     """Write a v1 file per docs/FORMAT.md."""
     notice, lic = notice.encode(), license_xml.encode()
-    header = b"FCI-PROT\x01\x00\x00\x00" + struct.pack("<I", len(notice)) + notice + struct.pack("<I", len(lic)) + lic
+    header = b"FCI-PROT" + version_for(license_xml) + b"\x00\x00" + struct.pack("<I", len(notice)) + notice + struct.pack("<I", len(lic)) + lic
     header += bytes([1, s, 0, 0]) + salt
     out = bytearray(header + hmac.new(hkdf(ck, salt, b"fci-connector/v1 header"), header, hashlib.sha256).digest())
     aes, seg = AESGCM(hkdf(ck, salt, b"fci-connector/v1 payload")), 1 << s
@@ -124,7 +137,17 @@ def main():
             pass
         else:
             raise AssertionError(f"{path.name}: tampered file accepted")
-        print(f"ok {path.name}")
+        # A header version that does not match the license (1.0 with <LicenseServer>, 1.1 without) is refused.
+        bad = bytearray(expected)
+        bad[9] ^= 1
+        try:
+            read(bytes(bad), key)
+        except AssertionError as e:
+            assert "version" in str(e), f"{path.name}: {e}"
+        else:
+            raise AssertionError(f"{path.name}: a header with the other minor version was accepted")
+        server = license_server(license_xml)
+        print(f"ok {path.name} (format {expected[8]}.{expected[9]}" + (f", license server {server})" if server else ")"))
     print(f"{len(vectors)} passed, 0 failed")
 
 

@@ -6,8 +6,12 @@ use std::io::{self, Read};
 
 /// First eight bytes of every protected file.
 pub const MAGIC: [u8; 8] = *b"FCI-PROT";
-/// Format version written and read by this build.
+/// Format version of a file whose license names no licensing service (written byte for byte as before 1.1).
 pub const VERSION: (u8, u8) = (1, 0);
+/// Format version of a file whose license has a `<LicenseServer>` (docs/FORMAT.md, "Versions").
+pub const VERSION_LICENSE_SERVER: (u8, u8) = (1, 1);
+/// Highest minor version of major version 1 this build reads.
+pub const MAX_MINOR: u8 = 1;
 /// Payload algorithm 1: AES-256-GCM, STREAM segments, keys from HKDF-SHA256.
 pub const AEAD_AES256GCM_STREAM: u8 = 1;
 /// Segment size written by this build: 2^16 = 64 KiB (measured: docs/PERFORMANCE.md).
@@ -26,7 +30,7 @@ pub const FIXED_PREFIX: usize = 16;
 pub enum HeaderError {
     #[error("not a file protected by fci-connector")]
     NotProtected,
-    #[error("format version {0}.{1} is not supported by this build (it reads {major}.{minor})", major = VERSION.0, minor = VERSION.1)]
+    #[error("format version {0}.{1} is not supported by this build (it reads {major}.0 to {major}.{MAX_MINOR})", major = VERSION.0)]
     UnsupportedVersion(u8, u8),
     #[error("damaged header: {0}")]
     Corrupt(String),
@@ -37,6 +41,8 @@ pub enum HeaderError {
 /// A parsed header.
 #[derive(Clone, Debug)]
 pub struct Header {
+    /// (major, minor): [`VERSION`] or [`VERSION_LICENSE_SERVER`].
+    pub version: (u8, u8),
     pub notice: String,
     pub license_xml: String,
     pub segment_log2: u8,
@@ -62,11 +68,22 @@ impl Header {
         false
     }
 
-    /// Encode every header field before the MAC.
+    /// Encode every header field before the MAC, as version 1.0.
     pub fn encode_authenticated(notice: &str, license_xml: &str, segment_log2: u8, salt: &[u8; 32]) -> Vec<u8> {
+        Self::encode_authenticated_as(VERSION, notice, license_xml, segment_log2, salt)
+    }
+
+    /// Encode every header field before the MAC, with the version `version`.
+    pub fn encode_authenticated_as(
+        version: (u8, u8),
+        notice: &str,
+        license_xml: &str,
+        segment_log2: u8,
+        salt: &[u8; 32],
+    ) -> Vec<u8> {
         let mut out = Vec::with_capacity(FIXED_PREFIX + notice.len() + license_xml.len() + 40);
         out.extend_from_slice(&MAGIC);
-        out.extend_from_slice(&[VERSION.0, VERSION.1, 0, 0]);
+        out.extend_from_slice(&[version.0, version.1, 0, 0]);
         out.extend_from_slice(&(notice.len() as u32).to_le_bytes());
         out.extend_from_slice(notice.as_bytes());
         out.extend_from_slice(&(license_xml.len() as u32).to_le_bytes());
@@ -87,7 +104,7 @@ impl Header {
         if fixed[..8] != MAGIC {
             return Err(HeaderError::NotProtected);
         }
-        if (fixed[8], fixed[9]) != VERSION {
+        if fixed[8] != VERSION.0 || fixed[9] > MAX_MINOR {
             return Err(HeaderError::UnsupportedVersion(fixed[8], fixed[9]));
         }
         if fixed[10..12] != [0, 0] {
@@ -117,7 +134,7 @@ impl Header {
         salt.copy_from_slice(&params[4..]);
         let mut mac = [0u8; 32];
         read_exact(r, &mut mac, "header MAC")?;
-        Ok(Header { notice, license_xml, segment_log2, salt, mac, authenticated: auth })
+        Ok(Header { version: (fixed[8], fixed[9]), notice, license_xml, segment_log2, salt, mac, authenticated: auth })
     }
 }
 

@@ -6,7 +6,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
 
-use crate::protect::templates::{Grant, parse_rights, rights_xml};
+use crate::protect::templates::{Grant, check_license_server_url, parse_rights, rights_xml};
 use crate::xml::{self, Element, XmlError};
 
 /// XML namespace of licenses.
@@ -38,6 +38,9 @@ pub struct License {
     pub issued: OffsetDateTime,
     pub valid_until: Option<OffsetDateTime>,
     pub offline_days: Option<u32>,
+    /// The template's licensing service URL (`<LicenseServer url>`), when it names one. A license with it is
+    /// written in format 1.1, one without it in 1.0 (docs/FORMAT.md, "Versions").
+    pub license_server: Option<String>,
     pub original_name: String,
     pub original_size: u64,
     pub grants: Vec<Grant>,
@@ -82,6 +85,9 @@ impl License {
         if let Some(days) = self.offline_days {
             out += &format!("  <OfflineAccessDays>{days}</OfflineAccessDays>\n");
         }
+        if let Some(url) = &self.license_server {
+            out += &format!("  <LicenseServer url=\"{}\"/>\n", xml::escape_attr(url));
+        }
         out += &format!(
             "  <OriginalFile name=\"{}\" size=\"{}\"/>\n",
             xml::escape_attr(&self.original_name),
@@ -122,6 +128,7 @@ impl License {
             "Issued",
             "ValidUntil",
             "OfflineAccessDays",
+            "LicenseServer",
             "OriginalFile",
             "Rights",
             "KeyWraps",
@@ -170,6 +177,12 @@ impl License {
                 Some(el) => Some(el.text.trim().parse().map_err(|_| el.error("<OfflineAccessDays> is not a number"))?),
                 None => None,
             },
+            license_server: match root.single_child("LicenseServer")? {
+                Some(el) => {
+                    Some(check_license_server_url(el.required_attr("url")?).map_err(|e| el.error(e.to_string()))?)
+                }
+                None => None,
+            },
             original_name: original.required_attr("name")?.to_string(),
             original_size: original_size
                 .trim()
@@ -195,6 +208,7 @@ mod tests {
             issued: time::macros::datetime!(2026-11-28 10:00:00 UTC),
             valid_until: Some(time::macros::datetime!(2027-11-28 10:00:00 UTC)),
             offline_days: Some(7),
+            license_server: Some("https://rms.contoso.com/a&b/".into()),
             original_name: "Q3 \"final\".docx".into(),
             original_size: 12345,
             grants: vec![Grant::parse_assignment("finance@contoso.com=VIEW,EDIT").unwrap()],
@@ -213,6 +227,7 @@ mod tests {
             issued: time::macros::datetime!(2026-11-28 10:00:00 UTC),
             valid_until: None,
             offline_days: None,
+            license_server: None,
             original_name: "a.txt".into(),
             original_size: 1,
             grants: Vec::new(),

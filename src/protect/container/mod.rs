@@ -38,6 +38,8 @@ pub enum ContainerError {
          bytes (truncated, or bytes added after its header)"
     )]
     Layout { actual: u64, expected: u64, original: u64 },
+    #[error("damaged header: {0}")]
+    VersionMismatch(&'static str),
     #[error(transparent)]
     Io(io::Error),
 }
@@ -111,14 +113,50 @@ pub struct SealParams<'a> {
     pub notice: String,
 }
 
+/// The format version a license is written in: 1.1 when it names a licensing service, else 1.0 (so files without
+/// one are byte for byte what earlier builds wrote).
+pub fn version_for(license: &License) -> (u8, u8) {
+    if license.license_server.is_some() { header::VERSION_LICENSE_SERVER } else { header::VERSION }
+}
+
+/// The whole header of the container [`seal`] writes, MAC included: what [`Envelope::header_bytes`] returns for it.
+pub fn header_bytes(params: &SealParams<'_>) -> Vec<u8> {
+    encode_header(&FileKeys::derive(params.content_key, &params.salt), params)
+}
+
+fn encode_header(keys: &FileKeys, params: &SealParams<'_>) -> Vec<u8> {
+    let license = params.license;
+    let mut out = Header::encode_authenticated_as(
+        version_for(license),
+        &params.notice,
+        &license.to_xml(),
+        params.segment_log2,
+        &params.salt,
+    );
+    let mac = keys.header_mac(&out);
+    out.extend_from_slice(&mac);
+    out
+}
+
 /// Write a complete container for `input` to `output`. Returns the plaintext length.
 pub fn seal<R: Read, W: Write>(params: &SealParams<'_>, input: R, output: &mut W) -> io::Result<u64> {
     let keys = FileKeys::derive(params.content_key, &params.salt);
-    let authenticated =
-        Header::encode_authenticated(&params.notice, &params.license.to_xml(), params.segment_log2, &params.salt);
-    output.write_all(&authenticated)?;
-    output.write_all(&keys.header_mac(&authenticated))?;
+    output.write_all(&encode_header(&keys, params))?;
     stream::seal(&keys.payload, 1 << params.segment_log2, input, output)
+}
+
+/// A 1.0 header must not carry a `<LicenseServer>` (1.0 had none: a 1.0 reader would not know the term), and a 1.1
+/// header must carry one.
+fn check_version(header: &Header, license: &License) -> Result<(), ContainerError> {
+    match (header.version, license.license_server.is_some()) {
+        (header::VERSION, true) => Err(ContainerError::VersionMismatch(
+            "a format 1.0 license cannot name a licensing service (<LicenseServer>)",
+        )),
+        (header::VERSION_LICENSE_SERVER, false) => {
+            Err(ContainerError::VersionMismatch("a format 1.1 license must name a licensing service (<LicenseServer>)"))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// A container's header and license, read without any key.
@@ -132,7 +170,14 @@ impl Envelope {
     /// Read the header and license from the start of `r`, leaving `r` at the payload.
     pub fn read<R: Read>(r: &mut R) -> Result<Envelope, ContainerError> {
         let header = Header::read(r)?;
+        Envelope::from_header(header)
+    }
+
+    /// The envelope of a header already read ([`Header::read`]): its license parsed and checked against the
+    /// header's version.
+    pub fn from_header(header: Header) -> Result<Envelope, ContainerError> {
         let license = License::parse(&header.license_xml).map_err(ContainerError::License)?;
+        check_version(&header, &license)?;
         Ok(Envelope { header, license })
     }
 
@@ -221,5 +266,72 @@ mod tests {
         assert_eq!(container_len(100, 2 * 65536 + 100, 16), Some(100 + 2 * 65536 + 100 + 48));
         assert_eq!(container_len(100, u64::MAX, 16), None);
         assert_eq!(container_len(0, 1, 200), None);
+    }
+
+    fn license(server: Option<&str>) -> License {
+        License {
+            content_id: uuid::Uuid::from_u128(1),
+            template_id: uuid::Uuid::from_u128(2),
+            template_name: "T".into(),
+            owner: None,
+            issued: time::macros::datetime!(2026-11-28 10:00:00 UTC),
+            valid_until: None,
+            offline_days: None,
+            license_server: server.map(str::to_string),
+            original_name: "a.txt".into(),
+            original_size: 3,
+            grants: Vec::new(),
+            wraps: vec![license::KeyWrap { key_id: "ab".repeat(32), role: "issuer".into(), wrapped: vec![1] }],
+        }
+    }
+
+    fn sealed(license: &License) -> Vec<u8> {
+        let params = SealParams {
+            license,
+            content_key: &ContentKey([9; 32]),
+            salt: [3; 32],
+            segment_log2: header::SEGMENT_LOG2,
+            notice: notice("T", "a.txt"),
+        };
+        let mut out = Vec::new();
+        seal(&params, &b"abc"[..], &mut out).unwrap();
+        assert_eq!(out[..header_bytes(&params).len()], header_bytes(&params)[..]);
+        out
+    }
+
+    #[test]
+    fn the_version_follows_the_license_server() {
+        let plain = sealed(&license(None));
+        assert_eq!(plain[8..10], [1, 0]);
+        let with = sealed(&license(Some("https://rms.contoso.com/")));
+        assert_eq!(with[8..10], [1, 1]);
+        for bytes in [&plain, &with] {
+            let envelope = Envelope::read(&mut bytes.as_slice()).unwrap();
+            assert_eq!(envelope.header_bytes(), bytes[..envelope.header.len() as usize]);
+            let mut out = Vec::new();
+            envelope
+                .open_with_content_key(&ContentKey([9; 32]), &bytes[envelope.header.len() as usize..], &mut out)
+                .unwrap();
+            assert_eq!(out, b"abc");
+        }
+        assert_eq!(
+            Envelope::read(&mut with.as_slice()).unwrap().license.license_server.as_deref(),
+            Some("https://rms.contoso.com/")
+        );
+    }
+
+    #[test]
+    fn a_version_that_does_not_match_the_license_is_refused() {
+        let mut with = sealed(&license(Some("https://rms.contoso.com/")));
+        with[9] = 0;
+        let e = Envelope::read(&mut with.as_slice()).unwrap_err().to_string();
+        assert!(e.contains("damaged") && e.contains("1.0"), "{e}");
+        let mut without = sealed(&license(None));
+        without[9] = 1;
+        let e = Envelope::read(&mut without.as_slice()).unwrap_err().to_string();
+        assert!(e.contains("damaged") && e.contains("1.1"), "{e}");
+        without[9] = 2;
+        let e = Envelope::read(&mut without.as_slice()).unwrap_err().to_string();
+        assert!(e.contains("1.2 is not supported"), "{e}");
     }
 }

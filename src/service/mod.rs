@@ -1,0 +1,3 @@
+//! The licensing service (`serve`).
+
+pub mod ldap;
