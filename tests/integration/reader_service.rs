@@ -13,6 +13,8 @@ use crate::util::{cmd, is_protected, pattern, stderr, stdout};
 const OWNER: &str = "owner@contoso.com";
 /// A template on the deployment's issuer key that grants carol EXTRACT (and nothing to alice).
 const EXTRACT_TEMPLATE_ID: &str = "9d4e2f1a-6b3c-4a5d-8e7f-0a1b2c3d4e5f";
+/// A template whose licenses name the deployment as their licensing service (format 1.1).
+const NAMED_TEMPLATE_ID: &str = "2b6c8d0e-1f3a-4b5c-9d7e-6f8a0b1c2d3e";
 
 /// A deployment, a reader.toml that trusts it (with its CA), and a folder per user.
 struct Readers {
@@ -34,6 +36,10 @@ impl Readers {
             "--grant",
             "carol@contoso.com=VIEW,EXTRACT",
         ]);
+        create.arg("--key").arg(&d.issuer_pub).assert().success();
+        let mut create = cmd();
+        create.arg("--templates").arg(&d.templates).args(["templates", "create", "--id", NAMED_TEMPLATE_ID]);
+        create.args(["--name", "Contoso - Named", "--grant", "alice@contoso.com=VIEW", "--license-server", &d.url()]);
         create.arg("--key").arg(&d.issuer_pub).assert().success();
         let root = tempfile::tempdir().unwrap();
         let config = root.path().join("reader.toml");
@@ -285,4 +291,35 @@ fn with_the_service_stopped_the_offline_cache_opens_until_offline_until_then_ref
     assert!(stderr(&a).contains("no valid offline license"), "{}", stderr(&a));
     assert!(!r.out("alice@contoso.com", "late.txt").exists());
     assert_eq!(r.cache_listing("alice@contoso.com"), ["cache.key"]);
+}
+
+#[test]
+fn the_licensing_url_in_the_file_is_used_when_trusted() {
+    let r = Readers::new();
+    let _service = r.d.start();
+    let original = pattern(20_000);
+    let file = r.d.protect("named.txt", &original, OWNER, NAMED_TEMPLATE_ID);
+    // No default_server and no --server: only the file's own URL (trusted) says where to go.
+    let only_trust = r.root.path().join("trust-only.toml");
+    let ca = r.d.path().join("tls/server-ca.pem");
+    std::fs::write(&only_trust, format!("trusted_servers = [\"{}\"]\nca_file = \"{}\"\n", r.d.url(), ca.display()))
+        .unwrap();
+    let user = "alice@contoso.com";
+    let token = r.home(user).join("token");
+    std::fs::write(&token, r.d.idp.token(user, &[])).unwrap();
+    let out = r.out(user, "named.txt");
+    let mut c = r.as_user_plain(user, &["open"]);
+    c.arg(&file).arg("--output").arg(&out).arg("--reader-config").arg(&only_trust).arg("--token-file").arg(&token);
+    c.assert().success();
+    assert_eq!(std::fs::read(&out).unwrap(), original);
+    // Without OfflineAccessDays in the template, nothing is kept for offline use.
+    assert_eq!(r.cache_listing(user), ["cache.key"]);
+    // The owner tracks it by file through the same URL.
+    let owner_token = r.home(OWNER).join("token");
+    std::fs::write(&owner_token, r.d.idp.token(OWNER, &[])).unwrap();
+    let mut c = r.as_user_plain(OWNER, &["licenses", "track", "--format", "json"]);
+    c.arg(&file).arg("--reader-config").arg(&only_trust).arg("--token-file").arg(&owner_token);
+    let a = c.assert().success();
+    let tracking: Tracking = serde_json::from_str(&stdout(&a)).unwrap();
+    assert_eq!(tracking.document.content_id, content_id(&file));
 }
