@@ -39,11 +39,23 @@ pub enum ExitClass {
     /// The file has more than one hard link: protecting one name would leave the plaintext readable through the
     /// others, so it is not protected. A failure, ranked above the skip codes.
     HardLinked,
+    /// The licensing service refused: the signed-in user has no right on this content (or, for revoke and
+    /// tracking, is neither its owner nor an admin).
+    NotGranted,
+    /// The licensing service refused: the owner or an admin revoked this content.
+    Revoked,
+    /// The licensing service refused: the content has passed its expiry (`ValidUntil`).
+    Expired,
+    /// The licensing service could not be reached and no valid offline license is cached.
+    ServiceUnreachable,
+    /// Sign-in needed: no token or certificate, one the service refused, or a licensing service the reader does
+    /// not trust (no credential is sent to it).
+    SignInNeeded,
 }
 
 impl ExitClass {
     /// Every class, in table order.
-    pub const ALL: [ExitClass; 15] = [
+    pub const ALL: [ExitClass; 20] = [
         ExitClass::Success,
         ExitClass::Internal,
         ExitClass::Usage,
@@ -59,6 +71,11 @@ impl ExitClass {
         ExitClass::SkipForeignProtection,
         ExitClass::SkipExcluded,
         ExitClass::HardLinked,
+        ExitClass::NotGranted,
+        ExitClass::Revoked,
+        ExitClass::Expired,
+        ExitClass::ServiceUnreachable,
+        ExitClass::SignInNeeded,
     ];
 
     /// The process exit code.
@@ -79,6 +96,11 @@ impl ExitClass {
             ExitClass::SkipForeignProtection => 12,
             ExitClass::SkipExcluded => 13,
             ExitClass::HardLinked => 14,
+            ExitClass::NotGranted => 15,
+            ExitClass::Revoked => 16,
+            ExitClass::Expired => 17,
+            ExitClass::ServiceUnreachable => 18,
+            ExitClass::SignInNeeded => 19,
         }
     }
 
@@ -100,13 +122,19 @@ impl ExitClass {
             12 => ExitClass::SkipForeignProtection,
             13 => ExitClass::SkipExcluded,
             14 => ExitClass::HardLinked,
+            15 => ExitClass::NotGranted,
+            16 => ExitClass::Revoked,
+            17 => ExitClass::Expired,
+            18 => ExitClass::ServiceUnreachable,
+            19 => ExitClass::SignInNeeded,
             _ => return None,
         })
     }
 
     /// How bad the outcome is, for the one exit code of a run over many files (docs/EXIT-CODES.md, "Folders"):
     /// success lowest, then the `--strict-exit` skips, then every failure, whatever their numbers (a hard-linked
-    /// file, 14, is a failure); among skips and among failures, the higher code.
+    /// file, 14, and the reader's outcomes, 15 to 19, are failures); among skips and among failures, the higher
+    /// code.
     pub const fn severity(self) -> u16 {
         let code = self.code() as u16;
         match self {
@@ -124,7 +152,12 @@ impl ExitClass {
             | ExitClass::Unreadable
             | ExitClass::Write
             | ExitClass::RulesTestFailed
-            | ExitClass::HardLinked => 200 + code,
+            | ExitClass::HardLinked
+            | ExitClass::NotGranted
+            | ExitClass::Revoked
+            | ExitClass::Expired
+            | ExitClass::ServiceUnreachable
+            | ExitClass::SignInNeeded => 200 + code,
         }
     }
 
@@ -157,6 +190,17 @@ impl ExitClass {
             ExitClass::HardLinked => {
                 "not protected: the file has more than one hard link (its other names would keep the plaintext)"
             }
+            ExitClass::NotGranted => {
+                "not granted: the licensing service gives the signed-in user no right on this file"
+            }
+            ExitClass::Revoked => "revoked: the owner or an admin revoked this content",
+            ExitClass::Expired => "expired: the content is past its expiry date",
+            ExitClass::ServiceUnreachable => {
+                "service unreachable: the licensing service did not answer and no valid offline license is cached"
+            }
+            ExitClass::SignInNeeded => {
+                "sign-in needed: no token or certificate, one the service refused, or an untrusted licensing service"
+            }
         }
     }
 
@@ -179,7 +223,7 @@ mod tests {
         for class in ExitClass::ALL {
             assert_eq!(ExitClass::from_code(class.code()), Some(class));
         }
-        assert_eq!(ExitClass::from_code(15), None);
+        assert_eq!(ExitClass::from_code(20), None);
     }
 
     #[test]
@@ -188,7 +232,9 @@ mod tests {
         let mut ranked = ExitClass::ALL;
         ranked.sort_by_key(|c| c.severity());
         let codes: Vec<u8> = ranked.iter().map(|c| c.code()).collect();
-        assert_eq!(codes, [0, 10, 11, 12, 13, 1, 2, 3, 4, 5, 6, 7, 8, 9, 14]);
+        assert_eq!(codes, [0, 10, 11, 12, 13, 1, 2, 3, 4, 5, 6, 7, 8, 9, 14, 15, 16, 17, 18, 19]);
+        assert_eq!(SkipExcluded.worst(NotGranted), NotGranted);
+        assert_eq!(SignInNeeded.worst(SkipForeignProtection), SignInNeeded);
         assert_eq!(SkipExcluded.worst(NotFound), NotFound);
         assert_eq!(HardLinked.worst(SkipNoMatch), HardLinked);
         assert_eq!(Success.worst(SkipNoMatch), SkipNoMatch);

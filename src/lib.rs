@@ -14,6 +14,9 @@
 //!    templates ([`protect::templates`]) and the crash-safe in-place rewrite ([`protect::inplace`]);
 //! 6. [`exit`], [`error`] and [`log`]: every outcome mapped to one documented exit code and one log line.
 //!
+//! The reader ([`reader`]) opens protected files through the licensing service ([`licensing`] is the protocol both
+//! ends share).
+//!
 //! [`platform`] holds what differs between Windows and Unix; [`xml`] the small XML reader for templates and
 //! licenses. `main.rs` only hands the arguments to [`cli::run`] and exits with the code it returns.
 
@@ -31,6 +34,7 @@ pub mod log;
 pub mod pipeline;
 pub mod platform;
 pub mod protect;
+pub mod reader;
 pub mod service;
 pub mod watch;
 pub mod xml;

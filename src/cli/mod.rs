@@ -17,6 +17,8 @@ pub mod classify;
 pub mod fsrm_args;
 pub mod inspect;
 pub mod keys;
+pub mod licenses;
+pub mod open;
 pub mod protect;
 pub mod rules;
 pub mod serve;
@@ -165,8 +167,13 @@ pub enum Command {
     Protect(protect::ProtectArgs),
     /// Show whether files are protected, and by what (needs no key)
     Status(status::StatusArgs),
-    /// Decrypt a protected file with a recipient's private key
+    /// Decrypt a protected file with a recipient's private key, or in place through the licensing service
     Unprotect(unprotect::UnprotectArgs),
+    /// Open a protected file through the licensing service with your own sign-in
+    Open(open::OpenArgs),
+    /// Revoke, unrevoke and track content through the licensing service; the offline license cache
+    #[command(subcommand)]
+    Licenses(licenses::LicensesCommand),
     /// Generate RSA key pairs for templates
     #[command(subcommand)]
     Keys(keys::KeysCommand),
@@ -228,6 +235,8 @@ fn dispatch(cli: Cli) -> Result<ExitClass, Error> {
         Command::Protect(args) => protect::run(&global, args),
         Command::Status(args) => status::run(&global, args),
         Command::Unprotect(args) => unprotect::run(&global, args),
+        Command::Open(args) => open::run(&global, args),
+        Command::Licenses(cmd) => licenses::run(&global, cmd),
         Command::Keys(cmd) => keys::run(&global, cmd),
         Command::Templates(cmd) => templates::run(&global, cmd),
         Command::Classify(args) => classify::run(&global, args),

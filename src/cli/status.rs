@@ -17,6 +17,12 @@ pub struct StatusArgs {
     /// Output format
     #[arg(long, value_enum, default_value_t = StatusFormat::Table)]
     pub format: StatusFormat,
+    /// Ask the licensing service which rights you have on each protected file (JSON, one object per line; no key
+    /// is released)
+    #[arg(long)]
+    pub check_access: bool,
+    #[command(flatten)]
+    pub sign_in: super::open::SignInArgs,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -140,6 +146,10 @@ fn expand(path: &Path) -> Vec<PathBuf> {
 }
 
 pub fn run(_global: &GlobalOptions, args: StatusArgs) -> Result<ExitClass, Error> {
+    if args.check_access {
+        let files: Vec<PathBuf> = args.paths.iter().flat_map(|p| expand(p)).collect();
+        return super::open::check_access(&files, &args.sign_in);
+    }
     let mut worst = ExitClass::Success;
     let mut rows = Vec::new();
     for path in args.paths.iter().flat_map(|p| expand(p)) {

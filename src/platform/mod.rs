@@ -30,7 +30,9 @@ mod winpath;
 #[cfg_attr(not(windows), allow(dead_code))]
 mod winrules;
 
+mod dirs;
 mod perms;
+pub use dirs::{create_private_dir, reader_cache_dir, reader_machine_dir, reader_user_dir};
 pub use perms::{
     Ace, TRUSTED_SIDS, Untrusted, check_trusted, dacl_problem, restrict_to_owner, secret_file_problem,
     secret_mode_problem, system_config_dir, unix_problem,

@@ -4,7 +4,7 @@
 //! the content expires and while it is not revoked, and records every request (docs/SERVICE.md).
 //!
 //! - [`config`]: the service's config file;
-//! - [`store`]: documents, revocations and the request record (SQLite; PostgreSQL later);
+//! - [`store`]: documents, revocations and the request record (SQLite or PostgreSQL);
 //! - [`auth`] and [`tls`]: who is asking; [`ldap`]: the groups a directory says they are in;
 //! - [`policy`]: which rights they have (pure functions);
 //! - [`license`]: the license block's checks (parse, issuer key, unwrap, MAC) and the content-key cache;

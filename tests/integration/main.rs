@@ -27,6 +27,8 @@ mod license_server;
 mod platform_boundary;
 mod powershell_syntax;
 mod protect_roundtrip;
+mod reader;
+mod reader_service;
 mod reliability_crash;
 mod reliability_full_disk;
 mod reliability_hostile;

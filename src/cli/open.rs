@@ -1,0 +1,156 @@
+//! `open`: decrypt a protected file through the licensing service with the user's own sign-in; and the sign-in
+//! options that `open`, `licenses`, `unprotect --online` and `status --check-access` share.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::{GlobalOptions, printable};
+use crate::reader::cache::Cache;
+use crate::reader::client::{SignIn, TokenSource};
+use crate::reader::config::{self, ReaderConfig};
+use crate::reader::open::{Reader, ServerChoice};
+use crate::reader::trust::ServiceUrl;
+use crate::{Error, ExitClass};
+
+const SIGN_IN: &str = "Licensing service and sign-in";
+
+/// Which licensing service, and how to sign in to it.
+#[derive(Args, Debug, Clone, Default)]
+pub struct SignInArgs {
+    /// The licensing service to ask (trusted for this call) [default: the file's licensing URL if trusted, else
+    /// default_server of reader.toml]
+    #[arg(long, value_name = "URL", help_heading = SIGN_IN)]
+    pub server: Option<String>,
+    /// A file holding a bearer token (read again for every request)
+    #[arg(long, value_name = "FILE", help_heading = SIGN_IN, conflicts_with = "token_env")]
+    pub token_file: Option<PathBuf>,
+    /// An environment variable holding a bearer token
+    #[arg(long, value_name = "VAR", help_heading = SIGN_IN)]
+    pub token_env: Option<String>,
+    /// Client certificate (chain), PEM, for certificate sign-in
+    #[arg(long, value_name = "CERT.pem", help_heading = SIGN_IN, requires = "client_key")]
+    pub client_cert: Option<PathBuf>,
+    /// The client certificate's private key, PEM (unencrypted)
+    #[arg(long, value_name = "KEY.pem", help_heading = SIGN_IN, requires = "client_cert")]
+    pub client_key: Option<PathBuf>,
+    /// Extra trust anchors (PEM) for a service whose certificate comes from a private CA; added to the system's
+    #[arg(long, value_name = "CA.pem", help_heading = SIGN_IN)]
+    pub ca_file: Option<PathBuf>,
+    /// Reader settings file [default: reader.toml in /etc/fci-connector/ (Windows: %ProgramData%\FciConnector\),
+    /// then in $XDG_CONFIG_HOME/fci-connector/ (Windows: %APPDATA%\FciConnector\)]
+    #[arg(long, value_name = "FILE", help_heading = SIGN_IN)]
+    pub reader_config: Option<PathBuf>,
+}
+
+impl SignInArgs {
+    /// reader.toml: the file given, or machine-wide then per user.
+    pub fn config(&self) -> Result<ReaderConfig, Error> {
+        let machine = crate::platform::reader_machine_dir().map(|d| d.join(config::FILE_NAME));
+        let user = crate::platform::reader_user_dir().map(|d| d.join(config::FILE_NAME));
+        Ok(ReaderConfig::load(self.reader_config.as_deref(), machine.as_deref(), user.as_deref())?)
+    }
+
+    /// The reader for this call; `offline_cache`: use the user's offline cache.
+    pub fn reader(&self, offline_cache: bool) -> Result<Reader, Error> {
+        let config = self.config()?;
+        let named = self
+            .server
+            .as_deref()
+            .map(ServiceUrl::parse)
+            .transpose()
+            .map_err(|e| Error::new(ExitClass::Usage, format!("--server: {e}")))?;
+        let token = match (&self.token_file, &self.token_env) {
+            (Some(file), _) => Some(TokenSource::File(file.clone())),
+            (None, Some(var)) => Some(TokenSource::Env(var.clone())),
+            (None, None) => None,
+        };
+        let client_cert = self.client_cert.clone().zip(self.client_key.clone());
+        let sign_in = SignIn { token, client_cert, ca_file: self.ca_file.clone().or(config.ca_file.clone()) };
+        if !sign_in.is_given() {
+            return Err(Error::new(
+                ExitClass::SignInNeeded,
+                "no sign-in: give --token-file <FILE>, --token-env <VAR>, or --client-cert <CERT.pem> with --client-key <KEY.pem>",
+            ));
+        }
+        let cache = if offline_cache { user_cache().ok() } else { None };
+        Ok(Reader { choice: ServerChoice::new(&config, named), sign_in, cache })
+    }
+}
+
+/// The signed-in user's offline cache.
+pub fn user_cache() -> Result<Cache, Error> {
+    let dir = crate::platform::reader_cache_dir().ok_or_else(|| {
+        Error::new(
+            ExitClass::Config,
+            "no folder for the offline license cache (no HOME, XDG_CACHE_HOME or LOCALAPPDATA)",
+        )
+    })?;
+    Ok(Cache::open(&dir)?)
+}
+
+#[derive(Args, Debug)]
+pub struct OpenArgs {
+    /// The protected file
+    pub file: PathBuf,
+    /// Write the plaintext here (must not exist)
+    #[arg(long, value_name = "PATH")]
+    pub output: PathBuf,
+    #[command(flatten)]
+    pub sign_in: SignInArgs,
+}
+
+pub fn run(_global: &GlobalOptions, args: OpenArgs) -> Result<ExitClass, Error> {
+    let reader = args.sign_in.reader(true)?;
+    let opened = reader.open_to(&args.file, &args.output)?;
+    for w in opened.granted.warnings.iter().chain(&opened.warnings) {
+        eprintln!("fci-connector: warning: {}", printable(w));
+    }
+    println!(
+        "opened: {} -> {} ({} bytes; {} for {}{})",
+        printable(&args.file.display().to_string()),
+        printable(&args.output.display().to_string()),
+        opened.bytes,
+        opened.granted.claims.rights.join(","),
+        printable(&opened.granted.claims.sub),
+        if opened.granted.offline { ", from the offline cache: the service could not be reached" } else { "" }
+    );
+    Ok(ExitClass::Success)
+}
+
+/// One file's answer to `status --check-access`.
+#[derive(Debug, Default, serde::Serialize)]
+pub struct AccessLine {
+    pub path: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub server: Option<String>,
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub access: Option<crate::licensing::api::AccessAnswer>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exit_code: Option<u8>,
+}
+
+/// `status --check-access`: the signed-in user's rights on each file, one JSON object per line; the most severe
+/// outcome is the exit code.
+pub fn check_access(files: &[PathBuf], sign_in: &SignInArgs) -> Result<ExitClass, Error> {
+    let reader = sign_in.reader(false)?;
+    let mut worst = ExitClass::Success;
+    for file in files {
+        let mut line = AccessLine { path: file.display().to_string(), ..Default::default() };
+        match reader.check_access(file) {
+            Ok((server, answer)) => {
+                line.server = Some(server);
+                line.access = Some(answer);
+            }
+            Err(e) => {
+                worst = worst.worst(e.class());
+                line.error = Some(super::message(&e).into_owned());
+                line.exit_code = Some(e.class().code());
+            }
+        }
+        println!("{}", serde_json::to_string(&line).unwrap_or_default());
+    }
+    Ok(worst)
+}
