@@ -57,10 +57,10 @@ impl ServerChoice {
 
     /// The service for a bare content id: the named one, else the default.
     pub fn for_content_id(&self) -> Result<TrustedServer, ReaderError> {
-        self.named_or_default(None)
+        self.named_or_default()
     }
 
-    fn named_or_default(&self, _license: Option<&License>) -> Result<TrustedServer, ReaderError> {
+    fn named_or_default(&self) -> Result<TrustedServer, ReaderError> {
         if let Some(url) = &self.named {
             return self.trust.check(url, "");
         }
@@ -80,12 +80,11 @@ pub fn server_for(license: &License, choice: &ServerChoice) -> Result<TrustedSer
     if let Some(url) = &choice.named {
         return choice.trust.check(url, "");
     }
-    // MERGE: with svc-format's `License::license_server: Option<String>` (format 1.1), insert here:
-    //     if let Some(text) = &license.license_server {
-    //         let url = ServiceUrl::parse(text)?;
-    //         return choice.trust.check(&url, " (the file's license names it)");
-    //     }
-    choice.named_or_default(Some(license))
+    if let Some(text) = &license.license_server {
+        let url = ServiceUrl::parse(text)?;
+        return choice.trust.check(&url, " (the file's license names it)");
+    }
+    choice.named_or_default()
 }
 
 /// A use license that opened: the content key and what it grants.
@@ -287,6 +286,7 @@ mod tests {
             original_size: 0,
             grants: Vec::new(),
             wraps: Vec::new(),
+            license_server: None,
         }
     }
 
@@ -310,7 +310,18 @@ mod tests {
         let err = server_for(&license(), &ServerChoice::new(&untrusted_default, None)).unwrap_err();
         assert_eq!(err.class(), ExitClass::SignInNeeded);
         assert!(err.to_string().contains("default_server"), "{err}");
-        let none = ReaderConfig { default_server: None, ..config };
+        let none = ReaderConfig { default_server: None, ..config.clone() };
         assert_eq!(ServerChoice::new(&none, None).for_content_id().unwrap_err().class(), ExitClass::Usage);
+        // The file's licensing URL, only if trusted; it wins over the default, and --server over it.
+        let named_by_file = License { license_server: Some("https://RMS.contoso.com:443".into()), ..license() };
+        let choice = ServerChoice::new(&untrusted_default, None);
+        assert_eq!(server_for(&named_by_file, &choice).unwrap().to_string(), "https://rms.contoso.com/");
+        let crafted = License { license_server: Some("https://collector.evil.test/".into()), ..license() };
+        let err = server_for(&crafted, &ServerChoice::new(&config, None)).unwrap_err();
+        assert_eq!(err.class(), ExitClass::SignInNeeded);
+        assert!(err.to_string().contains("https://collector.evil.test/ is not a trusted"), "{err}");
+        assert!(err.to_string().contains("the file's license names it"), "{err}");
+        let choice = ServerChoice::new(&config, Some(url("https://other.test:8443/")));
+        assert_eq!(server_for(&crafted, &choice).unwrap().to_string(), "https://other.test:8443/");
     }
 }

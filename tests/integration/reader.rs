@@ -15,7 +15,19 @@ struct ReaderScratch {
 
 impl ReaderScratch {
     fn new() -> ReaderScratch {
+        Self::with_license_server(None)
+    }
+
+    /// With `url` as the template's `LicenseServer`, so that every license names it.
+    fn with_license_server(url: Option<&str>) -> ReaderScratch {
         let s = Scratch::new();
+        if let Some(url) = url {
+            let template = s.templates().join("confidential.xml");
+            let text = std::fs::read_to_string(&template)
+                .unwrap()
+                .replace("  <IssuerKey", &format!("  <LicenseServer url=\"{url}\"/>\n  <IssuerKey"));
+            std::fs::write(&template, text).unwrap();
+        }
         let protected = s.file("report.txt", &pattern(70_000));
         s.protect(&protected).success();
         std::fs::write(s.path().join("token"), "a.b.c\n").unwrap();
@@ -108,6 +120,48 @@ fn an_untrusted_service_is_refused_before_any_connection() {
         }
     }
     assert!(crate::util::is_protected(&r.protected), "unprotect --online left the file protected");
+    assert_no_connection(&l);
+}
+
+#[test]
+fn a_file_whose_license_names_an_untrusted_service_sends_it_nothing() {
+    let (l, port) = listener();
+    let evil = format!("https://127.0.0.1:{port}/collect/");
+    let r = ReaderScratch::with_license_server(Some(&evil));
+    // The license names it (status shows it), and the reader trusts only its configured service, which is also the
+    // default: the file's own URL is taken, and refused.
+    let a = r.cmd().arg("status").arg(&r.protected).args(["--format", "json"]).assert().success();
+    assert!(crate::util::stdout(&a).contains(&evil), "{}", crate::util::stdout(&a));
+    let config = r.reader_config(
+        "trusted_servers = [\"https://rms.contoso.test/\"]\ndefault_server = \"https://rms.contoso.test/\"\n",
+    );
+    let out = r.path().join("data/out.txt");
+    let a = r
+        .cmd()
+        .arg("open")
+        .arg(&r.protected)
+        .arg("--output")
+        .arg(&out)
+        .arg("--reader-config")
+        .arg(&config)
+        .args(r.token_args())
+        .assert()
+        .code(19);
+    let err = stderr(&a);
+    assert!(err.contains(&format!("{evil} is not a trusted licensing service")), "{err}");
+    assert!(err.contains("the file's license names it"), "{err}");
+    assert!(!out.exists());
+    // An admin's token is worth more: track and revoke by file refuse the same way.
+    for sub in ["track", "revoke"] {
+        r.cmd()
+            .args(["licenses", sub])
+            .arg(&r.protected)
+            .arg("--reader-config")
+            .arg(&config)
+            .args(r.token_args())
+            .assert()
+            .code(19);
+    }
     assert_no_connection(&l);
 }
 

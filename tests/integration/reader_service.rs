@@ -1,0 +1,272 @@
+//! The reader end to end against the real licensing service: `serve` on loopback TLS (test PKI and tokens from
+//! `support`), files protected by the binary, and `open`, `licenses`, `unprotect --online/--server` and
+//! `status --check-access` run as different users, each with their own HOME and offline cache.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use fci_connector::licensing::api::{Decision, DenialCode, Tracking};
+
+use crate::support::service::{ADMIN, Deployment, TEMPLATE_ID};
+use crate::util::{cmd, is_protected, pattern, stderr, stdout};
+
+const OWNER: &str = "owner@contoso.com";
+/// A template on the deployment's issuer key that grants carol EXTRACT (and nothing to alice).
+const EXTRACT_TEMPLATE_ID: &str = "9d4e2f1a-6b3c-4a5d-8e7f-0a1b2c3d4e5f";
+
+/// A deployment, a reader.toml that trusts it (with its CA), and a folder per user.
+struct Readers {
+    d: Deployment,
+    root: tempfile::TempDir,
+    config: PathBuf,
+}
+
+impl Readers {
+    fn new() -> Readers {
+        let d = Deployment::new();
+        let mut create = cmd();
+        create.arg("--templates").arg(&d.templates).args(["templates", "create", "--id", EXTRACT_TEMPLATE_ID]);
+        create.args(["--name", "Contoso - Extract", "--offline-days", "7", "--grant", "carol@contoso.com=VIEW,EXTRACT"]);
+        create.arg("--key").arg(&d.issuer_pub).assert().success();
+        let root = tempfile::tempdir().unwrap();
+        let config = root.path().join("reader.toml");
+        let ca = d.path().join("tls/server-ca.pem");
+        std::fs::write(
+            &config,
+            format!(
+                "trusted_servers = [\"{url}\"]\ndefault_server = \"{url}\"\nca_file = \"{ca}\"\n",
+                url = d.url(),
+                ca = ca.display()
+            ),
+        )
+        .unwrap();
+        Readers { d, root, config }
+    }
+
+    fn home(&self, user: &str) -> PathBuf {
+        let home = self.root.path().join(user);
+        std::fs::create_dir_all(home.join("out")).unwrap();
+        home
+    }
+
+    fn cache_dir(&self, user: &str) -> PathBuf {
+        self.home(user).join(".cache/fci-connector/licenses")
+    }
+
+    /// Names in `user`'s cache folder, sorted.
+    fn cache_listing(&self, user: &str) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(self.cache_dir(user))
+            .map(|rd| rd.map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect())
+            .unwrap_or_default();
+        names.sort();
+        names
+    }
+
+    /// The binary as `user`: their own HOME (so their own cache), a fresh token for them, the reader.toml.
+    fn as_user(&self, user: &str, args: &[&str]) -> Command {
+        let home = self.home(user);
+        let token = home.join("token");
+        std::fs::write(&token, self.d.idp.token(user, &[])).unwrap();
+        let mut c = cmd();
+        c.args(args)
+            .env("HOME", &home)
+            .env_remove("XDG_CACHE_HOME")
+            .env_remove("XDG_CONFIG_HOME")
+            .env_remove("FCI_TEST_NOW")
+            .arg("--reader-config")
+            .arg(&self.config)
+            .arg("--token-file")
+            .arg(&token);
+        c
+    }
+
+    fn open(&self, user: &str, file: &Path, out: &Path) -> Command {
+        let mut c = self.as_user(user, &["open"]);
+        c.arg(file).arg("--output").arg(out);
+        c
+    }
+
+    fn out(&self, user: &str, name: &str) -> PathBuf {
+        self.home(user).join("out").join(name)
+    }
+
+    fn listing(&self, dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> =
+            std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        names.sort();
+        names
+    }
+}
+
+/// The content id of a protected file.
+fn content_id(path: &Path) -> uuid::Uuid {
+    let mut f = std::io::BufReader::new(std::fs::File::open(path).unwrap());
+    fci_connector::protect::container::Envelope::read(&mut f).unwrap().license.content_id
+}
+
+#[test]
+fn a_granted_user_opens_the_original_bytes_and_others_get_nothing() {
+    let r = Readers::new();
+    let service = r.d.start();
+    let original = pattern(300_000);
+    let file = r.d.protect("q3.txt", &original, OWNER, TEMPLATE_ID);
+
+    // Granted by name (bearer token): the original, byte for byte; kept for offline use (the template allows 7 days).
+    let out = r.out("alice", "q3.txt");
+    let a = r.open("alice@contoso.com", &file, &out).assert().success();
+    assert_eq!(std::fs::read(&out).unwrap(), original);
+    assert!(stdout(&a).contains("VIEW,EDIT"), "{}", stdout(&a));
+    assert_eq!(r.listing(&r.home("alice").join("out")), ["q3.txt"]);
+    let a = r.as_user("alice@contoso.com", &["licenses", "cache", "list", "--format", "json"]).assert().success();
+    let entries: serde_json::Value = serde_json::from_str(&stdout(&a)).unwrap();
+    assert_eq!(entries.as_array().unwrap().len(), 1);
+    assert_eq!(entries[0]["content_id"], content_id(&file).to_string());
+
+    // Not granted: exit 15, no output, nothing beside it, no cache entry.
+    let out = r.out("mallory", "q3.txt");
+    let a = r.open("mallory@contoso.com", &file, &out).assert().code(15);
+    assert!(stderr(&a).contains("not_granted"), "{}", stderr(&a));
+    assert!(r.listing(&r.home("mallory").join("out")).is_empty(), "no plaintext anywhere");
+    assert_eq!(r.cache_listing("mallory"), ["cache.key"]);
+    assert!(is_protected(&file));
+
+    // Granted by domain, signed in with a client certificate instead of a token.
+    let (cert, key) = r.d.users_ca.user_email("bob@fabrikam.com").write(&r.home("bob"), "bob");
+    let out = r.out("bob", "q3.txt");
+    let mut c = cmd();
+    c.arg("open").arg(&file).arg("--output").arg(&out).env("HOME", r.home("bob")).env_remove("XDG_CACHE_HOME");
+    c.arg("--reader-config").arg(&r.config).arg("--client-cert").arg(&cert).arg("--client-key").arg(&key);
+    c.assert().success();
+    assert_eq!(std::fs::read(&out).unwrap(), original);
+
+    // An expired token: sign-in needed (19).
+    let home = r.home("alice");
+    std::fs::write(home.join("expired"), r.d.idp.expired("alice@contoso.com")).unwrap();
+    let mut c = cmd();
+    c.arg("open").arg(&file).arg("--output").arg(r.out("alice", "again.txt")).env("HOME", &home);
+    c.arg("--reader-config").arg(&r.config).arg("--token-file").arg(home.join("expired"));
+    let a = c.assert().code(19);
+    assert!(stderr(&a).contains("bad_token"), "{}", stderr(&a));
+    assert!(!r.out("alice", "again.txt").exists());
+
+    // status --check-access: rights per file, no key.
+    let mut c = r.as_user("alice@contoso.com", &["status", "--check-access"]);
+    c.arg(&file);
+    let a = c.assert().success();
+    let line: serde_json::Value = serde_json::from_str(stdout(&a).trim()).unwrap();
+    assert_eq!(line["rights"], serde_json::json!(["VIEW", "EDIT"]), "{line}");
+    assert_eq!(line["principal"], "alice@contoso.com");
+    assert_eq!(line["revoked"], false);
+    let mut c = r.as_user("mallory@contoso.com", &["status", "--check-access"]);
+    c.arg(&file);
+    let a = c.assert();
+    let line: serde_json::Value = serde_json::from_str(stdout(&a).trim()).unwrap();
+    assert_eq!(line["rights"], serde_json::json!([]), "{line}");
+    drop(service);
+}
+
+#[test]
+fn unprotect_through_the_service_for_the_owner_and_an_extract_holder_not_for_view() {
+    let r = Readers::new();
+    let _service = r.d.start();
+    let original = pattern(100_000);
+    let by_owner = r.d.protect("owner.txt", &original, OWNER, TEMPLATE_ID);
+    let by_extract = r.d.protect("extract.txt", &original, OWNER, EXTRACT_TEMPLATE_ID);
+    let view_only = r.d.protect("view.txt", &original, OWNER, TEMPLATE_ID);
+    let view_bytes = std::fs::read(&view_only).unwrap();
+
+    let mut c = r.as_user(OWNER, &["unprotect"]);
+    c.arg(&by_owner).args(["--server", &r.d.url()]);
+    c.assert().success();
+    assert_eq!(std::fs::read(&by_owner).unwrap(), original);
+
+    let mut c = r.as_user("carol@contoso.com", &["unprotect", "--online"]);
+    c.arg(&by_extract);
+    c.assert().success();
+    assert_eq!(std::fs::read(&by_extract).unwrap(), original);
+
+    // VIEW and EDIT, but not EXTRACT: refused, the file as it was, no temporary file left.
+    let before = r.listing(&r.d.path().join("data"));
+    let mut c = r.as_user("alice@contoso.com", &["unprotect", "--online"]);
+    c.arg(&view_only);
+    let a = c.assert().code(15);
+    assert!(stderr(&a).contains("EXTRACT or OWNER"), "{}", stderr(&a));
+    assert_eq!(std::fs::read(&view_only).unwrap(), view_bytes);
+    assert_eq!(r.listing(&r.d.path().join("data")), before);
+}
+
+#[test]
+fn revoked_content_is_refused_and_its_cached_license_discarded_and_the_owner_tracks_it() {
+    let r = Readers::new();
+    let _service = r.d.start();
+    let original = pattern(50_000);
+    let file = r.d.protect("plan.txt", &original, OWNER, TEMPLATE_ID);
+    let cid = content_id(&file);
+    r.open("alice@contoso.com", &file, &r.out("alice", "1.txt")).assert().success();
+    assert_eq!(r.cache_listing("alice"), ["cache.key".to_string(), format!("{cid}.ulic")]);
+
+    // Only the owner or an admin revokes.
+    let mut c = r.as_user("mallory@contoso.com", &["licenses", "revoke"]);
+    c.arg(&file);
+    c.assert().code(15);
+    let mut c = r.as_user(OWNER, &["licenses", "revoke"]);
+    c.arg(&file);
+    let a = c.assert().success();
+    assert!(stdout(&a).contains(&format!("{cid}: revoked")), "{}", stdout(&a));
+
+    // Refused online (16), no output, and the cached license is gone.
+    let a = r.open("alice@contoso.com", &file, &r.out("alice", "2.txt")).assert().code(16);
+    assert!(stderr(&a).contains("revoked"), "{}", stderr(&a));
+    assert!(!r.out("alice", "2.txt").exists());
+    assert_eq!(r.cache_listing("alice"), ["cache.key"]);
+
+    // The owner's tracking shows alice's grant and her revoked request; an admin by content id alone.
+    let mut c = r.as_user(OWNER, &["licenses", "track", "--format", "json"]);
+    c.arg(&file);
+    let a = c.assert().success();
+    let tracking: Tracking = serde_json::from_str(&stdout(&a)).unwrap();
+    assert_eq!(tracking.document.content_id, cid);
+    assert!(tracking.document.revoked);
+    let alice: Vec<_> =
+        tracking.requests.iter().filter(|q| q.principal.as_deref() == Some("alice@contoso.com")).collect();
+    assert!(alice.iter().any(|q| q.decision == Decision::Granted), "{alice:?}");
+    assert!(alice.iter().any(|q| q.code == Some(DenialCode::Revoked)), "{alice:?}");
+    let a = r.as_user(ADMIN, &["licenses", "track", &cid.to_string()]).assert().success();
+    assert!(stdout(&a).contains("revoked:     yes"), "{}", stdout(&a));
+
+    // Lifted: alice opens again.
+    let mut c = r.as_user(OWNER, &["licenses", "unrevoke"]);
+    c.arg(&file);
+    c.assert().success();
+    r.open("alice@contoso.com", &file, &r.out("alice", "3.txt")).assert().success();
+    assert_eq!(std::fs::read(r.out("alice", "3.txt")).unwrap(), original);
+}
+
+#[test]
+fn with_the_service_stopped_the_offline_cache_opens_until_offline_until_then_refuses() {
+    let r = Readers::new();
+    let service = r.d.start();
+    let original = pattern(80_000);
+    let file = r.d.protect("travel.txt", &original, OWNER, TEMPLATE_ID);
+    r.open("alice@contoso.com", &file, &r.out("alice", "online.txt")).assert().success();
+    service.stop();
+
+    // Within the offline window (the template allows 7 days): opens, and says so.
+    let a = r.open("alice@contoso.com", &file, &r.out("alice", "offline.txt")).assert().success();
+    assert!(stdout(&a).contains("offline cache"), "{}", stdout(&a));
+    assert_eq!(std::fs::read(r.out("alice", "offline.txt")).unwrap(), original);
+    let six_days = (time::OffsetDateTime::now_utc() + time::Duration::days(6)).unix_timestamp().to_string();
+    let mut c = r.open("alice@contoso.com", &file, &r.out("alice", "day6.txt"));
+    c.env("FCI_TEST_NOW", &six_days).assert().success();
+
+    // A user who never opened it online has nothing cached: unreachable (18).
+    r.open("mallory@contoso.com", &file, &r.out("mallory", "x.txt")).assert().code(18);
+
+    // Past offline_until: refused, nothing written, and the entry removed.
+    let eight_days = (time::OffsetDateTime::now_utc() + time::Duration::days(8)).unix_timestamp().to_string();
+    let mut c = r.open("alice@contoso.com", &file, &r.out("alice", "late.txt"));
+    let a = c.env("FCI_TEST_NOW", &eight_days).assert().code(18);
+    assert!(stderr(&a).contains("no valid offline license"), "{}", stderr(&a));
+    assert!(!r.out("alice", "late.txt").exists());
+    assert_eq!(r.cache_listing("alice"), ["cache.key"]);
+}
