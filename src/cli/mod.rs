@@ -22,6 +22,7 @@ pub mod login;
 pub mod open;
 pub mod protect;
 pub mod rules;
+pub mod serve;
 pub mod status;
 pub mod templates;
 pub mod unprotect;
@@ -191,6 +192,8 @@ pub enum Command {
     Rules(rules::RulesCommand),
     /// Protect new and modified files under folders as they settle (continuous mode for Linux/Samba servers)
     Watch(watch::WatchArgs),
+    /// Run the licensing service (HTTPS) with its config file
+    Serve(serve::ServeArgs),
     /// Show how a file is read: format, extraction, foreign protection, text (debugging)
     #[command(hide = true)]
     Inspect(inspect::InspectArgs),
@@ -246,6 +249,7 @@ fn dispatch(cli: Cli) -> Result<ExitClass, Error> {
         Command::Classify(args) => classify::run(&global, args),
         Command::Rules(cmd) => rules::run(&global, cmd),
         Command::Watch(args) => watch::run(&global, args),
+        Command::Serve(args) => serve::run(&global, args),
         Command::Inspect(args) => inspect::run(&global, args),
     }
 }

@@ -36,7 +36,8 @@ mod perms;
 pub use browser::{has_desktop, open_url};
 pub use dirs::{create_private_dir, reader_cache_dir, reader_machine_dir, reader_user_dir};
 pub use perms::{
-    Ace, TRUSTED_SIDS, Untrusted, check_trusted, dacl_problem, restrict_to_owner, system_config_dir, unix_problem,
+    Ace, TRUSTED_SIDS, Untrusted, check_trusted, dacl_problem, restrict_to_owner, secret_file_problem,
+    secret_mode_problem, system_config_dir, unix_problem,
 };
 
 /// A folder opened by handle: everything beneath it is reached relative to this handle, one component at a time,

@@ -60,6 +60,24 @@ pub fn restrict_to_owner(file: &File) -> io::Result<()> {
     imp::restrict_to_owner(file)
 }
 
+/// Why a private key file (issuer key, signing key, TLS key) is readable by more than its owner, as ssh refuses an
+/// open private key: Unix, any group or other permission bit. Windows: not judged here (the installer's ACLs and
+/// `keys generate`'s owner-only DACL protect it); `None`.
+pub fn secret_file_problem(path: &Path) -> io::Result<Option<String>> {
+    imp::secret_file_problem(path)
+}
+
+/// The Unix decision of [`secret_file_problem`], for any mode.
+pub fn secret_mode_problem(mode: u32) -> Option<String> {
+    let open = mode & 0o077;
+    (open != 0).then(|| {
+        format!(
+            "it is accessible by its group or others (mode {:04o}); it must be readable by its owner only",
+            mode & 0o7777
+        )
+    })
+}
+
 /// Where the Linux packages put the config, templates and rules (`/etc/fci-connector`); `None` elsewhere.
 pub fn system_config_dir() -> Option<PathBuf> {
     if cfg!(target_os = "linux") { Some(PathBuf::from("/etc/fci-connector")) } else { None }
@@ -163,6 +181,10 @@ mod imp {
 
     pub fn restrict_to_owner(file: &File) -> io::Result<()> {
         file.set_permissions(std::fs::Permissions::from_mode(0o600))
+    }
+
+    pub fn secret_file_problem(path: &Path) -> io::Result<Option<String>> {
+        Ok(super::secret_mode_problem(std::fs::metadata(path)?.mode()))
     }
 }
 
@@ -277,6 +299,10 @@ mod imp {
         }))
     }
 
+    pub fn secret_file_problem(_path: &Path) -> io::Result<Option<String>> {
+        Ok(None)
+    }
+
     pub fn ancestor_problem(_path: &Path) -> io::Result<Option<Untrusted>> {
         // The folders above (C:\ lets every user add folders) are left to the installer's ACLs: an item whose own
         // DACL is safe cannot be written through them, and the search places are fixed (see crate::locate).
@@ -357,6 +383,14 @@ mod tests {
         assert!(unix_problem(0o41777, 0, me, true, false).is_some());
         assert!(unix_problem(0o41777, 1234, me, true, true).unwrap().contains("uid 1234"));
         assert!(unix_problem(0o40755, 1234, 0, true, false).unwrap().contains("owned by uid 1234"));
+    }
+
+    #[test]
+    fn a_private_key_readable_by_others_is_refused() {
+        assert_eq!(secret_mode_problem(0o100600), None);
+        assert_eq!(secret_mode_problem(0o100400), None);
+        assert!(secret_mode_problem(0o100644).unwrap().contains("mode 0644"));
+        assert!(secret_mode_problem(0o100640).is_some());
     }
 
     fn ace(sid: &str, mask: u32) -> Ace {

@@ -6,6 +6,7 @@
 //! folder (it gives the child command its variables and folder instead), and shared system state (test users) is
 //! taken one at a time through `util`.
 
+mod support;
 mod util;
 
 mod architecture;
@@ -27,6 +28,7 @@ mod platform_boundary;
 mod powershell_syntax;
 mod protect_roundtrip;
 mod reader;
+mod reader_service;
 mod reliability_crash;
 mod reliability_full_disk;
 mod reliability_hostile;
@@ -38,6 +40,7 @@ mod report_browser;
 mod rules_check;
 mod rules_test;
 mod sample_share;
+mod service;
 mod tampering;
 mod vectors;
 mod watch;

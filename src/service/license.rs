@@ -1,0 +1,157 @@
+//! The license check every `/v1/licenses`, `/v1/access` and registration runs, in the order docs/SERVICE.md gives:
+//! parse the license block (the same code as `status`) → find a wrap for one of this service's issuer keys (else
+//! `unknown_template`) → unwrap the content key and verify the header MAC with it (else `invalid_license`) → the
+//! template must be one this service serves (else `unknown_template`). Rights, expiry and revocation follow in the
+//! HTTP layer ([`super::http`]), with the store.
+//!
+//! A failed unwrap and a failed MAC give the same answer after the same work: the service must not become an
+//! oracle that tells an attacker whether a forged wrap decrypted. Content keys of recently opened files are kept in
+//! a bounded cache (zeroized when evicted); a hit is used only if the header MAC verifies with it.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Mutex;
+
+use uuid::Uuid;
+
+use crate::licensing::api::DenialCode;
+use crate::protect::container::header::Header;
+use crate::protect::container::keyschedule::{ContentKey, FileKeys};
+use crate::protect::container::license::License;
+use crate::protect::container::{ContainerError, Envelope};
+use crate::protect::keys::HolderKey;
+
+/// The one message for a license block that does not verify, whatever the reason.
+pub const INVALID_LICENSE: &str = "the license does not verify: damaged, altered, or not protected for this service";
+
+/// A refused request: the code and a message for people (never a secret).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Refusal {
+    pub code: DenialCode,
+    pub message: String,
+}
+
+impl Refusal {
+    pub fn new(code: DenialCode, message: impl Into<String>) -> Refusal {
+        Refusal { code, message: message.into() }
+    }
+}
+
+/// A license block whose content key unwrapped and whose header MAC verified.
+pub struct Verified {
+    pub envelope: Envelope,
+    pub content_key: ContentKey,
+}
+
+/// Content keys of recently opened files, by content id. Bounded: the oldest entry goes first (zeroized on drop).
+pub struct KeyCache {
+    capacity: usize,
+    inner: Mutex<(HashMap<Uuid, ContentKey>, VecDeque<Uuid>)>,
+}
+
+impl KeyCache {
+    pub fn new(capacity: usize) -> KeyCache {
+        KeyCache { capacity, inner: Mutex::new((HashMap::new(), VecDeque::new())) }
+    }
+
+    fn get(&self, cid: &Uuid) -> Option<ContentKey> {
+        self.inner.lock().ok()?.0.get(cid).cloned()
+    }
+
+    fn put(&self, cid: Uuid, key: &ContentKey) {
+        if self.capacity == 0 {
+            return;
+        }
+        let Ok(mut guard) = self.inner.lock() else { return };
+        let (map, order) = &mut *guard;
+        if map.insert(cid, key.clone()).is_none() {
+            order.push_back(cid);
+        }
+        while map.len() > self.capacity {
+            match order.pop_front() {
+                // Dropping the ContentKey zeroizes it.
+                Some(old) => drop(map.remove(&old)),
+                None => break,
+            }
+        }
+    }
+
+    /// Entries held (tests).
+    pub fn len(&self) -> usize {
+        self.inner.lock().map(|g| g.0.len()).unwrap_or(0)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// The issuer keys this service holds, by key id.
+pub type IssuerKeys = HashMap<String, HolderKey>;
+
+/// Parse a license block: the header from byte 0 through the MAC, nothing after it.
+pub fn parse(block: &[u8]) -> Result<Envelope, Refusal> {
+    let mut r = block;
+    let header = Header::read(&mut r).map_err(|_| Refusal::new(DenialCode::InvalidLicense, INVALID_LICENSE))?;
+    if !r.is_empty() {
+        return Err(Refusal::new(DenialCode::InvalidLicense, INVALID_LICENSE));
+    }
+    let license =
+        License::parse(&header.license_xml).map_err(|_| Refusal::new(DenialCode::InvalidLicense, INVALID_LICENSE))?;
+    Ok(Envelope { header, license })
+}
+
+/// Parse, find the issuer key, unwrap and verify (blocking: an RSA private-key operation on a cache miss).
+pub fn verify(block: &[u8], keys: &IssuerKeys, cache: &KeyCache) -> Result<Verified, Refusal> {
+    let envelope = parse(block)?;
+    let holder = envelope.license.wraps.iter().find_map(|w| keys.get(&w.key_id)).ok_or_else(|| {
+        Refusal::new(DenialCode::UnknownTemplate, "none of the license's key wraps is for a key this service holds")
+    })?;
+    let cid = envelope.license.content_id;
+    if let Some(key) = cache.get(&cid)
+        && FileKeys::derive(&key, &envelope.header.salt)
+            .verify_header(&envelope.header.authenticated, &envelope.header.mac)
+    {
+        return Ok(Verified { envelope, content_key: key });
+    }
+    match envelope.content_key(holder) {
+        Ok(content_key) => {
+            cache.put(cid, &content_key);
+            Ok(Verified { envelope, content_key })
+        }
+        Err(ContainerError::HeaderMac) => Err(Refusal::new(DenialCode::InvalidLicense, INVALID_LICENSE)),
+        Err(_) => {
+            // The unwrap failed: do the MAC work a successful unwrap would have done, with a dummy key, so the two
+            // failures take the same time.
+            let dummy = ContentKey([0u8; 32]);
+            let keys = FileKeys::derive(&dummy, &envelope.header.salt);
+            let _ = std::hint::black_box(keys.verify_header(&envelope.header.authenticated, &envelope.header.mac));
+            Err(Refusal::new(DenialCode::InvalidLicense, INVALID_LICENSE))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cache_is_bounded_and_drops_the_oldest() {
+        let cache = KeyCache::new(2);
+        for n in 0..3u128 {
+            cache.put(Uuid::from_u128(n), &ContentKey([n as u8; 32]));
+        }
+        assert_eq!(cache.len(), 2);
+        assert!(cache.get(&Uuid::from_u128(0)).is_none());
+        assert_eq!(cache.get(&Uuid::from_u128(2)).map(|k| k.0), Some([2; 32]));
+        let off = KeyCache::new(0);
+        off.put(Uuid::nil(), &ContentKey([1; 32]));
+        assert!(off.is_empty());
+    }
+
+    #[test]
+    fn garbage_and_trailing_bytes_are_the_one_invalid_license_answer() {
+        let e = parse(b"not a license").err().unwrap();
+        assert_eq!((e.code, e.message.as_str()), (DenialCode::InvalidLicense, INVALID_LICENSE));
+        assert_eq!(parse(b"").err().unwrap().code, DenialCode::InvalidLicense);
+    }
+}

@@ -1,0 +1,159 @@
+//! Where the service keeps what must outlive a process and be shared by every instance: the documents it has seen
+//! (and whether they are revoked) and the record of every request. Nothing is kept in memory only: revocation is
+//! read from here on every request.
+//!
+//! One interface, several back ends: SQLite (embedded, one file beside the config) now; PostgreSQL (several
+//! instances behind a load balancer) later, with the same schema and migrations.
+
+pub mod sqlite;
+
+use std::path::Path;
+
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::licensing::api::{Document, RequestRecord};
+
+/// Why the store failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("store URL {0:?}: expected sqlite://FILE (or postgres://…)")]
+    Url(String),
+    #[error("store {0}: PostgreSQL is not supported by this build yet")]
+    Unsupported(String),
+    #[error("store: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("store: the database holds schema version {found}; this build knows up to {known}")]
+    Schema { found: i64, known: i64 },
+    #[error("store: a stored value is damaged: {0}")]
+    Damaged(String),
+    #[error("store: the worker stopped ({0})")]
+    Worker(String),
+}
+
+/// The store, by back end.
+pub enum Store {
+    Sqlite(sqlite::SqliteStore),
+}
+
+impl Store {
+    /// Open (and migrate) the store `url` names; a relative SQLite file is relative to `base`.
+    pub async fn open(url: &str, base: &Path) -> Result<Store, StoreError> {
+        if let Some(file) = url.strip_prefix("sqlite://") {
+            if file.is_empty() {
+                return Err(StoreError::Url(url.into()));
+            }
+            let path = base.join(file);
+            return Ok(Store::Sqlite(sqlite::SqliteStore::open(&path).await?));
+        }
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Err(StoreError::Unsupported(url.split('@').next_back().unwrap_or_default().to_string()));
+        }
+        Err(StoreError::Url(url.into()))
+    }
+
+    /// Commit one request record.
+    pub async fn record_request(&self, rec: &RequestRecord) -> Result<(), StoreError> {
+        match self {
+            Store::Sqlite(s) => s.record_request(rec).await,
+        }
+    }
+
+    /// Insert a document, or return the stored one (its `first_seen` and `revoked` are kept).
+    pub async fn upsert_document(&self, doc: &Document) -> Result<Document, StoreError> {
+        match self {
+            Store::Sqlite(s) => s.upsert_document(doc).await,
+        }
+    }
+
+    pub async fn document(&self, cid: Uuid) -> Result<Option<Document>, StoreError> {
+        match self {
+            Store::Sqlite(s) => s.document(cid).await,
+        }
+    }
+
+    pub async fn is_revoked(&self, cid: Uuid) -> Result<bool, StoreError> {
+        match self {
+            Store::Sqlite(s) => s.is_revoked(cid).await,
+        }
+    }
+
+    /// Revoke or lift a revocation; `false` when the content id is unknown.
+    pub async fn set_revoked(&self, cid: Uuid, revoked: bool, by: &str) -> Result<bool, StoreError> {
+        match self {
+            Store::Sqlite(s) => s.set_revoked(cid, revoked, by).await,
+        }
+    }
+
+    /// One page (1-based) of documents, newest first, optionally only those `owner` owns (case-insensitive); and
+    /// whether more follow.
+    pub async fn documents(
+        &self,
+        owner: Option<&str>,
+        page: u32,
+        per_page: u32,
+    ) -> Result<(Vec<Document>, bool), StoreError> {
+        match self {
+            Store::Sqlite(s) => s.documents(owner, page, per_page).await,
+        }
+    }
+
+    /// Every request recorded for `cid`, oldest first.
+    pub async fn requests_for(&self, cid: Uuid) -> Result<Vec<RequestRecord>, StoreError> {
+        match self {
+            Store::Sqlite(s) => s.requests_for(cid).await,
+        }
+    }
+
+    /// Delete request records older than `t`; how many.
+    pub async fn purge_requests_before(&self, t: OffsetDateTime) -> Result<u64, StoreError> {
+        match self {
+            Store::Sqlite(s) => s.purge_requests_before(t).await,
+        }
+    }
+}
+
+/// The schema, as migrations: statement lists applied in order, each in one transaction with the version bump.
+/// Plain SQL that PostgreSQL also runs (BIGINT times in microseconds since the Unix epoch, TEXT ids).
+pub const MIGRATIONS: &[&[&str]] = &[&[
+    "CREATE TABLE documents (
+        content_id TEXT PRIMARY KEY,
+        original_name TEXT NOT NULL,
+        template_id TEXT NOT NULL,
+        template_name TEXT NOT NULL,
+        owner TEXT,
+        owner_lower TEXT,
+        first_seen BIGINT NOT NULL,
+        revoked INTEGER NOT NULL DEFAULT 0,
+        revoked_by TEXT,
+        revoked_at BIGINT
+    )",
+    "CREATE INDEX documents_owner ON documents (owner_lower, first_seen)",
+    "CREATE INDEX documents_first_seen ON documents (first_seen)",
+    "CREATE TABLE requests (
+        id INTEGER PRIMARY KEY,
+        time BIGINT NOT NULL,
+        principal TEXT,
+        action TEXT NOT NULL,
+        content_id TEXT,
+        template_id TEXT,
+        rights TEXT NOT NULL,
+        decision TEXT NOT NULL,
+        code TEXT,
+        client_address TEXT NOT NULL,
+        user_agent TEXT
+    )",
+    "CREATE INDEX requests_content ON requests (content_id, time)",
+    "CREATE INDEX requests_time ON requests (time)",
+]];
+
+/// Microseconds since the Unix epoch.
+pub fn micros(t: OffsetDateTime) -> i64 {
+    i64::try_from(t.unix_timestamp_nanos() / 1000).unwrap_or(i64::MAX)
+}
+
+/// The time `micros` made.
+pub fn from_micros(us: i64) -> Result<OffsetDateTime, StoreError> {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(us) * 1000)
+        .map_err(|e| StoreError::Damaged(format!("time {us}: {e}")))
+}

@@ -1,0 +1,413 @@
+//! The licensing service through the real binary: `fci-connector serve` on a loopback port, files protected with
+//! `protect`, and the HTTP API driven by the test client of `support::client` (tokens from `support::oidc`,
+//! certificates from `support::pki`). Every case checks the HTTP status and denial code and, where it matters, the
+//! audit record the store kept.
+
+use fci_connector::licensing::api::{self, Decision, DenialCode, Document, DocumentPage, Revocation, Tracking};
+use fci_connector::protect::container::keyschedule::ContentKey;
+use fci_connector::protect::container::license::{KeyWrap, License};
+use fci_connector::protect::container::{self, SealParams};
+use fci_connector::protect::keys::RecipientKey;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::support::service::{ADMIN, Deployment, OPEN_TEMPLATE_ID, TEMPLATE_ID};
+use crate::util::{self, pattern};
+
+const OWNER: &str = "olivia@contoso.com";
+
+fn header_of(path: &std::path::Path) -> Vec<u8> {
+    let bytes = std::fs::read(path).unwrap();
+    let len = util::payload_offset(&bytes);
+    bytes[..len].to_vec()
+}
+
+fn content_id(path: &std::path::Path) -> Uuid {
+    let bytes = std::fs::read(path).unwrap();
+    let mut r = bytes.as_slice();
+    container::Envelope::read(&mut r).unwrap().license.content_id
+}
+
+/// `bytes` with every `from` replaced by `to` (same length).
+fn replace(bytes: &[u8], from: &str, to: &str) -> Vec<u8> {
+    assert_eq!(from.len(), to.len());
+    let mut out = bytes.to_vec();
+    let mut found = false;
+    for i in 0..=out.len().saturating_sub(from.len()) {
+        if &out[i..i + from.len()] == from.as_bytes() {
+            out[i..i + from.len()].copy_from_slice(to.as_bytes());
+            found = true;
+        }
+    }
+    assert!(found, "{from} not found");
+    out
+}
+
+/// Where `needle` starts in `bytes`.
+fn find(bytes: &[u8], needle: &str) -> usize {
+    bytes.windows(needle.len()).position(|w| w == needle.as_bytes()).unwrap()
+}
+
+fn tracking(d: &Deployment, token: &str, cid: Uuid) -> Tracking {
+    let a = d.client().get(&api::tracking_path(&cid), Some(token));
+    assert_eq!(a.status, 200, "{}", a.text());
+    a.json()
+}
+
+#[test]
+fn granted_users_open_the_file_byte_for_byte_by_name_group_domain_and_certificate() {
+    let d = Deployment::new();
+    let _serve = d.start();
+    let original = pattern(150_000);
+    let file = d.protect("report.docx", &original, OWNER, TEMPLATE_ID);
+    let client = d.client();
+    let cases = [
+        (d.idp.token("alice@contoso.com", &[]), vec!["VIEW", "EDIT"]),
+        (d.idp.token("bob@contoso.com", &["Finance"]), vec!["VIEW", "PRINT"]),
+        (d.idp.token("carol@FABRIKAM.com", &[]), vec!["VIEW"]),
+        (d.idp.sign_es256(&crate::support::oidc::Idp::claims("dave@fabrikam.com", &[])), vec!["VIEW"]),
+    ];
+    for (token, rights) in &cases {
+        let opened = client.open(Some(token), &file).unwrap_or_else(|a| panic!("{}: {}", a.status, a.text()));
+        assert_eq!(opened.plaintext, original);
+        assert_eq!(&opened.claims.rights, rights);
+        assert_eq!(opened.claims.tid.to_string(), TEMPLATE_ID);
+        // OfflineAccessDays 7, ValidUntil a year away: offline for 7 days.
+        let week = OffsetDateTime::now_utc().unix_timestamp() + 7 * 86_400;
+        assert!((opened.claims.offline_until.unwrap() - week).abs() < 120, "{:?}", opened.claims);
+        assert!(opened.claims.valid_until.is_some());
+    }
+    for identity in [d.users_ca.user_email("alice@contoso.com"), d.users_ca.user_upn("alice@contoso.com")] {
+        let opened = d.client_with_cert(&identity).open(None, &file).unwrap_or_else(|a| panic!("{}", a.text()));
+        assert_eq!(opened.plaintext, original);
+        assert_eq!(opened.claims.sub, "alice@contoso.com");
+        assert_eq!(opened.claims.rights, ["VIEW", "EDIT"]);
+    }
+    // Every grant was recorded, with who, what and from where.
+    let t = tracking(&d, &d.idp.token(OWNER, &[]), content_id(&file));
+    assert_eq!(t.document.owner.as_deref(), Some(OWNER));
+    assert_eq!(t.document.original_name, "report.docx");
+    let granted: Vec<_> = t.requests.iter().filter(|r| r.decision == Decision::Granted).collect();
+    assert_eq!(granted.len(), 6, "{:#?}", t.requests);
+    assert!(granted.iter().all(|r| r.action == "license" && r.client_address.starts_with("127.0.0.1:")));
+    assert_eq!(granted[1].principal.as_deref(), Some("bob@contoso.com"));
+    assert_eq!(granted[1].rights_granted, ["VIEW", "PRINT"]);
+    assert_eq!(granted[0].user_agent.as_deref(), Some("fci-connector-tests/1"));
+}
+
+#[test]
+fn the_owner_gets_owner_an_admin_every_right_and_others_are_refused_and_audited() {
+    let d = Deployment::new();
+    let _serve = d.start();
+    let file = d.protect("plan.xlsx", b"quarterly plan", OWNER, TEMPLATE_ID);
+    let client = d.client();
+    let owner = client.open(Some(&d.idp.token("Olivia@Contoso.com", &[])), &file).unwrap();
+    assert_eq!(owner.claims.rights, ["OWNER"]);
+    assert_eq!(owner.plaintext, b"quarterly plan");
+    let admin = client.open(Some(&d.idp.token(ADMIN, &[])), &file).unwrap();
+    assert_eq!(admin.claims.rights.len(), 14);
+    let mallory = d.idp.token("mallory@evil.example", &["finance-readers"]);
+    let denied = client.open(Some(&mallory), &file).unwrap_err();
+    let denial = denied.denial();
+    assert_eq!((denied.status, denial.error), (403, DenialCode::NotGranted));
+    // The access endpoint says the same without releasing anything.
+    let access = client.post(api::ACCESS, Some(&mallory), &api::AccessRequest { license: header_of(&file) });
+    assert_eq!(access.status, 200, "{}", access.text());
+    assert!(access.json::<api::AccessAnswer>().rights.is_empty());
+    let t = tracking(&d, &d.idp.token(OWNER, &[]), content_id(&file));
+    let refused = t.requests.iter().find(|r| r.principal.as_deref() == Some("mallory@evil.example")).unwrap();
+    assert_eq!((refused.decision, refused.code), (Decision::Denied, Some(DenialCode::NotGranted)));
+    assert!(refused.rights_granted.is_empty());
+    // Tracking and the document list are for the owner and admins only.
+    let a = client.get(&api::tracking_path(&content_id(&file)), Some(&mallory));
+    assert_eq!(a.denial().error, DenialCode::NotGranted);
+    let mine: DocumentPage = client.get(api::DOCUMENTS, Some(&d.idp.token(OWNER, &[]))).json();
+    assert_eq!(mine.documents.len(), 1);
+    let theirs: DocumentPage = client.get(api::DOCUMENTS, Some(&mallory)).json();
+    assert!(theirs.documents.is_empty());
+    let all: DocumentPage =
+        client.get(&format!("{}?page=1&per_page=10", api::DOCUMENTS), Some(&d.idp.token(ADMIN, &[]))).json();
+    assert_eq!((all.documents.len(), all.next_page), (1, None));
+}
+
+#[test]
+fn an_expired_license_is_refused_with_410() {
+    let d = Deployment::new();
+    let _serve = d.start();
+    // A license whose ValidUntil has passed, made with the library and the template's issuer key.
+    let issuer = RecipientKey::read(&d.issuer_pub).unwrap();
+    let key = ContentKey::random().unwrap();
+    let now = OffsetDateTime::now_utc();
+    let plaintext = b"old news".to_vec();
+    let license = License {
+        content_id: Uuid::new_v4(),
+        template_id: Uuid::parse_str(TEMPLATE_ID).unwrap(),
+        template_name: "Contoso - Confidential".into(),
+        owner: Some(OWNER.into()),
+        issued: now - time::Duration::days(30),
+        valid_until: Some(now - time::Duration::days(1)),
+        offline_days: Some(7),
+        original_name: "old.txt".into(),
+        original_size: plaintext.len() as u64,
+        grants: Vec::new(),
+        wraps: vec![KeyWrap {
+            key_id: issuer.id.clone(),
+            role: "issuer".into(),
+            wrapped: issuer.wrap(&key.0).unwrap(),
+        }],
+    };
+    let params = SealParams {
+        license: &license,
+        content_key: &key,
+        salt: [7; 32],
+        segment_log2: 16,
+        notice: container::notice("Contoso - Confidential", "old.txt"),
+    };
+    let mut sealed = Vec::new();
+    container::seal(&params, plaintext.as_slice(), &mut sealed).unwrap();
+    let file = d.path().join("data/old.txt");
+    std::fs::write(&file, &sealed).unwrap();
+    let a = d.client().open(Some(&d.idp.token("alice@contoso.com", &[])), &file).unwrap_err();
+    assert_eq!((a.status, a.denial().error), (410, DenialCode::Expired));
+}
+
+#[test]
+fn a_revoked_file_is_refused_with_451_until_its_owner_lifts_the_revocation() {
+    let d = Deployment::new();
+    let _serve = d.start();
+    let file = d.protect("memo.txt", b"memo", OWNER, TEMPLATE_ID);
+    let cid = content_id(&file);
+    let client = d.client();
+    let alice = d.idp.token("alice@contoso.com", &[]);
+    let owner = d.idp.token(OWNER, &[]);
+    client.open(Some(&alice), &file).unwrap();
+    // Alice may open but not revoke; an unknown content id is 404.
+    let a = client.post_empty(&api::revoke_path(&cid), Some(&alice));
+    assert_eq!((a.status, a.denial().error), (403, DenialCode::NotGranted));
+    let a = client.post_empty(&api::revoke_path(&Uuid::new_v4()), Some(&owner));
+    assert_eq!((a.status, a.denial().error), (404, DenialCode::UnknownDocument));
+    let a = client.post_empty(&api::revoke_path(&cid), Some(&owner));
+    assert_eq!(a.status, 200, "{}", a.text());
+    assert_eq!(a.json::<Revocation>(), Revocation { content_id: cid, revoked: true });
+    let a = client.open(Some(&alice), &file).unwrap_err();
+    assert_eq!((a.status, a.denial().error), (451, DenialCode::Revoked));
+    // An admin may lift anyone's revocation.
+    let a = client.post_empty(&api::unrevoke_path(&cid), Some(&d.idp.token(ADMIN, &[])));
+    assert_eq!(a.json::<Revocation>(), Revocation { content_id: cid, revoked: false });
+    assert_eq!(client.open(Some(&alice), &file).unwrap().plaintext, b"memo");
+    let actions: Vec<_> = tracking(&d, &owner, cid).requests.iter().map(|r| (r.action.clone(), r.code)).collect();
+    assert_eq!(
+        actions,
+        [
+            ("license".to_string(), None),
+            ("revoke".to_string(), Some(DenialCode::NotGranted)),
+            ("revoke".to_string(), None),
+            ("license".to_string(), Some(DenialCode::Revoked)),
+            ("unrevoke".to_string(), None),
+            ("license".to_string(), None),
+        ]
+    );
+}
+
+#[test]
+fn a_swapped_template_id_and_a_garbage_wrap_get_the_same_invalid_license_answer() {
+    let d = Deployment::new();
+    let _serve = d.start();
+    let file = d.protect("secret.txt", b"secret", OWNER, TEMPLATE_ID);
+    let header = header_of(&file);
+    // mallory@contoso.com has no right under the file's template, but VIEW under the open one.
+    let mallory = d.idp.token("mallory@contoso.com", &[]);
+    let client = d.client();
+    let a = client.post(api::DOCUMENTS, None, &api::RegisterRequest { license: header.clone() });
+    assert_eq!(a.status, 200, "{}", a.text());
+
+    let swapped = replace(&header, TEMPLATE_ID, OPEN_TEMPLATE_ID);
+    let (swap_answer, _) = client.license(Some(&mallory), swapped);
+
+    let marker = "algorithm=\"RSA-OAEP-SHA256\">";
+    let start = find(&header, marker) + marker.len();
+    let end = start + find(&header[start..], "</KeyWrap>");
+    use base64ct::{Base64, Encoding};
+    let mut wrapped = Base64::decode_vec(std::str::from_utf8(&header[start..end]).unwrap()).unwrap();
+    wrapped.iter_mut().for_each(|b| *b ^= 0x5a);
+    wrapped[0] = 0x01;
+    let mut garbage = header.clone();
+    garbage[start..end].copy_from_slice(Base64::encode_string(&wrapped).as_bytes());
+    let (garbage_answer, _) = client.license(Some(&mallory), garbage);
+
+    for a in [&swap_answer, &garbage_answer] {
+        assert_eq!((a.status, a.denial().error), (422, DenialCode::InvalidLicense), "{}", a.text());
+    }
+    assert_eq!(swap_answer.body, garbage_answer.body);
+    // Truncated: the same answer.
+    let (truncated, _) = client.license(Some(&mallory), header[..header.len() - 5].to_vec());
+    assert_eq!((truncated.status, truncated.body.clone()), (422, swap_answer.body.clone()));
+    // A file protected to a key this service does not hold: unknown_template.
+    let mut other = util::cmd();
+    other.arg("--templates").arg(&d.templates).args(["templates", "create", "--id", util::TEMPLATE_ID]);
+    other.args(["--name", "Elsewhere", "--key"]).arg(util::key("issuer.pub.pem")).assert().success();
+    let elsewhere = d.protect("elsewhere.txt", b"x", OWNER, util::TEMPLATE_ID);
+    let a = client.open(Some(&mallory), &elsewhere).unwrap_err();
+    assert_eq!((a.status, a.denial().error), (404, DenialCode::UnknownTemplate));
+    // Each refusal is recorded against the content id the license claimed.
+    let t = tracking(&d, &d.idp.token(ADMIN, &[]), content_id(&file));
+    let codes: Vec<_> = t.requests.iter().map(|r| (r.action.as_str(), r.code)).collect();
+    let invalid = ("license", Some(DenialCode::InvalidLicense));
+    assert_eq!(codes, [("register", None), invalid, invalid], "{:#?}", t.requests);
+}
+
+#[test]
+fn bad_tokens_foreign_certificates_and_no_credentials_are_refused_with_401() {
+    let d = Deployment::new();
+    let _serve = d.start();
+    let file = d.protect("a.txt", b"a", OWNER, TEMPLATE_ID);
+    let client = d.client();
+    // Registered, so that its tracking exists before any request verified.
+    let a = client.post(api::DOCUMENTS, None, &api::RegisterRequest { license: header_of(&file) });
+    assert_eq!(a.status, 200, "{}", a.text());
+    let user = "alice@contoso.com";
+    for token in
+        [d.idp.expired(user), d.idp.forged(user), d.idp.alg_none(user), d.idp.wrong_audience(user), "junk".into()]
+    {
+        let a = client.open(Some(&token), &file).unwrap_err();
+        assert_eq!((a.status, a.denial().error), (401, DenialCode::BadToken), "{}", a.text());
+        assert!(!a.text().contains(&token), "a denial must not quote the token");
+    }
+    let a = client.open(None, &file).unwrap_err();
+    assert_eq!((a.status, a.denial().error), (401, DenialCode::SignInRequired));
+    let foreign = crate::support::pki::Ca::new("Foreign CA").user_email(user);
+    let a = d.client_with_cert(&foreign).open(None, &file).unwrap_err();
+    assert_eq!((a.status, a.denial().error), (401, DenialCode::BadCertificate), "{}", a.text());
+    // All recorded, with the content id the request named and no principal.
+    let t = tracking(&d, &d.idp.token(OWNER, &[]), content_id(&file));
+    let codes: Vec<_> = t.requests.iter().skip(1).map(|r| (r.principal.clone(), r.code)).collect();
+    let mut expected = vec![(None, Some(DenialCode::BadToken)); 5];
+    expected.push((None, Some(DenialCode::SignInRequired)));
+    expected.push((None, Some(DenialCode::BadCertificate)));
+    assert_eq!(codes, expected);
+}
+
+#[test]
+fn bad_bodies_are_400_and_a_body_over_the_limit_is_413() {
+    let d = Deployment::new();
+    let _serve = d.start();
+    let client = d.client();
+    let token = d.idp.token("alice@contoso.com", &[]);
+    let a = client.raw("POST", api::LICENSES, Some(&token), None, Some(api::MAX_REQUEST_BODY + 1));
+    assert_eq!((a.status, a.denial().error), (413, DenialCode::TooLarge));
+    let a = client.raw("POST", api::LICENSES, Some(&token), Some(b"{\"license\": 1}"), None);
+    assert_eq!((a.status, a.denial().error), (400, DenialCode::BadRequest));
+    let a =
+        client.post(api::LICENSES, Some(&token), &api::LicenseRequest { license: vec![1], client_key: vec![2; 31] });
+    assert_eq!((a.status, a.denial().error), (400, DenialCode::BadRequest));
+    let a = client.get("/v1/nothing-here", Some(&token));
+    assert_eq!((a.status, a.denial().error), (400, DenialCode::BadRequest));
+    // What needs no sign-in: the signing keys and liveness.
+    assert!(!client.signing_keys().keys.is_empty());
+    assert_eq!(client.get(api::HEALTH, None).status, 200);
+    let a = client.get(api::METRICS, Some(&token));
+    assert_eq!((a.status, a.denial().error), (403, DenialCode::NotGranted));
+    let a = client.get(api::METRICS, Some(&d.idp.token(ADMIN, &[])));
+    assert!(a.text().contains("fci_licensing_denials_total{code=\"too_large\"} 1"), "{}", a.text());
+}
+
+#[test]
+fn registration_needs_a_verified_license_and_shows_the_document_to_its_owner() {
+    let d = Deployment::new();
+    let _serve = d.start();
+    let file = d.protect("new.docx", b"fresh", OWNER, TEMPLATE_ID);
+    let client = d.client();
+    let a = client.post(api::DOCUMENTS, None, &api::RegisterRequest { license: header_of(&file) });
+    assert_eq!(a.status, 200, "{}", a.text());
+    let doc: Document = a.json();
+    assert_eq!((doc.content_id, doc.owner.as_deref(), doc.revoked), (content_id(&file), Some(OWNER), false));
+    let swapped = replace(&header_of(&file), TEMPLATE_ID, OPEN_TEMPLATE_ID);
+    let a = client.post(api::DOCUMENTS, None, &api::RegisterRequest { license: swapped });
+    assert_eq!((a.status, a.denial().error), (422, DenialCode::InvalidLicense));
+    let page: DocumentPage = client.get(api::DOCUMENTS, Some(&d.idp.token(OWNER, &[]))).json();
+    assert_eq!(page.documents, [doc]);
+}
+
+#[test]
+fn a_restart_keeps_every_record_and_revocation() {
+    let d = Deployment::new();
+    let serve = d.start();
+    let file = d.protect("kept.txt", b"kept", OWNER, TEMPLATE_ID);
+    let cid = content_id(&file);
+    let owner = d.idp.token(OWNER, &[]);
+    let client = d.client();
+    client.open(Some(&d.idp.token("alice@contoso.com", &[])), &file).unwrap();
+    client.open(Some(&d.idp.token("mallory@evil.example", &[])), &file).unwrap_err();
+    assert_eq!(client.post_empty(&api::revoke_path(&cid), Some(&owner)).status, 200);
+    let before = tracking(&d, &owner, cid);
+    serve.stop();
+    let _serve = d.start();
+    let after = tracking(&d, &owner, cid);
+    assert_eq!(after.document, before.document);
+    assert!(after.document.revoked);
+    // Everything before, plus the tracking request that read it.
+    assert_eq!(after.requests[..before.requests.len()], before.requests[..]);
+    assert_eq!(after.requests.len(), before.requests.len() + 1);
+    let a = client.open(Some(&d.idp.token("alice@contoso.com", &[])), &file).unwrap_err();
+    assert_eq!(a.denial().error, DenialCode::Revoked);
+}
+
+#[test]
+fn an_invalid_config_is_exit_6_naming_file_line_and_column() {
+    let d = Deployment::new();
+    let text = d.config_text("").replace("audit_retention_days = 365", "audit_retention_days = \"forever\"");
+    std::fs::write(&d.config, text).unwrap();
+    let a = util::cmd().arg("serve").arg(&d.config).assert().code(6);
+    let err = util::stderr(&a);
+    assert!(err.contains(&format!("{}:7:24:", d.config.display())), "{err}");
+    d.write_config("colour = \"blue\"");
+    let err = util::stderr(&util::cmd().arg("serve").arg(&d.config).assert().code(6));
+    assert!(err.contains(&format!("{}:8:1:", d.config.display())) && err.contains("unknown field"), "{err}");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_key_file_others_can_read_is_refused_at_start() {
+    use std::os::unix::fs::PermissionsExt;
+    let d = Deployment::new();
+    std::fs::set_permissions(&d.issuer_key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let err = util::stderr(&util::cmd().arg("serve").arg(&d.config).assert().code(6));
+    assert!(err.contains(&d.issuer_key.display().to_string()) && err.contains("0644"), "{err}");
+    std::fs::set_permissions(&d.issuer_key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let tls_key = d.path().join("tls/server.key");
+    std::fs::set_permissions(&tls_key, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let err = util::stderr(&util::cmd().arg("serve").arg(&d.config).assert().code(6));
+    assert!(err.contains(&tls_key.display().to_string()) && err.contains("0640"), "{err}");
+}
+
+#[test]
+fn the_docs_and_the_openapi_file_name_every_path_and_denial_code_with_its_status() {
+    let doc = std::fs::read_to_string(util::root().join("docs/SERVICE.md")).unwrap();
+    let openapi = std::fs::read_to_string(util::root().join("docs/openapi.yaml")).unwrap();
+    let cid = "{content_id}";
+    let paths = [
+        api::LICENSES.to_string(),
+        api::ACCESS.to_string(),
+        api::DOCUMENTS.to_string(),
+        format!("{}/{cid}/revoke", api::DOCUMENTS),
+        format!("{}/{cid}/unrevoke", api::DOCUMENTS),
+        format!("{}/{cid}/tracking", api::DOCUMENTS),
+        api::SIGNING_KEYS.to_string(),
+        api::HEALTH.to_string(),
+        api::METRICS.to_string(),
+    ];
+    // The constructors of api.rs build the paths the docs show.
+    assert_eq!(api::revoke_path(&Uuid::nil()), paths[3].replace(cid, &Uuid::nil().to_string()));
+    assert_eq!(api::tracking_path(&Uuid::nil()), paths[5].replace(cid, &Uuid::nil().to_string()));
+    for path in &paths {
+        assert!(doc.contains(&format!(" {path}")), "docs/SERVICE.md does not name {path}");
+        assert!(openapi.contains(&format!("  {path}:\n")), "docs/openapi.yaml does not define {path}");
+    }
+    for code in DenialCode::ALL {
+        let row = format!("| {} | `{}` |", code.status(), code.as_str());
+        assert!(doc.contains(&row), "docs/SERVICE.md has no row {row}");
+        let pair = format!("{} {}", code.as_str(), code.status());
+        assert!(openapi.contains(&pair), "docs/openapi.yaml does not say {pair}");
+    }
+    assert!(doc.contains("\n## The reader\n"), "docs/SERVICE.md keeps the reader's section");
+}
