@@ -37,7 +37,11 @@ pub struct LoginArgs {
 }
 
 #[derive(Args, Debug)]
-pub struct LogoutArgs {}
+pub struct LogoutArgs {
+    /// Accepted as for `login` (the sign-in is per user, whichever reader.toml)
+    #[arg(long, value_name = "FILE", hide = true)]
+    pub reader_config: Option<PathBuf>,
+}
 
 /// The signed-in user's token store (in the folder of the offline cache).
 pub fn token_store() -> Result<TokenStore, Error> {

@@ -225,7 +225,12 @@ pub fn current_token(
             )));
         }
     };
-    match fresh(&renewed) {
+    // A provider issuing tokens shorter-lived than the margin: the renewed token only has to be unexpired.
+    let usable = match renewed.pick(oidc.send) {
+        Some((token, exp)) if exp.is_none_or(|exp| exp > now) => Some(Zeroizing::new(token.to_string())),
+        _ => None,
+    };
+    match usable {
         Some(token) => {
             store.save(&renewed)?;
             Ok((token, renewed))

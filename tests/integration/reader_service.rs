@@ -26,7 +26,14 @@ impl Readers {
         let d = Deployment::new();
         let mut create = cmd();
         create.arg("--templates").arg(&d.templates).args(["templates", "create", "--id", EXTRACT_TEMPLATE_ID]);
-        create.args(["--name", "Contoso - Extract", "--offline-days", "7", "--grant", "carol@contoso.com=VIEW,EXTRACT"]);
+        create.args([
+            "--name",
+            "Contoso - Extract",
+            "--offline-days",
+            "7",
+            "--grant",
+            "carol@contoso.com=VIEW,EXTRACT",
+        ]);
         create.arg("--key").arg(&d.issuer_pub).assert().success();
         let root = tempfile::tempdir().unwrap();
         let config = root.path().join("reader.toml");
