@@ -13,6 +13,8 @@ use crate::util::{cmd, is_protected, pattern, stderr, stdout};
 const OWNER: &str = "owner@contoso.com";
 /// A template on the deployment's issuer key that grants carol EXTRACT (and nothing to alice).
 const EXTRACT_TEMPLATE_ID: &str = "9d4e2f1a-6b3c-4a5d-8e7f-0a1b2c3d4e5f";
+/// A template whose licenses name the deployment as their licensing service (format 1.1).
+const NAMED_TEMPLATE_ID: &str = "2b6c8d0e-1f3a-4b5c-9d7e-6f8a0b1c2d3e";
 
 /// A deployment, a reader.toml that trusts it (with its CA), and a folder per user.
 struct Readers {
@@ -34,6 +36,10 @@ impl Readers {
             "--grant",
             "carol@contoso.com=VIEW,EXTRACT",
         ]);
+        create.arg("--key").arg(&d.issuer_pub).assert().success();
+        let mut create = cmd();
+        create.arg("--templates").arg(&d.templates).args(["templates", "create", "--id", NAMED_TEMPLATE_ID]);
+        create.args(["--name", "Contoso - Named", "--grant", "alice@contoso.com=VIEW", "--license-server", &d.url()]);
         create.arg("--key").arg(&d.issuer_pub).assert().success();
         let root = tempfile::tempdir().unwrap();
         let config = root.path().join("reader.toml");
@@ -69,21 +75,23 @@ impl Readers {
         names
     }
 
-    /// The binary as `user`: their own HOME (so their own cache), a fresh token for them, the reader.toml.
-    fn as_user(&self, user: &str, args: &[&str]) -> Command {
-        let home = self.home(user);
-        let token = home.join("token");
-        std::fs::write(&token, self.d.idp.token(user, &[])).unwrap();
+    /// The binary as `user` with their own HOME (so their own cache), without sign-in options.
+    fn as_user_plain(&self, user: &str, args: &[&str]) -> Command {
         let mut c = cmd();
         c.args(args)
-            .env("HOME", &home)
+            .env("HOME", self.home(user))
             .env_remove("XDG_CACHE_HOME")
             .env_remove("XDG_CONFIG_HOME")
-            .env_remove("FCI_TEST_NOW")
-            .arg("--reader-config")
-            .arg(&self.config)
-            .arg("--token-file")
-            .arg(&token);
+            .env_remove("FCI_TEST_NOW");
+        c
+    }
+
+    /// The binary as `user`: their own HOME (so their own cache), a fresh token for them, the reader.toml.
+    fn as_user(&self, user: &str, args: &[&str]) -> Command {
+        let token = self.home(user).join("token");
+        std::fs::write(&token, self.d.idp.token(user, &[])).unwrap();
+        let mut c = self.as_user_plain(user, args);
+        c.arg("--reader-config").arg(&self.config).arg("--token-file").arg(&token);
         c
     }
 
@@ -119,42 +127,47 @@ fn a_granted_user_opens_the_original_bytes_and_others_get_nothing() {
     let file = r.d.protect("q3.txt", &original, OWNER, TEMPLATE_ID);
 
     // Granted by name (bearer token): the original, byte for byte; kept for offline use (the template allows 7 days).
-    let out = r.out("alice", "q3.txt");
+    let out = r.out("alice@contoso.com", "q3.txt");
     let a = r.open("alice@contoso.com", &file, &out).assert().success();
     assert_eq!(std::fs::read(&out).unwrap(), original);
     assert!(stdout(&a).contains("VIEW,EDIT"), "{}", stdout(&a));
-    assert_eq!(r.listing(&r.home("alice").join("out")), ["q3.txt"]);
-    let a = r.as_user("alice@contoso.com", &["licenses", "cache", "list", "--format", "json"]).assert().success();
+    assert_eq!(r.listing(&r.home("alice@contoso.com").join("out")), ["q3.txt"]);
+    let a = r.as_user_plain("alice@contoso.com", &["licenses", "cache", "list", "--format", "json"]).assert().success();
     let entries: serde_json::Value = serde_json::from_str(&stdout(&a)).unwrap();
     assert_eq!(entries.as_array().unwrap().len(), 1);
     assert_eq!(entries[0]["content_id"], content_id(&file).to_string());
 
     // Not granted: exit 15, no output, nothing beside it, no cache entry.
-    let out = r.out("mallory", "q3.txt");
+    let out = r.out("mallory@contoso.com", "q3.txt");
     let a = r.open("mallory@contoso.com", &file, &out).assert().code(15);
     assert!(stderr(&a).contains("not_granted"), "{}", stderr(&a));
-    assert!(r.listing(&r.home("mallory").join("out")).is_empty(), "no plaintext anywhere");
-    assert_eq!(r.cache_listing("mallory"), ["cache.key"]);
+    assert!(r.listing(&r.home("mallory@contoso.com").join("out")).is_empty(), "no plaintext anywhere");
+    assert_eq!(r.cache_listing("mallory@contoso.com"), ["cache.key"]);
     assert!(is_protected(&file));
 
     // Granted by domain, signed in with a client certificate instead of a token.
-    let (cert, key) = r.d.users_ca.user_email("bob@fabrikam.com").write(&r.home("bob"), "bob");
-    let out = r.out("bob", "q3.txt");
+    let (cert, key) = r.d.users_ca.user_email("bob@fabrikam.com").write(&r.home("bob@fabrikam.com"), "bob");
+    let out = r.out("bob@fabrikam.com", "q3.txt");
     let mut c = cmd();
-    c.arg("open").arg(&file).arg("--output").arg(&out).env("HOME", r.home("bob")).env_remove("XDG_CACHE_HOME");
+    c.arg("open")
+        .arg(&file)
+        .arg("--output")
+        .arg(&out)
+        .env("HOME", r.home("bob@fabrikam.com"))
+        .env_remove("XDG_CACHE_HOME");
     c.arg("--reader-config").arg(&r.config).arg("--client-cert").arg(&cert).arg("--client-key").arg(&key);
     c.assert().success();
     assert_eq!(std::fs::read(&out).unwrap(), original);
 
     // An expired token: sign-in needed (19).
-    let home = r.home("alice");
+    let home = r.home("alice@contoso.com");
     std::fs::write(home.join("expired"), r.d.idp.expired("alice@contoso.com")).unwrap();
     let mut c = cmd();
-    c.arg("open").arg(&file).arg("--output").arg(r.out("alice", "again.txt")).env("HOME", &home);
+    c.arg("open").arg(&file).arg("--output").arg(r.out("alice@contoso.com", "again.txt")).env("HOME", &home);
     c.arg("--reader-config").arg(&r.config).arg("--token-file").arg(home.join("expired"));
     let a = c.assert().code(19);
     assert!(stderr(&a).contains("bad_token"), "{}", stderr(&a));
-    assert!(!r.out("alice", "again.txt").exists());
+    assert!(!r.out("alice@contoso.com", "again.txt").exists());
 
     // status --check-access: rights per file, no key.
     let mut c = r.as_user("alice@contoso.com", &["status", "--check-access"]);
@@ -209,8 +222,10 @@ fn revoked_content_is_refused_and_its_cached_license_discarded_and_the_owner_tra
     let original = pattern(50_000);
     let file = r.d.protect("plan.txt", &original, OWNER, TEMPLATE_ID);
     let cid = content_id(&file);
-    r.open("alice@contoso.com", &file, &r.out("alice", "1.txt")).assert().success();
-    assert_eq!(r.cache_listing("alice"), ["cache.key".to_string(), format!("{cid}.ulic")]);
+    r.open("alice@contoso.com", &file, &r.out("alice@contoso.com", "1.txt")).assert().success();
+    let mut expected = vec![format!("{cid}.ulic"), "cache.key".to_string()];
+    expected.sort();
+    assert_eq!(r.cache_listing("alice@contoso.com"), expected);
 
     // Only the owner or an admin revokes.
     let mut c = r.as_user("mallory@contoso.com", &["licenses", "revoke"]);
@@ -222,10 +237,10 @@ fn revoked_content_is_refused_and_its_cached_license_discarded_and_the_owner_tra
     assert!(stdout(&a).contains(&format!("{cid}: revoked")), "{}", stdout(&a));
 
     // Refused online (16), no output, and the cached license is gone.
-    let a = r.open("alice@contoso.com", &file, &r.out("alice", "2.txt")).assert().code(16);
+    let a = r.open("alice@contoso.com", &file, &r.out("alice@contoso.com", "2.txt")).assert().code(16);
     assert!(stderr(&a).contains("revoked"), "{}", stderr(&a));
-    assert!(!r.out("alice", "2.txt").exists());
-    assert_eq!(r.cache_listing("alice"), ["cache.key"]);
+    assert!(!r.out("alice@contoso.com", "2.txt").exists());
+    assert_eq!(r.cache_listing("alice@contoso.com"), ["cache.key"]);
 
     // The owner's tracking shows alice's grant and her revoked request; an admin by content id alone.
     let mut c = r.as_user(OWNER, &["licenses", "track", "--format", "json"]);
@@ -245,8 +260,8 @@ fn revoked_content_is_refused_and_its_cached_license_discarded_and_the_owner_tra
     let mut c = r.as_user(OWNER, &["licenses", "unrevoke"]);
     c.arg(&file);
     c.assert().success();
-    r.open("alice@contoso.com", &file, &r.out("alice", "3.txt")).assert().success();
-    assert_eq!(std::fs::read(r.out("alice", "3.txt")).unwrap(), original);
+    r.open("alice@contoso.com", &file, &r.out("alice@contoso.com", "3.txt")).assert().success();
+    assert_eq!(std::fs::read(r.out("alice@contoso.com", "3.txt")).unwrap(), original);
 }
 
 #[test]
@@ -255,25 +270,56 @@ fn with_the_service_stopped_the_offline_cache_opens_until_offline_until_then_ref
     let service = r.d.start();
     let original = pattern(80_000);
     let file = r.d.protect("travel.txt", &original, OWNER, TEMPLATE_ID);
-    r.open("alice@contoso.com", &file, &r.out("alice", "online.txt")).assert().success();
+    r.open("alice@contoso.com", &file, &r.out("alice@contoso.com", "online.txt")).assert().success();
     service.stop();
 
     // Within the offline window (the template allows 7 days): opens, and says so.
-    let a = r.open("alice@contoso.com", &file, &r.out("alice", "offline.txt")).assert().success();
+    let a = r.open("alice@contoso.com", &file, &r.out("alice@contoso.com", "offline.txt")).assert().success();
     assert!(stdout(&a).contains("offline cache"), "{}", stdout(&a));
-    assert_eq!(std::fs::read(r.out("alice", "offline.txt")).unwrap(), original);
+    assert_eq!(std::fs::read(r.out("alice@contoso.com", "offline.txt")).unwrap(), original);
     let six_days = (time::OffsetDateTime::now_utc() + time::Duration::days(6)).unix_timestamp().to_string();
-    let mut c = r.open("alice@contoso.com", &file, &r.out("alice", "day6.txt"));
+    let mut c = r.open("alice@contoso.com", &file, &r.out("alice@contoso.com", "day6.txt"));
     c.env("FCI_TEST_NOW", &six_days).assert().success();
 
     // A user who never opened it online has nothing cached: unreachable (18).
-    r.open("mallory@contoso.com", &file, &r.out("mallory", "x.txt")).assert().code(18);
+    r.open("mallory@contoso.com", &file, &r.out("mallory@contoso.com", "x.txt")).assert().code(18);
 
     // Past offline_until: refused, nothing written, and the entry removed.
     let eight_days = (time::OffsetDateTime::now_utc() + time::Duration::days(8)).unix_timestamp().to_string();
-    let mut c = r.open("alice@contoso.com", &file, &r.out("alice", "late.txt"));
+    let mut c = r.open("alice@contoso.com", &file, &r.out("alice@contoso.com", "late.txt"));
     let a = c.env("FCI_TEST_NOW", &eight_days).assert().code(18);
     assert!(stderr(&a).contains("no valid offline license"), "{}", stderr(&a));
-    assert!(!r.out("alice", "late.txt").exists());
-    assert_eq!(r.cache_listing("alice"), ["cache.key"]);
+    assert!(!r.out("alice@contoso.com", "late.txt").exists());
+    assert_eq!(r.cache_listing("alice@contoso.com"), ["cache.key"]);
+}
+
+#[test]
+fn the_licensing_url_in_the_file_is_used_when_trusted() {
+    let r = Readers::new();
+    let _service = r.d.start();
+    let original = pattern(20_000);
+    let file = r.d.protect("named.txt", &original, OWNER, NAMED_TEMPLATE_ID);
+    // No default_server and no --server: only the file's own URL (trusted) says where to go.
+    let only_trust = r.root.path().join("trust-only.toml");
+    let ca = r.d.path().join("tls/server-ca.pem");
+    std::fs::write(&only_trust, format!("trusted_servers = [\"{}\"]\nca_file = \"{}\"\n", r.d.url(), ca.display()))
+        .unwrap();
+    let user = "alice@contoso.com";
+    let token = r.home(user).join("token");
+    std::fs::write(&token, r.d.idp.token(user, &[])).unwrap();
+    let out = r.out(user, "named.txt");
+    let mut c = r.as_user_plain(user, &["open"]);
+    c.arg(&file).arg("--output").arg(&out).arg("--reader-config").arg(&only_trust).arg("--token-file").arg(&token);
+    c.assert().success();
+    assert_eq!(std::fs::read(&out).unwrap(), original);
+    // Without OfflineAccessDays in the template, nothing is kept for offline use.
+    assert_eq!(r.cache_listing(user), ["cache.key"]);
+    // The owner tracks it by file through the same URL.
+    let owner_token = r.home(OWNER).join("token");
+    std::fs::write(&owner_token, r.d.idp.token(OWNER, &[])).unwrap();
+    let mut c = r.as_user_plain(OWNER, &["licenses", "track", "--format", "json"]);
+    c.arg(&file).arg("--reader-config").arg(&only_trust).arg("--token-file").arg(&owner_token);
+    let a = c.assert().success();
+    let tracking: Tracking = serde_json::from_str(&stdout(&a)).unwrap();
+    assert_eq!(tracking.document.content_id, content_id(&file));
 }

@@ -155,6 +155,7 @@ fn an_expired_license_is_refused_with_410() {
             role: "issuer".into(),
             wrapped: issuer.wrap(&key.0).unwrap(),
         }],
+        license_server: None,
     };
     let params = SealParams {
         license: &license,
