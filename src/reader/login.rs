@@ -1,7 +1,7 @@
 //! Signing in with OpenID Connect (`login`): discovery, the device authorization grant (RFC 8628) for a console, and
 //! the authorization code grant with PKCE (S256) and a loopback redirect (RFC 8252) for a desktop; renewing with the
 //! refresh token ([`refresh`], used by [`super::tokens::current_token`]). HTTP through ureq with the reader's own
-//! trust anchors ([`super::client::root_certs`]); no redirect is followed.
+//! trust anchors ([`crate::reader::client::root_certs`]); no redirect is followed.
 //!
 //! Every ID token received is verified against the provider's JWKS: signature (asymmetric algorithms only), `iss`
 //! equal to the configured issuer, `aud` holding the `client_id` (and `azp` equal to it when there are several),
@@ -162,14 +162,14 @@ struct Http {
 impl Http {
     fn new(issuer: &str, ca_file: Option<&Path>) -> Result<Http, ReaderError> {
         let issuer_url = check_endpoint(issuer, "issuer")?;
-        let tls = ureq::tls::TlsConfig::builder().root_certs(super::client::root_certs(ca_file)?).build();
+        let tls = ureq::tls::TlsConfig::builder().root_certs(crate::reader::client::root_certs(ca_file)?).build();
         let config = ureq::Agent::config_builder()
             .http_status_as_error(false)
             // Plain http only for a loopback issuer; every endpoint is checked by check_endpoint as well.
             .https_only(issuer_url.scheme() == "https")
             .max_redirects(0)
-            .timeout_connect(Some(super::client::CONNECT_TIMEOUT))
-            .timeout_global(Some(super::client::CALL_TIMEOUT))
+            .timeout_connect(Some(crate::reader::client::CONNECT_TIMEOUT))
+            .timeout_global(Some(crate::reader::client::CALL_TIMEOUT))
             .user_agent(concat!("fci-connector/", env!("CARGO_PKG_VERSION")))
             .tls_config(tls)
             .build();
