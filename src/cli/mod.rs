@@ -18,6 +18,7 @@ pub mod fsrm_args;
 pub mod inspect;
 pub mod keys;
 pub mod licenses;
+pub mod login;
 pub mod open;
 pub mod protect;
 pub mod rules;
@@ -171,6 +172,10 @@ pub enum Command {
     Unprotect(unprotect::UnprotectArgs),
     /// Open a protected file through the licensing service with your own sign-in
     Open(open::OpenArgs),
+    /// Sign in to the OpenID provider of reader.toml for `open`, `licenses`, `unprotect --online` and `status --check-access`
+    Login(login::LoginArgs),
+    /// Forget the stored sign-in
+    Logout(login::LogoutArgs),
     /// Revoke, unrevoke and track content through the licensing service; the offline license cache
     #[command(subcommand)]
     Licenses(licenses::LicensesCommand),
@@ -237,6 +242,8 @@ fn dispatch(cli: Cli) -> Result<ExitClass, Error> {
         Command::Unprotect(args) => unprotect::run(&global, args),
         Command::Open(args) => open::run(&global, args),
         Command::Licenses(cmd) => licenses::run(&global, cmd),
+        Command::Login(args) => login::run(args),
+        Command::Logout(args) => login::logout(args),
         Command::Keys(cmd) => keys::run(&global, cmd),
         Command::Templates(cmd) => templates::run(&global, cmd),
         Command::Classify(args) => classify::run(&global, args),

@@ -66,11 +66,18 @@ impl SignInArgs {
             (None, None) => None,
         };
         let client_cert = self.client_cert.clone().zip(self.client_key.clone());
-        let sign_in = SignIn { token, client_cert, ca_file: self.ca_file.clone().or(config.ca_file.clone()) };
+        let ca_file = self.ca_file.clone().or(config.ca_file.clone());
+        // Neither a token nor a certificate given: the stored sign-in of `login`, if any.
+        let token = match token {
+            None if client_cert.is_none() => super::login::signed_in(&config, ca_file.clone()),
+            given => given,
+        };
+        let sign_in = SignIn { token, client_cert, ca_file };
         if !sign_in.is_given() {
             return Err(Error::new(
                 ExitClass::SignInNeeded,
-                "no sign-in: give --token-file <FILE>, --token-env <VAR>, or --client-cert <CERT.pem> with --client-key <KEY.pem>",
+                "no sign-in: sign in with `fci-connector login`, or give --token-file <FILE>, --token-env <VAR>, or \
+                 --client-cert <CERT.pem> with --client-key <KEY.pem>",
             ));
         }
         let cache = if offline_cache { user_cache().ok() } else { None };

@@ -30,8 +30,10 @@ mod winpath;
 #[cfg_attr(not(windows), allow(dead_code))]
 mod winrules;
 
+mod browser;
 mod dirs;
 mod perms;
+pub use browser::{has_desktop, open_url};
 pub use dirs::{create_private_dir, reader_cache_dir, reader_machine_dir, reader_user_dir};
 pub use perms::{
     Ace, TRUSTED_SIDS, Untrusted, check_trusted, dacl_problem, restrict_to_owner, secret_file_problem,

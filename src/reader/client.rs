@@ -30,12 +30,15 @@ pub enum TokenSource {
     File(PathBuf),
     /// An environment variable holding the token.
     Env(String),
+    /// The stored sign-in of `login`, refreshed when it is about to expire ([`super::tokens`]).
+    SignedIn(super::tokens::SignedIn),
 }
 
 impl TokenSource {
     /// The token, now.
     pub fn read(&self) -> Result<Zeroizing<String>, ReaderError> {
         let token = match self {
+            TokenSource::SignedIn(signed_in) => return signed_in.token(),
             TokenSource::File(path) => Zeroizing::new(
                 std::fs::read_to_string(path)
                     .map_err(|e| ReaderError::SignIn(format!("cannot read the token file {}: {e}", path.display())))?,
@@ -49,6 +52,7 @@ impl TokenSource {
             let from = match self {
                 TokenSource::File(path) => format!("the token file {}", path.display()),
                 TokenSource::Env(var) => format!("the token variable {var}"),
+                TokenSource::SignedIn(_) => "the stored sign-in".to_string(),
             };
             return Err(ReaderError::SignIn(format!("{from} is empty or holds more than one token")));
         }
@@ -90,10 +94,7 @@ impl Client {
             )));
         }
         let mut tls = TlsConfig::builder();
-        tls = tls.root_certs(match &sign_in.ca_file {
-            None => RootCerts::PlatformVerifier,
-            Some(path) => roots_with(path)?,
-        });
+        tls = tls.root_certs(root_certs(sign_in.ca_file.as_deref())?);
         if let Some((cert, key)) = &sign_in.client_cert {
             tls = tls.client_cert(Some(client_cert(cert, key)?));
         }
@@ -203,6 +204,15 @@ fn transport_error(server: &TrustedServer, e: ureq::Error) -> ReaderError {
         other => other.to_string(),
     };
     ReaderError::Unreachable { url: server.to_string(), why }
+}
+
+/// The trust anchors of the reader's connections (the licensing service, and the OpenID provider of `login`): the OS
+/// trust store, or with `ca_file` its anchors and the OS store's.
+pub(crate) fn root_certs(ca_file: Option<&Path>) -> Result<RootCerts, ReaderError> {
+    match ca_file {
+        None => Ok(RootCerts::PlatformVerifier),
+        Some(path) => roots_with(path),
+    }
 }
 
 /// The OS trust store's anchors and those of `ca_file`.

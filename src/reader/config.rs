@@ -6,10 +6,11 @@
 //! trusted_servers = ["https://rms.contoso.com/"]   # the only services that receive a sign-in
 //! default_server = "https://rms.contoso.com/"      # files protected before licensing URLs, and bare content ids
 //! ca_file = "contoso-root.pem"                     # extra trust anchors (PEM), relative to this file
-//! [oidc]                                           # for `login` (a later release)
+//! [oidc]                                           # for `login`
 //! issuer = "https://login.contoso.com/"
 //! client_id = "fci-connector"
-//! scopes = ["openid", "profile", "email"]
+//! scopes = ["openid", "profile", "email", "offline_access"]
+//! send = "id_token"                                # or "access_token": what goes to the service
 //! ```
 //!
 //! Merging: `trusted_servers` of both files count; the per-user file's `default_server`, `ca_file` and `[oidc]`
@@ -37,7 +38,7 @@ pub struct ReaderConfig {
     pub sources: Vec<PathBuf>,
 }
 
-/// OpenID Connect settings for a later `login` (device flow, authorization code + PKCE).
+/// OpenID Connect settings of `login` (device flow, authorization code + PKCE).
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OidcConfig {
@@ -45,6 +46,9 @@ pub struct OidcConfig {
     pub client_id: String,
     #[serde(default)]
     pub scopes: Vec<String>,
+    /// Which of the signed-in user's tokens goes to the licensing service (`login`; [`super::tokens::SendToken`]).
+    #[serde(default)]
+    pub send: super::tokens::SendToken,
 }
 
 #[derive(Deserialize)]

@@ -7,6 +7,8 @@
 //! - [`client`]: the HTTPS client of the licensing API ([`crate::licensing::api`]), with bearer-token or
 //!   client-certificate sign-in;
 //! - [`cache`]: the per-user offline cache of use licenses, encrypted at rest;
+//! - [`login`] and [`tokens`]: signing in with OpenID Connect (device flow, authorization code + PKCE), the
+//!   per-user token store (encrypted like the cache) and renewing with the refresh token;
 //! - [`open`]: asking for a use license, checking it, and decrypting a file with it (to a new file, or in place for
 //!   `unprotect` through the service).
 //!
@@ -15,7 +17,9 @@
 pub mod cache;
 pub mod client;
 pub mod config;
+pub mod login;
 pub mod open;
+pub mod tokens;
 pub mod trust;
 
 use time::OffsetDateTime;

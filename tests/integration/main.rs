@@ -24,6 +24,7 @@ mod hostile_policy;
 mod hostile_rewrite;
 mod ldap_directory;
 mod license_server;
+mod login;
 mod platform_boundary;
 mod powershell_syntax;
 mod protect_roundtrip;
