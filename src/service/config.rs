@@ -79,6 +79,34 @@ impl Default for LimitsConfig {
     }
 }
 
+/// `[portal]`: the tracking site (docs/SERVICE.md "The tracking site"). Sign-in with the `[auth.oidc]` issuer.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PortalConfig {
+    /// The site's client id at the OpenID provider.
+    pub client_id: String,
+    /// The environment variable (or systemd credential) holding the client secret; absent: a public client (PKCE).
+    pub client_secret_env: Option<String>,
+    /// Where the provider sends the browser back: `https://…/portal/callback`.
+    pub redirect_url: String,
+    /// The environment variable (or systemd credential) holding the session cookie key (at least 32 bytes; the
+    /// same on every instance).
+    pub session_key_env: String,
+    #[serde(default = "default_idle")]
+    pub idle_timeout_minutes: u32,
+    /// The scopes asked for; default `openid profile email`.
+    #[serde(default = "default_portal_scopes")]
+    pub scopes: Vec<String>,
+}
+
+fn default_idle() -> u32 {
+    30
+}
+
+fn default_portal_scopes() -> Vec<String> {
+    ["openid", "profile", "email"].into_iter().map(String::from).collect()
+}
+
 /// The whole file.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -104,6 +132,7 @@ pub struct ServiceConfig {
     pub auth: AuthConfig,
     #[serde(default)]
     pub limits: LimitsConfig,
+    pub portal: Option<PortalConfig>,
     /// The file this was read from.
     #[serde(skip)]
     pub source: PathBuf,
@@ -183,6 +212,20 @@ impl ServiceConfig {
         if !(c.store.url.starts_with("sqlite://") || c.store.url.starts_with("postgres://")) {
             return Err(at("url", format!("[store] url {:?}: expected sqlite://FILE or postgres://…", c.store.url)));
         }
+        if let Some(p) = &c.portal {
+            if c.auth.oidc.is_none() {
+                return Err(at("[portal]", "[portal]: signing in to the site needs [auth.oidc] (its issuer)".into()));
+            }
+            if !p.redirect_url.starts_with("https://") || !p.redirect_url.ends_with("/portal/callback") {
+                return Err(at(
+                    "redirect_url",
+                    format!("[portal] redirect_url {:?}: expected https://HOST[:PORT]/portal/callback", p.redirect_url),
+                ));
+            }
+            if p.idle_timeout_minutes == 0 {
+                return Err(at("idle_timeout_minutes", "[portal] idle_timeout_minutes: at least 1".into()));
+            }
+        }
         c.source = path.to_path_buf();
         Ok(c)
     }
@@ -258,5 +301,17 @@ ca_file = "/etc/pki/users-ca.pem"
         let bad = format!("health_listen = \"0.0.0.0:9000\"\n{GOOD}");
         let e = ServiceConfig::parse(&bad, Path::new("s.toml")).unwrap_err();
         assert!(e.message().starts_with("s.toml:1:1:") && e.message().contains("loopback"), "{}", e.message());
+    }
+
+    #[test]
+    fn the_portal_section_has_defaults_and_checks_its_redirect() {
+        let portal = "[portal]\nclient_id = \"fci-portal\"\nredirect_url = \"https://rms.contoso.com/portal/callback\"\n\
+                      session_key_env = \"FCI_PORTAL_KEY\"\n";
+        let c = ServiceConfig::parse(&format!("{GOOD}{portal}"), Path::new("s.toml")).unwrap();
+        let p = c.portal.unwrap();
+        assert_eq!((p.idle_timeout_minutes, p.client_secret_env, p.scopes.len()), (30, None, 3));
+        let bad = format!("{GOOD}{}", portal.replace("https://rms.contoso.com/portal/callback", "http://x/cb"));
+        let e = ServiceConfig::parse(&bad, Path::new("s.toml")).unwrap_err();
+        assert!(e.message().contains("redirect_url") && e.message().starts_with("s.toml:23:"), "{}", e.message());
     }
 }

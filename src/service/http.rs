@@ -505,7 +505,8 @@ pub fn router(svc: Arc<Service>) -> Router {
         .route(api::METRICS, get(metrics_handler))
         .fallback(no_such_endpoint)
         .method_not_allowed_fallback(no_such_endpoint)
-        .with_state(svc)
+        .with_state(svc.clone())
+        .merge(super::portal::router(svc))
 }
 
 /// The loopback health port's routes: liveness and metrics, no sign-in.

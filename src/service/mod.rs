@@ -17,6 +17,7 @@ pub mod ldap;
 pub mod license;
 pub mod metrics;
 pub mod policy;
+pub mod portal;
 pub mod store;
 pub mod tls;
 
@@ -48,6 +49,8 @@ pub struct Service {
     pub cache: KeyCache,
     pub metrics: metrics::Metrics,
     pub limiter: http::RateLimiter,
+    /// The tracking site, with `[portal]`.
+    pub portal: Option<portal::Portal>,
 }
 
 /// Refuse a private key file others can read, as ssh does.
@@ -64,7 +67,7 @@ pub fn check_key_file(path: &Path, what: &str) -> Result<(), Error> {
 
 /// A passphrase from the environment variable `name`, or from the systemd credential of that name
 /// (`$CREDENTIALS_DIRECTORY/<name>`, `LoadCredential=`).
-fn passphrase(name: &str) -> Result<Zeroizing<String>, Error> {
+pub(crate) fn passphrase(name: &str) -> Result<Zeroizing<String>, Error> {
     if let Ok(value) = std::env::var(name)
         && !value.is_empty()
     {
@@ -127,6 +130,7 @@ impl Service {
                 tracing::warn!(template = %t.id, name = %t.name, "no issuer key configured for this template");
             }
         }
+        let portal = portal::Portal::new(&config)?;
         let oidc = config.auth.oidc.as_ref().map(auth::Oidc::new).transpose()?;
         let certs = config.auth.client_certs.as_ref().map(|c| auth::CertAuth::new(c, tls::provider())).transpose()?;
         let store = store::Store::open(&config.store.url, config.base())
@@ -143,6 +147,7 @@ impl Service {
             cache: KeyCache::new(KEY_CACHE_ENTRIES),
             metrics: metrics::Metrics::new(),
             limiter: http::RateLimiter::new(config.limits.requests_per_minute),
+            portal,
             config,
         })
     }

@@ -5,6 +5,7 @@
 //! One interface, several back ends: SQLite (embedded, one file beside the config) and PostgreSQL (several
 //! instances behind a load balancer), with the same schema and migrations.
 
+pub mod portal;
 pub mod postgres;
 pub mod sqlite;
 
@@ -112,6 +113,44 @@ impl Store {
         match self {
             Store::Sqlite(s) => s.requests_for(cid).await,
             Store::Postgres(s) => s.requests_for(cid).await,
+        }
+    }
+
+    /// The tracking site's documents: one page matching `filter`, sorted by `sort`, with the requests since
+    /// `since` counted; and whether more follow.
+    pub async fn document_summaries(
+        &self,
+        filter: &portal::DocumentFilter,
+        sort: portal::DocumentSort,
+        descending: bool,
+        since: OffsetDateTime,
+        page: u32,
+        per_page: u32,
+    ) -> Result<(Vec<portal::DocumentSummary>, bool), StoreError> {
+        let q = portal::documents_query(filter, sort, descending, since, page.max(1), per_page);
+        let mut rows = match self {
+            Store::Sqlite(s) => s.document_summaries(q).await?,
+            Store::Postgres(s) => s.document_summaries(q).await?,
+        };
+        let more = rows.len() > per_page as usize;
+        rows.truncate(per_page as usize);
+        Ok((rows, more))
+    }
+
+    /// Denied requests since `since`, newest first, at most `limit`, with the file names.
+    pub async fn denials_since(&self, since: OffsetDateTime, limit: u32) -> Result<Vec<portal::DenialRow>, StoreError> {
+        let q = portal::denials_query(since, limit);
+        match self {
+            Store::Sqlite(s) => s.denials(q).await,
+            Store::Postgres(s) => s.denials(q).await,
+        }
+    }
+
+    /// Documents and revoked documents per template.
+    pub async fn template_counts(&self) -> Result<Vec<portal::TemplateCount>, StoreError> {
+        match self {
+            Store::Sqlite(s) => s.template_counts().await,
+            Store::Postgres(s) => s.template_counts().await,
         }
     }
 

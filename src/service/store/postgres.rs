@@ -15,6 +15,7 @@ use tokio::sync::Mutex;
 use tokio_postgres::{Client, Config, NoTls, Row};
 use uuid::Uuid;
 
+use super::portal::{DenialRow, DocumentSummary, Param, Query, TEMPLATE_COUNTS, TemplateCount, for_postgres};
 use super::{MIGRATIONS, StoreError, from_micros, micros};
 use crate::licensing::api::{Decision, DenialCode, Document, RequestRecord};
 
@@ -265,33 +266,55 @@ impl PostgresStore {
             )
             .await
             .map_err(&err)?;
+        rows.iter().map(|r| to_record(r, &self.shown)).collect()
+    }
+
+    pub async fn document_summaries(&self, q: Query) -> Result<Vec<DocumentSummary>, StoreError> {
+        let client = self.client().await?;
+        let err = pg(&self.shown);
+        let params = pg_params(&q.params);
+        let refs: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
+            params.iter().map(|p| p.as_ref() as &(dyn tokio_postgres::types::ToSql + Sync)).collect();
+        let rows = client.query(&for_postgres(&q.sql), &refs).await.map_err(&err)?;
         let mut out = Vec::with_capacity(rows.len());
         for r in rows {
-            let get_err = &err;
-            let time: i64 = r.try_get(0).map_err(get_err)?;
-            let cid: Option<String> = r.try_get(3).map_err(get_err)?;
-            let tid: Option<String> = r.try_get(4).map_err(get_err)?;
-            let rights: String = r.try_get(5).map_err(get_err)?;
-            let decision: String = r.try_get(6).map_err(get_err)?;
-            let code: Option<String> = r.try_get(7).map_err(get_err)?;
-            out.push(RequestRecord {
-                time: from_micros(time)?,
-                principal: r.try_get(1).map_err(get_err)?,
-                action: r.try_get(2).map_err(get_err)?,
-                content_id: cid.as_deref().map(parse_uuid).transpose()?,
-                template_id: tid.as_deref().map(parse_uuid).transpose()?,
-                rights_granted: rights.split(',').filter(|r| !r.is_empty()).map(str::to_string).collect(),
-                decision: if decision == "granted" { Decision::Granted } else { Decision::Denied },
-                code: code
-                    .map(|c| {
-                        DenialCode::ALL
-                            .into_iter()
-                            .find(|d| d.as_str() == c)
-                            .ok_or_else(|| StoreError::Damaged(format!("denial code {c:?}")))
-                    })
-                    .transpose()?,
-                client_address: r.try_get(8).map_err(get_err)?,
-                user_agent: r.try_get(9).map_err(get_err)?,
+            let last: Option<i64> = r.try_get(7).map_err(&err)?;
+            out.push(DocumentSummary {
+                document: to_document(&r, &self.shown)?,
+                last_opened: last.map(from_micros).transpose()?,
+                opens: r.try_get(8).map_err(&err)?,
+                denials: r.try_get(9).map_err(&err)?,
+            });
+        }
+        Ok(out)
+    }
+
+    pub async fn denials(&self, q: Query) -> Result<Vec<DenialRow>, StoreError> {
+        let client = self.client().await?;
+        let err = pg(&self.shown);
+        let params = pg_params(&q.params);
+        let refs: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
+            params.iter().map(|p| p.as_ref() as &(dyn tokio_postgres::types::ToSql + Sync)).collect();
+        let rows = client.query(&for_postgres(&q.sql), &refs).await.map_err(&err)?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            out.push(DenialRow { record: to_record(&r, &self.shown)?, original_name: r.try_get(10).map_err(&err)? });
+        }
+        Ok(out)
+    }
+
+    pub async fn template_counts(&self) -> Result<Vec<TemplateCount>, StoreError> {
+        let client = self.client().await?;
+        let err = pg(&self.shown);
+        let rows = client.query(TEMPLATE_COUNTS, &[]).await.map_err(&err)?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            let tid: String = r.try_get(0).map_err(&err)?;
+            out.push(TemplateCount {
+                template_id: parse_uuid(&tid)?,
+                template_name: r.try_get(1).map_err(&err)?,
+                documents: r.try_get(2).map_err(&err)?,
+                revoked: r.try_get(3).map_err(&err)?,
             });
         }
         Ok(out)
@@ -301,6 +324,48 @@ impl PostgresStore {
         let client = self.client().await?;
         client.execute("DELETE FROM requests WHERE time < $1", &[&micros(t)]).await.map_err(pg(&self.shown))
     }
+}
+
+/// The ten request columns, in `requests_for` order.
+fn to_record(r: &Row, shown: &str) -> Result<RequestRecord, StoreError> {
+    let err = pg(shown);
+    let time: i64 = r.try_get(0).map_err(&err)?;
+    let cid: Option<String> = r.try_get(3).map_err(&err)?;
+    let tid: Option<String> = r.try_get(4).map_err(&err)?;
+    let rights: String = r.try_get(5).map_err(&err)?;
+    let decision: String = r.try_get(6).map_err(&err)?;
+    let code: Option<String> = r.try_get(7).map_err(&err)?;
+    Ok(RequestRecord {
+        time: from_micros(time)?,
+        principal: r.try_get(1).map_err(&err)?,
+        action: r.try_get(2).map_err(&err)?,
+        content_id: cid.as_deref().map(parse_uuid).transpose()?,
+        template_id: tid.as_deref().map(parse_uuid).transpose()?,
+        rights_granted: rights.split(',').filter(|r| !r.is_empty()).map(str::to_string).collect(),
+        decision: if decision == "granted" { Decision::Granted } else { Decision::Denied },
+        code: code
+            .map(|c| {
+                DenialCode::ALL
+                    .into_iter()
+                    .find(|d| d.as_str() == c)
+                    .ok_or_else(|| StoreError::Damaged(format!("denial code {c:?}")))
+            })
+            .transpose()?,
+        client_address: r.try_get(8).map_err(&err)?,
+        user_agent: r.try_get(9).map_err(&err)?,
+    })
+}
+
+fn pg_params(params: &[Param]) -> Vec<Box<dyn tokio_postgres::types::ToSql + Sync + Send>> {
+    params
+        .iter()
+        .map(|p| -> Box<dyn tokio_postgres::types::ToSql + Sync + Send> {
+            match p {
+                Param::Text(t) => Box::new(t.clone()),
+                Param::Int(i) => Box::new(*i),
+            }
+        })
+        .collect()
 }
 
 const DOC_COLUMNS: &str = "content_id, original_name, template_id, template_name, owner, first_seen, revoked";

@@ -10,6 +10,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::portal::{DenialRow, DocumentSummary, Param, Query, TEMPLATE_COUNTS, TemplateCount};
 use super::{MIGRATIONS, StoreError, from_micros, micros};
 use crate::licensing::api::{Decision, DenialCode, Document, RequestRecord};
 
@@ -86,6 +87,57 @@ fn to_document(row: DocRow) -> Result<Document, StoreError> {
         first_seen: from_micros(first_seen)?,
         revoked: revoked != 0,
     })
+}
+
+type RequestRow = (
+    i64,
+    Option<String>,
+    String,
+    Option<String>,
+    Option<String>,
+    String,
+    String,
+    Option<String>,
+    String,
+    Option<String>,
+);
+
+/// The ten request columns, in `requests_for` order.
+fn request_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RequestRow> {
+    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?, r.get(9)?))
+}
+
+fn to_record(row: RequestRow) -> Result<RequestRecord, StoreError> {
+    let (time, principal, action, cid, tid, rights, decision, code, client_address, user_agent) = row;
+    Ok(RequestRecord {
+        time: from_micros(time)?,
+        principal,
+        action,
+        content_id: cid.as_deref().map(parse_uuid).transpose()?,
+        template_id: tid.as_deref().map(parse_uuid).transpose()?,
+        rights_granted: rights.split(',').filter(|r| !r.is_empty()).map(str::to_string).collect(),
+        decision: if decision == "granted" { Decision::Granted } else { Decision::Denied },
+        code: code
+            .map(|c| {
+                DenialCode::ALL
+                    .into_iter()
+                    .find(|d| d.as_str() == c)
+                    .ok_or_else(|| StoreError::Damaged(format!("denial code {c:?}")))
+            })
+            .transpose()?,
+        client_address,
+        user_agent,
+    })
+}
+
+fn sqlite_params(params: &[Param]) -> Vec<rusqlite::types::Value> {
+    params
+        .iter()
+        .map(|p| match p {
+            Param::Text(t) => rusqlite::types::Value::Text(t.clone()),
+            Param::Int(i) => rusqlite::types::Value::Integer(*i),
+        })
+        .collect()
 }
 
 const DOC_COLUMNS: &str = "content_id, original_name, template_id, template_name, owner, first_seen, revoked";
@@ -271,42 +323,65 @@ impl SqliteStore {
                 "SELECT time, principal, action, content_id, template_id, rights, decision, code, client_address, \
                  user_agent FROM requests WHERE content_id = ?1 ORDER BY time, id",
             )?;
-            let rows = stmt.query_map(params![cid.to_string()], |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, Option<String>>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, Option<String>>(3)?,
-                    r.get::<_, Option<String>>(4)?,
-                    r.get::<_, String>(5)?,
-                    r.get::<_, String>(6)?,
-                    r.get::<_, Option<String>>(7)?,
-                    r.get::<_, String>(8)?,
-                    r.get::<_, Option<String>>(9)?,
-                ))
+            let rows = stmt.query_map(params![cid.to_string()], request_row)?;
+            let mut out = Vec::new();
+            for row in rows {
+                out.push(to_record(row?)?);
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    pub async fn document_summaries(&self, q: Query) -> Result<Vec<DocumentSummary>, StoreError> {
+        self.read(move |conn| {
+            let mut stmt = conn.prepare(&q.sql)?;
+            let params = sqlite_params(&q.params);
+            let rows = stmt.query_map(rusqlite::params_from_iter(params.iter()), |r| {
+                Ok((row_document(r)?, r.get::<_, Option<i64>>(7)?, r.get::<_, i64>(8)?, r.get::<_, i64>(9)?))
             })?;
             let mut out = Vec::new();
             for row in rows {
-                let (time, principal, action, cid, tid, rights, decision, code, client_address, user_agent) = row?;
-                out.push(RequestRecord {
-                    time: from_micros(time)?,
-                    principal,
-                    action,
-                    content_id: cid.as_deref().map(parse_uuid).transpose()?,
-                    template_id: tid.as_deref().map(parse_uuid).transpose()?,
-                    rights_granted: rights.split(',').filter(|r| !r.is_empty()).map(str::to_string).collect(),
-                    decision: if decision == "granted" { Decision::Granted } else { Decision::Denied },
-                    code: code
-                        .map(|c| {
-                            DenialCode::ALL
-                                .into_iter()
-                                .find(|d| d.as_str() == c)
-                                .ok_or_else(|| StoreError::Damaged(format!("denial code {c:?}")))
-                        })
-                        .transpose()?,
-                    client_address,
-                    user_agent,
+                let (doc, last, opens, denials) = row?;
+                out.push(DocumentSummary {
+                    document: to_document(doc)?,
+                    last_opened: last.map(from_micros).transpose()?,
+                    opens,
+                    denials,
                 });
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    pub async fn denials(&self, q: Query) -> Result<Vec<DenialRow>, StoreError> {
+        self.read(move |conn| {
+            let mut stmt = conn.prepare(&q.sql)?;
+            let params = sqlite_params(&q.params);
+            let rows = stmt.query_map(rusqlite::params_from_iter(params.iter()), |r| {
+                Ok((request_row(r)?, r.get::<_, Option<String>>(10)?))
+            })?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (rec, original_name) = row?;
+                out.push(DenialRow { record: to_record(rec)?, original_name });
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    pub async fn template_counts(&self) -> Result<Vec<TemplateCount>, StoreError> {
+        self.read(move |conn| {
+            let mut stmt = conn.prepare_cached(TEMPLATE_COUNTS)?;
+            let rows = stmt.query_map([], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?, r.get::<_, i64>(3)?))
+            })?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (tid, template_name, documents, revoked) = row?;
+                out.push(TemplateCount { template_id: parse_uuid(&tid)?, template_name, documents, revoked });
             }
             Ok(out)
         })
@@ -388,5 +463,53 @@ mod tests {
         assert_eq!(requests, vec![denied, record(Uuid::from_u128(1), 20)]);
         assert_eq!(store.purge_requests_before(OffsetDateTime::from_unix_timestamp(15).unwrap()).await.unwrap(), 1);
         assert_eq!(store.requests_for(Uuid::from_u128(1)).await.unwrap().len(), 1);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_sites_queries_count_filter_sort_and_page() {
+        use crate::service::store::Store;
+        use crate::service::store::portal::{DocumentFilter, DocumentSort};
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::Sqlite(SqliteStore::open(&dir.path().join("s.db")).await.unwrap());
+        for (n, owner) in [(1, "Alice@contoso.com"), (2, "alice@contoso.com"), (3, "bob@contoso.com")] {
+            store.upsert_document(&doc(n, owner, 100 + n as i64)).await.unwrap();
+        }
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        let denied = |cid, t| RequestRecord {
+            decision: Decision::Denied,
+            code: Some(DenialCode::NotGranted),
+            rights_granted: vec![],
+            ..record(cid, t)
+        };
+        for rec in [
+            record(Uuid::from_u128(1), now - 10),
+            record(Uuid::from_u128(1), now - 5),
+            denied(Uuid::from_u128(1), now - 4),
+            record(Uuid::from_u128(1), now - 40 * 86400),
+            denied(Uuid::from_u128(3), now - 3),
+            RequestRecord { action: "tracking".into(), ..record(Uuid::from_u128(2), now - 2) },
+        ] {
+            store.record_request(&rec).await.unwrap();
+        }
+        let since = OffsetDateTime::from_unix_timestamp(now - 30 * 86400).unwrap();
+        let mine = DocumentFilter { owners: Some(vec!["ALICE@contoso.com".into()]), ..Default::default() };
+        let (rows, more) = store.document_summaries(&mine, DocumentSort::Opens, true, since, 1, 10).await.unwrap();
+        assert!(!more);
+        let got: Vec<_> = rows.iter().map(|r| (r.document.content_id.as_u128(), r.opens, r.denials)).collect();
+        assert_eq!(got, [(1, 2, 1), (2, 0, 0)]);
+        assert_eq!(rows[0].last_opened.unwrap().unix_timestamp(), now - 5);
+        assert_eq!(rows[1].last_opened, None);
+        let (rows, more) = store.document_summaries(&mine, DocumentSort::Name, false, since, 1, 1).await.unwrap();
+        assert_eq!((rows[0].document.content_id.as_u128(), more), (1, true));
+        let named = DocumentFilter { name_contains: Some("F3.DOC".into()), ..Default::default() };
+        let (rows, _) = store.document_summaries(&named, DocumentSort::FirstSeen, true, since, 1, 10).await.unwrap();
+        assert_eq!(rows.len(), 1);
+        let wild = DocumentFilter { name_contains: Some("%".into()), ..Default::default() };
+        assert!(store.document_summaries(&wild, DocumentSort::Name, true, since, 1, 10).await.unwrap().0.is_empty());
+        let denials = store.denials_since(OffsetDateTime::from_unix_timestamp(now - 86400).unwrap(), 10).await.unwrap();
+        assert_eq!(denials.len(), 2);
+        assert_eq!(denials[0].original_name.as_deref(), Some("f3.docx"));
+        let counts = store.template_counts().await.unwrap();
+        assert_eq!((counts.len(), counts[0].documents, counts[0].revoked), (1, 3, 0));
     }
 }
