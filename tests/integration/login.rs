@@ -14,19 +14,19 @@ use std::time::{Duration, Instant};
 use crate::support::service::Deployment;
 use crate::util::root;
 
-fn oidc_dir() -> PathBuf {
+pub(crate) fn oidc_dir() -> PathBuf {
     root().join("tests/oidc")
 }
 
 /// The provider, started on a free loopback port; its stdout lines (one per token grant) are collected.
-struct Provider {
+pub(crate) struct Provider {
     child: Child,
-    issuer: String,
+    pub(crate) issuer: String,
     lines: Arc<Mutex<Vec<String>>>,
 }
 
 impl Provider {
-    fn start(env: &[(&str, &str)]) -> Provider {
+    pub(crate) fn start(env: &[(&str, &str)]) -> Provider {
         assert!(
             oidc_dir().join("node_modules/oidc-provider").is_dir(),
             "tests/oidc/node_modules is missing: run `npm ci --prefix tests/oidc`"
@@ -57,7 +57,7 @@ impl Provider {
         self.lines.lock().unwrap().iter().filter(|l| *l == &format!("grant {grant}")).count()
     }
 
-    fn jwks(&self) -> String {
+    pub(crate) fn jwks(&self) -> String {
         let mut answer = ureq::get(&format!("{}/jwks", self.issuer)).call().unwrap();
         answer.body_mut().read_to_string().unwrap()
     }

@@ -26,6 +26,7 @@ mod ldap_directory;
 mod license_server;
 mod login;
 mod platform_boundary;
+mod portal;
 mod powershell_syntax;
 mod protect_roundtrip;
 mod reader;

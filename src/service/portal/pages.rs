@@ -347,8 +347,9 @@ pub fn timeline(requests: &[RequestRecord], now: OffsetDateTime, days: i64) -> M
                         }
                     }
                 }
-                @for i in [0usize, days as usize / 2, days as usize - 1] {
-                    text x=(format!("{:.1}", left + 2.0 + slot * i as f64 + slot / 2.0)) y=(h - 8.0) text-anchor="middle" font-size="11" fill="#333" { (label(i)) }
+                @for (i, anchor) in [(0usize, "start"), (days as usize / 2, "middle"), (days as usize - 1, "end")] {
+                    @let x = match anchor { "start" => left, "end" => w - 4.0, _ => left + 2.0 + slot * i as f64 + slot / 2.0 };
+                    text x=(format!("{x:.1}")) y=(h - 8.0) text-anchor=(anchor) font-size="11" fill="#333" { (label(i)) }
                 }
             }
             figcaption {
