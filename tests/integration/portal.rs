@@ -475,3 +475,134 @@ fn another_user_can_neither_see_nor_revoke_names_render_as_text_and_every_change
     let who = s.browser.goto("carol", "/portal/");
     assert!(who["signed_in_as"].as_str().unwrap().contains(CAROL), "{who}");
 }
+
+/// The site's store queries on one back end: a fixed scenario, the answers as text.
+async fn site_queries(store: &fci_connector::service::store::Store) -> Vec<String> {
+    use fci_connector::licensing::api::{DenialCode, Document, RequestRecord};
+    use fci_connector::service::store::portal::{DocumentFilter, DocumentSort};
+    use time::OffsetDateTime;
+    use uuid::Uuid;
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    let at = |t: i64| OffsetDateTime::from_unix_timestamp(t).unwrap();
+    for (n, owner, name) in [
+        (1u128, "Alice@Contoso.com", "Q3 forecast.docx"),
+        (2, "alice@contoso.com", "50%_off.xlsx"),
+        (3, "bob@contoso.com", "review.docx"),
+    ] {
+        let template = if n == 3 { 98 } else { 99 };
+        store
+            .upsert_document(&Document {
+                content_id: Uuid::from_u128(n),
+                original_name: name.into(),
+                template_id: Uuid::from_u128(template),
+                template_name: format!("T{template}"),
+                owner: Some(owner.into()),
+                first_seen: at(now - 100 * 86400 + n as i64 * 86400),
+                revoked: false,
+            })
+            .await
+            .unwrap();
+    }
+    store.set_revoked(Uuid::from_u128(2), true, "alice").await.unwrap();
+    let rec = |n: u128, t: i64, granted: bool, action: &str| RequestRecord {
+        time: at(t),
+        principal: Some(if granted { "alice@contoso.com" } else { "carol@contoso.com" }.into()),
+        action: action.into(),
+        content_id: Some(Uuid::from_u128(n)),
+        template_id: Some(Uuid::from_u128(99)),
+        rights_granted: if granted { vec!["VIEW".into()] } else { vec![] },
+        decision: if granted { Decision::Granted } else { Decision::Denied },
+        code: (!granted).then_some(DenialCode::NotGranted),
+        client_address: "127.0.0.1:1".into(),
+        user_agent: None,
+    };
+    for r in [
+        rec(1, now - 10, true, "license"),
+        rec(1, now - 9, true, "license"),
+        rec(1, now - 8, false, "license"),
+        rec(1, now - 40 * 86400, true, "license"),
+        rec(2, now - 7, false, "license"),
+        rec(2, now - 2 * 86400, false, "license"),
+        rec(3, now - 6, true, "tracking"),
+    ] {
+        store.record_request(&r).await.unwrap();
+    }
+    let since = at(now - 30 * 86400);
+    let mut out = Vec::new();
+    let filters = [
+        DocumentFilter { owners: Some(vec!["ALICE@contoso.com".into(), "alice".into()]), ..Default::default() },
+        DocumentFilter { name_contains: Some("%_".into()), ..Default::default() },
+        DocumentFilter { owner_contains: Some("BOB@".into()), ..Default::default() },
+        DocumentFilter {
+            template_id: Some(Uuid::from_u128(99)),
+            seen_from: Some(at(now - 99 * 86400 + 10)),
+            ..Default::default()
+        },
+        DocumentFilter { content_id: Some(Uuid::from_u128(3)), seen_before: Some(at(now)), ..Default::default() },
+        DocumentFilter::default(),
+    ];
+    for filter in &filters {
+        for sort in DocumentSort::ALL {
+            for descending in [false, true] {
+                let (rows, more) = store.document_summaries(filter, sort, descending, since, 1, 2).await.unwrap();
+                let shown: Vec<String> = rows
+                    .iter()
+                    .map(|r| {
+                        let d = &r.document;
+                        format!(
+                            "{} {} {} {:?} {} {} {}",
+                            d.content_id.as_u128(),
+                            d.original_name,
+                            d.revoked,
+                            r.last_opened.map(|t| t.unix_timestamp() - now),
+                            r.opens,
+                            r.denials,
+                            d.first_seen.unix_timestamp() - now
+                        )
+                    })
+                    .collect();
+                out.push(format!("{filter:?} {sort:?} desc={descending}: {shown:?} more={more}"));
+            }
+        }
+    }
+    let denials = store.denials_since(at(now - 86400), 10).await.unwrap();
+    out.push(format!(
+        "denials: {:?}",
+        denials.iter().map(|d| (d.record.time.unix_timestamp() - now, d.original_name.clone())).collect::<Vec<_>>()
+    ));
+    let counts = store.template_counts().await.unwrap();
+    out.push(format!(
+        "templates: {:?}",
+        counts.iter().map(|c| (c.template_name.clone(), c.documents, c.revoked)).collect::<Vec<_>>()
+    ));
+    out
+}
+
+#[test]
+#[ignore = "needs root (runs PostgreSQL as the postgres user) and PostgreSQL 15's server binaries"]
+fn the_sites_queries_answer_alike_on_sqlite_and_postgresql() {
+    let cluster = crate::store_postgres::PgCluster::start().expect("PostgreSQL server binaries");
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    runtime.block_on(async {
+        use fci_connector::service::store::Store;
+        let sqlite = Store::open("sqlite://site.db", dir.path()).await.unwrap();
+        let postgres = Store::open(&cluster.url, dir.path()).await.unwrap();
+        let (a, b) = (site_queries(&sqlite).await, site_queries(&postgres).await);
+        for (x, y) in a.iter().zip(&b) {
+            assert_eq!(x, y);
+        }
+        assert_eq!(a.len(), b.len());
+        // And the answers are the right ones (on both, then).
+        // The owner filter's lines come first, two per sort column in DocumentSort::ALL order: Opens, descending.
+        let mine = &a[11];
+        assert!(mine.contains("Opens desc=true"), "{mine}");
+        assert!(mine.contains("[\"1 Q3 forecast.docx false Some(-9) 2 1 "), "{mine}");
+        assert!(
+            a.iter().any(|l| l.contains("name_contains: Some(\"%_\")") && l.contains("2 50%_off.xlsx true None 0 2")),
+            "{a:#?}"
+        );
+        assert_eq!(a[a.len() - 2], "denials: [(-7, Some(\"50%_off.xlsx\")), (-8, Some(\"Q3 forecast.docx\"))]");
+        assert_eq!(a[a.len() - 1], "templates: [(\"T98\", 1, 0), (\"T99\", 2, 1)]");
+    });
+}
