@@ -606,3 +606,29 @@ fn the_sites_queries_answer_alike_on_sqlite_and_postgresql() {
         assert_eq!(a[a.len() - 1], "templates: [(\"T98\", 1, 0), (\"T99\", 2, 1)]");
     });
 }
+
+#[test]
+fn with_a_portal_section_serve_refuses_to_start_without_a_good_session_key() {
+    let d = Deployment::new();
+    let portal = "\n[portal]\nclient_id = \"fci-portal\"\nredirect_url = \"https://127.0.0.1/portal/callback\"\n\
+                  session_key_env = \"FCI_PORTAL_KEY\"\n";
+    std::fs::write(&d.config, d.config_text("") + portal).unwrap();
+    for (key, why) in [(None, "neither the environment variable"), (Some("too short"), "at least 32 are needed")] {
+        let mut serve = d.serve_command();
+        serve.env_remove("FCI_PORTAL_KEY").env_remove("CREDENTIALS_DIRECTORY");
+        if let Some(k) = key {
+            serve.env("FCI_PORTAL_KEY", k);
+        }
+        let status = serve.status().unwrap();
+        let log = std::fs::read_to_string(d.path().join("serve.log")).unwrap();
+        assert_eq!(status.code(), Some(6), "{log}");
+        assert!(log.contains("session_key_env FCI_PORTAL_KEY") && log.contains(why), "{log}");
+    }
+    // A redirect that is not the site's callback over https is a config error naming the line.
+    let bad = portal.replace("https://127.0.0.1/portal/callback", "http://127.0.0.1/cb");
+    std::fs::write(&d.config, d.config_text("") + &bad).unwrap();
+    let status = d.serve_command().env("FCI_PORTAL_KEY", "k".repeat(40)).status().unwrap();
+    let log = std::fs::read_to_string(d.path().join("serve.log")).unwrap();
+    assert_eq!(status.code(), Some(6), "{log}");
+    assert!(log.contains("redirect_url") && log.contains("serve.toml:"), "{log}");
+}

@@ -555,6 +555,7 @@ async fn change_access(
     body: Body,
     revoke: bool,
 ) -> Response {
+    let started = std::time::Instant::now();
     let v = match viewer(&svc, &conn, &headers, "/portal/", true) {
         Ok(v) => v,
         Err(r) => return r,
@@ -581,8 +582,8 @@ async fn change_access(
     };
     if !csrf_ok {
         record.code = Some(DenialCode::BadRequest);
-        if let Err(e) = svc.store.record_request(&record).await {
-            return store_failed(e);
+        if let Err(r) = commit(&svc, &record, started).await {
+            return r;
         }
         return v.respond(error_page(
             StatusCode::FORBIDDEN,
@@ -594,8 +595,8 @@ async fn change_access(
         Err(r) => {
             if record.content_id.is_some() && r.status() == StatusCode::NOT_FOUND {
                 record.code = Some(DenialCode::NotGranted);
-                if let Err(e) = svc.store.record_request(&record).await {
-                    return store_failed(e);
+                if let Err(r) = commit(&svc, &record, started).await {
+                    return r;
                 }
             }
             return r;
@@ -611,8 +612,8 @@ async fn change_access(
         Ok(false) => record.code = Some(DenialCode::UnknownDocument),
         Err(e) => return store_failed(e),
     }
-    if let Err(e) = svc.store.record_request(&record).await {
-        return store_failed(e);
+    if let Err(r) = commit(&svc, &record, started).await {
+        return r;
     }
     tracing::info!(
         action,
@@ -626,6 +627,13 @@ async fn change_access(
         d.content_id,
         if revoke { "revoked" } else { "restored" }
     )))
+}
+
+/// Record a revoke/restore request as the API does (the store, then the metrics).
+async fn commit(svc: &Service, record: &RequestRecord, started: std::time::Instant) -> Result<(), Response> {
+    svc.store.record_request(record).await.map_err(store_failed)?;
+    svc.metrics.observe(&record.action, started.elapsed().as_secs_f64(), record.code);
+    Ok(())
 }
 
 async fn signin_handler(State(svc): State<Arc<Service>>, Query(query): Query<HashMap<String, String>>) -> Response {
