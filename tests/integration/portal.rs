@@ -392,6 +392,17 @@ fn another_user_can_neither_see_nor_revoke_names_render_as_text_and_every_change
     let post =
         s.browser.run(json!({"as": "anon", "do": "post", "path": format!("{doc}/revoke"), "form": {"confirm": "yes"}}));
     assert_eq!(post["status"], 403);
+    // Sign-in starts the code flow with PKCE, state and nonce; a callback with another state is refused.
+    let start = s.browser.run(json!({"as": "anon", "do": "get", "path": "/portal/signin?next=/portal/"}));
+    assert_eq!(start["status"], 303);
+    let to = start["headers"]["location"].as_str().unwrap();
+    for part in ["client_id=fci-portal", "code_challenge_method=S256", "code_challenge=", "state=", "nonce="] {
+        assert!(to.contains(part), "{to}");
+    }
+    let forged = s.browser.run(json!({"as": "anon", "do": "get", "path": "/portal/callback?code=x&state=forged"}));
+    assert_eq!(forged["status"], 403);
+    assert!(forged["text"].as_str().unwrap().contains("another state"), "{forged}");
+    assert_eq!(s.browser.run(json!({"as": "anon", "do": "get", "path": "/portal/"}))["status"], 303);
 
     // The file name renders as text: no element made of it, no script run.
     let mine = s.browser.run(json!({"as": "alice", "do": "signin", "user": ALICE}));
