@@ -100,7 +100,7 @@ fn a_revocation_through_one_instance_is_refused_by_the_other_and_records_survive
     let r = a.client(&d).post_empty(&api::revoke_path(&cid), Some(&owner));
     assert_eq!(r.status, 200, "{}", r.text());
     assert!(r.json::<Revocation>().revoked);
-    let denied = b.client(&d).open(Some(&reader), &file).err().expect("B must refuse the revoked file");
+    let Err(denied) = b.client(&d).open(Some(&reader), &file) else { panic!("B must refuse the revoked file") };
     assert_eq!((denied.status, denied.denial().error), (451, DenialCode::Revoked));
     // Lifted through B; A grants again.
     assert_eq!(b.client(&d).post_empty(&api::unrevoke_path(&cid), Some(&owner)).status, 200);
