@@ -541,14 +541,32 @@ fn records_past_their_retention_are_purged_at_start() {
 
 #[cfg(unix)]
 #[test]
-fn sigterm_stops_the_service_cleanly() {
+fn sigterm_lets_the_request_in_flight_finish_then_stops() {
     let d = Deployment::new();
     let mut serve = d.start();
-    let file = d.protect("s.txt", b"s", OWNER, TEMPLATE_ID);
-    d.client().open(Some(&d.idp.token("alice@contoso.com", &[])), &file).unwrap();
+    let file = d.protect("s.txt", b"in flight", OWNER, TEMPLATE_ID);
+    let client = d.client();
+    let key = fci_connector::licensing::seal::ClientKey::generate().unwrap();
+    let body =
+        serde_json::to_vec(&api::LicenseRequest { license: header_of(&file), client_key: key.public_bytes().to_vec() })
+            .unwrap();
+    // The request is in its handler, reading the body, when the service is told to stop.
+    let alice = d.idp.token("alice@contoso.com", &[]);
+    let mut pending = client.begin_expecting_continue("POST", api::LICENSES, Some(&alice), body.len());
+    pending.await_continue();
+    pending.send(&body[..body.len() / 2]).unwrap();
     let pid = serve.child.id().to_string();
     assert!(std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    // Wait (bounded) until the service has seen the signal: it logs that it is stopping.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !serve.log_text().contains("stopping") {
+        assert!(std::time::Instant::now() < deadline, "no shutdown logged:\n{}", serve.log_text());
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    // The rest of the request is still answered, with a use license.
+    pending.send(&body[body.len() / 2..]).unwrap_or_else(|e| panic!("{e}:\n{}", serve.log_text()));
+    let a = pending.answer();
+    assert_eq!(a.status, 200, "{}", a.text());
     let status = loop {
         if let Some(status) = serve.child.try_wait().unwrap() {
             break status;
@@ -557,5 +575,9 @@ fn sigterm_stops_the_service_cleanly() {
         std::thread::sleep(std::time::Duration::from_millis(20));
     };
     assert_eq!(status.code(), Some(0), "{}", serve.log_text());
-    assert!(serve.log_text().contains("\"stopped\""), "{}", serve.log_text());
+    // New connections are refused once it stopped; the granted request was recorded.
+    assert!(std::net::TcpStream::connect(d.addr()).is_err());
+    let _serve = d.start();
+    let t = tracking(&d, &d.idp.token(OWNER, &[]), content_id(&file));
+    assert_eq!(t.requests.iter().filter(|r| r.decision == Decision::Granted && r.action == "license").count(), 1);
 }
