@@ -28,6 +28,7 @@ use crate::licensing::api::{
 };
 use crate::licensing::seal;
 use crate::licensing::use_license::{Claims, FRESH_SECONDS};
+use crate::protect::container::Envelope;
 use crate::{Error, ExitClass};
 
 /// How long a client has to finish the TLS handshake.
@@ -208,22 +209,21 @@ struct Evaluated {
     grants: Vec<crate::protect::templates::Grant>,
 }
 
-/// Record the content and template ids a license block claims, before anything is checked: a refused request
-/// (a bad token, a tampered license) still shows in the tracking of the content it named.
-fn note_content(call: &mut Call, block: &[u8]) {
-    if let Ok(envelope) = license::parse(block) {
+/// Parse a license block, and record the content and template ids it claims before anything is checked: a refused
+/// request (a bad token, a tampered license) still shows in the tracking of the content it named.
+fn parse_noting(call: &mut Call, block: &[u8]) -> Result<Envelope, Refusal> {
+    let parsed = license::parse(block);
+    if let Ok(envelope) = &parsed {
         call.record.content_id = Some(envelope.license.content_id);
         call.record.template_id = Some(envelope.license.template_id);
     }
+    parsed
 }
 
-/// The license block's checks (parse, issuer key, unwrap + MAC, template served), then the document upserted.
-async fn evaluate(call: &mut Call, block: Vec<u8>) -> Result<Evaluated, Refusal> {
-    if call.record.content_id.is_none() {
-        note_content(call, &block);
-    }
+/// The license block's checks (issuer key, unwrap + MAC, template served), then the document upserted.
+async fn evaluate(call: &mut Call, envelope: Envelope) -> Result<Evaluated, Refusal> {
     let svc = call.svc.clone();
-    let verified = tokio::task::spawn_blocking(move || license::verify(&block, &svc.issuer_keys, &svc.cache))
+    let verified = tokio::task::spawn_blocking(move || license::verify(envelope, &svc.issuer_keys, &svc.cache))
         .await
         .map_err(|e| internal("license check", e))??;
     let l = &verified.envelope.license;
@@ -263,12 +263,12 @@ async fn license_handler(
 
 async fn issue(call: &mut Call, conn: &ConnInfo, headers: &HeaderMap, body: Body) -> Result<Response, Refusal> {
     let request: LicenseRequest = json_body(headers, body).await?;
-    note_content(call, &request.license);
+    let parsed = parse_noting(call, &request.license);
     let principal = call.sign_in(conn, headers)?;
     if request.client_key.len() != seal::PUBLIC_KEY_LEN {
         return Err(Refusal::new(DenialCode::BadRequest, "client_key is not a 32-byte X25519 public key"));
     }
-    let ev = evaluate(call, request.license).await?;
+    let ev = evaluate(call, parsed?).await?;
     let svc = call.svc.clone();
     let rights = rights_for(&svc, &ev, &principal);
     let l = &ev.verified.envelope.license;
@@ -317,9 +317,9 @@ async fn access_handler(
     let mut call = Call::new(&svc, "access", &conn, &headers);
     let result = async {
         let request: AccessRequest = json_body(&headers, body).await?;
-        note_content(&mut call, &request.license);
+        let parsed = parse_noting(&mut call, &request.license);
         let principal = call.sign_in(&conn, &headers)?;
-        let ev = evaluate(&mut call, request.license).await?;
+        let ev = evaluate(&mut call, parsed?).await?;
         let rights = rights_for(&svc, &ev, &principal);
         let l = &ev.verified.envelope.license;
         let now = OffsetDateTime::now_utc();
@@ -351,7 +351,8 @@ async fn register_handler(
             return Err(Refusal::new(DenialCode::RateLimited, "too many registrations; try again in a minute"));
         }
         let request: RegisterRequest = json_body(&headers, body).await?;
-        let ev = evaluate(&mut call, request.license).await?;
+        let parsed = parse_noting(&mut call, &request.license);
+        let ev = evaluate(&mut call, parsed?).await?;
         Ok(Json(ev.document).into_response())
     }
     .await;

@@ -100,9 +100,9 @@ pub fn parse(block: &[u8]) -> Result<Envelope, Refusal> {
     Ok(Envelope { header, license })
 }
 
-/// Parse, find the issuer key, unwrap and verify (blocking: an RSA private-key operation on a cache miss).
-pub fn verify(block: &[u8], keys: &IssuerKeys, cache: &KeyCache) -> Result<Verified, Refusal> {
-    let envelope = parse(block)?;
+/// Find the issuer key, unwrap and verify a parsed license block (blocking: an RSA private-key operation on a
+/// cache miss).
+pub fn verify(envelope: Envelope, keys: &IssuerKeys, cache: &KeyCache) -> Result<Verified, Refusal> {
     let holder = envelope.license.wraps.iter().find_map(|w| keys.get(&w.key_id)).ok_or_else(|| {
         Refusal::new(DenialCode::UnknownTemplate, "none of the license's key wraps is for a key this service holds")
     })?;

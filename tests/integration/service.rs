@@ -266,9 +266,14 @@ fn bad_tokens_foreign_certificates_and_no_credentials_are_refused_with_401() {
     let a = client.post(api::DOCUMENTS, None, &api::RegisterRequest { license: header_of(&file) });
     assert_eq!(a.status, 200, "{}", a.text());
     let user = "alice@contoso.com";
-    for token in
-        [d.idp.expired(user), d.idp.forged(user), d.idp.alg_none(user), d.idp.wrong_audience(user), "junk".into()]
-    {
+    // HS256 keyed with the issuer's public key: the classic algorithm confusion.
+    let public_pem = std::fs::read(util::key("stranger.pub.pem")).unwrap();
+    let mut h = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
+    h.kid = Some(crate::support::oidc::RSA_KID.into());
+    let claims = crate::support::oidc::Idp::claims(user, &[]);
+    let confused = jsonwebtoken::encode(&h, &claims, &jsonwebtoken::EncodingKey::from_secret(&public_pem)).unwrap();
+    let tokens = [d.idp.expired(user), d.idp.forged(user), d.idp.alg_none(user), d.idp.wrong_audience(user), confused];
+    for token in tokens.into_iter().chain(["junk".to_string()]) {
         let a = client.open(Some(&token), &file).unwrap_err();
         assert_eq!((a.status, a.denial().error), (401, DenialCode::BadToken), "{}", a.text());
         assert!(!a.text().contains(&token), "a denial must not quote the token");
@@ -281,7 +286,7 @@ fn bad_tokens_foreign_certificates_and_no_credentials_are_refused_with_401() {
     // All recorded, with the content id the request named and no principal.
     let t = tracking(&d, &d.idp.token(OWNER, &[]), content_id(&file));
     let codes: Vec<_> = t.requests.iter().skip(1).map(|r| (r.principal.clone(), r.code)).collect();
-    let mut expected = vec![(None, Some(DenialCode::BadToken)); 5];
+    let mut expected = vec![(None, Some(DenialCode::BadToken)); 6];
     expected.push((None, Some(DenialCode::SignInRequired)));
     expected.push((None, Some(DenialCode::BadCertificate)));
     assert_eq!(codes, expected);
