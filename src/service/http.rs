@@ -145,39 +145,39 @@ impl Call {
     /// Record the outcome, then answer. A request whose record cannot be committed is answered 500, never
     /// granted.
     async fn finish(mut self, result: Result<Response, Refusal>) -> Response {
-        let (mut response, refusal) = match result {
-            Ok(r) => {
-                self.record.decision = Decision::Granted;
-                (Some(r), None)
-            }
+        match &result {
+            Ok(_) => self.record.decision = Decision::Granted,
             Err(refusal) => {
                 self.record.decision = Decision::Denied;
                 self.record.code = Some(refusal.code);
                 self.record.rights_granted.clear();
-                (None, Some(refusal))
+            }
+        }
+        let result = match self.svc.store.record_request(&self.record).await {
+            Ok(()) => result,
+            Err(e) => {
+                tracing::error!(problem = %e, action = self.endpoint, "cannot record the request; answering 500");
+                Err(Refusal::new(
+                    DenialCode::Internal,
+                    "the service could not record the request; nothing was released",
+                ))
             }
         };
-        let mut code = self.record.code;
-        if let Err(e) = self.svc.store.record_request(&self.record).await {
-            tracing::error!(problem = %e, action = self.endpoint, "cannot record the request; answering 500");
-            response = None;
-            code = Some(DenialCode::Internal);
-        }
+        let code = result.as_ref().err().map(|r| r.code);
         tracing::info!(
             action = self.endpoint,
             principal = self.record.principal.as_deref().unwrap_or("-"),
             content_id = %self.record.content_id.map(|c| c.to_string()).unwrap_or_default(),
             rights = %self.record.rights_granted.join(","),
-            code = code.map(|c| c.as_str()).unwrap_or("granted"),
+            code = code.map_or("granted", |c| c.as_str()),
             client = %self.record.client_address,
             "request"
         );
         self.svc.metrics.observe(self.endpoint, self.started.elapsed().as_secs_f64(), code);
-        match (response, refusal) {
-            (Some(r), _) => r,
-            (None, Some(r)) if code == Some(r.code) => denial(r.code, &r.message),
-            _ => denial(DenialCode::Internal, "the service could not record the request; nothing was released"),
+        if code.is_none() && self.endpoint == "license" {
+            self.svc.metrics.granted();
         }
+        result.unwrap_or_else(|r| denial(r.code, &r.message))
     }
 }
 
@@ -304,7 +304,6 @@ async fn issue(call: &mut Call, conn: &ConnInfo, headers: &HeaderMap, body: Body
     claims.set_sealed_key(&sealed);
     let use_license = svc.signer.sign(&claims).map_err(|e| internal("signing", e))?;
     call.record.rights_granted = rights;
-    svc.metrics.granted();
     Ok(Json(LicenseAnswer { use_license }).into_response())
 }
 
