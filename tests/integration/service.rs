@@ -106,6 +106,14 @@ fn the_owner_gets_owner_an_admin_every_right_and_others_are_refused_and_audited(
     assert_eq!(owner.plaintext, b"quarterly plan");
     let admin = client.open(Some(&d.idp.token(ADMIN, &[])), &file).unwrap();
     assert_eq!(admin.claims.rights.len(), 14);
+    let access = client.post(
+        api::ACCESS,
+        Some(&d.idp.token("alice@contoso.com", &[])),
+        &api::AccessRequest { license: header_of(&file) },
+    );
+    let access: api::AccessAnswer = access.json();
+    assert_eq!((access.rights.as_slice(), access.revoked), (&["VIEW".to_string(), "EDIT".to_string()][..], false));
+    assert!(access.offline_until.is_some() && access.valid_until.is_some());
     let mallory = d.idp.token("mallory@evil.example", &["finance-readers"]);
     let denied = client.open(Some(&mallory), &file).unwrap_err();
     let denial = denied.denial();
@@ -330,7 +338,17 @@ fn registration_needs_a_verified_license_and_shows_the_document_to_its_owner() {
     let a = client.post(api::DOCUMENTS, None, &api::RegisterRequest { license: swapped });
     assert_eq!((a.status, a.denial().error), (422, DenialCode::InvalidLicense));
     let page: DocumentPage = client.get(api::DOCUMENTS, Some(&d.idp.token(OWNER, &[]))).json();
-    assert_eq!(page.documents, [doc]);
+    assert_eq!(page.documents, std::slice::from_ref(&doc));
+    // Pages, newest first.
+    let second = d.protect("newer.docx", b"newer", OWNER, TEMPLATE_ID);
+    client.post(api::DOCUMENTS, None, &api::RegisterRequest { license: header_of(&second) });
+    let admin = d.idp.token(ADMIN, &[]);
+    let first: DocumentPage = client.get(&format!("{}?per_page=1", api::DOCUMENTS), Some(&admin)).json();
+    assert_eq!((first.documents[0].content_id, first.next_page), (content_id(&second), Some(2)));
+    let last: DocumentPage = client.get(&format!("{}?page=2&per_page=1", api::DOCUMENTS), Some(&admin)).json();
+    assert_eq!((last.documents, last.next_page), (vec![doc], None));
+    let a = client.get(&format!("{}?page=0", api::DOCUMENTS), Some(&admin));
+    assert_eq!(a.denial().error, DenialCode::BadRequest);
 }
 
 #[test]
