@@ -125,7 +125,7 @@ impl Call {
     }
 
     /// Sign the caller in, and hold them to the rate limit.
-    fn sign_in(&mut self, conn: &ConnInfo, headers: &HeaderMap) -> Result<Principal, Refusal> {
+    async fn sign_in(&mut self, conn: &ConnInfo, headers: &HeaderMap) -> Result<Principal, Refusal> {
         let authorization = match headers.get(header::AUTHORIZATION) {
             Some(v) => Some(v.to_str().map_err(|_| Refusal::new(DenialCode::BadToken, "unreadable Authorization"))?),
             None => None,
@@ -134,6 +134,7 @@ impl Call {
             .svc
             .auth
             .authenticate(authorization, conn.certs.as_deref().map(Vec::as_slice))
+            .await
             .map_err(|f| Refusal::new(f.code, f.message))?;
         self.record.principal = Some(principal.name.clone());
         if !self.svc.limiter.allow(&principal.name) {
@@ -264,7 +265,7 @@ async fn license_handler(
 async fn issue(call: &mut Call, conn: &ConnInfo, headers: &HeaderMap, body: Body) -> Result<Response, Refusal> {
     let request: LicenseRequest = json_body(headers, body).await?;
     let parsed = parse_noting(call, &request.license);
-    let principal = call.sign_in(conn, headers)?;
+    let principal = call.sign_in(conn, headers).await?;
     if request.client_key.len() != seal::PUBLIC_KEY_LEN {
         return Err(Refusal::new(DenialCode::BadRequest, "client_key is not a 32-byte X25519 public key"));
     }
@@ -317,7 +318,7 @@ async fn access_handler(
     let result = async {
         let request: AccessRequest = json_body(&headers, body).await?;
         let parsed = parse_noting(&mut call, &request.license);
-        let principal = call.sign_in(&conn, &headers)?;
+        let principal = call.sign_in(&conn, &headers).await?;
         let ev = evaluate(&mut call, parsed?).await?;
         let rights = rights_for(&svc, &ev, &principal);
         let l = &ev.verified.envelope.license;
@@ -366,7 +367,7 @@ async fn documents_handler(
 ) -> Response {
     let mut call = Call::new(&svc, "documents", &conn, &headers);
     let result = async {
-        let principal = call.sign_in(&conn, &headers)?;
+        let principal = call.sign_in(&conn, &headers).await?;
         let number =
             |name: &str, default: u32| match query.get(name) {
                 None => Ok(default),
@@ -411,7 +412,7 @@ async fn owned_document(call: &mut Call, principal: &Principal, cid: &str) -> Re
 async fn set_revoked(svc: Arc<Service>, conn: ConnInfo, headers: HeaderMap, cid: String, revoked: bool) -> Response {
     let mut call = Call::new(&svc, if revoked { "revoke" } else { "unrevoke" }, &conn, &headers);
     let result = async {
-        let principal = call.sign_in(&conn, &headers)?;
+        let principal = call.sign_in(&conn, &headers).await?;
         let document = owned_document(&mut call, &principal, &cid).await?;
         let known = svc
             .store
@@ -453,7 +454,7 @@ async fn tracking_handler(
 ) -> Response {
     let mut call = Call::new(&svc, "tracking", &conn, &headers);
     let result = async {
-        let principal = call.sign_in(&conn, &headers)?;
+        let principal = call.sign_in(&conn, &headers).await?;
         let document = owned_document(&mut call, &principal, &cid).await?;
         let requests = svc.store.requests_for(document.content_id).await.map_err(|e| internal("store", e))?;
         Ok(Json(Tracking { document, requests }).into_response())
@@ -481,7 +482,7 @@ async fn metrics_handler(
     headers: HeaderMap,
 ) -> Response {
     let mut call = Call::new(&svc, "metrics", &conn, &headers);
-    match call.sign_in(&conn, &headers) {
+    match call.sign_in(&conn, &headers).await {
         Ok(p) if policy::is_admin(&svc.config.admins, &p) => metrics_response(&svc),
         Ok(_) => denial(DenialCode::NotGranted, "metrics are for admins (or the loopback health port)"),
         Err(r) => denial(r.code, &r.message),
