@@ -76,6 +76,9 @@ impl Deployment {
             .success();
         let templates = root.join("templates");
         let issuer_pub = keys.join("issuer.pub.pem");
+        // Once `templates create --license-server URL` exists (format 1.1), both templates name this service's
+        // URL (`format!("https://127.0.0.1:{port}/")`, the port chosen below) so that `protect` writes it into
+        // every license.
         let mut create = util::cmd();
         create.arg("--templates").arg(&templates).args(["templates", "create", "--id", TEMPLATE_ID]);
         create.args(["--name", "Contoso - Confidential", "--expires-after-days", "365", "--offline-days", "7"]);
