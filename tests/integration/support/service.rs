@@ -65,6 +65,8 @@ impl Deployment {
     pub fn new() -> Deployment {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
+        // Chosen first: the templates will name the service's URL.
+        let port = free_port();
         for sub in ["keys", "tls", "templates", "data"] {
             std::fs::create_dir_all(root.join(sub)).unwrap();
         }
@@ -77,7 +79,7 @@ impl Deployment {
         let templates = root.join("templates");
         let issuer_pub = keys.join("issuer.pub.pem");
         // Once `templates create --license-server URL` exists (format 1.1), both templates name this service's
-        // URL (`format!("https://127.0.0.1:{port}/")`, the port chosen below) so that `protect` writes it into
+        // URL (`format!("https://127.0.0.1:{port}/")`) so that `protect` writes it into
         // every license.
         let mut create = util::cmd();
         create.arg("--templates").arg(&templates).args(["templates", "create", "--id", TEMPLATE_ID]);
@@ -101,7 +103,7 @@ impl Deployment {
         let idp = Idp::new();
         std::fs::write(root.join("jwks.json"), idp.jwks_json()).unwrap();
         let d = Deployment {
-            port: free_port(),
+            port,
             templates,
             issuer_key: keys.join("issuer.key.pem"),
             issuer_pub,
