@@ -604,3 +604,61 @@ fn sigterm_lets_the_request_in_flight_finish_then_stops() {
     let t = tracking(&d, &d.idp.token(OWNER, &[]), content_id(&file));
     assert_eq!(t.requests.iter().filter(|r| r.decision == Decision::Granted && r.action == "license").count(), 1);
 }
+
+#[test]
+fn killing_the_service_under_load_loses_no_record_of_an_answered_request() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let d = Arc::new(Deployment::new());
+    let mut serve = d.start();
+    let files: Vec<_> =
+        (0..3).map(|i| d.protect(&format!("load{i}.txt"), &pattern(1000 + i), OWNER, TEMPLATE_ID)).collect();
+    let headers: Arc<Vec<Vec<u8>>> = Arc::new(files.iter().map(|f| header_of(f)).collect());
+    let answered = Arc::new(AtomicUsize::new(0));
+    let workers: Vec<_> = (0..6)
+        .map(|w| {
+            let (d, headers, answered) = (d.clone(), headers.clone(), answered.clone());
+            std::thread::spawn(move || {
+                let client = d.client();
+                let token = d.idp.token("alice@contoso.com", &[]);
+                for i in 0..2000 {
+                    let key = fci_connector::licensing::seal::ClientKey::generate().unwrap();
+                    let request = api::LicenseRequest {
+                        license: headers[(w + i) % headers.len()].clone(),
+                        client_key: key.public_bytes().to_vec(),
+                    };
+                    match client.try_post(api::LICENSES, Some(&token), &request) {
+                        Ok(a) if a.status == 200 => answered.fetch_add(1, Ordering::SeqCst),
+                        Ok(a) => panic!("{}: {}", a.status, a.text()),
+                        // The service is gone.
+                        Err(_) => break,
+                    };
+                }
+            })
+        })
+        .collect();
+    // Kill it (SIGKILL: no shutdown at all) once it is answering under load.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while answered.load(Ordering::SeqCst) < 40 {
+        assert!(std::time::Instant::now() < deadline, "the service answered too little:\n{}", serve.log_text());
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    serve.child.kill().unwrap();
+    serve.child.wait().unwrap();
+    for w in workers {
+        w.join().unwrap();
+    }
+    let answered = answered.load(Ordering::SeqCst);
+    let _serve = d.start();
+    let owner = d.idp.token(OWNER, &[]);
+    let recorded: usize = files
+        .iter()
+        .map(|f| {
+            let t = tracking(&d, &owner, content_id(f));
+            t.requests.iter().filter(|r| r.action == "license" && r.decision == Decision::Granted).count()
+        })
+        .sum();
+    // Every answered request was recorded before its answer; a request killed between its record and its answer
+    // may be recorded without having been answered.
+    assert!(recorded >= answered, "{recorded} records for {answered} answered requests");
+}

@@ -97,8 +97,19 @@ impl Client {
         length: Option<usize>,
         extra: &str,
     ) -> Pending {
-        let tcp = TcpStream::connect(self.addr).unwrap();
-        tcp.set_read_timeout(Some(std::time::Duration::from_secs(60))).unwrap();
+        self.try_begin_with(method, path, bearer, length, extra).unwrap()
+    }
+
+    fn try_begin_with(
+        &self,
+        method: &str,
+        path: &str,
+        bearer: Option<&str>,
+        length: Option<usize>,
+        extra: &str,
+    ) -> std::io::Result<Pending> {
+        let tcp = TcpStream::connect(self.addr)?;
+        tcp.set_read_timeout(Some(std::time::Duration::from_secs(60)))?;
         let conn =
             rustls::ClientConnection::new(self.config.clone(), ServerName::try_from("localhost").unwrap()).unwrap();
         let mut tls = rustls::StreamOwned::new(conn, tcp);
@@ -114,9 +125,9 @@ impl Client {
         }
         head += extra;
         head += "\r\n";
-        tls.write_all(head.as_bytes()).unwrap();
-        tls.flush().unwrap();
-        Pending { tls }
+        tls.write_all(head.as_bytes())?;
+        tls.flush()?;
+        Ok(Pending { tls })
     }
 
     /// Send one request; `body` is sent with its length, or `declared_length` overrides the Content-Length header
@@ -136,6 +147,14 @@ impl Client {
             pending.send(body).unwrap();
         }
         pending.answer()
+    }
+
+    /// POST a JSON body; an I/O failure (the service went away) is an error, not a panic.
+    pub fn try_post<T: serde::Serialize>(&self, path: &str, bearer: Option<&str>, body: &T) -> std::io::Result<Answer> {
+        let body = serde_json::to_vec(body).map_err(std::io::Error::other)?;
+        let mut pending = self.try_begin_with("POST", path, bearer, Some(body.len()), "")?;
+        pending.send(&body)?;
+        pending.try_answer()
     }
 
     pub fn get(&self, path: &str, bearer: Option<&str>) -> Answer {
@@ -211,7 +230,12 @@ impl Pending {
     }
 
     /// Read the whole answer (the server closes after it).
-    pub fn answer(mut self) -> Answer {
+    pub fn answer(self) -> Answer {
+        self.try_answer().unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// The same; no answer at all is an error.
+    pub fn try_answer(mut self) -> std::io::Result<Answer> {
         let mut raw = Vec::new();
         let mut buf = [0u8; 16 * 1024];
         loop {
@@ -222,7 +246,10 @@ impl Pending {
                 Err(_) => break,
             }
         }
-        parse_response(&raw)
+        if !raw.windows(4).any(|w| w == b"\r\n\r\n") {
+            return Err(std::io::Error::other(format!("no HTTP answer ({} bytes)", raw.len())));
+        }
+        Ok(parse_response(&raw))
     }
 }
 
