@@ -146,10 +146,7 @@ impl ServiceConfig {
 
     /// Parse config text; `path` names it in errors and anchors relative paths.
     pub fn parse(text: &str, path: &Path) -> Result<ServiceConfig, Error> {
-        let mut c: ServiceConfig = toml::from_str(text).map_err(|e| {
-            let (line, col) = e.span().map_or((1, 1), |s| crate::xml::position(text, s.start as u64));
-            Error::new(ExitClass::Config, format!("{}:{line}:{col}: {}", path.display(), e.message()))
-        })?;
+        let mut c: ServiceConfig = toml::from_str(text).map_err(|e| crate::config::toml_error(&e, text, path))?;
         // Semantic problems point at the key that has them.
         let at = |key: &str, message: String| {
             let (line, col) = key_position(text, key);
