@@ -63,10 +63,14 @@ impl RateLimiter {
 
     /// Count one request of `who`; `false` when over the limit.
     pub fn allow(&self, who: &str) -> bool {
+        self.allow_at(who, (OffsetDateTime::now_utc().unix_timestamp() / 60) as u64)
+    }
+
+    /// [`RateLimiter::allow`] in the one-minute window `minute` (minutes since the Unix epoch).
+    fn allow_at(&self, who: &str, minute: u64) -> bool {
         if self.per_minute == 0 {
             return true;
         }
-        let minute = (OffsetDateTime::now_utc().unix_timestamp() / 60) as u64;
         let Ok(mut windows) = self.windows.lock() else { return true };
         if windows.len() > 100_000 {
             windows.retain(|_, (m, _)| *m == minute);
@@ -667,4 +671,26 @@ fn background_tasks(svc: &Arc<Service>) {
             let _ = tokio::task::spawn_blocking(move || svc.reload_templates_if_changed()).await;
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_rate_limit_counts_per_principal_and_minute_in_any_case() {
+        let limiter = RateLimiter::new(2);
+        assert!(limiter.allow_at("Alice", 10) && limiter.allow_at("alice", 10));
+        assert!(!limiter.allow_at("ALICE", 10));
+        assert!(limiter.allow_at("bob", 10));
+        assert!(limiter.allow_at("alice", 11));
+        let off = RateLimiter::new(0);
+        assert!((0..1000).all(|_| off.allow_at("alice", 10)));
+    }
+
+    #[test]
+    fn a_denial_carries_its_code_and_status() {
+        let r = denial(DenialCode::Revoked, "gone");
+        assert_eq!(r.status().as_u16(), 451);
+    }
 }
