@@ -662,3 +662,37 @@ fn killing_the_service_under_load_loses_no_record_of_an_answered_request() {
     // may be recorded without having been answered.
     assert!(recorded >= answered, "{recorded} records for {answered} answered requests");
 }
+
+#[test]
+fn an_encrypted_issuer_key_opens_with_its_passphrase_from_the_environment_or_a_systemd_credential() {
+    let d = Deployment::new();
+    d.encrypt_issuer_key("correct horse", "FCI_TEST_ISSUER_PASS");
+    let file = d.protect("c.txt", b"credential", OWNER, TEMPLATE_ID);
+    let alice = d.idp.token("alice@contoso.com", &[]);
+    // No passphrase anywhere: exit 6 naming the variable.
+    let mut none = d.serve_command();
+    none.env_remove("FCI_TEST_ISSUER_PASS").env_remove("CREDENTIALS_DIRECTORY");
+    assert_eq!(none.status().unwrap().code(), Some(6));
+    let log = std::fs::read_to_string(d.path().join("serve.log")).unwrap();
+    assert!(log.contains("FCI_TEST_ISSUER_PASS"), "{log}");
+    // A wrong one: exit 6 naming the key file.
+    let mut wrong = d.serve_command();
+    wrong.env("FCI_TEST_ISSUER_PASS", "battery staple").env_remove("CREDENTIALS_DIRECTORY");
+    assert_eq!(wrong.status().unwrap().code(), Some(6));
+    let log = std::fs::read_to_string(d.path().join("serve.log")).unwrap();
+    assert!(log.contains(&d.issuer_key.display().to_string()) && log.contains("passphrase"), "{log}");
+    // From the environment.
+    let mut env = d.serve_command();
+    env.env("FCI_TEST_ISSUER_PASS", "correct horse").env_remove("CREDENTIALS_DIRECTORY");
+    let serve = d.start_with(env);
+    assert_eq!(d.client().open(Some(&alice), &file).unwrap().plaintext, b"credential");
+    serve.stop();
+    // From a systemd credential (LoadCredential=), the file named like the variable.
+    let credentials = d.path().join("credentials");
+    std::fs::create_dir(&credentials).unwrap();
+    std::fs::write(credentials.join("FCI_TEST_ISSUER_PASS"), "correct horse\n").unwrap();
+    let mut cred = d.serve_command();
+    cred.env_remove("FCI_TEST_ISSUER_PASS").env("CREDENTIALS_DIRECTORY", &credentials);
+    let _serve = d.start_with(cred);
+    assert_eq!(d.client().open(Some(&alice), &file).unwrap().plaintext, b"credential");
+}
