@@ -127,6 +127,9 @@ impl Service {
                 tracing::warn!(template = %t.id, name = %t.name, "no issuer key configured for this template");
             }
         }
+        if config.groups.ldap.is_some() {
+            tracing::warn!("[groups.ldap] is not supported by this build yet: grants naming LDAP groups match nobody");
+        }
         let oidc = config.auth.oidc.as_ref().map(auth::Oidc::new).transpose()?;
         let certs = config.auth.client_certs.as_ref().map(|c| auth::CertAuth::new(c, tls::provider())).transpose()?;
         let store = store::Store::open(&config.store.url, config.base())

@@ -168,6 +168,10 @@ impl SqliteStore {
     }
 
     pub async fn upsert_document(&self, doc: &Document) -> Result<Document, StoreError> {
+        // Most requests are for documents already known: a read, which never waits for the writer.
+        if let Some(known) = self.document(doc.content_id).await? {
+            return Ok(known);
+        }
         let doc = doc.clone();
         self.write(move |conn| {
             let cid = doc.content_id.to_string();
