@@ -65,24 +65,12 @@ pub struct AuthConfig {
     pub client_certs: Option<ClientCertConfig>,
 }
 
-/// `[groups.ldap]`: group membership from LDAP (Active Directory, OpenLDAP). Read, not yet used by this build: grants
-/// naming LDAP groups match nobody until it is (fail closed), and the start logs a warning.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct LdapConfig {
-    pub url: String,
-    pub base_dn: String,
-    pub bind_dn: Option<String>,
-    pub password_env: Option<String>,
-    /// Which attribute of a group a grant names: `mail` (default), `cn`, or `dn`.
-    pub group_attribute: Option<String>,
-}
-
 /// `[groups]`
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GroupsConfig {
-    pub ldap: Option<LdapConfig>,
+    /// `[groups.ldap]`: group membership from Active Directory or OpenLDAP ([`crate::service::ldap`]).
+    pub ldap: Option<crate::service::ldap::LdapSettings>,
 }
 
 /// `[limits]`

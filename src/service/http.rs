@@ -144,6 +144,15 @@ impl Call {
         if !self.svc.limiter.allow(&principal.name) {
             return Err(Refusal::new(DenialCode::RateLimited, "too many requests; try again in a minute"));
         }
+        let mut principal = principal;
+        if let Some(directory) = &self.svc.directory {
+            // A directory that cannot answer leaves the token's groups only: grants naming directory groups then
+            // match nobody (fail closed), and the log says why.
+            match directory.groups_of(&principal.name).await {
+                Ok(groups) => principal.groups.extend(groups),
+                Err(e) => tracing::warn!(principal = %principal.name, problem = %e, "directory groups unavailable"),
+            }
+        }
         Ok(principal)
     }
 
