@@ -16,7 +16,6 @@ use uuid::Uuid;
 use crate::licensing::api::DenialCode;
 use crate::protect::container::header::Header;
 use crate::protect::container::keyschedule::{ContentKey, FileKeys};
-use crate::protect::container::license::License;
 use crate::protect::container::{ContainerError, Envelope};
 use crate::protect::keys::HolderKey;
 
@@ -95,9 +94,8 @@ pub fn parse(block: &[u8]) -> Result<Envelope, Refusal> {
     if !r.is_empty() {
         return Err(Refusal::new(DenialCode::InvalidLicense, INVALID_LICENSE));
     }
-    let license =
-        License::parse(&header.license_xml).map_err(|_| Refusal::new(DenialCode::InvalidLicense, INVALID_LICENSE))?;
-    Ok(Envelope { header, license })
+    // The same checks as `status` and `unprotect`, including the format version against the license's fields.
+    Envelope::from_header(header).map_err(|_| Refusal::new(DenialCode::InvalidLicense, INVALID_LICENSE))
 }
 
 /// Find the issuer key, unwrap and verify a parsed license block (blocking: an RSA private-key operation on a
@@ -148,7 +146,7 @@ mod tests {
         assert!(off.is_empty());
     }
 
-    use crate::protect::container::license::KeyWrap;
+    use crate::protect::container::license::{KeyWrap, License};
     use crate::protect::container::{SealParams, notice, seal};
     use crate::protect::keys::RecipientKey;
 
@@ -168,6 +166,7 @@ mod tests {
             issued: time::macros::datetime!(2026-01-01 00:00 UTC),
             valid_until: None,
             offline_days: None,
+            license_server: None,
             original_name: "a.txt".into(),
             original_size: 1,
             grants: Vec::new(),
