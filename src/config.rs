@@ -113,10 +113,7 @@ impl Config {
 
     /// Parse config text; `path` names it in errors and anchors relative paths.
     pub fn parse(text: &str, path: &Path) -> Result<Config, Error> {
-        let mut config: Config = toml::from_str(text).map_err(|e| {
-            let (line, col) = e.span().map_or((1, 1), |s| crate::xml::position(text, s.start as u64));
-            Error::new(ExitClass::Config, format!("{}:{line}:{col}: {}", path.display(), e.message()))
-        })?;
+        let mut config: Config = toml::from_str(text).map_err(|e| toml_error(&e, text, path))?;
         let base = path.parent().unwrap_or(Path::new("."));
         let anchor = |p: &mut Option<PathBuf>| {
             if let Some(rel) = p.as_mut().filter(|p| p.is_relative()) {
@@ -139,6 +136,12 @@ impl Config {
         config.source = Some(path.to_path_buf());
         Ok(config)
     }
+}
+
+/// A TOML file's parse error as exit 6 naming `file:line:col` and the problem (this file and the service's).
+pub fn toml_error(e: &toml::de::Error, text: &str, path: &Path) -> Error {
+    let (line, col) = e.span().map_or((1, 1), |s| crate::xml::position(text, s.start as u64));
+    Error::new(ExitClass::Config, format!("{}:{line}:{col}: {}", path.display(), e.message()))
 }
 
 #[cfg(test)]

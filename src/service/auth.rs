@@ -87,8 +87,9 @@ impl Oidc {
         self.keys.read().map(|k| k.clone()).unwrap_or_else(|p| p.into_inner().clone())
     }
 
-    /// Fetch the key set again if the last fetch is older than [`JWKS_REFRESH`]; whether it was.
-    fn refresh(&self) -> bool {
+    /// Fetch the key set again if the last fetch is older than [`JWKS_REFRESH`] (on the blocking pool: a URL may
+    /// take seconds); whether it was.
+    async fn refresh(&self) -> bool {
         {
             let Ok(mut last) = self.last_fetch.lock() else { return false };
             if last.is_some_and(|t| t.elapsed() < JWKS_REFRESH) {
@@ -96,7 +97,9 @@ impl Oidc {
             }
             *last = Some(Instant::now());
         }
-        match fetch(&self.source) {
+        let source = self.source.clone();
+        let fetched = tokio::task::spawn_blocking(move || fetch(&source)).await.unwrap_or_else(|e| Err(e.to_string()));
+        match fetched {
             Ok(keys) => {
                 if let Ok(mut k) = self.keys.write() {
                     *k = Arc::new(keys);
@@ -110,8 +113,8 @@ impl Oidc {
         }
     }
 
-    /// Verify a bearer token and say who it names. Blocking when the key set is fetched again (an unknown key id).
-    pub fn verify(&self, token: &str) -> Result<Principal, AuthFailure> {
+    /// Verify a bearer token and say who it names.
+    pub async fn verify(&self, token: &str) -> Result<Principal, AuthFailure> {
         if token.len() > MAX_TOKEN {
             return Err(AuthFailure::token("the token is too long"));
         }
@@ -130,7 +133,7 @@ impl Oidc {
         let jwk = match find(&keys) {
             Some(jwk) => jwk,
             None => {
-                if self.refresh() {
+                if self.refresh().await {
                     keys = self.current_keys();
                 }
                 find(&keys)
@@ -315,9 +318,8 @@ pub struct Authenticator {
 }
 
 impl Authenticator {
-    /// Who sent a request with this `Authorization` header value and this client certificate chain. Blocking at
-    /// most for a JWKS refresh.
-    pub fn authenticate(
+    /// Who sent a request with this `Authorization` header value and this client certificate chain.
+    pub async fn authenticate(
         &self,
         authorization: Option<&str>,
         chain: Option<&[CertificateDer<'static>]>,
@@ -329,7 +331,7 @@ impl Authenticator {
                 .map(str::trim)
                 .ok_or_else(|| AuthFailure::token("the Authorization header is not a bearer token"))?;
             return match &self.oidc {
-                Some(oidc) => oidc.verify(token),
+                Some(oidc) => oidc.verify(token).await,
                 None => Err(AuthFailure::token("this service does not accept bearer tokens")),
             };
         }

@@ -65,6 +65,14 @@ pub struct AuthConfig {
     pub client_certs: Option<ClientCertConfig>,
 }
 
+/// `[groups]`
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GroupsConfig {
+    /// `[groups.ldap]`: group membership from Active Directory or OpenLDAP ([`crate::service::ldap`]).
+    pub ldap: Option<crate::service::ldap::LdapSettings>,
+}
+
 /// `[limits]`
 #[derive(Clone, Debug, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -131,6 +139,8 @@ pub struct ServiceConfig {
     #[serde(default)]
     pub auth: AuthConfig,
     #[serde(default)]
+    pub groups: GroupsConfig,
+    #[serde(default)]
     pub limits: LimitsConfig,
     pub portal: Option<PortalConfig>,
     /// The file this was read from.
@@ -153,10 +163,7 @@ impl ServiceConfig {
 
     /// Parse config text; `path` names it in errors and anchors relative paths.
     pub fn parse(text: &str, path: &Path) -> Result<ServiceConfig, Error> {
-        let mut c: ServiceConfig = toml::from_str(text).map_err(|e| {
-            let (line, col) = e.span().map_or((1, 1), |s| crate::xml::position(text, s.start as u64));
-            Error::new(ExitClass::Config, format!("{}:{line}:{col}: {}", path.display(), e.message()))
-        })?;
+        let mut c: ServiceConfig = toml::from_str(text).map_err(|e| crate::config::toml_error(&e, text, path))?;
         // Semantic problems point at the key that has them.
         let at = |key: &str, message: String| {
             let (line, col) = key_position(text, key);
@@ -274,6 +281,11 @@ jwks_file = "jwks.json"
 principal_claim = "upn"
 [auth.client_certs]
 ca_file = "/etc/pki/users-ca.pem"
+[groups.ldap]
+url = "ldap://dc1.contoso.com"
+base_dn = "DC=contoso,DC=com"
+bind_dn = "CN=fci-svc,OU=Service,DC=contoso,DC=com"
+password_env = "FCI_LDAP_PASSWORD"
 "#;
 
     #[test]
@@ -287,6 +299,7 @@ ca_file = "/etc/pki/users-ca.pem"
         assert_eq!(c.audit_retention_days, 30);
         assert_eq!(c.public_url(), "https://127.0.0.1:8443/");
         assert_eq!(c.limits.requests_per_minute, 600);
+        assert_eq!(c.groups.ldap.unwrap().base_dn, "DC=contoso,DC=com");
     }
 
     #[test]
@@ -312,6 +325,8 @@ ca_file = "/etc/pki/users-ca.pem"
         assert_eq!((p.idle_timeout_minutes, p.client_secret_env, p.scopes.len()), (30, None, 3));
         let bad = format!("{GOOD}{}", portal.replace("https://rms.contoso.com/portal/callback", "http://x/cb"));
         let e = ServiceConfig::parse(&bad, Path::new("s.toml")).unwrap_err();
-        assert!(e.message().contains("redirect_url") && e.message().starts_with("s.toml:23:"), "{}", e.message());
+        let line = GOOD.lines().count() + 3;
+        assert!(e.message().starts_with(&format!("s.toml:{line}:1:")), "{}", e.message());
+        assert!(e.message().contains("redirect_url"), "{}", e.message());
     }
 }

@@ -28,6 +28,7 @@ use crate::licensing::api::{
 };
 use crate::licensing::seal;
 use crate::licensing::use_license::{Claims, FRESH_SECONDS};
+use crate::protect::container::Envelope;
 use crate::{Error, ExitClass};
 
 /// How long a client has to finish the TLS handshake.
@@ -62,10 +63,14 @@ impl RateLimiter {
 
     /// Count one request of `who`; `false` when over the limit.
     pub fn allow(&self, who: &str) -> bool {
+        self.allow_at(who, (OffsetDateTime::now_utc().unix_timestamp() / 60) as u64)
+    }
+
+    /// [`RateLimiter::allow`] in the one-minute window `minute` (minutes since the Unix epoch).
+    fn allow_at(&self, who: &str, minute: u64) -> bool {
         if self.per_minute == 0 {
             return true;
         }
-        let minute = (OffsetDateTime::now_utc().unix_timestamp() / 60) as u64;
         let Ok(mut windows) = self.windows.lock() else { return true };
         if windows.len() > 100_000 {
             windows.retain(|_, (m, _)| *m == minute);
@@ -124,7 +129,7 @@ impl Call {
     }
 
     /// Sign the caller in, and hold them to the rate limit.
-    fn sign_in(&mut self, conn: &ConnInfo, headers: &HeaderMap) -> Result<Principal, Refusal> {
+    async fn sign_in(&mut self, conn: &ConnInfo, headers: &HeaderMap) -> Result<Principal, Refusal> {
         let authorization = match headers.get(header::AUTHORIZATION) {
             Some(v) => Some(v.to_str().map_err(|_| Refusal::new(DenialCode::BadToken, "unreadable Authorization"))?),
             None => None,
@@ -133,10 +138,20 @@ impl Call {
             .svc
             .auth
             .authenticate(authorization, conn.certs.as_deref().map(Vec::as_slice))
+            .await
             .map_err(|f| Refusal::new(f.code, f.message))?;
         self.record.principal = Some(principal.name.clone());
         if !self.svc.limiter.allow(&principal.name) {
             return Err(Refusal::new(DenialCode::RateLimited, "too many requests; try again in a minute"));
+        }
+        let mut principal = principal;
+        if let Some(directory) = &self.svc.directory {
+            // A directory that cannot answer leaves the token's groups only: grants naming directory groups then
+            // match nobody (fail closed), and the log says why.
+            match directory.groups_of(&principal.name).await {
+                Ok(groups) => principal.groups.extend(groups),
+                Err(e) => tracing::warn!(principal = %principal.name, problem = %e, "directory groups unavailable"),
+            }
         }
         Ok(principal)
     }
@@ -144,39 +159,39 @@ impl Call {
     /// Record the outcome, then answer. A request whose record cannot be committed is answered 500, never
     /// granted.
     async fn finish(mut self, result: Result<Response, Refusal>) -> Response {
-        let (mut response, refusal) = match result {
-            Ok(r) => {
-                self.record.decision = Decision::Granted;
-                (Some(r), None)
-            }
+        match &result {
+            Ok(_) => self.record.decision = Decision::Granted,
             Err(refusal) => {
                 self.record.decision = Decision::Denied;
                 self.record.code = Some(refusal.code);
                 self.record.rights_granted.clear();
-                (None, Some(refusal))
+            }
+        }
+        let result = match self.svc.store.record_request(&self.record).await {
+            Ok(()) => result,
+            Err(e) => {
+                tracing::error!(problem = %e, action = self.endpoint, "cannot record the request; answering 500");
+                Err(Refusal::new(
+                    DenialCode::Internal,
+                    "the service could not record the request; nothing was released",
+                ))
             }
         };
-        let mut code = self.record.code;
-        if let Err(e) = self.svc.store.record_request(&self.record).await {
-            tracing::error!(problem = %e, action = self.endpoint, "cannot record the request; answering 500");
-            response = None;
-            code = Some(DenialCode::Internal);
-        }
+        let code = result.as_ref().err().map(|r| r.code);
         tracing::info!(
             action = self.endpoint,
             principal = self.record.principal.as_deref().unwrap_or("-"),
             content_id = %self.record.content_id.map(|c| c.to_string()).unwrap_or_default(),
             rights = %self.record.rights_granted.join(","),
-            code = code.map(|c| c.as_str()).unwrap_or("granted"),
+            code = code.map_or("granted", |c| c.as_str()),
             client = %self.record.client_address,
             "request"
         );
         self.svc.metrics.observe(self.endpoint, self.started.elapsed().as_secs_f64(), code);
-        match (response, refusal) {
-            (Some(r), _) => r,
-            (None, Some(r)) if code == Some(r.code) => denial(r.code, &r.message),
-            _ => denial(DenialCode::Internal, "the service could not record the request; nothing was released"),
+        if code.is_none() && self.endpoint == "license" {
+            self.svc.metrics.granted();
         }
+        result.unwrap_or_else(|r| denial(r.code, &r.message))
     }
 }
 
@@ -208,22 +223,21 @@ struct Evaluated {
     grants: Vec<crate::protect::templates::Grant>,
 }
 
-/// Record the content and template ids a license block claims, before anything is checked: a refused request
-/// (a bad token, a tampered license) still shows in the tracking of the content it named.
-fn note_content(call: &mut Call, block: &[u8]) {
-    if let Ok(envelope) = license::parse(block) {
+/// Parse a license block, and record the content and template ids it claims before anything is checked: a refused
+/// request (a bad token, a tampered license) still shows in the tracking of the content it named.
+fn parse_noting(call: &mut Call, block: &[u8]) -> Result<Envelope, Refusal> {
+    let parsed = license::parse(block);
+    if let Ok(envelope) = &parsed {
         call.record.content_id = Some(envelope.license.content_id);
         call.record.template_id = Some(envelope.license.template_id);
     }
+    parsed
 }
 
-/// The license block's checks (parse, issuer key, unwrap + MAC, template served), then the document upserted.
-async fn evaluate(call: &mut Call, block: Vec<u8>) -> Result<Evaluated, Refusal> {
-    if call.record.content_id.is_none() {
-        note_content(call, &block);
-    }
+/// The license block's checks (issuer key, unwrap + MAC, template served), then the document upserted.
+async fn evaluate(call: &mut Call, envelope: Envelope) -> Result<Evaluated, Refusal> {
     let svc = call.svc.clone();
-    let verified = tokio::task::spawn_blocking(move || license::verify(&block, &svc.issuer_keys, &svc.cache))
+    let verified = tokio::task::spawn_blocking(move || license::verify(envelope, &svc.issuer_keys, &svc.cache))
         .await
         .map_err(|e| internal("license check", e))??;
     let l = &verified.envelope.license;
@@ -263,12 +277,12 @@ async fn license_handler(
 
 async fn issue(call: &mut Call, conn: &ConnInfo, headers: &HeaderMap, body: Body) -> Result<Response, Refusal> {
     let request: LicenseRequest = json_body(headers, body).await?;
-    note_content(call, &request.license);
-    let principal = call.sign_in(conn, headers)?;
+    let parsed = parse_noting(call, &request.license);
+    let principal = call.sign_in(conn, headers).await?;
     if request.client_key.len() != seal::PUBLIC_KEY_LEN {
         return Err(Refusal::new(DenialCode::BadRequest, "client_key is not a 32-byte X25519 public key"));
     }
-    let ev = evaluate(call, request.license).await?;
+    let ev = evaluate(call, parsed?).await?;
     let svc = call.svc.clone();
     let rights = rights_for(&svc, &ev, &principal);
     let l = &ev.verified.envelope.license;
@@ -279,7 +293,8 @@ async fn issue(call: &mut Call, conn: &ConnInfo, headers: &HeaderMap, body: Body
     if policy::expired(l.valid_until, now) {
         return Err(Refusal::new(DenialCode::Expired, "the content has expired"));
     }
-    if svc.store.is_revoked(l.content_id).await.map_err(|e| internal("store", e))? {
+    // Read from the store by this request (the upsert above), never from a cache.
+    if ev.document.revoked {
         return Err(Refusal::new(DenialCode::Revoked, "the content was revoked"));
     }
     let sealed = seal::seal(&request.client_key, &l.content_id, &ev.verified.content_key).map_err(|e| match e {
@@ -303,7 +318,6 @@ async fn issue(call: &mut Call, conn: &ConnInfo, headers: &HeaderMap, body: Body
     claims.set_sealed_key(&sealed);
     let use_license = svc.signer.sign(&claims).map_err(|e| internal("signing", e))?;
     call.record.rights_granted = rights;
-    svc.metrics.granted();
     Ok(Json(LicenseAnswer { use_license }).into_response())
 }
 
@@ -316,13 +330,13 @@ async fn access_handler(
     let mut call = Call::new(&svc, "access", &conn, &headers);
     let result = async {
         let request: AccessRequest = json_body(&headers, body).await?;
-        note_content(&mut call, &request.license);
-        let principal = call.sign_in(&conn, &headers)?;
-        let ev = evaluate(&mut call, request.license).await?;
+        let parsed = parse_noting(&mut call, &request.license);
+        let principal = call.sign_in(&conn, &headers).await?;
+        let ev = evaluate(&mut call, parsed?).await?;
         let rights = rights_for(&svc, &ev, &principal);
         let l = &ev.verified.envelope.license;
         let now = OffsetDateTime::now_utc();
-        let revoked = svc.store.is_revoked(l.content_id).await.map_err(|e| internal("store", e))?;
+        let revoked = ev.document.revoked;
         call.record.rights_granted = rights.clone();
         Ok(Json(AccessAnswer {
             content_id: l.content_id,
@@ -350,7 +364,8 @@ async fn register_handler(
             return Err(Refusal::new(DenialCode::RateLimited, "too many registrations; try again in a minute"));
         }
         let request: RegisterRequest = json_body(&headers, body).await?;
-        let ev = evaluate(&mut call, request.license).await?;
+        let parsed = parse_noting(&mut call, &request.license);
+        let ev = evaluate(&mut call, parsed?).await?;
         Ok(Json(ev.document).into_response())
     }
     .await;
@@ -365,7 +380,7 @@ async fn documents_handler(
 ) -> Response {
     let mut call = Call::new(&svc, "documents", &conn, &headers);
     let result = async {
-        let principal = call.sign_in(&conn, &headers)?;
+        let principal = call.sign_in(&conn, &headers).await?;
         let number =
             |name: &str, default: u32| match query.get(name) {
                 None => Ok(default),
@@ -410,7 +425,7 @@ async fn owned_document(call: &mut Call, principal: &Principal, cid: &str) -> Re
 async fn set_revoked(svc: Arc<Service>, conn: ConnInfo, headers: HeaderMap, cid: String, revoked: bool) -> Response {
     let mut call = Call::new(&svc, if revoked { "revoke" } else { "unrevoke" }, &conn, &headers);
     let result = async {
-        let principal = call.sign_in(&conn, &headers)?;
+        let principal = call.sign_in(&conn, &headers).await?;
         let document = owned_document(&mut call, &principal, &cid).await?;
         let known = svc
             .store
@@ -452,7 +467,7 @@ async fn tracking_handler(
 ) -> Response {
     let mut call = Call::new(&svc, "tracking", &conn, &headers);
     let result = async {
-        let principal = call.sign_in(&conn, &headers)?;
+        let principal = call.sign_in(&conn, &headers).await?;
         let document = owned_document(&mut call, &principal, &cid).await?;
         let requests = svc.store.requests_for(document.content_id).await.map_err(|e| internal("store", e))?;
         Ok(Json(Tracking { document, requests }).into_response())
@@ -480,7 +495,7 @@ async fn metrics_handler(
     headers: HeaderMap,
 ) -> Response {
     let mut call = Call::new(&svc, "metrics", &conn, &headers);
-    match call.sign_in(&conn, &headers) {
+    match call.sign_in(&conn, &headers).await {
         Ok(p) if policy::is_admin(&svc.config.admins, &p) => metrics_response(&svc),
         Ok(_) => denial(DenialCode::NotGranted, "metrics are for admins (or the loopback health port)"),
         Err(r) => denial(r.code, &r.message),
@@ -666,4 +681,26 @@ fn background_tasks(svc: &Arc<Service>) {
             let _ = tokio::task::spawn_blocking(move || svc.reload_templates_if_changed()).await;
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_rate_limit_counts_per_principal_and_minute_in_any_case() {
+        let limiter = RateLimiter::new(2);
+        assert!(limiter.allow_at("Alice", 10) && limiter.allow_at("alice", 10));
+        assert!(!limiter.allow_at("ALICE", 10));
+        assert!(limiter.allow_at("bob", 10));
+        assert!(limiter.allow_at("alice", 11));
+        let off = RateLimiter::new(0);
+        assert!((0..1000).all(|_| off.allow_at("alice", 10)));
+    }
+
+    #[test]
+    fn a_denial_carries_its_code_and_status() {
+        let r = denial(DenialCode::Revoked, "gone");
+        assert_eq!(r.status().as_u16(), 451);
+    }
 }

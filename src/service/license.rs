@@ -16,7 +16,6 @@ use uuid::Uuid;
 use crate::licensing::api::DenialCode;
 use crate::protect::container::header::Header;
 use crate::protect::container::keyschedule::{ContentKey, FileKeys};
-use crate::protect::container::license::License;
 use crate::protect::container::{ContainerError, Envelope};
 use crate::protect::keys::HolderKey;
 
@@ -95,14 +94,13 @@ pub fn parse(block: &[u8]) -> Result<Envelope, Refusal> {
     if !r.is_empty() {
         return Err(Refusal::new(DenialCode::InvalidLicense, INVALID_LICENSE));
     }
-    let license =
-        License::parse(&header.license_xml).map_err(|_| Refusal::new(DenialCode::InvalidLicense, INVALID_LICENSE))?;
-    Ok(Envelope { header, license })
+    // The same checks as `status` and `unprotect`, including the format version against the license's fields.
+    Envelope::from_header(header).map_err(|_| Refusal::new(DenialCode::InvalidLicense, INVALID_LICENSE))
 }
 
-/// Parse, find the issuer key, unwrap and verify (blocking: an RSA private-key operation on a cache miss).
-pub fn verify(block: &[u8], keys: &IssuerKeys, cache: &KeyCache) -> Result<Verified, Refusal> {
-    let envelope = parse(block)?;
+/// Find the issuer key, unwrap and verify a parsed license block (blocking: an RSA private-key operation on a
+/// cache miss).
+pub fn verify(envelope: Envelope, keys: &IssuerKeys, cache: &KeyCache) -> Result<Verified, Refusal> {
     let holder = envelope.license.wraps.iter().find_map(|w| keys.get(&w.key_id)).ok_or_else(|| {
         Refusal::new(DenialCode::UnknownTemplate, "none of the license's key wraps is for a key this service holds")
     })?;
@@ -148,10 +146,91 @@ mod tests {
         assert!(off.is_empty());
     }
 
+    use crate::protect::container::license::{KeyWrap, License};
+    use crate::protect::container::{SealParams, notice, seal};
+    use crate::protect::keys::RecipientKey;
+
+    fn fixture(name: &str) -> std::path::PathBuf {
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/keys").join(name)
+    }
+
+    /// A license block for the fixture issuer key, and the key that opens it.
+    fn block() -> (Vec<u8>, IssuerKeys) {
+        let issuer = RecipientKey::read(&fixture("issuer.pub.pem")).unwrap();
+        let key = ContentKey([9; 32]);
+        let license = License {
+            content_id: Uuid::from_u128(42),
+            template_id: Uuid::from_u128(7),
+            template_name: "T".into(),
+            owner: None,
+            issued: time::macros::datetime!(2026-01-01 00:00 UTC),
+            valid_until: None,
+            offline_days: None,
+            license_server: None,
+            original_name: "a.txt".into(),
+            original_size: 1,
+            grants: Vec::new(),
+            wraps: vec![KeyWrap {
+                key_id: issuer.id.clone(),
+                role: "issuer".into(),
+                wrapped: issuer.wrap(&key.0).unwrap(),
+            }],
+        };
+        let params = SealParams {
+            license: &license,
+            content_key: &key,
+            salt: [3; 32],
+            segment_log2: 16,
+            notice: notice("T", "a.txt"),
+        };
+        let mut out = Vec::new();
+        seal(&params, &b"x"[..], &mut out).unwrap();
+        // The header: everything before the one payload segment (1 byte and its 16-byte tag).
+        out.truncate(out.len() - 17);
+        let holder = HolderKey::read(&fixture("issuer.key.pem"), None).unwrap();
+        (out, IssuerKeys::from([(holder.id.clone(), holder)]))
+    }
+
+    fn replace(bytes: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
+        let at = bytes.windows(from.len()).position(|w| w == from).unwrap();
+        let mut out = bytes.to_vec();
+        out[at..at + from.len()].copy_from_slice(to);
+        out
+    }
+
+    #[test]
+    fn a_swapped_field_and_a_bad_wrap_are_one_answer_even_after_the_key_was_cached() {
+        let (good, keys) = block();
+        let cache = KeyCache::new(8);
+        let ok = verify(parse(&good).unwrap(), &keys, &cache).unwrap();
+        assert_eq!(ok.content_key.0, [9; 32]);
+        assert_eq!(cache.len(), 1);
+        // The template id swapped: the cached key for this content id does not verify the MAC, the full check runs.
+        let swapped =
+            replace(&good, Uuid::from_u128(7).to_string().as_bytes(), Uuid::from_u128(8).to_string().as_bytes());
+        let a = verify(parse(&swapped).unwrap(), &keys, &cache).err().unwrap();
+        // The wrap replaced by other base64 of the same length: the unwrap fails.
+        let text = String::from_utf8_lossy(&good).into_owned();
+        let start = text.find("RSA-OAEP-SHA256\">").unwrap() + "RSA-OAEP-SHA256\">".len();
+        let mut garbage = good.clone();
+        garbage[start..start + 8].copy_from_slice(b"AAAAAAAA");
+        let b = verify(parse(&garbage).unwrap(), &keys, &KeyCache::new(0)).err().unwrap();
+        assert_eq!(a, b);
+        assert_eq!((a.code, a.message.as_str()), (DenialCode::InvalidLicense, INVALID_LICENSE));
+        // A key this service does not hold: unknown_template, and nothing unwrapped.
+        let c = verify(parse(&good).unwrap(), &IssuerKeys::new(), &cache).err().unwrap();
+        assert_eq!(c.code, DenialCode::UnknownTemplate);
+    }
+
     #[test]
     fn garbage_and_trailing_bytes_are_the_one_invalid_license_answer() {
         let e = parse(b"not a license").err().unwrap();
         assert_eq!((e.code, e.message.as_str()), (DenialCode::InvalidLicense, INVALID_LICENSE));
         assert_eq!(parse(b"").err().unwrap().code, DenialCode::InvalidLicense);
+        let (good, _) = block();
+        let mut longer = good.clone();
+        longer.push(0);
+        assert_eq!(parse(&longer).err().unwrap().code, DenialCode::InvalidLicense);
+        assert!(parse(&good).is_ok());
     }
 }

@@ -46,6 +46,8 @@ pub struct Service {
     templates_fingerprint: std::sync::Mutex<Vec<(PathBuf, Option<std::time::SystemTime>, u64)>>,
     pub store: store::Store,
     pub auth: auth::Authenticator,
+    /// Directory groups, when `[groups.ldap]` is configured.
+    pub directory: Option<ldap::LdapGroups>,
     pub cache: KeyCache,
     pub metrics: metrics::Metrics,
     pub limiter: http::RateLimiter,
@@ -131,6 +133,13 @@ impl Service {
             }
         }
         let portal = portal::Portal::new(&config)?;
+        let directory = config
+            .groups
+            .ldap
+            .clone()
+            .map(ldap::LdapGroups::from_settings)
+            .transpose()
+            .map_err(|e| Error::new(ExitClass::Config, format!("{}: {e}", config.source.display())))?;
         let oidc = config.auth.oidc.as_ref().map(auth::Oidc::new).transpose()?;
         let certs = config.auth.client_certs.as_ref().map(|c| auth::CertAuth::new(c, tls::provider())).transpose()?;
         let store = store::Store::open(&config.store.url, config.base())
@@ -144,6 +153,7 @@ impl Service {
             templates: RwLock::new(Arc::new(templates)),
             store,
             auth: auth::Authenticator { oidc, certs },
+            directory,
             cache: KeyCache::new(KEY_CACHE_ENTRIES),
             metrics: metrics::Metrics::new(),
             limiter: http::RateLimiter::new(config.limits.requests_per_minute),

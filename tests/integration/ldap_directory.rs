@@ -231,3 +231,53 @@ fn a_wrong_bind_password_or_an_unreachable_directory_is_an_error_naming_the_dire
     let err = groups(settings(&closed), "alice").unwrap_err();
     assert!(err.contains(&closed), "{err}");
 }
+
+/// A template granting VIEW to a group alice is in only through a nested group.
+const NESTED_TEMPLATE_ID: &str = "0b8e3d52-6a41-4c9e-8f27-3d5c1a9e7b60";
+
+#[test]
+#[ignore = "needs slapd (installed by .ci/run): run with --ignored"]
+fn serve_grants_through_a_nested_directory_group_and_refuses_a_principal_outside_it() {
+    use crate::support::service::Deployment;
+    use crate::util;
+    use fci_connector::licensing::api::DenialCode;
+
+    let Some(server) = start() else { panic!("slapd missing") };
+    let d = Deployment::new();
+    let mut create = util::cmd();
+    create.arg("--templates").arg(&d.templates).args(["templates", "create", "--id", NESTED_TEMPLATE_ID]);
+    create.args(["--name", "Contoso - All staff", "--grant", "all-staff=VIEW", "--offline-days", "1", "--key"]);
+    create.arg(&d.issuer_pub).assert().success();
+    let ldap = format!(
+        "\n[groups.ldap]\nurl = \"{}\"\nbase_dn = \"{SUFFIX}\"\nbind_dn = \"{ROOT_DN}\"\npassword_env = \
+         \"FCI_TEST_LDAP_PASSWORD\"\ngroup_attribute = \"cn\"\nuser_filter = \"(|(mail={{principal}})(uid={{principal}}))\"\n",
+        server.url
+    );
+    std::fs::write(&d.config, d.config_text("") + &ldap).unwrap();
+    let mut serve = d.serve_command();
+    serve.env("FCI_TEST_LDAP_PASSWORD", ROOT_PW);
+    let _running = d.start_with(serve);
+    let file = d.protect("staff.txt", b"for all staff\n", "olivia@contoso.com", NESTED_TEMPLATE_ID);
+
+    // alice's token carries no groups; the directory says finance, and finance is in all-staff.
+    let opened = d.client().open(Some(&d.idp.token("alice@contoso.com", &[])), &file).ok().unwrap();
+    assert_eq!(opened.plaintext, b"for all staff\n");
+    assert_eq!(opened.claims.rights, vec!["VIEW"]);
+    // carol is in no group: refused, as is a principal the directory does not know.
+    for who in ["carol@contoso.com", "nobody@contoso.com"] {
+        let Err(denied) = d.client().open(Some(&d.idp.token(who, &[])), &file) else { panic!("{who} was granted") };
+        assert_eq!((denied.status, denied.denial().error), (403, DenialCode::NotGranted), "{who}");
+    }
+}
+
+#[test]
+fn serve_refuses_to_start_when_the_directory_password_variable_is_missing() {
+    let d = crate::support::service::Deployment::new();
+    let ldap = "\n[groups.ldap]\nurl = \"ldap://127.0.0.1:1\"\nbase_dn = \"dc=x\"\nbind_dn = \"cn=a\"\npassword_env = \
+                \"FCI_TEST_LDAP_UNSET_VARIABLE\"\n";
+    std::fs::write(&d.config, d.config_text("") + ldap).unwrap();
+    let out = d.serve_command().env_remove("FCI_TEST_LDAP_UNSET_VARIABLE").output().unwrap();
+    assert_eq!(out.status.code(), Some(6));
+    let log = std::fs::read_to_string(d.path().join("serve.log")).unwrap();
+    assert!(log.contains("FCI_TEST_LDAP_UNSET_VARIABLE"), "{log}");
+}

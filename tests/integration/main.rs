@@ -43,6 +43,7 @@ mod rules_check;
 mod rules_test;
 mod sample_share;
 mod service;
+mod service_postgres;
 mod store_postgres;
 mod tampering;
 mod vectors;

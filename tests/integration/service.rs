@@ -106,6 +106,14 @@ fn the_owner_gets_owner_an_admin_every_right_and_others_are_refused_and_audited(
     assert_eq!(owner.plaintext, b"quarterly plan");
     let admin = client.open(Some(&d.idp.token(ADMIN, &[])), &file).unwrap();
     assert_eq!(admin.claims.rights.len(), 14);
+    let access = client.post(
+        api::ACCESS,
+        Some(&d.idp.token("alice@contoso.com", &[])),
+        &api::AccessRequest { license: header_of(&file) },
+    );
+    let access: api::AccessAnswer = access.json();
+    assert_eq!((access.rights.as_slice(), access.revoked), (&["VIEW".to_string(), "EDIT".to_string()][..], false));
+    assert!(access.offline_until.is_some() && access.valid_until.is_some());
     let mallory = d.idp.token("mallory@evil.example", &["finance-readers"]);
     let denied = client.open(Some(&mallory), &file).unwrap_err();
     let denial = denied.denial();
@@ -267,9 +275,14 @@ fn bad_tokens_foreign_certificates_and_no_credentials_are_refused_with_401() {
     let a = client.post(api::DOCUMENTS, None, &api::RegisterRequest { license: header_of(&file) });
     assert_eq!(a.status, 200, "{}", a.text());
     let user = "alice@contoso.com";
-    for token in
-        [d.idp.expired(user), d.idp.forged(user), d.idp.alg_none(user), d.idp.wrong_audience(user), "junk".into()]
-    {
+    // HS256 keyed with the issuer's public key: the classic algorithm confusion.
+    let public_pem = std::fs::read(util::key("stranger.pub.pem")).unwrap();
+    let mut h = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
+    h.kid = Some(crate::support::oidc::RSA_KID.into());
+    let claims = crate::support::oidc::Idp::claims(user, &[]);
+    let confused = jsonwebtoken::encode(&h, &claims, &jsonwebtoken::EncodingKey::from_secret(&public_pem)).unwrap();
+    let tokens = [d.idp.expired(user), d.idp.forged(user), d.idp.alg_none(user), d.idp.wrong_audience(user), confused];
+    for token in tokens.into_iter().chain(["junk".to_string()]) {
         let a = client.open(Some(&token), &file).unwrap_err();
         assert_eq!((a.status, a.denial().error), (401, DenialCode::BadToken), "{}", a.text());
         assert!(!a.text().contains(&token), "a denial must not quote the token");
@@ -282,7 +295,7 @@ fn bad_tokens_foreign_certificates_and_no_credentials_are_refused_with_401() {
     // All recorded, with the content id the request named and no principal.
     let t = tracking(&d, &d.idp.token(OWNER, &[]), content_id(&file));
     let codes: Vec<_> = t.requests.iter().skip(1).map(|r| (r.principal.clone(), r.code)).collect();
-    let mut expected = vec![(None, Some(DenialCode::BadToken)); 5];
+    let mut expected = vec![(None, Some(DenialCode::BadToken)); 6];
     expected.push((None, Some(DenialCode::SignInRequired)));
     expected.push((None, Some(DenialCode::BadCertificate)));
     assert_eq!(codes, expected);
@@ -326,7 +339,17 @@ fn registration_needs_a_verified_license_and_shows_the_document_to_its_owner() {
     let a = client.post(api::DOCUMENTS, None, &api::RegisterRequest { license: swapped });
     assert_eq!((a.status, a.denial().error), (422, DenialCode::InvalidLicense));
     let page: DocumentPage = client.get(api::DOCUMENTS, Some(&d.idp.token(OWNER, &[]))).json();
-    assert_eq!(page.documents, [doc]);
+    assert_eq!(page.documents, std::slice::from_ref(&doc));
+    // Pages, newest first.
+    let second = d.protect("newer.docx", b"newer", OWNER, TEMPLATE_ID);
+    client.post(api::DOCUMENTS, None, &api::RegisterRequest { license: header_of(&second) });
+    let admin = d.idp.token(ADMIN, &[]);
+    let first: DocumentPage = client.get(&format!("{}?per_page=1", api::DOCUMENTS), Some(&admin)).json();
+    assert_eq!((first.documents[0].content_id, first.next_page), (content_id(&second), Some(2)));
+    let last: DocumentPage = client.get(&format!("{}?page=2&per_page=1", api::DOCUMENTS), Some(&admin)).json();
+    assert_eq!((last.documents, last.next_page), (vec![doc], None));
+    let a = client.get(&format!("{}?page=0", api::DOCUMENTS), Some(&admin));
+    assert_eq!(a.denial().error, DenialCode::BadRequest);
 }
 
 #[test]
@@ -542,14 +565,32 @@ fn records_past_their_retention_are_purged_at_start() {
 
 #[cfg(unix)]
 #[test]
-fn sigterm_stops_the_service_cleanly() {
+fn sigterm_lets_the_request_in_flight_finish_then_stops() {
     let d = Deployment::new();
     let mut serve = d.start();
-    let file = d.protect("s.txt", b"s", OWNER, TEMPLATE_ID);
-    d.client().open(Some(&d.idp.token("alice@contoso.com", &[])), &file).unwrap();
+    let file = d.protect("s.txt", b"in flight", OWNER, TEMPLATE_ID);
+    let client = d.client();
+    let key = fci_connector::licensing::seal::ClientKey::generate().unwrap();
+    let body =
+        serde_json::to_vec(&api::LicenseRequest { license: header_of(&file), client_key: key.public_bytes().to_vec() })
+            .unwrap();
+    // The request is in its handler, reading the body, when the service is told to stop.
+    let alice = d.idp.token("alice@contoso.com", &[]);
+    let mut pending = client.begin_expecting_continue("POST", api::LICENSES, Some(&alice), body.len());
+    pending.await_continue();
+    pending.send(&body[..body.len() / 2]).unwrap();
     let pid = serve.child.id().to_string();
     assert!(std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    // Wait (bounded) until the service has seen the signal: it logs that it is stopping.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !serve.log_text().contains("stopping") {
+        assert!(std::time::Instant::now() < deadline, "no shutdown logged:\n{}", serve.log_text());
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    // The rest of the request is still answered, with a use license.
+    pending.send(&body[body.len() / 2..]).unwrap_or_else(|e| panic!("{e}:\n{}", serve.log_text()));
+    let a = pending.answer();
+    assert_eq!(a.status, 200, "{}", a.text());
     let status = loop {
         if let Some(status) = serve.child.try_wait().unwrap() {
             break status;
@@ -558,5 +599,101 @@ fn sigterm_stops_the_service_cleanly() {
         std::thread::sleep(std::time::Duration::from_millis(20));
     };
     assert_eq!(status.code(), Some(0), "{}", serve.log_text());
-    assert!(serve.log_text().contains("\"stopped\""), "{}", serve.log_text());
+    // New connections are refused once it stopped; the granted request was recorded.
+    assert!(std::net::TcpStream::connect(d.addr()).is_err());
+    let _serve = d.start();
+    let t = tracking(&d, &d.idp.token(OWNER, &[]), content_id(&file));
+    assert_eq!(t.requests.iter().filter(|r| r.decision == Decision::Granted && r.action == "license").count(), 1);
+}
+
+#[test]
+fn killing_the_service_under_load_loses_no_record_of_an_answered_request() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let d = Arc::new(Deployment::new());
+    let mut serve = d.start();
+    let files: Vec<_> =
+        (0..3).map(|i| d.protect(&format!("load{i}.txt"), &pattern(1000 + i), OWNER, TEMPLATE_ID)).collect();
+    let headers: Arc<Vec<Vec<u8>>> = Arc::new(files.iter().map(|f| header_of(f)).collect());
+    let answered = Arc::new(AtomicUsize::new(0));
+    let workers: Vec<_> = (0..6)
+        .map(|w| {
+            let (d, headers, answered) = (d.clone(), headers.clone(), answered.clone());
+            std::thread::spawn(move || {
+                let client = d.client();
+                let token = d.idp.token("alice@contoso.com", &[]);
+                for i in 0..2000 {
+                    let key = fci_connector::licensing::seal::ClientKey::generate().unwrap();
+                    let request = api::LicenseRequest {
+                        license: headers[(w + i) % headers.len()].clone(),
+                        client_key: key.public_bytes().to_vec(),
+                    };
+                    match client.try_post(api::LICENSES, Some(&token), &request) {
+                        Ok(a) if a.status == 200 => answered.fetch_add(1, Ordering::SeqCst),
+                        Ok(a) => panic!("{}: {}", a.status, a.text()),
+                        // The service is gone.
+                        Err(_) => break,
+                    };
+                }
+            })
+        })
+        .collect();
+    // Kill it (SIGKILL: no shutdown at all) once it is answering under load.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while answered.load(Ordering::SeqCst) < 40 {
+        assert!(std::time::Instant::now() < deadline, "the service answered too little:\n{}", serve.log_text());
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    serve.child.kill().unwrap();
+    serve.child.wait().unwrap();
+    for w in workers {
+        w.join().unwrap();
+    }
+    let answered = answered.load(Ordering::SeqCst);
+    let _serve = d.start();
+    let owner = d.idp.token(OWNER, &[]);
+    let recorded: usize = files
+        .iter()
+        .map(|f| {
+            let t = tracking(&d, &owner, content_id(f));
+            t.requests.iter().filter(|r| r.action == "license" && r.decision == Decision::Granted).count()
+        })
+        .sum();
+    // Every answered request was recorded before its answer; a request killed between its record and its answer
+    // may be recorded without having been answered.
+    assert!(recorded >= answered, "{recorded} records for {answered} answered requests");
+}
+
+#[test]
+fn an_encrypted_issuer_key_opens_with_its_passphrase_from_the_environment_or_a_systemd_credential() {
+    let d = Deployment::new();
+    d.encrypt_issuer_key("correct horse", "FCI_TEST_ISSUER_PASS");
+    let file = d.protect("c.txt", b"credential", OWNER, TEMPLATE_ID);
+    let alice = d.idp.token("alice@contoso.com", &[]);
+    // No passphrase anywhere: exit 6 naming the variable.
+    let mut none = d.serve_command();
+    none.env_remove("FCI_TEST_ISSUER_PASS").env_remove("CREDENTIALS_DIRECTORY");
+    assert_eq!(none.status().unwrap().code(), Some(6));
+    let log = std::fs::read_to_string(d.path().join("serve.log")).unwrap();
+    assert!(log.contains("FCI_TEST_ISSUER_PASS"), "{log}");
+    // A wrong one: exit 6 naming the key file.
+    let mut wrong = d.serve_command();
+    wrong.env("FCI_TEST_ISSUER_PASS", "battery staple").env_remove("CREDENTIALS_DIRECTORY");
+    assert_eq!(wrong.status().unwrap().code(), Some(6));
+    let log = std::fs::read_to_string(d.path().join("serve.log")).unwrap();
+    assert!(log.contains(&d.issuer_key.display().to_string()) && log.contains("passphrase"), "{log}");
+    // From the environment.
+    let mut env = d.serve_command();
+    env.env("FCI_TEST_ISSUER_PASS", "correct horse").env_remove("CREDENTIALS_DIRECTORY");
+    let serve = d.start_with(env);
+    assert_eq!(d.client().open(Some(&alice), &file).unwrap().plaintext, b"credential");
+    serve.stop();
+    // From a systemd credential (LoadCredential=), the file named like the variable.
+    let credentials = d.path().join("credentials");
+    std::fs::create_dir(&credentials).unwrap();
+    std::fs::write(credentials.join("FCI_TEST_ISSUER_PASS"), "correct horse\n").unwrap();
+    let mut cred = d.serve_command();
+    cred.env_remove("FCI_TEST_ISSUER_PASS").env("CREDENTIALS_DIRECTORY", &credentials);
+    let _serve = d.start_with(cred);
+    assert_eq!(d.client().open(Some(&alice), &file).unwrap().plaintext, b"credential");
 }

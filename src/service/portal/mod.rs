@@ -238,7 +238,13 @@ fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 
 /// Who is asking: the session cookie, else the connection's client certificate; else the answer to give (a redirect
 /// to sign-in for a page, 403 for a POST).
-fn viewer(svc: &Service, conn: &ConnInfo, headers: &HeaderMap, path: &str, is_post: bool) -> Result<Viewer, Response> {
+async fn viewer(
+    svc: &Service,
+    conn: &ConnInfo,
+    headers: &HeaderMap,
+    path: &str,
+    is_post: bool,
+) -> Result<Viewer, Response> {
     let portal = portal(svc);
     let t = now().unix_timestamp();
     let from_cookie = cookie(headers, SESSION_COOKIE)
@@ -254,7 +260,7 @@ fn viewer(svc: &Service, conn: &ConnInfo, headers: &HeaderMap, path: &str, is_po
             let cookie = renew.then(|| session_cookie(portal, &s));
             (s, cookie)
         }
-        None => match cert_principal(svc, conn) {
+        None => match cert_principal(svc, conn).await {
             Some(p) => match Session::new(&p, "cert", t) {
                 Ok(s) => {
                     let c = session_cookie(portal, &s);
@@ -283,10 +289,23 @@ fn session_cookie(portal: &Portal, s: &Session) -> String {
 }
 
 /// The principal of the connection's client certificate, when the service accepts certificates and it verifies.
-fn cert_principal(svc: &Service, conn: &ConnInfo) -> Option<Principal> {
+async fn cert_principal(svc: &Service, conn: &ConnInfo) -> Option<Principal> {
     let certs = conn.certs.as_ref()?;
     svc.auth.certs.as_ref()?;
-    svc.auth.authenticate(None, Some(certs.as_slice())).ok()
+    let p = svc.auth.authenticate(None, Some(certs.as_slice())).await.ok()?;
+    Some(with_directory_groups(svc, p).await)
+}
+
+/// The principal with the groups the directory (`[groups.ldap]`) gives it, as the API adds them; a directory that
+/// cannot answer leaves the claims' groups only (fail closed).
+async fn with_directory_groups(svc: &Service, mut p: Principal) -> Principal {
+    if let Some(directory) = &svc.directory {
+        match directory.groups_of(&p.name).await {
+            Ok(groups) => p.groups.extend(groups),
+            Err(e) => tracing::warn!(principal = %p.name, problem = %e, "portal: directory groups unavailable"),
+        }
+    }
+    p
 }
 
 fn encode(s: &str) -> String {
@@ -338,7 +357,7 @@ async fn mine_handler(
     headers: HeaderMap,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    let v = match viewer(&svc, &conn, &headers, &path_and_query("/portal/", &query), false) {
+    let v = match viewer(&svc, &conn, &headers, &path_and_query("/portal/", &query), false).await {
         Ok(v) => v,
         Err(r) => return r,
     };
@@ -375,7 +394,7 @@ async fn admin_handler(
     headers: HeaderMap,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    let v = match viewer(&svc, &conn, &headers, &path_and_query("/portal/admin", &query), false) {
+    let v = match viewer(&svc, &conn, &headers, &path_and_query("/portal/admin", &query), false).await {
         Ok(v) => v,
         Err(r) => return r,
     };
@@ -468,7 +487,7 @@ async fn document_handler(
     UrlPath(cid): UrlPath<String>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    let v = match viewer(&svc, &conn, &headers, &format!("/portal/documents/{}", encode(&cid)), false) {
+    let v = match viewer(&svc, &conn, &headers, &format!("/portal/documents/{}", encode(&cid)), false).await {
         Ok(v) => v,
         Err(r) => return r,
     };
@@ -495,7 +514,7 @@ async fn csv_handler(
     headers: HeaderMap,
     UrlPath(cid): UrlPath<String>,
 ) -> Response {
-    let v = match viewer(&svc, &conn, &headers, &format!("/portal/documents/{}", encode(&cid)), false) {
+    let v = match viewer(&svc, &conn, &headers, &format!("/portal/documents/{}", encode(&cid)), false).await {
         Ok(v) => v,
         Err(r) => return r,
     };
@@ -556,7 +575,7 @@ async fn change_access(
     revoke: bool,
 ) -> Response {
     let started = std::time::Instant::now();
-    let v = match viewer(&svc, &conn, &headers, "/portal/", true) {
+    let v = match viewer(&svc, &conn, &headers, "/portal/", true).await {
         Ok(v) => v,
         Err(r) => return r,
     };
@@ -731,6 +750,7 @@ async fn callback_handler(
         Ok(p) => p,
         Err(f) => return fail(&f.message),
     };
+    let principal = with_directory_groups(&svc, principal).await;
     let s = match Session::new(&principal, "oidc", t) {
         Ok(s) => s,
         Err(e) => return fail(&e),
@@ -751,7 +771,7 @@ async fn signout_handler(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let v = match viewer(&svc, &conn, &headers, "/portal/", true) {
+    let v = match viewer(&svc, &conn, &headers, "/portal/", true).await {
         Ok(v) => v,
         Err(r) => return r,
     };

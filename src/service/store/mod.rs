@@ -14,7 +14,7 @@ use std::path::Path;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::licensing::api::{Document, RequestRecord};
+use crate::licensing::api::{Decision, DenialCode, Document, RequestRecord};
 
 /// Why the store failed.
 #[derive(Debug, thiserror::Error)]
@@ -206,4 +206,35 @@ pub fn micros(t: OffsetDateTime) -> i64 {
 pub fn from_micros(us: i64) -> Result<OffsetDateTime, StoreError> {
     OffsetDateTime::from_unix_timestamp_nanos(i128::from(us) * 1000)
         .map_err(|e| StoreError::Damaged(format!("time {us}: {e}")))
+}
+
+/// How a decision is stored.
+pub fn decision_text(d: Decision) -> &'static str {
+    match d {
+        Decision::Granted => "granted",
+        Decision::Denied => "denied",
+    }
+}
+
+/// A stored decision.
+pub fn decision_from_text(text: &str) -> Decision {
+    if text == "granted" { Decision::Granted } else { Decision::Denied }
+}
+
+/// A stored content or template id.
+pub fn parse_uuid(text: &str) -> Result<Uuid, StoreError> {
+    Uuid::parse_str(text).map_err(|_| StoreError::Damaged(format!("{text:?} is not a content id")))
+}
+
+/// A stored denial code.
+pub fn parse_code(text: &str) -> Result<DenialCode, StoreError> {
+    DenialCode::ALL
+        .into_iter()
+        .find(|d| d.as_str() == text)
+        .ok_or_else(|| StoreError::Damaged(format!("denial code {text:?}")))
+}
+
+/// Stored rights (comma-separated) as a list.
+pub fn split_rights(text: &str) -> Vec<String> {
+    text.split(',').filter(|r| !r.is_empty()).map(str::to_string).collect()
 }

@@ -16,8 +16,11 @@ use tokio_postgres::{Client, Config, NoTls, Row};
 use uuid::Uuid;
 
 use super::portal::{DenialRow, DocumentSummary, Param, Query, TEMPLATE_COUNTS, TemplateCount, for_postgres};
-use super::{MIGRATIONS, StoreError, from_micros, micros};
-use crate::licensing::api::{Decision, DenialCode, Document, RequestRecord};
+use super::{
+    MIGRATIONS, StoreError, decision_from_text, decision_text, from_micros, micros, parse_code, parse_uuid,
+    split_rights,
+};
+use crate::licensing::api::{Document, RequestRecord};
 
 /// Connections per service instance.
 const CONNECTIONS: usize = 4;
@@ -341,16 +344,9 @@ fn to_record(r: &Row, shown: &str) -> Result<RequestRecord, StoreError> {
         action: r.try_get(2).map_err(&err)?,
         content_id: cid.as_deref().map(parse_uuid).transpose()?,
         template_id: tid.as_deref().map(parse_uuid).transpose()?,
-        rights_granted: rights.split(',').filter(|r| !r.is_empty()).map(str::to_string).collect(),
-        decision: if decision == "granted" { Decision::Granted } else { Decision::Denied },
-        code: code
-            .map(|c| {
-                DenialCode::ALL
-                    .into_iter()
-                    .find(|d| d.as_str() == c)
-                    .ok_or_else(|| StoreError::Damaged(format!("denial code {c:?}")))
-            })
-            .transpose()?,
+        rights_granted: split_rights(&rights),
+        decision: decision_from_text(&decision),
+        code: code.as_deref().map(parse_code).transpose()?,
         client_address: r.try_get(8).map_err(&err)?,
         user_agent: r.try_get(9).map_err(&err)?,
     })
@@ -385,17 +381,6 @@ fn to_document(r: &Row, shown: &str) -> Result<Document, StoreError> {
         first_seen: from_micros(first_seen)?,
         revoked: revoked != 0,
     })
-}
-
-fn decision_text(d: Decision) -> &'static str {
-    match d {
-        Decision::Granted => "granted",
-        Decision::Denied => "denied",
-    }
-}
-
-fn parse_uuid(text: &str) -> Result<Uuid, StoreError> {
-    Uuid::parse_str(text).map_err(|_| StoreError::Damaged(format!("{text:?} is not a content id")))
 }
 
 /// A query parameter of a URL-form connection string (`?sslmode=require`).

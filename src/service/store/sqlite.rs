@@ -11,8 +11,11 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::portal::{DenialRow, DocumentSummary, Param, Query, TEMPLATE_COUNTS, TemplateCount};
-use super::{MIGRATIONS, StoreError, from_micros, micros};
-use crate::licensing::api::{Decision, DenialCode, Document, RequestRecord};
+use super::{
+    MIGRATIONS, StoreError, decision_from_text, decision_text, from_micros, micros, parse_code, parse_uuid,
+    split_rights,
+};
+use crate::licensing::api::{Document, RequestRecord};
 
 /// How long a statement waits for a lock before failing.
 const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
@@ -57,17 +60,6 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     }
     tx.commit()?;
     Ok(())
-}
-
-fn decision_text(d: Decision) -> &'static str {
-    match d {
-        Decision::Granted => "granted",
-        Decision::Denied => "denied",
-    }
-}
-
-fn parse_uuid(text: &str) -> Result<Uuid, StoreError> {
-    Uuid::parse_str(text).map_err(|_| StoreError::Damaged(format!("{text:?} is not a content id")))
 }
 
 type DocRow = (String, String, String, String, Option<String>, i64, i64);
@@ -115,16 +107,9 @@ fn to_record(row: RequestRow) -> Result<RequestRecord, StoreError> {
         action,
         content_id: cid.as_deref().map(parse_uuid).transpose()?,
         template_id: tid.as_deref().map(parse_uuid).transpose()?,
-        rights_granted: rights.split(',').filter(|r| !r.is_empty()).map(str::to_string).collect(),
-        decision: if decision == "granted" { Decision::Granted } else { Decision::Denied },
-        code: code
-            .map(|c| {
-                DenialCode::ALL
-                    .into_iter()
-                    .find(|d| d.as_str() == c)
-                    .ok_or_else(|| StoreError::Damaged(format!("denial code {c:?}")))
-            })
-            .transpose()?,
+        rights_granted: split_rights(&rights),
+        decision: decision_from_text(&decision),
+        code: code.as_deref().map(parse_code).transpose()?,
         client_address,
         user_agent,
     })
@@ -220,6 +205,10 @@ impl SqliteStore {
     }
 
     pub async fn upsert_document(&self, doc: &Document) -> Result<Document, StoreError> {
+        // Most requests are for documents already known: a read, which never waits for the writer.
+        if let Some(known) = self.document(doc.content_id).await? {
+            return Ok(known);
+        }
         let doc = doc.clone();
         self.write(move |conn| {
             let cid = doc.content_id.to_string();

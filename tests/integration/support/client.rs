@@ -77,6 +77,59 @@ impl Client {
         Client { config: Arc::new(config), addr, user_agent: "fci-connector-tests/1".into() }
     }
 
+    /// Open a connection and send a request's head announcing `length` body bytes; the body follows with
+    /// [`Pending::send`], the answer with [`Pending::answer`].
+    pub fn begin(&self, method: &str, path: &str, bearer: Option<&str>, length: Option<usize>) -> Pending {
+        self.begin_with(method, path, bearer, length, "")
+    }
+
+    /// [`Client::begin`] with `Expect: 100-continue`: [`Pending::await_continue`] then returns once the server reads
+    /// the body.
+    pub fn begin_expecting_continue(&self, method: &str, path: &str, bearer: Option<&str>, length: usize) -> Pending {
+        self.begin_with(method, path, bearer, Some(length), "Expect: 100-continue\r\n")
+    }
+
+    fn begin_with(
+        &self,
+        method: &str,
+        path: &str,
+        bearer: Option<&str>,
+        length: Option<usize>,
+        extra: &str,
+    ) -> Pending {
+        self.try_begin_with(method, path, bearer, length, extra).unwrap()
+    }
+
+    fn try_begin_with(
+        &self,
+        method: &str,
+        path: &str,
+        bearer: Option<&str>,
+        length: Option<usize>,
+        extra: &str,
+    ) -> std::io::Result<Pending> {
+        let tcp = TcpStream::connect(self.addr)?;
+        tcp.set_read_timeout(Some(std::time::Duration::from_secs(60)))?;
+        let conn =
+            rustls::ClientConnection::new(self.config.clone(), ServerName::try_from("localhost").unwrap()).unwrap();
+        let mut tls = rustls::StreamOwned::new(conn, tcp);
+        let mut head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nUser-Agent: {}\r\n",
+            self.user_agent
+        );
+        if let Some(token) = bearer {
+            head += &format!("Authorization: Bearer {token}\r\n");
+        }
+        if let Some(length) = length {
+            head += &format!("Content-Type: application/json\r\nContent-Length: {length}\r\n");
+        }
+        head += extra;
+        head += "\r\n";
+        tls.write_all(head.as_bytes())?;
+        tls.flush()?;
+        Ok(Pending { tls })
+    }
+
     /// Send one request; `body` is sent with its length, or `declared_length` overrides the Content-Length header
     /// (and no body is sent), for the size limit.
     pub fn raw(
@@ -87,42 +140,21 @@ impl Client {
         body: Option<&[u8]>,
         declared_length: Option<usize>,
     ) -> Answer {
-        let tcp = TcpStream::connect(self.addr).unwrap();
-        tcp.set_read_timeout(Some(std::time::Duration::from_secs(60))).unwrap();
-        let conn =
-            rustls::ClientConnection::new(self.config.clone(), ServerName::try_from("localhost").unwrap()).unwrap();
-        let mut tls = rustls::StreamOwned::new(conn, tcp);
         let body = body.unwrap_or_default();
-        let mut head = format!(
-            "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nUser-Agent: {}\r\n",
-            self.user_agent
-        );
-        if let Some(token) = bearer {
-            head += &format!("Authorization: Bearer {token}\r\n");
-        }
-        if method != "GET" || !body.is_empty() {
-            head += &format!(
-                "Content-Type: application/json\r\nContent-Length: {}\r\n",
-                declared_length.unwrap_or(body.len())
-            );
-        }
-        head += "\r\n";
-        tls.write_all(head.as_bytes()).unwrap();
+        let length = (method != "GET" || !body.is_empty()).then(|| declared_length.unwrap_or(body.len()));
+        let mut pending = self.begin(method, path, bearer, length);
         if declared_length.is_none() {
-            tls.write_all(body).unwrap();
+            pending.send(body).unwrap();
         }
-        tls.flush().unwrap();
-        let mut raw = Vec::new();
-        let mut buf = [0u8; 16 * 1024];
-        loop {
-            match tls.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => raw.extend_from_slice(&buf[..n]),
-                // The server may close without close_notify after `Connection: close`.
-                Err(_) => break,
-            }
-        }
-        parse_response(&raw)
+        pending.answer()
+    }
+
+    /// POST a JSON body; an I/O failure (the service went away) is an error, not a panic.
+    pub fn try_post<T: serde::Serialize>(&self, path: &str, bearer: Option<&str>, body: &T) -> std::io::Result<Answer> {
+        let body = serde_json::to_vec(body).map_err(std::io::Error::other)?;
+        let mut pending = self.try_begin_with("POST", path, bearer, Some(body.len()), "")?;
+        pending.send(&body)?;
+        pending.try_answer()
     }
 
     pub fn get(&self, path: &str, bearer: Option<&str>) -> Answer {
@@ -170,6 +202,54 @@ impl Client {
         let mut plaintext = Vec::new();
         envelope.open_with_content_key(&content_key, r, &mut plaintext).unwrap();
         Ok(Opened { claims, plaintext })
+    }
+}
+
+/// A request whose head is sent.
+pub struct Pending {
+    tls: rustls::StreamOwned<rustls::ClientConnection, TcpStream>,
+}
+
+impl Pending {
+    /// Wait for the server's `100 Continue` (after a head sent with [`Client::begin_expecting_continue`]): the
+    /// handler has started and is reading the body.
+    pub fn await_continue(&mut self) {
+        let mut head = Vec::new();
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") {
+            assert_eq!(self.tls.read(&mut byte).unwrap(), 1, "closed before 100 Continue");
+            head.push(byte[0]);
+        }
+        assert!(head.starts_with(b"HTTP/1.1 100"), "{}", String::from_utf8_lossy(&head));
+    }
+
+    /// Send (more of) the body.
+    pub fn send(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.tls.write_all(bytes)?;
+        self.tls.flush()
+    }
+
+    /// Read the whole answer (the server closes after it).
+    pub fn answer(self) -> Answer {
+        self.try_answer().unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// The same; no answer at all is an error.
+    pub fn try_answer(mut self) -> std::io::Result<Answer> {
+        let mut raw = Vec::new();
+        let mut buf = [0u8; 16 * 1024];
+        loop {
+            match self.tls.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => raw.extend_from_slice(&buf[..n]),
+                // The server may close without close_notify after `Connection: close`.
+                Err(_) => break,
+            }
+        }
+        if !raw.windows(4).any(|w| w == b"\r\n\r\n") {
+            return Err(std::io::Error::other(format!("no HTTP answer ({} bytes)", raw.len())));
+        }
+        Ok(parse_response(&raw))
     }
 }
 

@@ -65,6 +65,8 @@ impl Deployment {
     pub fn new() -> Deployment {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
+        // Chosen first: the templates will name the service's URL.
+        let port = free_port();
         for sub in ["keys", "tls", "templates", "data"] {
             std::fs::create_dir_all(root.join(sub)).unwrap();
         }
@@ -76,6 +78,9 @@ impl Deployment {
             .success();
         let templates = root.join("templates");
         let issuer_pub = keys.join("issuer.pub.pem");
+        // Once `templates create --license-server URL` exists (format 1.1), both templates name this service's
+        // URL (`format!("https://127.0.0.1:{port}/")`) so that `protect` writes it into
+        // every license.
         let mut create = util::cmd();
         create.arg("--templates").arg(&templates).args(["templates", "create", "--id", TEMPLATE_ID]);
         create.args(["--name", "Contoso - Confidential", "--expires-after-days", "365", "--offline-days", "7"]);
@@ -98,7 +103,7 @@ impl Deployment {
         let idp = Idp::new();
         std::fs::write(root.join("jwks.json"), idp.jwks_json()).unwrap();
         let d = Deployment {
-            port: free_port(),
+            port,
             templates,
             issuer_key: keys.join("issuer.key.pem"),
             issuer_pub,
@@ -165,6 +170,33 @@ ca_file = "tls/users-ca.pem"
         std::fs::write(&self.config, self.config_text(extra)).unwrap();
     }
 
+    /// Encrypt the issuer key in place with `passphrase` (PKCS#8 PBES2, scrypt and AES-256-CBC, as `keys generate
+    /// --passphrase-env` writes it, at a lower scrypt cost) and name `passphrase_env` for it in the config.
+    pub fn encrypt_issuer_key(&self, passphrase: &str, passphrase_env: &str) {
+        use pkcs8::der::Decode;
+        use pkcs8::pkcs5::{pbes2, scrypt};
+        let pem = std::fs::read_to_string(&self.issuer_key).unwrap();
+        let (_, der) = pkcs8::der::pem::decode_vec(pem.as_bytes()).unwrap();
+        let info = pkcs8::PrivateKeyInfoRef::from_der(&der).unwrap();
+        let mut salt = [0u8; 16];
+        let mut iv = [0u8; 16];
+        getrandom::fill(&mut salt).unwrap();
+        getrandom::fill(&mut iv).unwrap();
+        let cost = scrypt::Params::new(12, 8, 1).unwrap();
+        let params = pbes2::Parameters::generate_scrypt_aes256cbc(cost, &salt, iv).unwrap();
+        let encrypted = info.encrypt_with_params(params, passphrase.as_bytes()).unwrap();
+        let pem = encrypted.to_pem("ENCRYPTED PRIVATE KEY", pkcs8::LineEnding::LF).unwrap();
+        std::fs::remove_file(&self.issuer_key).unwrap();
+        write_secret(&self.issuer_key, pem.as_bytes());
+        let config = std::fs::read_to_string(&self.config).unwrap();
+        let with_env = config.replace(
+            "path = \"keys/issuer.key.pem\"\n",
+            &format!("path = \"keys/issuer.key.pem\"\npassphrase_env = \"{passphrase_env}\"\n"),
+        );
+        assert_ne!(with_env, config);
+        std::fs::write(&self.config, with_env).unwrap();
+    }
+
     /// `fci-connector serve <config>` as a command, its output into `serve.out` and `serve.log`.
     pub fn serve_command(&self) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_fci-connector"));
@@ -177,7 +209,13 @@ ca_file = "tls/users-ca.pem"
 
     /// Start the service; returns once its port accepts connections (or panics with its log).
     pub fn start(&self) -> Running {
-        let child = self.serve_command().spawn().unwrap();
+        self.start_with(self.serve_command())
+    }
+
+    /// Start `serve` as `command` (from [`Deployment::serve_command`], with variables added) and wait as
+    /// [`Deployment::start`] does.
+    pub fn start_with(&self, mut command: Command) -> Running {
+        let child = command.spawn().unwrap();
         let mut running = Running { child, addr: self.addr(), log: self.path().join("serve.log") };
         let deadline = Instant::now() + START_TIMEOUT;
         loop {
