@@ -26,6 +26,8 @@ const ALICE: &str = "alice@contoso.com";
 const BOB: &str = "bob@contoso.com";
 const CAROL: &str = "carol@contoso.com";
 const SECRET: &str = "portal-test-secret";
+/// The site's session key in these tests.
+const SESSION_KEY: &str = "a test session key of more than thirty-two bytes";
 /// The revoked exit code (docs/EXIT-CODES.md).
 const REVOKED: i32 = 16;
 const NOT_GRANTED: i32 = 15;
@@ -403,6 +405,26 @@ fn another_user_can_neither_see_nor_revoke_names_render_as_text_and_every_change
     assert_eq!(forged["status"], 403);
     assert!(forged["text"].as_str().unwrap().contains("another state"), "{forged}");
     assert_eq!(s.browser.run(json!({"as": "anon", "do": "get", "path": "/portal/"}))["status"], 303);
+
+    // Session cookies: one made with the site's key is taken (so the next two are refused for what they are, not
+    // for their form); one idle past the timeout, or signed with another key, is not.
+    use fci_connector::service::portal::session::{Keys, SESSION_COOKIE, Session};
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let carol = fci_connector::service::policy::Principal::named(CAROL);
+    let keys = Keys::new(SESSION_KEY.as_bytes()).unwrap();
+    let fresh = Session::new(&carol, "oidc", now).unwrap();
+    let idle = Session { last: now - 31 * 60, ..Session::new(&carol, "oidc", now - 3600).unwrap() };
+    let other = Keys::new(b"another key, also of at least thirty-two bytes").unwrap();
+    for (who, value, status) in [
+        ("fresh", keys.seal("session", &fresh), 200),
+        ("idle", keys.seal("session", &idle), 303),
+        ("forged", other.seal("session", &fresh), 303),
+        ("signin-cookie", keys.seal("signin", &fresh), 303),
+    ] {
+        s.browser.run(json!({"as": who, "do": "set-cookie", "name": SESSION_COOKIE, "value": value}));
+        let a = s.browser.run(json!({"as": who, "do": "get", "path": "/portal/"}));
+        assert_eq!(a["status"], status, "{who}: {a}");
+    }
 
     // The file name renders as text: no element made of it, no script run.
     let mine = s.browser.run(json!({"as": "alice", "do": "signin", "user": ALICE}));

@@ -9,6 +9,7 @@
 //   {"as":"alice","do":"screenshot","file":"/tmp/x.png"}     the current page, whole
 //   {"as":"alice","do":"get","path":"..."}                   a GET with the browser's cookies (status, headers)
 //   {"as":"alice","do":"cookies"}                            the browser's cookies
+//   {"as":"eve","do":"set-cookie","name":N,"value":V}        add a cookie for the site
 //   {"as":"carol","do":"client-cert","cert":F,"key":F}       a new browser presenting that client certificate
 //   {"as":"alice","do":"axe"}                                axe-core on the current page: violations
 //   {"do":"quit"}
@@ -109,6 +110,9 @@ async function run(cmd) {
   const p = await person(cmd.as ?? 'default');
   switch (cmd.do) {
     case 'cookies': return { cookies: await p.context.cookies() };
+    case 'set-cookie':
+      await p.context.addCookies([{ name: cmd.name, value: cmd.value, url: `${base}/portal/`, httpOnly: true, secure: true, sameSite: 'Lax' }]);
+      return { ok: true };
     case 'signin': return signin(p, cmd.user);
     case 'goto': await p.page.goto(`${base}${cmd.path}`); return describe(p);
     case 'click':
