@@ -121,22 +121,26 @@ struct Site {
 }
 
 impl Site {
-    fn new() -> Site {
+    /// `confidential`: the site's client has a secret; else it is a public client (PKCE alone).
+    fn new(confidential: bool) -> Site {
         let d = Deployment::new();
         let redirect = format!("{}portal/callback", d.url());
-        let provider = Provider::start(&[("OIDC_PORTAL_REDIRECT", redirect.as_str()), ("OIDC_PORTAL_SECRET", SECRET)]);
+        let mut env = vec![("OIDC_PORTAL_REDIRECT", redirect.as_str())];
+        if confidential {
+            env.push(("OIDC_PORTAL_SECRET", SECRET));
+        }
+        let provider = Provider::start(&env);
+        let secret = if confidential { "client_secret_env = \"FCI_PORTAL_SECRET\"\n" } else { "" };
         let config = d.config_text("").replace(crate::support::oidc::ISSUER, &provider.issuer)
             + &format!(
-                "\n[portal]\nclient_id = \"fci-portal\"\nclient_secret_env = \"FCI_PORTAL_SECRET\"\n\
+                "\n[portal]\nclient_id = \"fci-portal\"\n{secret}\
                  redirect_url = \"{redirect}\"\nsession_key_env = \"FCI_PORTAL_KEY\"\n\
                  scopes = [\"openid\", \"profile\", \"email\", \"groups\"]\n"
             );
         std::fs::write(&d.config, config).unwrap();
         std::fs::write(d.path().join("jwks.json"), provider.jwks()).unwrap();
         let mut serve = d.serve_command();
-        serve
-            .env("FCI_PORTAL_KEY", "a test session key of more than thirty-two bytes")
-            .env("FCI_PORTAL_SECRET", SECRET);
+        serve.env("FCI_PORTAL_KEY", SESSION_KEY).env("FCI_PORTAL_SECRET", SECRET);
         let serve = Serve(serve.spawn().unwrap());
         let deadline = Instant::now() + Duration::from_secs(60);
         while TcpStream::connect_timeout(&d.addr(), Duration::from_millis(200)).is_err() {
@@ -255,7 +259,7 @@ fn license_requests(t: &Tracking) -> Vec<(String, String)> {
 #[test]
 #[ignore = "needs node and npm ci --prefix tests/oidc (.ci/run does it)"]
 fn an_owner_signs_in_sees_exactly_the_requests_and_revoke_then_restore_in_the_browser_rule_the_reader() {
-    let mut s = Site::new();
+    let mut s = Site::new(true);
     let q3 = s.d.protect("q3-forecast.docx", &pattern(20_000), ALICE, TEMPLATE_ID);
     let minutes = s.d.protect("board-minutes.docx", &pattern(5_000), ALICE, TEMPLATE_ID);
     let review = s.d.protect("hr-review.docx", &pattern(5_000), BOB, TEMPLATE_ID);
@@ -378,7 +382,8 @@ fn an_owner_signs_in_sees_exactly_the_requests_and_revoke_then_restore_in_the_br
 #[test]
 #[ignore = "needs node and npm ci --prefix tests/oidc (.ci/run does it)"]
 fn another_user_can_neither_see_nor_revoke_names_render_as_text_and_every_change_needs_the_csrf_token() {
-    let mut s = Site::new();
+    // The site as a public client this time (PKCE alone, no secret).
+    let mut s = Site::new(false);
     let name = "<img src=x onerror=alert(1)>.docx";
     let file = s.d.protect(name, &pattern(3_000), ALICE, TEMPLATE_ID);
     let cid = content_id(&file);

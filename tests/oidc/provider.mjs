@@ -7,9 +7,9 @@
 // with a `groups` claim. The development login and consent pages of oidc-provider (devInteractions).
 // Environment: OIDC_TOKEN_TTL seconds for access and ID tokens (default 3600; the refresh test uses a short one);
 // OIDC_ID_TOKEN_AUDIENCE re-signs every ID token for that audience (with the provider's key: the reader must refuse
-// a genuine token for another client); OIDC_PORTAL_REDIRECT adds the confidential web client `fci-portal` (secret
-// OIDC_PORTAL_SECRET, client_secret_post) of the service's tracking site with that redirect URI (tests/integration/
-// portal.rs). User secadmin@contoso.com is the service's admin in those tests.
+// a genuine token for another client); OIDC_PORTAL_REDIRECT adds the web client `fci-portal` of the service's
+// tracking site with that redirect URI (tests/integration/portal.rs): confidential with OIDC_PORTAL_SECRET
+// (client_secret_post), else public (PKCE alone). User secadmin@contoso.com is the service's admin in those tests.
 import crypto from 'node:crypto';
 import http from 'node:http';
 import Provider from 'oidc-provider';
@@ -25,12 +25,12 @@ const users = {
 };
 const key = { ...crypto.generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' }), kid: 'test-key', alg: 'RS256', use: 'sig' };
 
+const portalSecret = process.env.OIDC_PORTAL_SECRET;
 const portalClients = process.env.OIDC_PORTAL_REDIRECT ? [{
   client_id: 'fci-portal',
   client_name: 'fci-connector document tracking',
-  client_secret: process.env.OIDC_PORTAL_SECRET ?? 'portal-test-secret',
+  ...(portalSecret ? { client_secret: portalSecret, token_endpoint_auth_method: 'client_secret_post' } : { token_endpoint_auth_method: 'none' }),
   application_type: 'web',
-  token_endpoint_auth_method: 'client_secret_post',
   grant_types: ['authorization_code'],
   response_types: ['code'],
   redirect_uris: [process.env.OIDC_PORTAL_REDIRECT],
