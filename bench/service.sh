@@ -54,9 +54,9 @@ fi
 BIN=$ROOT/target/release/fci-connector
 
 if [ $QUICK -eq 1 ]; then
-    DISTINCT=300; REPEAT=100; DURATION=3; WARMUP=1
+    DISTINCT=400; REPEAT=100; DISTINCT_SECONDS=2; DURATION=3
 else
-    DISTINCT=12000; REPEAT=100; DURATION=20; WARMUP=3
+    DISTINCT=12000; REPEAT=100; DISTINCT_SECONDS=10; DURATION=20
 fi
 CONNECTIONS=64
 THREADS=2
@@ -69,12 +69,13 @@ TICK=$(getconf CLK_TCK)
 W=$(mktemp -d "${TMPDIR:-/tmp}/fci-service-bench.XXXXXX")
 SERVE_PID=""
 PG_BIN=""
+PG_DIR=""
 cleanup() {
     if [ -n "$SERVE_PID" ]; then kill "$SERVE_PID" 2>/dev/null || true; wait "$SERVE_PID" 2>/dev/null || true; fi
     if [ -n "$PG_BIN" ]; then
-        runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$W/pg/data" -m immediate stop >/dev/null 2>&1 || true
+        runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m immediate stop >/dev/null 2>&1 || true
     fi
-    rm -rf "$W"
+    rm -rf "$W" ${PG_DIR:+"$PG_DIR"}
 }
 trap cleanup EXIT
 mkdir -p "$W/keys" "$W/tls" "$W/templates" "$W/distinct" "$W/repeat" "$W/logs" "$W/runs"
@@ -201,10 +202,10 @@ run() {
 
 loads() { # STORE
     local store=$1
-    say "$store: distinct files ($DISTINCT bodies, at most ${DURATION}s)"
-    run "$store-distinct" "$W/distinct.jsonl" distinct $((DURATION + 10))
-    say "$store: repeated opens of $REPEAT files (warm-up ${WARMUP}s, then ${DURATION}s)"
-    run "$store-warmup" "$W/repeat.jsonl" repeat "$WARMUP"
+    say "$store: distinct files (${DISTINCT_SECONDS}s, $DISTINCT files to ask for)"
+    run "$store-distinct" "$W/distinct.jsonl" distinct "$DISTINCT_SECONDS"
+    say "$store: repeated opens of $REPEAT files (each asked for once first, then ${DURATION}s)"
+    python3 bench/service/prepare.py warm "$URL" "$(cat "$W/token")" "$W/repeat.jsonl" "$W/tls/server.pem"
     run "$store-repeat" "$W/repeat.jsonl" repeat "$DURATION"
 }
 
@@ -223,11 +224,13 @@ elif [ -z "${PG_FOUND:-}" ] || ! id postgres >/dev/null 2>&1; then
     PG_NOTE="skipped: PostgreSQL's server binaries (initdb, pg_ctl) or the postgres user are missing"
 else
     PG_PORT=$(free_port)
-    mkdir -p "$W/pg"
-    chown -R postgres:postgres "$W/pg"
-    if runuser -u postgres -- "$PG_FOUND/initdb" --auth=trust -U postgres -E UTF8 -D "$W/pg/data" >"$W/pg/initdb.log" 2>&1 &&
-        runuser -u postgres -- "$PG_FOUND/pg_ctl" -D "$W/pg/data" -l "$W/pg/log" -w \
-            -o "-p $PG_PORT -k $W/pg -c listen_addresses=127.0.0.1 -c max_connections=200" start >/dev/null 2>&1; then
+    # A folder of its own: the postgres user cannot enter $W (mode 700, root's).
+    PG_DIR=$(mktemp -d "${TMPDIR:-/tmp}/fci-service-bench-pg.XXXXXX")
+    chown postgres:postgres "$PG_DIR"
+    say "PostgreSQL: a throwaway cluster on 127.0.0.1:$PG_PORT (default settings: fsync and synchronous_commit on)"
+    if runuser -u postgres -- "$PG_FOUND/initdb" --auth=trust -U postgres -E UTF8 -D "$PG_DIR/data" >"$W/initdb.log" 2>&1 &&
+        runuser -u postgres -- "$PG_FOUND/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/log" -w \
+            -o "-p $PG_PORT -k $PG_DIR -c listen_addresses=127.0.0.1" start >/dev/null 2>&1; then
         PG_BIN=$PG_FOUND
         export PG_VERSION
         PG_VERSION=$("$PG_BIN/postgres" --version)
@@ -235,7 +238,7 @@ else
         loads postgres
         stop_service
     else
-        PG_NOTE="skipped: the throwaway cluster did not start ($(tail -1 "$W/pg/initdb.log" 2>/dev/null))"
+        PG_NOTE="skipped: the throwaway cluster did not start ($(tail -1 "$W/initdb.log" 2>/dev/null))"
     fi
 fi
 export PG_NOTE
@@ -244,9 +247,9 @@ LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # --- report -----------------------------------------------------------------------------------------------------
 say "results"
-export W QUICK TICK DISTINCT REPEAT DURATION WARMUP CONNECTIONS THREADS LOAD_BEFORE LOAD_AFTER ROOT
+export W QUICK TICK DISTINCT REPEAT DISTINCT_SECONDS DURATION CONNECTIONS THREADS LOAD_BEFORE LOAD_AFTER ROOT
 V_FCI="$($BIN --version 2>/dev/null || echo fci-connector) ($(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown))"
-V_WRK=$(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2)
+V_WRK=$( (wrk -v 2>&1 || true) | head -1 | cut -d' ' -f1-2)
 V_RUSTC=$(rustc --version 2>/dev/null || echo rustc)
 CPU=$(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)
 CORES=$(nproc)

@@ -3,10 +3,11 @@
 --
 --   wrk -t T -c C -d D -s licenses.lua URL -- BODIES TOKEN MODE THREADS
 --
--- MODE distinct: thread i sends lines i, i+T, i+2T, ... once each, then stops (no file is asked for twice);
+-- MODE distinct: thread i sends lines i, i+T, i+2T, ... in turn: no file is asked for twice as long as there are
+--                more lines than requests (bodies sent again are counted);
 -- MODE repeat:   each thread cycles through all the lines, starting at a different place.
--- done() prints one line, "RESULT {json}": answers by HTTP status, 200 answers, bodies sent again after a thread's
--- share ran out (distinct mode; should be 0), latency percentiles (microseconds), duration, socket errors.
+-- done() prints one line, "RESULT {json}": answers by HTTP status, 200 answers, bodies sent again in distinct mode
+-- (must be 0), latency percentiles (microseconds), duration, socket errors.
 
 local threads = {}
 
@@ -40,15 +41,12 @@ end
 
 function request()
     if next_body > #bodies then
-        if mode == "repeat" then
-            next_body = 1
-        else
-            -- This thread's share is used up: stop it; a connection that still asks gets the last body again
-            -- (counted, so the report can say it).
-            wrk.thread:stop()
+        -- Distinct mode: this thread's share is used up, so the run asked for more files than were protected.
+        -- Start again (counted: the report refuses a distinct-files figure with repeats in it).
+        if mode ~= "repeat" then
             again = again + 1
-            next_body = #bodies
         end
+        next_body = 1
     end
     local body = bodies[next_body]
     next_body = next_body + 1

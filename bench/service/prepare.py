@@ -7,14 +7,20 @@
     prepare.py bodies OUT DIR
         One `POST /v1/licenses` JSON body per protected file in DIR, one per line, by name: the file's license
         block (bytes 0 .. 88+N+L, docs/FORMAT.md) and a fresh X25519 public key, both base64.
+    prepare.py warm URL TOKEN BODIES CA_FILE
+        Send every body once (8 at a time), so that the content keys are in the service's cache before a
+        repeated-opens run; fails unless every answer is 200.
 """
 
 import base64
+import concurrent.futures
 import json
 import os
+import ssl
 import struct
 import sys
 import time
+import urllib.request
 
 import jwt
 from cryptography.hazmat.primitives import serialization
@@ -65,11 +71,30 @@ def bodies(out, folder):
             f.write(json.dumps({"license": b64(license_block(path)), "client_key": b64(client)}) + "\n")
 
 
+def warm(url, token, bodies_file, ca_file):
+    context = ssl.create_default_context(cafile=ca_file)
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+
+    def ask(body):
+        request = urllib.request.Request(url.rstrip("/") + "/v1/licenses", data=body.encode(), headers=headers)
+        with urllib.request.urlopen(request, context=context, timeout=60) as answer:
+            return answer.status
+
+    with open(bodies_file) as f:
+        bodies = [line.strip() for line in f if line.strip()]
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        statuses = list(pool.map(ask, bodies))
+    if any(s != 200 for s in statuses):
+        raise SystemExit(f"warm-up: answers other than 200: {sorted(set(statuses))}")
+
+
 def main(argv):
     if len(argv) == 6 and argv[1] == "idp":
         idp(*argv[2:])
     elif len(argv) == 4 and argv[1] == "bodies":
         bodies(argv[2], argv[3])
+    elif len(argv) == 6 and argv[1] == "warm":
+        warm(*argv[2:])
     else:
         raise SystemExit(__doc__)
 
