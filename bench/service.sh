@@ -6,6 +6,7 @@
 #                                    docs/PERFORMANCE.md; exit 1 if a target is missed
 #   bash bench/service.sh --quick    small counts, a few seconds, no target checks, docs untouched (for CI)
 #   --no-build                       use target/release/fci-connector as it is (bench/compare.sh built it)
+#   SIGNING=p256 bash bench/service.sh   sign use licenses with ECDSA P-256 instead of Ed25519
 #
 # Two loads: distinct files (every request a file the service has not seen: one RSA private-key operation each) and
 # repeated opens (100 files, the content-key cache warm). Only 200 answers count; any other answer fails the run.
@@ -22,7 +23,7 @@ for arg in "$@"; do
     case "$arg" in
         --quick) QUICK=1 ;;
         --no-build) BUILD=0 ;;
-        -h | --help) sed -n '2,14p' "$0"; exit 0 ;;
+        -h | --help) sed -n '2,15p' "$0"; exit 0 ;;
         *) echo "service.sh: unknown option $arg" >&2; exit 2 ;;
     esac
 done
@@ -92,8 +93,13 @@ say "deployment in $W: RSA-3072 issuer key, template, signing key, TLS certifica
 "$BIN" keys generate --name issuer --bits 3072 --out "$W/keys" >/dev/null
 "$BIN" --templates "$W/templates" templates create --id "$TEMPLATE" --name "Bench - Confidential" \
     --grant "@contoso.com=VIEW" --offline-days 7 --license-server "$URL/" --key "$W/keys/issuer.pub.pem" >/dev/null
-# The use-license signing key: ECDSA P-256 (ES256), PKCS#8.
-openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$W/keys/signing.key.pem" 2>/dev/null
+# The use-license signing key, PKCS#8: Ed25519 as docs/SERVICE.md sets it up (SIGNING=p256: ECDSA P-256, ES256).
+case "${SIGNING:=ed25519}" in
+    ed25519) openssl genpkey -algorithm ed25519 -out "$W/keys/signing.key.pem" 2>/dev/null; SIGNING_ALG=EdDSA ;;
+    p256) openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$W/keys/signing.key.pem" 2>/dev/null
+        SIGNING_ALG=ES256 ;;
+    *) echo "service.sh: SIGNING=$SIGNING: ed25519 or p256" >&2; exit 2 ;;
+esac
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=127.0.0.1 \
     -addext subjectAltName=IP:127.0.0.1 -keyout "$W/tls/server.key" -out "$W/tls/server.pem" 2>/dev/null
 chmod 600 "$W"/keys/*.key.pem "$W/tls/server.key"
@@ -247,7 +253,7 @@ LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # --- report -----------------------------------------------------------------------------------------------------
 say "results"
-export W QUICK TICK DISTINCT REPEAT DISTINCT_SECONDS DURATION CONNECTIONS THREADS LOAD_BEFORE LOAD_AFTER ROOT
+export W QUICK TICK SIGNING_ALG DISTINCT REPEAT DISTINCT_SECONDS DURATION CONNECTIONS THREADS LOAD_BEFORE LOAD_AFTER ROOT
 V_FCI="$($BIN --version 2>/dev/null || echo fci-connector) ($(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown))"
 V_WRK=$( (wrk -v 2>&1 || true) | head -1 | cut -d' ' -f1-2)
 V_RUSTC=$(rustc --version 2>/dev/null || echo rustc)

@@ -123,8 +123,8 @@ def write_doc(rows, checks):
         + (f"; {E['PG_VERSION']}" if E.get("PG_VERSION") else "") + ".",
         "",
         f"Load: wrk, {E['CONNECTIONS']} connections on {E['THREADS']} threads, keep-alive over TLS 1.3, one "
-        "`POST /v1/licenses` per request with an RS256 bearer token; RSA-3072 issuer key, ES256 use-license "
-        "signing key, every request recorded in the store before its answer. Distinct files: "
+        "`POST /v1/licenses` per request with an RS256 bearer token; RSA-3072 issuer key, "
+        f"{E['SIGNING_ALG']} use-license signing key, every request recorded in the store before its answer. Distinct files: "
         f"{E['DISTINCT']} files protected beforehand, each asked for at most once (one RSA private-key operation "
         "each), "
         f"{E['DISTINCT_SECONDS']} s. Repeated opens: {E['REPEAT']} files in rotation, content-key cache warm (each "
