@@ -55,7 +55,7 @@ fi
 BIN=$ROOT/target/release/fci-connector
 
 if [ $QUICK -eq 1 ]; then
-    DISTINCT=400; REPEAT=100; DISTINCT_SECONDS=2; DURATION=3
+    DISTINCT=400; REPEAT=100; DISTINCT_SECONDS=2; DURATION=2
 else
     DISTINCT=4000; REPEAT=100; DISTINCT_SECONDS=6; DURATION=20
 fi
@@ -104,6 +104,7 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -su
     -addext subjectAltName=IP:127.0.0.1 -keyout "$W/tls/server.key" -out "$W/tls/server.pem" 2>/dev/null
 chmod 600 "$W"/keys/*.key.pem "$W/tls/server.key"
 python3 bench/service/prepare.py idp "$W" "$ISSUER" "$AUDIENCE" "$PRINCIPAL"
+TOKEN=$(cat "$W/token")
 
 # store_url: the config for a store.
 write_config() {
@@ -195,7 +196,7 @@ run() {
     (
         read -r -a a <"/proc/$BASHPID/stat"
         wrk -t "$THREADS" -c "$CONNECTIONS" -d "${seconds}s" --timeout 10s --latency -s bench/service/licenses.lua \
-            "$URL" -- "$bodies" "$(cat "$W/token")" "$mode" "$THREADS" >"$W/runs/$name.wrk"
+            "$URL" -- "$bodies" "$TOKEN" "$mode" "$THREADS" >"$W/runs/$name.wrk"
         read -r -a b <"/proc/$BASHPID/stat"
         echo $((b[15] + b[16] - a[15] - a[16])) >"$W/runs/$name.wrk-ticks"
     )
@@ -211,7 +212,7 @@ loads() { # STORE
     say "$store: distinct files (${DISTINCT_SECONDS}s, $DISTINCT files to ask for)"
     run "$store-distinct" "$W/distinct.jsonl" distinct "$DISTINCT_SECONDS"
     say "$store: repeated opens of $REPEAT files (each asked for once first, then ${DURATION}s)"
-    python3 bench/service/prepare.py warm "$URL" "$(cat "$W/token")" "$W/repeat.jsonl" "$W/tls/server.pem"
+    python3 bench/service/prepare.py warm "$URL" "$TOKEN" "$W/repeat.jsonl" "$W/tls/server.pem"
     run "$store-repeat" "$W/repeat.jsonl" repeat "$DURATION"
 }
 
