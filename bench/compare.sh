@@ -5,6 +5,8 @@
 #                                    rewrites the measured section of docs/PERFORMANCE.md; exit 1 if a target is missed
 #   bash bench/compare.sh --quick    small inputs, few runs, no target checks, docs untouched (for CI)
 #
+# The last section is the licensing service under load, bench/service.sh (runnable alone; see its header).
+#
 # On a fresh Debian machine it installs what it needs with apt-get (hyperfine, age, gnupg, ripgrep, time, python3),
 # builds the release binary, and works in a temporary folder it removes at the end. Run it on a quiet machine:
 # the load average before and after is recorded with the figures.
@@ -16,7 +18,7 @@ QUICK=0
 for arg in "$@"; do
     case "$arg" in
         --quick) QUICK=1 ;;
-        -h | --help) sed -n '2,10p' "$0"; exit 0 ;;
+        -h | --help) sed -n '2,12p' "$0"; exit 0 ;;
         *) echo "compare.sh: unknown option $arg" >&2; exit 2 ;;
     esac
 done
@@ -126,12 +128,16 @@ rss() { # NAME COMMAND...: peak RSS in KiB to $W/json/rss-NAME
     local name=$1; shift
     /usr/bin/time -f %M -o "$W/json/rss-$name" "$@" >/dev/null 2>&1
 }
+# $FCI and $RULES are command lines: split on purpose.
+# shellcheck disable=SC2086
+{
 cp "$W/in/file64k.txt" "$W/work/f.txt"
 rss protect-64k $FCI protect "$W/work/f.txt" --template "$TEMPLATE"
 cp "$W/in/big.bin" "$W/work/big.bin"
 rss protect-big $FCI protect "$W/work/big.bin" --template "$TEMPLATE"
 rm -f "$W"/work/big.*
 rss classify-corpus "$BIN" $RULES classify "$W/in/corpus.txt"
+}
 rss age-64k age -r "$AGE_R" -o "$W/work/f.age" "$W/in/file64k.txt"
 rss gpg-64k "${GPG[@]}" -o "$W/work/f.gpg" -e "$W/in/file64k.txt"
 rss rg-corpus rg -c -f "$W/patterns" "$W/in/corpus.txt"
@@ -158,9 +164,23 @@ LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 # --- report -----------------------------------------------------------------------------------------------------
 say "results"
 export W QUICK BIG CORPUS DOCS LOAD_BEFORE LOAD_AFTER ROOT
-export V_FCI="$($BIN --version 2>/dev/null || echo fci-connector) ($(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown))"
-export V_HYPERFINE=$(hyperfine --version) V_AGE="age $(age --version)" V_GPG=$(gpg --version | head -1)
-export V_RG=$(rg --version | head -1) V_RUSTC=$(rustc --version)
-export CPU=$(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1) CORES=$(nproc) KERNEL=$(uname -sr)
-export MEM=$(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo)
-python3 bench/report.py
+V_FCI="$($BIN --version 2>/dev/null || echo fci-connector) ($(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown))"
+V_HYPERFINE=$(hyperfine --version)
+V_AGE="age $(age --version)"
+V_GPG=$(gpg --version | head -1)
+V_RG=$(rg --version | head -1)
+V_RUSTC=$(rustc --version)
+CPU=$(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)
+CORES=$(nproc)
+KERNEL=$(uname -sr)
+MEM=$(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo)
+export V_FCI V_HYPERFINE V_AGE V_GPG V_RG V_RUSTC CPU CORES KERNEL MEM
+status=0
+python3 bench/report.py || status=1
+
+# --- 6. the licensing service under load (bench/service.sh: its own deployment, figures and targets) -----------
+say "6. the licensing service (bench/service.sh)"
+service_args=(--no-build)
+[ $QUICK -eq 0 ] || service_args+=(--quick)
+bash bench/service.sh "${service_args[@]}" || status=1
+exit $status
