@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use jsonwebtoken::jwk::JwkSet;
+use sha2::Digest;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use rustls::pki_types::{CertificateDer, UnixTime};
 use rustls::server::danger::ClientCertVerifier;
@@ -26,6 +27,9 @@ pub const JWKS_REFRESH: Duration = Duration::from_secs(60);
 pub const OID_UPN: &str = "1.3.6.1.4.1.311.20.2.3";
 /// Longest bearer token accepted.
 const MAX_TOKEN: usize = 16 * 1024;
+/// Verified tokens remembered (by SHA-256 of the whole token) until their `exp`: a reader opening many files sends
+/// the same token each time, and its signature check was the largest cost of a repeated open (docs/PERFORMANCE.md).
+const VERIFIED_TOKENS: usize = 10_000;
 
 /// A refused sign-in: the denial code and a message that never quotes the token.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,6 +65,8 @@ pub struct Oidc {
     keys: RwLock<Arc<JwkSet>>,
     /// When the key set was last fetched again on an unknown key id (`None`: not yet).
     last_fetch: Mutex<Option<Instant>>,
+    /// Tokens that verified: SHA-256 of the token → who it names and its `exp` (Unix seconds).
+    verified: Mutex<std::collections::HashMap<[u8; 32], (Principal, i64)>>,
 }
 
 impl Oidc {
@@ -80,6 +86,7 @@ impl Oidc {
             source,
             keys: RwLock::new(Arc::new(keys)),
             last_fetch: Mutex::new(None),
+            verified: Mutex::new(std::collections::HashMap::new()),
         })
     }
 
@@ -113,11 +120,36 @@ impl Oidc {
         }
     }
 
-    /// Verify a bearer token and say who it names.
+    /// Verify a bearer token and say who it names. A token that verified before is answered from memory until its
+    /// `exp` (the same bytes verified against the same issuer and audience; only its expiry can change the answer).
     pub async fn verify(&self, token: &str) -> Result<Principal, AuthFailure> {
         if token.len() > MAX_TOKEN {
             return Err(AuthFailure::token("the token is too long"));
         }
+        let digest: [u8; 32] = sha2::Sha256::digest(token.as_bytes()).into();
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        if let Ok(verified) = self.verified.lock()
+            && let Some((principal, exp)) = verified.get(&digest)
+            && now < *exp
+        {
+            return Ok(principal.clone());
+        }
+        let principal = self.verify_signature(token).await?;
+        if let Ok(mut verified) = self.verified.lock() {
+            if verified.len() >= VERIFIED_TOKENS {
+                verified.retain(|_, (_, exp)| now < *exp);
+            }
+            if verified.len() < VERIFIED_TOKENS
+                && let Some(exp) = principal.1
+            {
+                verified.insert(digest, (principal.0.clone(), exp));
+            }
+        }
+        Ok(principal.0)
+    }
+
+    /// The full check: header, key, signature, issuer, audience, times. The principal and the token's `exp`.
+    async fn verify_signature(&self, token: &str) -> Result<(Principal, Option<i64>), AuthFailure> {
         // `alg: none` and unknown algorithms do not even decode: jsonwebtoken knows no such algorithm.
         let header = jsonwebtoken::decode_header(token)
             .map_err(|_| AuthFailure::token("the token is not a JWT signed with RS256 or ES256"))?;
@@ -166,7 +198,8 @@ impl Oidc {
                     _ => "the token does not verify",
                 })
             })?;
-        principal_from_claims(&data.claims, self.principal_claim.as_deref(), &self.groups_claim)
+        let exp = data.claims.get("exp").and_then(serde_json::Value::as_i64);
+        Ok((principal_from_claims(&data.claims, self.principal_claim.as_deref(), &self.groups_claim)?, exp))
     }
 }
 
