@@ -9,10 +9,10 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use jsonwebtoken::jwk::JwkSet;
-use sha2::Digest;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use rustls::pki_types::{CertificateDer, UnixTime};
 use rustls::server::danger::ClientCertVerifier;
+use sha2::Digest;
 
 use super::config::{ClientCertConfig, OidcConfig};
 use super::policy::Principal;
