@@ -167,10 +167,11 @@ export W QUICK BIG CORPUS DOCS LOAD_BEFORE LOAD_AFTER ROOT
 V_FCI="$($BIN --version 2>/dev/null || echo fci-connector) ($(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown))"
 V_HYPERFINE=$(hyperfine --version)
 V_AGE="age $(age --version)"
-V_GPG=$(gpg --version | head -1)
-V_RG=$(rg --version | head -1)
+# sed reads to the end: `head -1` would close the pipe early and, under pipefail, fail on the writer's SIGPIPE.
+V_GPG=$(gpg --version | sed -n 1p)
+V_RG=$(rg --version | sed -n 1p)
 V_RUSTC=$(rustc --version)
-CPU=$(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)
+CPU=$(sed -n 's/^model name\s*: //p' /proc/cpuinfo | sed -n 1p)
 CORES=$(nproc)
 KERNEL=$(uname -sr)
 MEM=$(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo)
