@@ -256,9 +256,9 @@ LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 say "results"
 export W QUICK TICK SIGNING_ALG DISTINCT REPEAT DISTINCT_SECONDS DURATION CONNECTIONS THREADS LOAD_BEFORE LOAD_AFTER ROOT
 V_FCI="$($BIN --version 2>/dev/null || echo fci-connector) ($(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown))"
-V_WRK=$( (wrk -v 2>&1 || true) | head -1 | cut -d' ' -f1-2)
+V_WRK=$( (wrk -v 2>&1 || true) | sed -n 1p | cut -d' ' -f1-2)
 V_RUSTC=$(rustc --version 2>/dev/null || echo rustc)
-CPU=$(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)
+CPU=$(sed -n 's/^model name\s*: //p' /proc/cpuinfo | sed -n 1p)
 CORES=$(nproc)
 KERNEL=$(uname -sr)
 MEM=$(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo)
