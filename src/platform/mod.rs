@@ -13,6 +13,7 @@ use std::fs::File;
 use std::io;
 use std::path::{Component, Path, PathBuf};
 use std::sync::RwLock;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::SystemTime;
 
 #[cfg(not(windows))]
@@ -29,6 +30,8 @@ use windows as imp;
 mod winpath;
 #[cfg_attr(not(windows), allow(dead_code))]
 mod winrules;
+#[cfg_attr(not(windows), allow(dead_code))]
+mod winservice;
 
 mod browser;
 mod dirs;
@@ -36,8 +39,8 @@ mod perms;
 pub use browser::{has_desktop, open_url};
 pub use dirs::{create_private_dir, reader_cache_dir, reader_machine_dir, reader_user_dir};
 pub use perms::{
-    Ace, TRUSTED_SIDS, Untrusted, check_trusted, dacl_problem, restrict_to_owner, secret_file_problem,
-    secret_mode_problem, system_config_dir, unix_problem,
+    Ace, SECRET_READ_MASK, SECRET_READERS, TRUSTED_SIDS, Untrusted, check_trusted, dacl_problem, restrict_to_owner,
+    secret_dacl_problem, secret_file_problem, secret_mode_problem, system_config_dir, unix_problem,
 };
 
 /// A folder opened by handle: everything beneath it is reached relative to this handle, one component at a time,
@@ -239,10 +242,73 @@ pub fn is_sharing_violation(err: &io::Error) -> bool {
     imp::is_sharing_violation(err)
 }
 
-/// Resolves when the service is asked to stop: Ctrl+C, and on Unix SIGTERM (systemd's stop).
+/// Resolves when the service is asked to stop: Ctrl+C, on Unix SIGTERM (systemd's stop), and [`request_stop`]
+/// (the Windows service's Stop and Shutdown controls).
 pub async fn shutdown_signal() {
-    imp::shutdown_signal().await
+    let requested = async {
+        loop {
+            let notified = STOP.notified();
+            tokio::pin!(notified);
+            // Registered before the flag is read, so a request between the two is not missed.
+            notified.as_mut().enable();
+            if STOP_REQUESTED.load(Ordering::SeqCst) {
+                return;
+            }
+            notified.await;
+        }
+    };
+    tokio::select! {
+        _ = imp::shutdown_signal() => {}
+        _ = requested => {}
+    }
+}
+
+static STOP_REQUESTED: AtomicBool = AtomicBool::new(false);
+static STOP: tokio::sync::Notify = tokio::sync::Notify::const_new();
+
+/// Ask the service to stop as Ctrl+C does: every [`shutdown_signal`], waiting now or later, resolves. Called from
+/// the Windows service's control handler (a thread of the SCM's, outside the runtime).
+pub fn request_stop() {
+    STOP_REQUESTED.store(true, Ordering::SeqCst);
+    STOP.notify_waiters();
+}
+
+/// Run `body` (which returns an exit code) as the Windows service `name`, started by the Service Control Manager:
+/// status reports StartPending, then Running at [`service_ready`], StopPending at a Stop or Shutdown control (which
+/// triggers [`request_stop`]) and Stopped with the body's exit code (a service-specific exit code when not 0);
+/// blocks until then and returns that code. Errors: kind `NotConnected` when the process was not started by the
+/// SCM; kind `Unsupported` where there are no Windows services.
+pub fn run_service(name: &str, body: Box<dyn FnOnce() -> u8 + Send>) -> io::Result<u8> {
+    imp::run_service(name, body)
+}
+
+/// The service is up (it listens): a Windows service reports Running. Nothing otherwise.
+pub fn service_ready() {
+    imp::service_ready()
 }
 
 /// The event source name in the Windows Application log (registered by `fci-scripts/Install-FciConnector.ps1`).
 pub const EVENT_SOURCE: &str = "FciConnector";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The hook the Windows service's control handler uses: a stop requested from another thread, while the
+    /// server waits and before it starts waiting, both end the wait. (Process-wide: no other unit test waits on
+    /// the signal.)
+    #[test]
+    fn a_requested_stop_ends_the_wait_for_the_shutdown_signal() {
+        let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+        runtime.block_on(async {
+            let waiting = tokio::spawn(shutdown_signal());
+            // Not resolved before the request (bounded: the task is polled, then checked).
+            tokio::task::yield_now().await;
+            assert!(!waiting.is_finished());
+            std::thread::spawn(request_stop).join().unwrap();
+            tokio::time::timeout(std::time::Duration::from_secs(30), waiting).await.unwrap().unwrap();
+            // A wait that starts after the request ends at once.
+            tokio::time::timeout(std::time::Duration::from_secs(30), shutdown_signal()).await.unwrap();
+        });
+    }
+}

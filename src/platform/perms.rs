@@ -60,10 +60,12 @@ pub fn restrict_to_owner(file: &File) -> io::Result<()> {
     imp::restrict_to_owner(file)
 }
 
-/// Why a private key file (issuer key, signing key, TLS key) is readable by more than its owner, as ssh refuses an
-/// open private key: Unix, any group or other permission bit. Windows: not judged here (the installer's ACLs and
-/// `keys generate`'s owner-only DACL protect it); `None`.
-pub fn secret_file_problem(path: &Path) -> io::Result<Option<String>> {
+/// Why a private key file (issuer key, signing key, TLS key) is readable by more than it should be, as ssh refuses
+/// an open private key, with the command that fixes it. Unix: any group or other permission bit
+/// ([`secret_mode_problem`]). Windows: an entry of its DACL that lets anyone but SYSTEM, Administrators, the file's
+/// owner and the account running the service (`NT SERVICE\FciLicensing`) read it, or no DACL at all
+/// ([`secret_dacl_problem`]).
+pub fn secret_file_problem(path: &Path) -> io::Result<Option<Untrusted>> {
     imp::secret_file_problem(path)
 }
 
@@ -75,6 +77,43 @@ pub fn secret_mode_problem(mode: u32) -> Option<String> {
             "it is accessible by its group or others (mode {:04o}); it must be readable by its owner only",
             mode & 0o7777
         )
+    })
+}
+
+/// Windows access rights that let a trustee read a file, or give itself that right: read data, write DAC, write
+/// owner, generic all, generic read.
+pub const SECRET_READ_MASK: u32 = 0x1 | 0x4_0000 | 0x8_0000 | 0x1000_0000 | 0x8000_0000;
+
+/// Trustees that may read a private key file besides its owner and the account running the service: SYSTEM and
+/// Administrators.
+pub const SECRET_READERS: [&str; 2] = ["S-1-5-18", "S-1-5-32-544"];
+
+/// Why a private key file with this DACL is readable by too many: `None` (a NULL DACL) lets everyone read it;
+/// otherwise the first access-allowed entry that applies to the file and grants a right of [`SECRET_READ_MASK`] to
+/// someone other than [`SECRET_READERS`], `owner` and `running` (the service's account). Deny entries are not
+/// weighed: a grant that a deny entry cancels is still refused (conservative; an admin fixes the DACL).
+pub fn secret_dacl_problem(dacl: Option<&[Ace]>, owner: Option<&str>, running: Option<&str>) -> Option<String> {
+    let Some(aces) = dacl else {
+        return Some("it has no access control list, so everyone may read it".into());
+    };
+    secret_reader(aces, owner, running).map(|ace| {
+        format!(
+            "its access control list lets {} read it (access mask 0x{:x}); only SYSTEM, Administrators, its owner \
+             and the service's account may",
+            ace.sid, ace.mask
+        )
+    })
+}
+
+/// The first entry of `aces` that [`secret_dacl_problem`] refuses.
+fn secret_reader<'a>(aces: &'a [Ace], owner: Option<&str>, running: Option<&str>) -> Option<&'a Ace> {
+    aces.iter().find(|ace| {
+        ace.allow
+            && !ace.inherit_only
+            && ace.mask & SECRET_READ_MASK != 0
+            && !SECRET_READERS.contains(&ace.sid.as_str())
+            && Some(ace.sid.as_str()) != owner
+            && Some(ace.sid.as_str()) != running
     })
 }
 
@@ -183,8 +222,12 @@ mod imp {
         file.set_permissions(std::fs::Permissions::from_mode(0o600))
     }
 
-    pub fn secret_file_problem(path: &Path) -> io::Result<Option<String>> {
-        Ok(super::secret_mode_problem(std::fs::metadata(path)?.mode()))
+    pub fn secret_file_problem(path: &Path) -> io::Result<Option<Untrusted>> {
+        Ok(super::secret_mode_problem(std::fs::metadata(path)?.mode()).map(|problem| Untrusted {
+            path: path.to_path_buf(),
+            problem,
+            fix: format!("chmod 600 {}", path.display()),
+        }))
     }
 }
 
@@ -208,7 +251,7 @@ mod imp {
     };
     use windows_sys::Win32::System::Threading::{GetCurrentProcess, OpenProcessToken};
 
-    use super::{Ace, Untrusted, dacl_problem};
+    use super::{Ace, Untrusted, dacl_problem, secret_dacl_problem, secret_reader};
 
     const ACCESS_ALLOWED_ACE_TYPE: u8 = 0;
     const INHERIT_ONLY_ACE: u8 = 0x08;
@@ -239,7 +282,8 @@ mod imp {
         Some(s)
     }
 
-    pub fn item_problem(path: &Path) -> io::Result<Option<Untrusted>> {
+    /// The owner (string SID) and the access-allowed entries of the DACL (`None`: a NULL DACL) of `path`.
+    fn read_dacl(path: &Path) -> io::Result<(Option<String>, Option<Vec<Ace>>)> {
         let wide: Vec<u16> = path.as_os_str().encode_wide().chain(Some(0)).collect();
         let mut owner: *mut c_void = ptr::null_mut();
         let mut dacl: *mut ACL = ptr::null_mut();
@@ -292,6 +336,11 @@ mod imp {
         };
         // SAFETY: `sd` was allocated by GetNamedSecurityInfoW; nothing borrowed from it is used after this.
         unsafe { LocalFree(sd as _) };
+        Ok((owner_sid, aces))
+    }
+
+    pub fn item_problem(path: &Path) -> io::Result<Option<Untrusted>> {
+        let (owner_sid, aces) = read_dacl(path)?;
         Ok(dacl_problem(aces.as_deref(), owner_sid.as_deref()).map(|problem| Untrusted {
             path: path.to_path_buf(),
             problem,
@@ -299,8 +348,56 @@ mod imp {
         }))
     }
 
-    pub fn secret_file_problem(_path: &Path) -> io::Result<Option<String>> {
-        Ok(None)
+    pub fn secret_file_problem(path: &Path) -> io::Result<Option<Untrusted>> {
+        let (owner_sid, aces) = read_dacl(path)?;
+        let running = current_user_sid()?;
+        Ok(secret_dacl_problem(aces.as_deref(), owner_sid.as_deref(), Some(&running)).map(|problem| {
+            let offender = aces
+                .as_deref()
+                .and_then(|aces| secret_reader(aces, owner_sid.as_deref(), Some(&running)))
+                .map(|ace| format!(" /remove:g *{}", ace.sid))
+                .unwrap_or_default();
+            Untrusted {
+                path: path.to_path_buf(),
+                problem,
+                fix: format!(
+                    "icacls \"{}\" /inheritance:r{offender} /grant:r *S-1-5-18:F *S-1-5-32-544:F *{running}:R",
+                    path.display()
+                ),
+            }
+        }))
+    }
+
+    /// The string SID of the account this process runs as (a service: its virtual account).
+    fn current_user_sid() -> io::Result<String> {
+        let mut token: HANDLE = ptr::null_mut();
+        // SAFETY: the pseudo-handle of the current process; `token` is closed below.
+        if unsafe { OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, &mut token) } == 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let result = token_user(token).and_then(|buffer| {
+            // SAFETY: TOKEN_USER starts with SID_AND_ATTRIBUTES, whose first field is the user's SID pointer, which
+            // points into `buffer` (alive for this closure).
+            let sid = unsafe { *(buffer.as_ptr() as *const *mut c_void) };
+            sid_string(sid).ok_or_else(|| io::Error::other("cannot read the SID of the running account"))
+        });
+        // SAFETY: `token` was opened above.
+        unsafe { CloseHandle(token) };
+        result
+    }
+
+    /// The TOKEN_USER of `token`, in a buffer aligned for it.
+    fn token_user(token: HANDLE) -> io::Result<Vec<u64>> {
+        let mut needed = 0u32;
+        // SAFETY: a size query: no buffer, `needed` receives the size.
+        unsafe { GetTokenInformation(token, TokenUser, ptr::null_mut(), 0, &mut needed) };
+        // u64 units: TOKEN_USER holds pointers and must be aligned.
+        let mut buffer = vec![0u64; (needed as usize).div_ceil(8).max(1)];
+        // SAFETY: `buffer` has at least `needed` bytes.
+        if unsafe { GetTokenInformation(token, TokenUser, buffer.as_mut_ptr() as _, needed, &mut needed) } == 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(buffer)
     }
 
     pub fn ancestor_problem(_path: &Path) -> io::Result<Option<Untrusted>> {
@@ -322,15 +419,7 @@ mod imp {
     }
 
     fn restrict_with_token(file: &File, token: HANDLE) -> io::Result<()> {
-        let mut needed = 0u32;
-        // SAFETY: a size query: no buffer, `needed` receives the size.
-        unsafe { GetTokenInformation(token, TokenUser, ptr::null_mut(), 0, &mut needed) };
-        // u64 units: TOKEN_USER holds pointers and must be aligned.
-        let mut buffer = vec![0u64; (needed as usize).div_ceil(8).max(1)];
-        // SAFETY: `buffer` has at least `needed` bytes.
-        if unsafe { GetTokenInformation(token, TokenUser, buffer.as_mut_ptr() as _, needed, &mut needed) } == 0 {
-            return Err(io::Error::last_os_error());
-        }
+        let buffer = token_user(token)?;
         // SAFETY: TOKEN_USER starts with SID_AND_ATTRIBUTES, whose first field is the user's SID pointer.
         let sid = unsafe { *(buffer.as_ptr() as *const *mut c_void) };
         // SAFETY: `sid` points into `buffer`, which lives to the end of this function.
@@ -391,6 +480,33 @@ mod tests {
         assert_eq!(secret_mode_problem(0o100400), None);
         assert!(secret_mode_problem(0o100644).unwrap().contains("mode 0644"));
         assert!(secret_mode_problem(0o100640).is_some());
+    }
+
+    #[test]
+    fn a_private_key_readable_by_others_is_refused_on_windows() {
+        let owner = "S-1-5-21-1-2-3-500";
+        let service = "S-1-5-80-1111111111-2222222222-3333333333-4444444444-5555555555";
+        // What Install-FciLicensingService.ps1 sets: SYSTEM and Administrators full control, the service account
+        // read; and the owner.
+        let installed = [ace("S-1-5-18", 0x1F01FF), ace("S-1-5-32-544", 0x1F01FF), ace(service, 0x120089)];
+        assert_eq!(secret_dacl_problem(Some(&installed), Some(owner), Some(service)), None);
+        assert_eq!(secret_dacl_problem(Some(&[ace(owner, 0x1F01FF)]), Some(owner), Some(service)), None);
+        // keys generate's owner-only DACL, read by the owner running serve in a console.
+        assert_eq!(secret_dacl_problem(Some(&[ace(owner, 0x1F01FF)]), Some(owner), Some(owner)), None);
+        // The inherited Users: Read & execute of C:\ProgramData, and Everyone: generic read.
+        let users = [ace("S-1-5-18", 0x1F01FF), ace("S-1-5-32-545", 0x1200A9)];
+        let problem = secret_dacl_problem(Some(&users), Some(owner), Some(service)).unwrap();
+        assert!(problem.contains("S-1-5-32-545") && problem.contains("0x1200a9"), "{problem}");
+        assert!(secret_dacl_problem(Some(&[ace("S-1-1-0", 0x8000_0000)]), None, Some(service)).is_some());
+        // Another account that may rewrite the DACL can read it too.
+        assert!(secret_dacl_problem(Some(&[ace("S-1-5-11", 0x4_0000)]), None, Some(service)).is_some());
+        // Rights that do not read: synchronize and read attributes only (0x100080).
+        assert_eq!(secret_dacl_problem(Some(&[ace("S-1-5-11", 0x100080)]), None, Some(service)), None);
+        // Inherit-only and deny entries do not grant the file anything.
+        let inherit = Ace { inherit_only: true, ..ace("S-1-5-32-545", 0x1200A9) };
+        let deny = Ace { allow: false, ..ace("S-1-1-0", 0x1F01FF) };
+        assert_eq!(secret_dacl_problem(Some(&[inherit, deny]), Some(owner), Some(service)), None);
+        assert!(secret_dacl_problem(None, Some(owner), Some(service)).unwrap().contains("no access control list"));
     }
 
     fn ace(sid: &str, mask: u32) -> Ace {

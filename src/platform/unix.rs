@@ -407,6 +407,12 @@ pub fn is_sharing_violation(_err: &io::Error) -> bool {
     false
 }
 
+pub fn run_service(_name: &str, _body: Box<dyn FnOnce() -> u8 + Send>) -> io::Result<u8> {
+    Err(io::Error::new(io::ErrorKind::Unsupported, "Windows services exist only on Windows"))
+}
+
+pub fn service_ready() {}
+
 pub async fn shutdown_signal() {
     use tokio::signal::unix::{SignalKind, signal};
     match signal(SignalKind::terminate()) {

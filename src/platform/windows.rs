@@ -25,7 +25,9 @@ use windows_sys::Win32::System::EventLog::{
 use super::winpath;
 
 mod handles;
+mod service;
 pub use handles::{Folder, ReadLease, copy_security, file_identity, read_lease};
+pub use service::{run_service, service_ready};
 
 /// The attributes a replaced file keeps. ReplaceFileW carries them itself; set again so the `MoveFileExW`
 /// fallback (and Wine, whose ReplaceFileW does not merge them) keeps them too. The temporary attribute, which the

@@ -601,6 +601,8 @@ pub async fn serve(svc: Arc<Service>, tls: Arc<rustls::ServerConfig>) -> Result<
     println!("listening on https://{local}/");
     use std::io::Write;
     let _ = std::io::stdout().flush();
+    // A Windows service reports Running now (nothing otherwise).
+    crate::platform::service_ready();
 
     let acceptor = tokio_rustls::TlsAcceptor::from(tls);
     let app = router(svc.clone());

@@ -59,9 +59,9 @@ pub struct Service {
 pub fn check_key_file(path: &Path, what: &str) -> Result<(), Error> {
     match crate::platform::secret_file_problem(path) {
         Ok(None) => Ok(()),
-        Ok(Some(problem)) => Err(Error::new(
+        Ok(Some(untrusted)) => Err(Error::new(
             ExitClass::Config,
-            format!("refusing the {what} {}: {problem} (fix: chmod 600 {})", path.display(), path.display()),
+            format!("refusing the {what} {}: {} (fix: {})", path.display(), untrusted.problem, untrusted.fix),
         )),
         Err(e) => Err(Error::io(&format!("cannot read the {what}"), path, e, ExitClass::Config)),
     }
@@ -193,17 +193,43 @@ impl Service {
     }
 }
 
-/// Set up logging: JSON lines on standard error, level from `RUST_LOG` (default `info`).
-fn init_logging() {
+/// Set up logging: JSON lines on standard error, or appended to `log_file`; level from `RUST_LOG` (default
+/// `info`).
+fn init_logging(log_file: Option<&Path>) -> Result<(), Error> {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt().json().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let builder = tracing_subscriber::fmt().json().with_env_filter(filter);
+    match log_file {
+        None => {
+            let _ = builder.with_writer(std::io::stderr).try_init();
+        }
+        Some(path) => {
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .map_err(|e| Error::io("cannot open the service log", path, e, ExitClass::Config))?;
+            let _ = builder.with_ansi(false).with_writer(std::sync::Mutex::new(file)).try_init();
+        }
+    }
+    Ok(())
 }
 
-/// Run the service with the config file at `path` until it is asked to stop.
+/// Run the service with the config file at `path` until it is asked to stop; logs on standard error.
 pub fn run(path: &Path) -> Result<(), Error> {
+    run_logging_to(path, None)
+}
+
+/// The log file of a service that has no standard error (a Windows service): the config file's name with `.log`,
+/// beside it (`licensing.toml` → `licensing.log`).
+pub fn log_file_for(config: &Path) -> PathBuf {
+    config.with_extension("log")
+}
+
+/// [`run`], logging to `log_file` when given (appended), else to standard error.
+pub fn run_logging_to(path: &Path, log_file: Option<&Path>) -> Result<(), Error> {
+    init_logging(log_file)?;
     let config = ServiceConfig::load(path)?;
-    init_logging();
     check_key_file(&config.tls_key, "TLS key")?;
     let tls = tls::server_config(&config.tls_cert, &config.tls_key, config.auth.client_certs.is_some())?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
