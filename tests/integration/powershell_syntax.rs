@@ -69,9 +69,11 @@ fn the_deployment_scripts_are_all_there() {
     for expected in [
         "Get-FciFileStatus.ps1",
         "Install-FciConnector.ps1",
+        "Install-FciLicensingService.ps1",
         "RMS-Protect-FCI.ps1",
         "Test-FciRules.ps1",
         "Uninstall-FciConnector.ps1",
+        "Uninstall-FciLicensingService.ps1",
     ] {
         assert!(names.iter().any(|n| n == expected), "fci-scripts/{expected} is missing (found {names:?})");
     }
@@ -602,6 +604,78 @@ const CMDLETS: &[Cmdlet] = &[
     core("Write-Output", &[("InputObject", Value), ("NoEnumerate", Switch)], false),
     core("Write-Warning", &[("Message", Value)], false),
     core("Write-Verbose", &[("Message", Value)], false),
+    // Microsoft.PowerShell.Management, Windows PowerShell 5.1: the licensing service's install scripts.
+    core(
+        "Get-Service",
+        &[
+            ("Name", Value),
+            ("DisplayName", Value),
+            ("Include", Value),
+            ("Exclude", Value),
+            ("InputObject", Value),
+            ("DependentServices", Switch),
+            ("RequiredServices", Switch),
+            ("ComputerName", Value),
+        ],
+        false,
+    ),
+    core(
+        "New-Service",
+        &[
+            ("Name", Value),
+            ("BinaryPathName", Value),
+            ("DisplayName", Value),
+            ("Description", Value),
+            ("StartupType", Enum(&["Automatic", "Manual", "Disabled"])),
+            ("Credential", Value),
+            ("DependsOn", Value),
+        ],
+        true,
+    ),
+    core(
+        "Start-Service",
+        &[
+            ("Name", Value),
+            ("DisplayName", Value),
+            ("Include", Value),
+            ("Exclude", Value),
+            ("InputObject", Value),
+            ("PassThru", Switch),
+        ],
+        true,
+    ),
+    core(
+        "Stop-Service",
+        &[
+            ("Name", Value),
+            ("DisplayName", Value),
+            ("Include", Value),
+            ("Exclude", Value),
+            ("InputObject", Value),
+            ("Force", Switch),
+            ("NoWait", Switch),
+            ("PassThru", Switch),
+        ],
+        true,
+    ),
+    core(
+        "Set-ItemProperty",
+        &[
+            ("Path", Value),
+            ("LiteralPath", Value),
+            ("Name", Value),
+            ("Value", Value),
+            ("Type", Enum(&["String", "ExpandString", "Binary", "DWord", "MultiString", "QWord", "Unknown"])),
+            ("InputObject", Value),
+            ("PassThru", Switch),
+            ("Force", Switch),
+            ("Filter", Value),
+            ("Include", Value),
+            ("Exclude", Value),
+            ("Credential", Value),
+        ],
+        true,
+    ),
 ];
 
 /// A parameter named in a call, with its literal values (None: computed at run time).

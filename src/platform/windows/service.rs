@@ -25,7 +25,7 @@ use super::super::winservice::{Action, Control, Exit, Report, State, Status, act
 pub type Body = Box<dyn FnOnce() -> u8 + Send>;
 
 static BODY: Mutex<Option<Body>> = Mutex::new(None);
-/// The name the service runs under (the SCM passes it to `service_main` as the first argument).
+/// The name given to [`run_service`], for an SCM that passes none to `service_main`.
 static NAME: Mutex<String> = Mutex::new(String::new());
 /// The status handle and what the SCM has been told, once `service_main` registered.
 static STATUS: Mutex<Option<(ServiceStatusHandle, Status)>> = Mutex::new(None);
@@ -112,8 +112,12 @@ fn on_control(control: ServiceControl) -> ServiceControlHandlerResult {
     }
 }
 
-fn service_main(_arguments: Vec<OsString>) {
-    let name = NAME.lock().unwrap_or_else(|p| p.into_inner()).clone();
+fn service_main(arguments: Vec<OsString>) {
+    // The SCM passes the name the service was installed under first (Install-FciLicensingService.ps1 -ServiceName).
+    let name = match arguments.first() {
+        Some(given) if !given.is_empty() => given.to_string_lossy().into_owned(),
+        _ => NAME.lock().unwrap_or_else(|p| p.into_inner()).clone(),
+    };
     let handle = match service_control_handler::register(&name, on_control) {
         Ok(handle) => handle,
         Err(e) => {
