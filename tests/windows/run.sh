@@ -8,6 +8,7 @@
 #
 #   bash tests/windows/run.sh             build, then run every case
 #   bash tests/windows/run.sh --no-build  reuse the last build (for working on the cases)
+#   FCI_WINDOWS_ONLY=licensing bash tests/windows/run.sh --no-build   only the licensing cases (licensing.sh)
 #
 # The ProcessPrng shim (processprng-shim.c) and the helper (wintest.c) are test scaffolding, never shipped.
 set -euo pipefail
@@ -35,6 +36,8 @@ missing=()
 [ -d /usr/lib/rustlib/src/rust/library ] || missing+=(rust-web-src)
 command -v x86_64-w64-mingw32-gcc >/dev/null || missing+=(gcc-mingw-w64-x86-64)
 [ -x "$WINE" ] || missing+=(wine64)
+command -v openssl >/dev/null || missing+=(openssl)
+command -v curl >/dev/null || missing+=(curl)
 if [ ${#missing[@]} -gt 0 ]; then
     echo "== installing ${missing[*]}"
     SUDO=$([ "$(id -u)" = 0 ] || echo sudo)
@@ -50,8 +53,12 @@ if [ $BUILD = 1 ]; then
     # RUSTC_BOOTSTRAP unlocks on a stable toolchain). The linker is set in .cargo/config.toml.
     RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 cargo build --release --locked \
         -Zbuild-std=std,panic_abort --target $TARGET --target-dir "$OUT"
+    # The Linux executable, for the licensing service the Windows reader talks to (tests/windows/licensing.sh).
+    echo "== building the Linux executable (the licensing service for the reader cases)"
+    cargo build --locked --bin fci-connector
 fi
 [ -f "$EXE" ] || { echo "no $EXE: run without --no-build" >&2; exit 1; }
+[ -x target/debug/fci-connector ] || { echo "no target/debug/fci-connector: run without --no-build" >&2; exit 1; }
 
 # --- a fresh Wine prefix ----------------------------------------------------------------------------------------------
 export WINEPREFIX=$OUT/wineprefix
@@ -139,6 +146,22 @@ round_trip() {
 
 # A command line in a file, for wintest run/hold/lock: $1 the file (Unix path), the rest the line.
 write_line() { local f=$1; shift; printf '%s\r\n' "$*" >"$f"; }
+
+summary() {
+    echo
+    local s f
+    for s in "${SKIPPED[@]}"; do echo "skipped: $s"; done
+    for f in "${FAILURES[@]}"; do echo "failed: $f"; done
+    echo "$PASSED passed, $FAILED failed"
+    [ $FAILED = 0 ]
+}
+
+if [ "${FCI_WINDOWS_ONLY:-}" = licensing ]; then
+    # shellcheck source=tests/windows/licensing.sh
+    . "$HERE/licensing.sh"
+    summary
+    exit
+fi
 
 # --- the template store, made by the executable itself ----------------------------------------------------------------
 fci --templates 'C:\FciConnector\templates' templates create --id $TEMPLATE_ID --name "Contoso - Confidential" \
@@ -517,8 +540,7 @@ done
 launcher_case quoted given drop-in
 launcher_case unquoted given drop-in
 
-echo
-for s in "${SKIPPED[@]}"; do echo "skipped: $s"; done
-for f in "${FAILURES[@]}"; do echo "failed: $f"; done
-echo "$PASSED passed, $FAILED failed"
-[ $FAILED = 0 ]
+# The reader against the Linux licensing service, and the licensing service as a Windows service.
+# shellcheck source=tests/windows/licensing.sh
+. "$HERE/licensing.sh"
+summary
