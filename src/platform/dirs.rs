@@ -49,7 +49,7 @@ pub fn reader_cache_dir() -> Option<PathBuf> {
 
 /// Create `path` (and the folders above it) for the running user's secrets: the last folder is mode 0700 on Unix
 /// (made so if it already existed). On Windows it inherits the profile folder's ACL, which is already the user's
-/// own (`%LOCALAPPDATA%`); an owner-only DACL comes with the DPAPI protector.
+/// own (`%LOCALAPPDATA%`); the cache's key file gets an owner-only DACL and its key is sealed with DPAPI.
 pub fn create_private_dir(path: &Path) -> io::Result<()> {
     #[cfg(unix)]
     {

@@ -33,6 +33,9 @@ mod winrules;
 #[cfg_attr(not(windows), allow(dead_code))]
 mod winservice;
 
+#[cfg(windows)]
+mod dpapi;
+
 mod browser;
 mod dirs;
 mod perms;
@@ -227,6 +230,35 @@ pub fn report_failure_event(message: &str) {
 /// narrows before anything secret is written.
 pub fn create_new(path: &Path, owner_only: bool) -> io::Result<File> {
     imp::create_new(path, owner_only)
+}
+
+/// What seals a user's secrets beyond file permissions, where the system has it: Windows DPAPI. `None` on Unix,
+/// where the owner-only mode of the file holding the secret is the protection.
+pub fn user_seal_name() -> Option<&'static str> {
+    if cfg!(windows) { Some("Windows DPAPI") } else { None }
+}
+
+/// Seal a small secret so that only the current user can unseal it ([`user_seal_name`]); `purpose` binds it to
+/// one use. `None` where the system has no such seal.
+pub fn seal_for_user(secret: &[u8], purpose: &str) -> Option<io::Result<Vec<u8>>> {
+    #[cfg(windows)]
+    return Some(dpapi::protect(secret, purpose.as_bytes()));
+    #[cfg(not(windows))]
+    {
+        let _ = (secret, purpose);
+        None
+    }
+}
+
+/// Unseal what [`seal_for_user`] sealed with the same `purpose`. `None` where the system has no such seal.
+pub fn unseal_for_user(sealed: &[u8], purpose: &str) -> Option<io::Result<zeroize::Zeroizing<Vec<u8>>>> {
+    #[cfg(windows)]
+    return Some(dpapi::unprotect(sealed, purpose.as_bytes()));
+    #[cfg(not(windows))]
+    {
+        let _ = (sealed, purpose);
+        None
+    }
 }
 
 /// True for a file or folder the system shows as hidden (not the root of a walk, which is never left out): a

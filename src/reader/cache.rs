@@ -3,11 +3,11 @@
 //! client key that opens its sealed content key, and the service's address — one entry per user and content id,
 //! encrypted at rest.
 //!
-//! At-rest protection is a [`Protector`]. Implemented now: [`KeyFileProtector`], AES-256-GCM (ring) under a random
-//! 256-bit key kept in a key file beside the entries, readable by the user only (Unix mode 0600, in a 0700 folder);
-//! it protects against other users, not against the user's own processes or an administrator. The trait is where
-//! Windows DPAPI (`CryptProtectData`, from `src/platform/`) and the Linux Secret Service (`keyring` crate) fit; neither
-//! is done yet.
+//! At-rest protection is a [`Protector`]. Implemented: [`KeyFileProtector`], AES-256-GCM (ring) under a random
+//! 256-bit key kept in a key file beside the entries, readable by the user only (Unix mode 0600, in a 0700 folder;
+//! Windows an owner-only DACL). On Windows the key in that file is itself sealed with DPAPI (`CryptProtectData`,
+//! through `src/platform/`), so a copy of the folder is useless to another account or machine. It protects against
+//! other users, not against the user's own processes or an administrator.
 //!
 //! An entry is used only while its use license verifies with [`Use::Offline`] at "now" (signature, `offline_until`,
 //! `valid_until`); an entry found expired or unreadable is removed when seen. The service's refusal (revoked,
@@ -32,6 +32,8 @@ pub const KEY_FILE: &str = "cache.key";
 /// Extension of an entry file (`<content id>.ulic`).
 pub const ENTRY_EXTENSION: &str = "ulic";
 const AAD_PREFIX: &[u8] = b"fci-connector offline cache v1 ";
+/// What the key is sealed for, where the system seals it for the user (DPAPI's entropy).
+const KEY_PURPOSE: &str = "fci-connector offline cache key v1";
 const BLOB_VERSION: u8 = 1;
 
 /// Encrypts cache entries at rest for the current user.
@@ -55,7 +57,7 @@ impl KeyFileProtector {
         let bad =
             |doing: &str, e: &dyn std::fmt::Display| ReaderError::Cache(format!("{doing} {}: {e}", path.display()));
         let bytes = match std::fs::read(path) {
-            Ok(bytes) => Zeroizing::new(bytes),
+            Ok(bytes) => Self::unseal(path, Zeroizing::new(bytes))?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Self::create(path)?,
             Err(e) => return Err(bad("cannot read the key file", &e)),
         };
@@ -70,12 +72,16 @@ impl KeyFileProtector {
         let bad = |doing: &str, e: std::io::Error| ReaderError::Cache(format!("{doing} {}: {e}", path.display()));
         let mut key = Zeroizing::new(vec![0u8; 32]);
         getrandom::fill(&mut key).map_err(|e| ReaderError::Cache(format!("the OS random source failed: {e}")))?;
+        let stored = match crate::platform::seal_for_user(&key, KEY_PURPOSE) {
+            Some(sealed) => Zeroizing::new(sealed.map_err(|e| bad("cannot seal the key of", e))?),
+            None => key.clone(),
+        };
         let temp = path.with_extension(format!("new-{}", Uuid::new_v4().simple()));
         let result = (|| {
             use std::io::Write;
             let mut file = crate::platform::create_new(&temp, true)?;
             crate::platform::restrict_to_owner(&file)?;
-            file.write_all(&key)?;
+            file.write_all(&stored)?;
             file.sync_all()?;
             std::fs::hard_link(&temp, path)
         })();
@@ -83,16 +89,33 @@ impl KeyFileProtector {
         match result {
             Ok(()) => Ok(key),
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                std::fs::read(path).map(Zeroizing::new).map_err(|e| bad("cannot read the key file", e))
+                let bytes = std::fs::read(path).map(Zeroizing::new).map_err(|e| bad("cannot read the key file", e))?;
+                Self::unseal(path, bytes)
             }
             Err(e) => Err(bad("cannot create the key file", e)),
+        }
+    }
+
+    /// The key as stored in the key file: unsealed where the system seals it for the user.
+    fn unseal(path: &Path, stored: Zeroizing<Vec<u8>>) -> Result<Zeroizing<Vec<u8>>, ReaderError> {
+        match crate::platform::unseal_for_user(&stored, KEY_PURPOSE) {
+            None => Ok(stored),
+            Some(key) => key.map_err(|e| {
+                ReaderError::Cache(format!(
+                    "key file {}: cannot unseal it for this user ({e}; remove it and the cache entries with it)",
+                    path.display()
+                ))
+            }),
         }
     }
 }
 
 impl Protector for KeyFileProtector {
     fn name(&self) -> &'static str {
-        "AES-256-GCM under a per-user key file (owner-only)"
+        match crate::platform::user_seal_name() {
+            Some(_) => "AES-256-GCM under a per-user key file (owner-only), the key sealed with Windows DPAPI",
+            None => "AES-256-GCM under a per-user key file (owner-only)",
+        }
     }
 
     fn protect(&self, aad: &[u8], plain: &[u8]) -> Result<Vec<u8>, ReaderError> {
