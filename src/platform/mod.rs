@@ -35,6 +35,8 @@ mod winservice;
 
 #[cfg(windows)]
 mod dpapi;
+#[cfg(target_os = "linux")]
+mod secret_service;
 
 mod browser;
 mod dirs;
@@ -257,6 +259,21 @@ pub fn unseal_for_user(sealed: &[u8], purpose: &str) -> Option<io::Result<zeroiz
     #[cfg(not(windows))]
     {
         let _ = (sealed, purpose);
+        None
+    }
+}
+
+/// The secret `account` from the desktop session's Secret Service (Linux: GNOME Keyring, KWallet), stored there with
+/// `fresh()` when there is none. `None` where there is no such store (no session, or another system).
+pub fn session_secret(
+    account: &str,
+    fresh: impl FnOnce() -> io::Result<zeroize::Zeroizing<Vec<u8>>>,
+) -> Option<io::Result<zeroize::Zeroizing<Vec<u8>>>> {
+    #[cfg(target_os = "linux")]
+    return secret_service::get_or_create(account, fresh);
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = (account, fresh);
         None
     }
 }

@@ -82,7 +82,9 @@ impl Readers {
             .env("HOME", self.home(user))
             .env_remove("XDG_CACHE_HOME")
             .env_remove("XDG_CONFIG_HOME")
-            .env_remove("FCI_TEST_NOW");
+            .env_remove("FCI_TEST_NOW")
+            // No desktop session's Secret Service unless a test gives one: the cache key is then the key file.
+            .env_remove("DBUS_SESSION_BUS_ADDRESS");
         c
     }
 
@@ -322,4 +324,108 @@ fn the_licensing_url_in_the_file_is_used_when_trusted() {
     let a = c.assert().success();
     let tracking: Tracking = serde_json::from_str(&stdout(&a)).unwrap();
     assert_eq!(tracking.document.content_id, content_id(&file));
+}
+
+/// A desktop session's Secret Service for one test: a session bus (`dbus-daemon`) and GNOME Keyring's secrets
+/// component on it, unlocked with a password, in a folder of their own. Both stop when dropped.
+struct KeyringSession {
+    _dir: tempfile::TempDir,
+    address: String,
+    children: Vec<std::process::Child>,
+}
+
+impl KeyringSession {
+    fn start() -> KeyringSession {
+        use std::io::{BufRead, Write};
+        use std::process::{Command as Process, Stdio};
+        let dir = tempfile::tempdir().unwrap();
+        let mut bus = Process::new("dbus-daemon")
+            .args(["--session", "--nofork", "--print-address=1"])
+            .arg(format!("--address=unix:path={}", dir.path().join("bus").display()))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("dbus-daemon (Debian dbus-daemon; .ci/run installs it)");
+        let mut address = String::new();
+        std::io::BufReader::new(bus.stdout.take().unwrap()).read_line(&mut address).unwrap();
+        let address = address.trim().to_string();
+        assert!(address.starts_with("unix:"), "dbus-daemon printed no address: {address:?}");
+        let mut keyring = Process::new("gnome-keyring-daemon")
+            .args(["--unlock", "--components=secrets", "--foreground"])
+            .env("DBUS_SESSION_BUS_ADDRESS", &address)
+            .env("HOME", dir.path())
+            .env("XDG_DATA_HOME", dir.path().join("data"))
+            .env("XDG_RUNTIME_DIR", dir.path())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("gnome-keyring-daemon (Debian gnome-keyring; .ci/run installs it)");
+        // The login keyring's password on stdin, then end of input.
+        keyring.stdin.take().unwrap().write_all(b"test-password").unwrap();
+        let session = KeyringSession { _dir: dir, address, children: vec![bus, keyring] };
+        // Ready when the Secret Service's name has an owner on the bus (bounded poll, not a sleep for a race).
+        let owned = || {
+            Process::new("dbus-send")
+                .args(["--session", "--print-reply", "--dest=org.freedesktop.DBus", "/org/freedesktop/DBus"])
+                .args(["org.freedesktop.DBus.NameHasOwner", "string:org.freedesktop.secrets"])
+                .env("DBUS_SESSION_BUS_ADDRESS", &session.address)
+                .output()
+                .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("boolean true"))
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while !owned() {
+            assert!(std::time::Instant::now() < deadline, "gnome-keyring-daemon did not take org.freedesktop.secrets");
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        session
+    }
+}
+
+impl Drop for KeyringSession {
+    fn drop(&mut self) {
+        for child in self.children.iter_mut().rev() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+#[test]
+fn in_a_session_with_a_secret_service_the_cache_key_is_kept_there_not_on_disk() {
+    let r = Readers::new();
+    let service = r.d.start();
+    let session = KeyringSession::start();
+    let original = pattern(30_000);
+    let file = r.d.protect("keyring.txt", &original, OWNER, TEMPLATE_ID);
+    let cid = content_id(&file);
+    let alice = "alice@contoso.com";
+    let in_session = |c: &mut Command| {
+        c.env("DBUS_SESSION_BUS_ADDRESS", &session.address);
+    };
+
+    let mut c = r.open(alice, &file, &r.out(alice, "online.txt"));
+    in_session(&mut c);
+    c.assert().success();
+    assert_eq!(std::fs::read(r.out(alice, "online.txt")).unwrap(), original);
+    // The entry is on disk, its key is not.
+    assert_eq!(r.cache_listing(alice), [format!("{cid}.ulic")]);
+    let mut c = r.as_user_plain(alice, &["licenses", "cache", "list"]);
+    in_session(&mut c);
+    let a = c.assert().success();
+    assert!(stdout(&a).contains("Secret Service"), "{}", stdout(&a));
+    assert!(stdout(&a).contains(&cid.to_string()), "{}", stdout(&a));
+
+    // The service is gone: the key from the Secret Service opens the cached use license.
+    service.stop();
+    let mut c = r.open(alice, &file, &r.out(alice, "offline.txt"));
+    in_session(&mut c);
+    let a = c.assert().success();
+    assert!(stdout(&a).contains("offline cache"), "{}", stdout(&a));
+    assert_eq!(std::fs::read(r.out(alice, "offline.txt")).unwrap(), original);
+
+    // Outside the session (a copy of the folder, another login) the entry cannot be opened: its key is not on disk.
+    let mut c = r.open(alice, &file, &r.out(alice, "elsewhere.txt"));
+    c.env_remove("DBUS_SESSION_BUS_ADDRESS").assert().code(18);
+    assert!(!r.out(alice, "elsewhere.txt").exists());
 }
