@@ -11,7 +11,8 @@ use windows_sys::Win32::Security::Cryptography::{
 use zeroize::Zeroizing;
 
 fn blob(bytes: &[u8]) -> io::Result<CRYPT_INTEGER_BLOB> {
-    let len = u32::try_from(bytes.len()).map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "secret too large"))?;
+    let len =
+        u32::try_from(bytes.len()).map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "secret too large"))?;
     // DPAPI only reads its input blobs; the pointer is `*mut` in the C declaration alone.
     Ok(CRYPT_INTEGER_BLOB { cbData: len, pbData: bytes.as_ptr().cast_mut() })
 }
@@ -38,9 +39,7 @@ pub fn protect(secret: &[u8], entropy: &[u8]) -> io::Result<Vec<u8>> {
     let mut out = CRYPT_INTEGER_BLOB { cbData: 0, pbData: null_mut() };
     // SAFETY: input and entropy point to live slices of their stated lengths for the call; no description, no
     // prompt (UI forbidden: a service or a console has no desktop); out receives a buffer freed by `take`.
-    let ok = unsafe {
-        CryptProtectData(&input, null(), &entropy, null(), null(), CRYPTPROTECT_UI_FORBIDDEN, &mut out)
-    };
+    let ok = unsafe { CryptProtectData(&input, null(), &entropy, null(), null(), CRYPTPROTECT_UI_FORBIDDEN, &mut out) };
     if ok == 0 {
         return Err(io::Error::last_os_error());
     }
