@@ -266,7 +266,7 @@ async fn viewer(
                     let c = session_cookie(portal, &s);
                     (s, Some(c))
                 }
-                Err(e) => return Err(error_page(StatusCode::INTERNAL_SERVER_ERROR, &e)),
+                Err(e) => return Err(error_page(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string())),
             },
             None if is_post => {
                 return Err(error_page(StatusCode::FORBIDDEN, "You are not signed in (or your session ended)."));
@@ -753,7 +753,7 @@ async fn callback_handler(
     let principal = with_directory_groups(&svc, principal).await;
     let s = match Session::new(&principal, "oidc", t) {
         Ok(s) => s,
-        Err(e) => return fail(&e),
+        Err(e) => return fail(&e.to_string()),
     };
     tracing::info!(principal = %principal.name, "portal: signed in");
     let mut r = redirect(&signin.next);
