@@ -66,7 +66,8 @@ impl ExpectedSet {
     pub fn parse(text: &str, source: &Path) -> Result<ExpectedSet, Error> {
         let bad =
             |line: usize, msg: String| Error::new(ExitClass::Config, format!("{}:{line}: {msg}", source.display()));
-        let records = parse_csv(text.strip_prefix('\u{feff}').unwrap_or(text)).map_err(|(line, m)| bad(line, m))?;
+        let records =
+            parse_csv(text.strip_prefix('\u{feff}').unwrap_or(text)).map_err(|e| bad(e.line(), e.to_string()))?;
         let mut records = records.into_iter().filter(|(_, fields)| fields.iter().any(|f| !f.trim().is_empty()));
         let Some((header_line, header)) = records.next() else {
             return Err(bad(1, "empty: expected a header line `path,decision,entities`".into()));
@@ -154,12 +155,29 @@ fn expectations(field: &str) -> Result<Vec<Expectation>, ListError> {
     Ok(out)
 }
 
+/// CSV that cannot be split into records, at a line.
+#[derive(Debug, thiserror::Error)]
+enum CsvError {
+    #[error("text after a closing quote: a quote inside a field is written \"\"")]
+    AfterQuote { line: usize },
+    #[error("a quoted field is not closed")]
+    Unclosed { line: usize },
+}
+
+impl CsvError {
+    fn line(&self) -> usize {
+        match self {
+            CsvError::AfterQuote { line } | CsvError::Unclosed { line } => *line,
+        }
+    }
+}
+
 /// A CSV record: the line it starts on, and its fields.
 type Record = (usize, Vec<String>);
 
 /// RFC 4180 records: `,` between fields, `"` quoting (with `""` for a quote), CRLF or LF line ends. Each record
 /// comes with the line it starts on. Errors carry a line number.
-fn parse_csv(text: &str) -> Result<Vec<Record>, (usize, String)> {
+fn parse_csv(text: &str) -> Result<Vec<Record>, CsvError> {
     let mut records = Vec::new();
     let (mut fields, mut field) = (Vec::new(), String::new());
     let (mut line, mut start_line) = (1, 1);
@@ -174,7 +192,7 @@ fn parse_csv(text: &str) -> Result<Vec<Record>, (usize, String)> {
             (true, '"') => {
                 quoted = false;
                 if !matches!(chars.peek(), None | Some(',' | '\r' | '\n')) {
-                    return Err((line, "text after a closing quote: a quote inside a field is written \"\"".into()));
+                    return Err(CsvError::AfterQuote { line });
                 }
             }
             (true, c) => {
@@ -196,7 +214,7 @@ fn parse_csv(text: &str) -> Result<Vec<Record>, (usize, String)> {
         }
     }
     if quoted {
-        return Err((start_line, "a quoted field is not closed".into()));
+        return Err(CsvError::Unclosed { line: start_line });
     }
     if !field.is_empty() || !fields.is_empty() {
         fields.push(field);
