@@ -306,3 +306,62 @@ impl Serialize for LogRecord<'_> {
         .serialize(s)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::classify::MatchKind;
+
+    fn result() -> FileResult {
+        let ssn = MatchSummary {
+            name: "SSN".into(),
+            kind: MatchKind::Entity,
+            count: 2,
+            confidence: Some(85),
+            values: vec!["078-05-1120".into()],
+        };
+        FileResult {
+            template: Some("t".into()),
+            properties: vec![("Z".into(), "1".into()), ("A".into(), "Yes".into())],
+            matches: vec![ssn],
+            bytes: 9,
+            notes: vec!["a note".into()],
+            ..FileResult::new("f.txt".into(), Decision::Action(ActionKind::WouldProtect), ExitClass::Success)
+        }
+    }
+
+    #[test]
+    fn the_log_line_keeps_its_fields_in_order_and_never_the_values() {
+        let result = result();
+        let warnings = vec!["w".to_string()];
+        let line = result.log_record(Invocation {
+            time: "T".into(),
+            pid: 7,
+            command: "protect",
+            owner: Some("o@example.com"),
+            duration_ms: 3,
+            warnings: &warnings,
+            ..Invocation::default()
+        });
+        assert_eq!(
+            serde_json::to_string(&line).unwrap(),
+            r#"{"time":"T","pid":7,"command":"protect","path":"f.txt","template":"t","owner":"o@example.com","decision":"would-protect","matches":[{"name":"SSN","count":2,"confidence":85}],"properties":{"A":"Yes","Z":"1"},"exit_code":0,"duration_ms":3,"warnings":["w"]}"#
+        );
+    }
+
+    #[test]
+    fn a_report_entry_is_sorted_and_never_holds_values_or_notes() {
+        let failed = FileResult {
+            error: Some("e".into()),
+            ..FileResult::new("g".into(), Decision::Verdict(VerdictKind::Error), ExitClass::Busy)
+        };
+        assert_eq!(
+            serde_json::to_string(&result()).unwrap(),
+            r#"{"path":"f.txt","decision":"would-protect","template":"t","properties":{"A":"Yes","Z":"1"},"matches":[{"name":"SSN","count":2,"confidence":85}],"exit_code":0,"bytes":9}"#
+        );
+        assert_eq!(
+            serde_json::to_string(&failed).unwrap(),
+            r#"{"path":"g","decision":"error","properties":{},"matches":[],"error":"e","exit_code":4,"bytes":0}"#
+        );
+    }
+}
