@@ -115,6 +115,10 @@ pub struct OpenArgs {
 pub fn run(_global: &GlobalOptions, args: OpenArgs) -> Result<ExitClass, Error> {
     let reader = args.sign_in.reader(true)?;
     let Some(output) = &args.output else { return launch(&reader, &args.file) };
+    // Copies an earlier `open --launch` left (a crash) are wiped by every open.
+    if let Some(folder) = crate::platform::reader_launch_dir() {
+        report_swept(crate::reader::launch::sweep(&folder));
+    }
     let opened = reader.open_to(&args.file, output)?;
     for w in opened.granted.warnings.iter().chain(&opened.warnings) {
         eprintln!("fci-connector: warning: {}", printable(w));
@@ -144,9 +148,7 @@ fn launch(reader: &Reader, file: &std::path::Path) -> Result<ExitClass, Error> {
             printable(&copy.display().to_string())
         );
     })?;
-    if launched.swept > 0 {
-        eprintln!("fci-connector: wiped {} decrypted copies left by an earlier run", launched.swept);
-    }
+    report_swept((launched.swept, Vec::new()));
     for w in launched.granted.warnings.iter().chain(&launched.warnings) {
         eprintln!("fci-connector: warning: {}", printable(w));
     }
@@ -170,6 +172,16 @@ fn launch(reader: &Reader, file: &std::path::Path) -> Result<ExitClass, Error> {
             );
             Ok(ExitClass::NotGranted)
         }
+    }
+}
+
+/// Tell what [`crate::reader::launch::sweep`] wiped, and what it could not.
+fn report_swept((wiped, warnings): (usize, Vec<String>)) {
+    if wiped > 0 {
+        eprintln!("fci-connector: wiped {wiped} decrypted copies left by an earlier open --launch");
+    }
+    for w in &warnings {
+        eprintln!("fci-connector: warning: {}", printable(w));
     }
 }
 
