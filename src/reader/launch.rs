@@ -410,20 +410,7 @@ mod tests {
 
     #[test]
     fn the_copy_keeps_the_files_name() {
-        let license = |name: &str| License {
-            content_id: Uuid::nil(),
-            template_id: Uuid::nil(),
-            template_name: "t".into(),
-            owner: None,
-            issued: time::OffsetDateTime::UNIX_EPOCH,
-            valid_until: None,
-            offline_days: None,
-            original_name: name.into(),
-            original_size: 0,
-            grants: Vec::new(),
-            wraps: Vec::new(),
-            license_server: None,
-        };
+        let license = |name: &str| License { original_name: name.into(), ..super::super::open::tests::license() };
         assert_eq!(copy_name(Path::new("/share/q3.xlsx"), &license("old.xlsx")), "q3.xlsx");
         assert_eq!(copy_name(Path::new("/"), &license("../../etc/old.docx")), "old.docx");
         assert_eq!(copy_name(Path::new("/"), &license("")), "document");

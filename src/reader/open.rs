@@ -270,10 +270,11 @@ pub(super) fn container_failure(e: ContainerError, path: &Path) -> Error {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
-    fn license() -> License {
+    /// A license with nothing in it (the reader's unit tests).
+    pub(in crate::reader) fn license() -> License {
         License {
             content_id: Uuid::nil(),
             template_id: Uuid::nil(),

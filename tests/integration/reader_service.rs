@@ -101,6 +101,13 @@ impl Readers {
         c
     }
 
+    /// `open --launch` as `user`, with `program` (`FCI_TEST_LAUNCHER`) instead of the default application.
+    fn launch(&self, user: &str, file: &Path, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        let mut c = self.as_user(user, &["open", "--launch"]);
+        c.arg(file).env("FCI_TEST_LAUNCHER", program);
+        c
+    }
+
     fn out(&self, user: &str, name: &str) -> PathBuf {
         self.home(user).join("out").join(name)
     }
@@ -364,9 +371,7 @@ fn launch_keeps_an_edit_for_edit_re_protected_in_place_and_not_for_view_only() {
     // alice has VIEW,EDIT: the edit is kept, protected again in place under the same license.
     let alice = "alice@contoso.com";
     let script = launcher(&r.home(alice), " edited by alice");
-    let mut c = r.as_user(alice, &["open", "--launch"]);
-    c.arg(&file).env("FCI_TEST_LAUNCHER", &script);
-    let a = c.assert().success();
+    let a = r.launch(alice, &file, &script).assert().success();
     assert!(stdout(&a).contains("saved:"), "{}", stdout(&a));
     let launched = std::fs::read_to_string(r.home(alice).join("launched")).unwrap();
     let lines: Vec<&str> = launched.lines().collect();
@@ -399,9 +404,7 @@ fn launch_keeps_an_edit_for_edit_re_protected_in_place_and_not_for_view_only() {
     let bob = "bob@fabrikam.com";
     let protected = std::fs::read(&file).unwrap();
     let script = launcher(&r.home(bob), " edited by bob");
-    let mut c = r.as_user(bob, &["open", "--launch"]);
-    c.arg(&file).env("FCI_TEST_LAUNCHER", &script);
-    let a = c.assert().code(15);
+    let a = r.launch(bob, &file, &script).assert().code(15);
     assert!(stderr(&a).contains("your changes were not kept"), "{}", stderr(&a));
     assert_eq!(std::fs::read(&file).unwrap(), protected);
     let launched = std::fs::read_to_string(r.home(bob).join("launched")).unwrap();
@@ -410,9 +413,7 @@ fn launch_keeps_an_edit_for_edit_re_protected_in_place_and_not_for_view_only() {
     assert!(r.listing(&launch_dir(&r, bob)).is_empty());
 
     // Opened and closed without a change: nothing to keep, exit 0 for VIEW too, the file as it was.
-    let mut c = r.as_user(bob, &["open", "--launch"]);
-    c.arg(&file).env("FCI_TEST_LAUNCHER", "true");
-    let a = c.assert().success();
+    let a = r.launch(bob, &file, "true").assert().success();
     assert!(stdout(&a).contains("not changed"), "{}", stdout(&a));
     assert_eq!(std::fs::read(&file).unwrap(), protected);
     assert!(r.listing(&launch_dir(&r, bob)).is_empty());
@@ -443,8 +444,6 @@ fn copies_left_by_a_crash_are_wiped_at_the_next_open_unless_still_held_open() {
 
     // Once it is closed, the next open wipes it.
     drop(holder);
-    let mut c = r.as_user(alice, &["open", "--launch"]);
-    c.arg(&file).env("FCI_TEST_LAUNCHER", "true");
-    c.assert().success();
+    r.launch(alice, &file, "true").assert().success();
     assert!(r.listing(&open).is_empty());
 }
