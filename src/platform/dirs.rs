@@ -5,6 +5,7 @@
 //! | machine-wide `reader.toml` | `/etc/fci-connector/` | `%ProgramData%\FciConnector\` |
 //! | per-user `reader.toml` | `$XDG_CONFIG_HOME/fci-connector/` (default `~/.config/`) | `%APPDATA%\FciConnector\` |
 //! | offline license cache | `$XDG_CACHE_HOME/fci-connector/licenses/` (default `~/.cache/`) | `%LOCALAPPDATA%\FciConnector\licenses\` |
+//! | decrypted copies of `open --launch` | `$XDG_CACHE_HOME/fci-connector/open/` | `%LOCALAPPDATA%\FciConnector\open\` |
 //!
 //! The library takes paths; the command line asks here which ones.
 
@@ -45,6 +46,11 @@ pub fn reader_cache_dir() -> Option<PathBuf> {
             .or_else(|| var_path("HOME").map(|h| h.join(".cache")))
             .map(|p| p.join("fci-connector").join("licenses"))
     }
+}
+
+/// The folder of the signed-in user's decrypted copies (`open --launch`): beside the offline cache.
+pub fn reader_launch_dir() -> Option<PathBuf> {
+    reader_cache_dir().and_then(|licenses| licenses.parent().map(|p| p.join("open")))
 }
 
 /// Create `path` (and the folders above it) for the running user's secrets: the last folder is mode 0700 on Unix

@@ -40,12 +40,15 @@ mod secret_service;
 
 mod browser;
 mod dirs;
+mod launch;
 mod perms;
 pub use browser::{has_desktop, open_url};
-pub use dirs::{create_private_dir, reader_cache_dir, reader_machine_dir, reader_user_dir};
+pub use dirs::{create_private_dir, reader_cache_dir, reader_launch_dir, reader_machine_dir, reader_user_dir};
+pub use launch::{Launched, is_held_open, launch};
 pub use perms::{
-    Ace, SECRET_READ_MASK, SECRET_READERS, TRUSTED_SIDS, Untrusted, check_trusted, dacl_problem, restrict_to_owner,
-    secret_dacl_problem, secret_file_problem, secret_mode_problem, system_config_dir, unix_problem,
+    Ace, SECRET_READ_MASK, SECRET_READERS, TRUSTED_SIDS, Untrusted, check_trusted, dacl_problem,
+    restrict_folder_to_owner, restrict_to_owner, secret_dacl_problem, secret_file_problem, secret_mode_problem,
+    system_config_dir, unix_problem,
 };
 
 /// A folder opened by handle: everything beneath it is reached relative to this handle, one component at a time,

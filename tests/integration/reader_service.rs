@@ -103,6 +103,13 @@ impl Readers {
         c
     }
 
+    /// `open --launch` as `user`, with `program` (`FCI_TEST_LAUNCHER`) instead of the default application.
+    fn launch(&self, user: &str, file: &Path, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        let mut c = self.as_user(user, &["open", "--launch"]);
+        c.arg(file).env("FCI_TEST_LAUNCHER", program);
+        c
+    }
+
     fn out(&self, user: &str, name: &str) -> PathBuf {
         self.home(user).join("out").join(name)
     }
@@ -428,4 +435,121 @@ fn in_a_session_with_a_secret_service_the_cache_key_is_kept_there_not_on_disk() 
     let mut c = r.open(alice, &file, &r.out(alice, "elsewhere.txt"));
     c.env_remove("DBUS_SESSION_BUS_ADDRESS").assert().code(18);
     assert!(!r.out(alice, "elsewhere.txt").exists());
+}
+
+/// A launcher for `open --launch` (`FCI_TEST_LAUNCHER`): records the copy's path and its folders' modes in
+/// `<dir>/launched`, then appends `edit` to the copy, as a user saving a change would.
+#[cfg(unix)]
+fn launcher(dir: &Path, edit: &str) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let script = dir.join("launcher.sh");
+    let log = dir.join("launched");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nset -e\nprintf '%s\\n' \"$1\" > '{log}'\nstat -c %a \"$(dirname \"$1\")\" >> '{log}'\n\
+             stat -c %a \"$(dirname \"$(dirname \"$1\")\")\" >> '{log}'\nprintf '%s' '{edit}' >> \"$1\"\n",
+            log = log.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    script
+}
+
+#[cfg(unix)]
+/// The launch folder of `user` (their decrypted copies).
+fn launch_dir(r: &Readers, user: &str) -> PathBuf {
+    r.home(user).join(".cache/fci-connector/open")
+}
+
+#[cfg(unix)]
+#[test]
+fn launch_keeps_an_edit_for_edit_re_protected_in_place_and_not_for_view_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let r = Readers::new();
+    let _service = r.d.start();
+    let original = pattern(150_000);
+    let file = r.d.protect("q3.txt", &original, OWNER, TEMPLATE_ID);
+    let cid = content_id(&file);
+    let protected = std::fs::read(&file).unwrap();
+
+    // alice has VIEW,EDIT: the edit is kept, protected again in place under the same license.
+    let alice = "alice@contoso.com";
+    let script = launcher(&r.home(alice), " edited by alice");
+    let a = r.launch(alice, &file, &script).assert().success();
+    assert!(stdout(&a).contains("saved:"), "{}", stdout(&a));
+    let launched = std::fs::read_to_string(r.home(alice).join("launched")).unwrap();
+    let lines: Vec<&str> = launched.lines().collect();
+    let copy = Path::new(lines[0]);
+    assert_eq!(copy.file_name().unwrap(), "q3.txt", "the copy keeps the file's name");
+    assert!(copy.starts_with(launch_dir(&r, alice)), "{launched}");
+    assert_eq!(lines[1..], ["700", "700"], "the copy's folder and the launch folder are the user's only");
+    assert!(!copy.exists() && !copy.parent().unwrap().exists(), "the copy is wiped");
+    assert!(r.listing(&launch_dir(&r, alice)).is_empty());
+    let mode = std::fs::metadata(launch_dir(&r, alice)).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o700);
+
+    assert!(is_protected(&file));
+    assert_ne!(std::fs::read(&file).unwrap(), protected);
+    let mut reader = std::io::BufReader::new(std::fs::File::open(&file).unwrap());
+    let license = fci_connector::protect::container::Envelope::read(&mut reader).unwrap().license;
+    assert_eq!(license.content_id, cid);
+    assert_eq!(license.template_id.to_string(), TEMPLATE_ID);
+    assert_eq!(license.owner.as_deref(), Some(OWNER));
+    let mut edited = original.clone();
+    edited.extend_from_slice(b" edited by alice");
+    assert_eq!(license.original_size, edited.len() as u64);
+    let out = r.out(alice, "q3.txt");
+    r.open(alice, &file, &out).assert().success();
+    assert_eq!(std::fs::read(&out).unwrap(), edited, "the edit opens again");
+    assert_eq!(r.listing(&r.d.path().join("data")), ["q3.txt"], "no temporary file left beside it");
+
+    // bob (@fabrikam.com) has VIEW only: told the edit was not kept (15), the file byte for byte as it was, the copy
+    // wiped.
+    let bob = "bob@fabrikam.com";
+    let protected = std::fs::read(&file).unwrap();
+    let script = launcher(&r.home(bob), " edited by bob");
+    let a = r.launch(bob, &file, &script).assert().code(15);
+    assert!(stderr(&a).contains("your changes were not kept"), "{}", stderr(&a));
+    assert_eq!(std::fs::read(&file).unwrap(), protected);
+    let launched = std::fs::read_to_string(r.home(bob).join("launched")).unwrap();
+    let copy = PathBuf::from(launched.lines().next().unwrap());
+    assert!(!copy.exists() && !copy.parent().unwrap().exists(), "the copy is wiped");
+    assert!(r.listing(&launch_dir(&r, bob)).is_empty());
+
+    // Opened and closed without a change: nothing to keep, exit 0 for VIEW too, the file as it was.
+    let a = r.launch(bob, &file, "true").assert().success();
+    assert!(stdout(&a).contains("not changed"), "{}", stdout(&a));
+    assert_eq!(std::fs::read(&file).unwrap(), protected);
+    assert!(r.listing(&launch_dir(&r, bob)).is_empty());
+}
+
+#[cfg(unix)]
+#[test]
+fn copies_left_by_a_crash_are_wiped_at_the_next_open_unless_still_held_open() {
+    let r = Readers::new();
+    let _service = r.d.start();
+    let file = r.d.protect("left.txt", &pattern(10_000), OWNER, TEMPLATE_ID);
+    let alice = "alice@contoso.com";
+    let open = launch_dir(&r, alice);
+    // What a crash during the wait leaves: a copy folder (and an application's lock file) without a running run.
+    std::fs::create_dir_all(open.join("0123abcd")).unwrap();
+    std::fs::write(open.join("0123abcd/left.txt"), b"plaintext of an earlier open").unwrap();
+    std::fs::write(open.join("0123abcd/.~lock.left.txt#"), b"lock").unwrap();
+    // A copy a live process still holds open (this test process): left alone.
+    std::fs::create_dir_all(open.join("4567ef01")).unwrap();
+    std::fs::write(open.join("4567ef01/held.txt"), b"still in use").unwrap();
+    let holder = std::fs::File::open(open.join("4567ef01/held.txt")).unwrap();
+
+    // Any open sweeps, --output too.
+    let a = r.open(alice, &file, &r.out(alice, "left.txt")).assert().success();
+    assert!(stderr(&a).contains("wiped 1 decrypted"), "{}", stderr(&a));
+    assert_eq!(r.listing(&open), ["4567ef01"]);
+    assert_eq!(std::fs::read(open.join("4567ef01/held.txt")).unwrap(), b"still in use");
+
+    // Once it is closed, the next open wipes it.
+    drop(holder);
+    r.launch(alice, &file, "true").assert().success();
+    assert!(r.listing(&open).is_empty());
 }
