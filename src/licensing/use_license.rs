@@ -78,10 +78,51 @@ impl Claims {
 
 /// The service's signing key.
 pub struct Signer {
-    key: EncodingKey,
+    key: SigningKey,
     algorithm: Algorithm,
     kid: String,
     jwk: Jwk,
+}
+
+/// The signing key, parsed once (jsonwebtoken's `encode` parses the PKCS#8 key again, and derives its public key,
+/// on every call): ring's keys, whose signatures are the standard JWS ones (RS256 and EdDSA are deterministic, so
+/// byte for byte what jsonwebtoken would make; ES256 in the fixed `r || s` form JWS uses).
+enum SigningKey {
+    Rsa(ring::signature::RsaKeyPair),
+    P256(ring::signature::EcdsaKeyPair),
+    Ed25519(ring::signature::Ed25519KeyPair),
+}
+
+impl SigningKey {
+    fn from_pkcs8(algorithm: Algorithm, der: &[u8]) -> Result<SigningKey, String> {
+        use ring::signature as s;
+        match algorithm {
+            Algorithm::RS256 => s::RsaKeyPair::from_pkcs8(der).map(SigningKey::Rsa).map_err(|e| e.to_string()),
+            Algorithm::ES256 => {
+                s::EcdsaKeyPair::from_pkcs8(&s::ECDSA_P256_SHA256_FIXED_SIGNING, der, &ring::rand::SystemRandom::new())
+                    .map(SigningKey::P256)
+                    .map_err(|e| e.to_string())
+            }
+            Algorithm::EdDSA => {
+                s::Ed25519KeyPair::from_pkcs8_maybe_unchecked(der).map(SigningKey::Ed25519).map_err(|e| e.to_string())
+            }
+            other => Err(format!("{other:?} is not a signing algorithm of this service")),
+        }
+    }
+
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, String> {
+        let rng = ring::rand::SystemRandom::new();
+        match self {
+            SigningKey::Rsa(pair) => {
+                let mut signature = vec![0u8; pair.public().modulus_len()];
+                pair.sign(&ring::signature::RSA_PKCS1_SHA256, &rng, message, &mut signature)
+                    .map_err(|e| e.to_string())?;
+                Ok(signature)
+            }
+            SigningKey::P256(pair) => pair.sign(&rng, message).map(|s| s.as_ref().to_vec()).map_err(|e| e.to_string()),
+            SigningKey::Ed25519(pair) => Ok(pair.sign(message).as_ref().to_vec()),
+        }
+    }
 }
 
 const OID_RSA: &str = "1.2.840.113549.1.1.1";
@@ -122,6 +163,7 @@ impl Signer {
         };
         let kid = jwk.thumbprint(ThumbprintHash::SHA256);
         jwk.common.key_id = Some(kid.clone());
+        let key = SigningKey::from_pkcs8(algorithm, &der).map_err(bad)?;
         Ok(Signer { key, algorithm, kid, jwk })
     }
 
@@ -130,11 +172,19 @@ impl Signer {
         &self.kid
     }
 
-    /// Sign a use license.
+    /// Sign a use license: a compact JWS, as `jsonwebtoken::encode` makes it.
     pub fn sign(&self, claims: &Claims) -> Result<String, UseLicenseError> {
+        use base64ct::Base64UrlUnpadded as B64;
         let mut header = Header::new(self.algorithm);
         header.kid = Some(self.kid.clone());
-        jsonwebtoken::encode(&header, claims, &self.key).map_err(|e| UseLicenseError::SigningKey(e.to_string()))
+        let json = |e: serde_json::Error| UseLicenseError::SigningKey(e.to_string());
+        let mut message = B64::encode_string(&serde_json::to_vec(&header).map_err(json)?);
+        message.push('.');
+        message.push_str(&B64::encode_string(&serde_json::to_vec(claims).map_err(json)?));
+        let signature = self.key.sign(message.as_bytes()).map_err(UseLicenseError::SigningKey)?;
+        message.push('.');
+        message.push_str(&B64::encode_string(&signature));
+        Ok(message)
     }
 
     /// The public key as a JWK Set, served at [`crate::licensing::api::SIGNING_KEYS`].
@@ -232,6 +282,37 @@ mod tests {
         let mut forged = token.clone();
         forged.replace_range(forged.len() - 4.., "AAAA");
         assert!(verify(&forged, &keys, now, Use::Online).is_err());
+    }
+
+    #[test]
+    fn signatures_are_jsonwebtokens_byte_for_byte_and_es256_verifies() {
+        let rsa = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/keys/issuer.key.pem"),
+        )
+        .unwrap();
+        let now = OffsetDateTime::now_utc();
+        let c = claims(now.unix_timestamp());
+        for (pem, algorithm, key) in [
+            (ED25519.to_string(), Algorithm::EdDSA, EncodingKey::from_ed_pem(ED25519.as_bytes()).unwrap()),
+            (rsa.clone(), Algorithm::RS256, EncodingKey::from_rsa_pem(rsa.as_bytes()).unwrap()),
+        ] {
+            let signer = Signer::from_pkcs8_pem(&pem).unwrap();
+            let mut header = Header::new(algorithm);
+            header.kid = Some(signer.key_id().to_string());
+            assert_eq!(signer.sign(&c).unwrap(), jsonwebtoken::encode(&header, &c, &key).unwrap());
+        }
+        // ECDSA signatures are randomised: the token verifies with the published key, and a forged one does not.
+        let rng = ring::rand::SystemRandom::new();
+        let der =
+            ring::signature::EcdsaKeyPair::generate_pkcs8(&ring::signature::ECDSA_P256_SHA256_FIXED_SIGNING, &rng)
+                .unwrap();
+        let pem = pkcs8::der::pem::encode_string("PRIVATE KEY", pkcs8::der::pem::LineEnding::LF, der.as_ref()).unwrap();
+        let signer = Signer::from_pkcs8_pem(&pem).unwrap();
+        let token = signer.sign(&c).unwrap();
+        assert_eq!(verify(&token, &signer.jwks(), now, Use::Online).unwrap(), c);
+        let mut forged = token.clone();
+        forged.replace_range(forged.len() - 4.., "AAAA");
+        assert!(verify(&forged, &signer.jwks(), now, Use::Online).is_err());
     }
 
     #[test]

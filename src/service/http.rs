@@ -236,10 +236,16 @@ fn parse_noting(call: &mut Call, block: &[u8]) -> Result<Envelope, Refusal> {
 
 /// The license block's checks (issuer key, unwrap + MAC, template served), then the document upserted.
 async fn evaluate(call: &mut Call, envelope: Envelope) -> Result<Evaluated, Refusal> {
-    let svc = call.svc.clone();
-    let verified = tokio::task::spawn_blocking(move || license::verify(envelope, &svc.issuer_keys, &svc.cache))
-        .await
-        .map_err(|e| internal("license check", e))??;
+    // A cached content key is checked here; only the RSA private-key operation goes to the blocking pool.
+    let verified = match license::verify_cached(envelope, &call.svc.issuer_keys, &call.svc.cache)? {
+        Ok(verified) => verified,
+        Err(envelope) => {
+            let svc = call.svc.clone();
+            tokio::task::spawn_blocking(move || license::verify_unwrapping(envelope, &svc.issuer_keys, &svc.cache))
+                .await
+                .map_err(|e| internal("license check", e))??
+        }
+    };
     let l = &verified.envelope.license;
     let templates = call.svc.templates();
     let template = templates.get(&l.template_id.to_string()).map_err(|_| {

@@ -101,16 +101,41 @@ pub fn parse(block: &[u8]) -> Result<Envelope, Refusal> {
 /// Find the issuer key, unwrap and verify a parsed license block (blocking: an RSA private-key operation on a
 /// cache miss).
 pub fn verify(envelope: Envelope, keys: &IssuerKeys, cache: &KeyCache) -> Result<Verified, Refusal> {
-    let holder = envelope.license.wraps.iter().find_map(|w| keys.get(&w.key_id)).ok_or_else(|| {
+    match verify_cached(envelope, keys, cache)? {
+        Ok(verified) => Ok(verified),
+        Err(envelope) => verify_unwrapping(envelope, keys, cache),
+    }
+}
+
+/// The holder key this service has for one of the license's wraps.
+fn holder<'k>(envelope: &Envelope, keys: &'k IssuerKeys) -> Result<&'k HolderKey, Refusal> {
+    envelope.license.wraps.iter().find_map(|w| keys.get(&w.key_id)).ok_or_else(|| {
         Refusal::new(DenialCode::UnknownTemplate, "none of the license's key wraps is for a key this service holds")
-    })?;
-    let cid = envelope.license.content_id;
-    if let Some(key) = cache.get(&cid)
+    })
+}
+
+/// [`verify`] without the private-key operation, cheap enough for an async worker: the issuer key must be held,
+/// and a cached content key that verifies the header MAC answers at once. `Ok(Err(envelope))`: not cached (or
+/// the cached key does not verify), [`verify_unwrapping`] must run.
+pub fn verify_cached(
+    envelope: Envelope,
+    keys: &IssuerKeys,
+    cache: &KeyCache,
+) -> Result<Result<Verified, Envelope>, Refusal> {
+    holder(&envelope, keys)?;
+    if let Some(key) = cache.get(&envelope.license.content_id)
         && FileKeys::derive(&key, &envelope.header.salt)
             .verify_header(&envelope.header.authenticated, &envelope.header.mac)
     {
-        return Ok(Verified { envelope, content_key: key });
+        return Ok(Ok(Verified { envelope, content_key: key }));
     }
+    Ok(Err(envelope))
+}
+
+/// The issuer key's unwrap and the MAC check (blocking: an RSA private-key operation); the key is cached.
+pub fn verify_unwrapping(envelope: Envelope, keys: &IssuerKeys, cache: &KeyCache) -> Result<Verified, Refusal> {
+    let holder = holder(&envelope, keys)?;
+    let cid = envelope.license.content_id;
     match envelope.content_key(holder) {
         Ok(content_key) => {
             cache.put(cid, &content_key);

@@ -2,7 +2,10 @@
 //! database, so a revocation made through one instance is refused by every instance at its next request. Same
 //! schema and migrations as SQLite ([`super::MIGRATIONS`]), with the one dialect difference mapped in
 //! [`pg_dialect`]. A small fixed set of connections, used round robin (tokio-postgres pipelines the queries of
-//! concurrent requests on each); a connection that dropped is replaced on next use.
+//! concurrent requests on each), each with the statements of every request prepared once; a connection that
+//! dropped is replaced on next use. Request records go to a writer task that inserts whatever is waiting in one
+//! statement (group commit: one WAL flush for many records); each request still waits for its own record's commit
+//! before it is answered.
 //!
 //! The password comes from the URL or, as libpq does, from `PGPASSWORD`. TLS to the database is not built in yet:
 //! a URL asking for it (`sslmode=require`/`verify-*`) is refused rather than silently sent in clear.
@@ -12,7 +15,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use time::OffsetDateTime;
 use tokio::sync::Mutex;
-use tokio_postgres::{Client, Config, NoTls, Row};
+use tokio_postgres::{Client, Config, NoTls, Row, Statement};
 use uuid::Uuid;
 
 use super::portal::{DenialRow, DocumentSummary, Param, Query, TEMPLATE_COUNTS, TemplateCount, for_postgres};
@@ -27,18 +30,49 @@ const CONNECTIONS: usize = 4;
 /// Serialises migrations of instances starting at once (an arbitrary constant key for pg_advisory_xact_lock).
 const MIGRATION_LOCK: i64 = 0x0066_6369_5f6c_6963; // "fci_lic"
 
+/// Most request records inserted by one statement.
+const MAX_BATCH: usize = 512;
+/// Request records waiting for the writer task (senders wait when it is full).
+const QUEUE: usize = 4096;
+
+/// A request record on its way to the writer task, and where the outcome of its commit goes.
+type Pending = (RequestRecord, tokio::sync::oneshot::Sender<Result<(), StoreError>>);
+
+/// Any number of request records in one statement: one array per column.
+const INSERT_REQUESTS: &str = "INSERT INTO requests (time, principal, action, content_id, template_id, rights, \
+     decision, code, client_address, user_agent) SELECT * FROM UNNEST($1::BIGINT[], $2::TEXT[], $3::TEXT[], \
+     $4::TEXT[], $5::TEXT[], $6::TEXT[], $7::TEXT[], $8::TEXT[], $9::TEXT[], $10::TEXT[])";
+const INSERT_DOCUMENT: &str = "INSERT INTO documents (content_id, original_name, template_id, template_name, owner, \
+     owner_lower, first_seen, revoked) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (content_id) DO NOTHING";
+
+/// A connection and its prepared statements.
+#[derive(Clone)]
+struct Conn {
+    client: Arc<Client>,
+    insert_requests: Statement,
+    insert_document: Statement,
+    select_document: Statement,
+}
+
 struct Slot {
-    client: Mutex<Option<Arc<Client>>>,
+    conn: Mutex<Option<Conn>>,
+}
+
+/// The connections.
+struct Pool {
+    config: Config,
+    slots: Vec<Slot>,
+    next: AtomicUsize,
+    /// The URL without its password, for messages.
+    shown: String,
 }
 
 /// A PostgreSQL store.
 #[derive(Clone)]
 pub struct PostgresStore {
-    config: Arc<Config>,
-    slots: Arc<Vec<Slot>>,
-    next: Arc<AtomicUsize>,
-    /// The URL without its password, for messages.
-    shown: Arc<String>,
+    pool: Arc<Pool>,
+    /// The request-record writer task's queue; the task ends when the last store clone is dropped.
+    records: tokio::sync::mpsc::Sender<Pending>,
 }
 
 /// The SQLite migration statements as PostgreSQL runs them: SQLite's `INTEGER PRIMARY KEY` row id becomes an
@@ -59,32 +93,7 @@ fn error_text(e: &tokio_postgres::Error) -> String {
     }
 }
 
-impl PostgresStore {
-    /// Connect to `url` (`postgres://user@host[:port]/db`) and bring the schema up to date.
-    pub async fn open(url: &str) -> Result<PostgresStore, StoreError> {
-        let shown = url.rsplit('@').next().map(|host| format!("postgres://…@{host}")).unwrap_or_default();
-        let mut config: Config = url.parse().map_err(|e| StoreError::Url(format!("{shown}: {e}")))?;
-        if matches!(url_param(url, "sslmode").as_deref(), Some("require" | "verify-ca" | "verify-full")) {
-            return Err(StoreError::Url(format!(
-                "{shown}: sslmode=require: TLS to PostgreSQL is not built in; reach the database over a trusted \
-                 network or a local socket (docs/SERVICE.md)"
-            )));
-        }
-        if config.get_password().is_none()
-            && let Ok(password) = std::env::var("PGPASSWORD")
-        {
-            config.password(password);
-        }
-        let store = PostgresStore {
-            config: Arc::new(config),
-            slots: Arc::new((0..CONNECTIONS).map(|_| Slot { client: Mutex::new(None) }).collect()),
-            next: Arc::new(AtomicUsize::new(0)),
-            shown: Arc::new(shown),
-        };
-        store.migrate().await?;
-        Ok(store)
-    }
-
+impl Pool {
     async fn connect(&self) -> Result<Client, StoreError> {
         let (client, connection) = self.config.connect(NoTls).await.map_err(pg(&self.shown))?;
         let shown = self.shown.clone();
@@ -96,18 +105,28 @@ impl PostgresStore {
         Ok(client)
     }
 
-    /// A live connection, round robin.
-    async fn client(&self) -> Result<Arc<Client>, StoreError> {
+    /// A live connection, round robin, with its statements prepared.
+    async fn client(&self) -> Result<Conn, StoreError> {
         let slot = &self.slots[self.next.fetch_add(1, Ordering::Relaxed) % self.slots.len()];
-        let mut held = slot.client.lock().await;
-        if let Some(client) = held.as_ref()
-            && !client.is_closed()
+        let mut held = slot.conn.lock().await;
+        if let Some(conn) = held.as_ref()
+            && !conn.client.is_closed()
         {
-            return Ok(client.clone());
+            return Ok(conn.clone());
         }
-        let client = Arc::new(self.connect().await?);
-        *held = Some(client.clone());
-        Ok(client)
+        let client = self.connect().await?;
+        let err = pg(&self.shown);
+        let conn = Conn {
+            insert_requests: client.prepare(INSERT_REQUESTS).await.map_err(&err)?,
+            insert_document: client.prepare(INSERT_DOCUMENT).await.map_err(&err)?,
+            select_document: client
+                .prepare(&format!("SELECT {DOC_COLUMNS} FROM documents WHERE content_id = $1"))
+                .await
+                .map_err(&err)?,
+            client: Arc::new(client),
+        };
+        *held = Some(conn.clone());
+        Ok(conn)
     }
 
     async fn migrate(&self) -> Result<(), StoreError> {
@@ -137,39 +156,59 @@ impl PostgresStore {
         }
         tx.commit().await.map_err(&err)
     }
+}
 
+impl PostgresStore {
+    /// Connect to `url` (`postgres://user@host[:port]/db`) and bring the schema up to date.
+    pub async fn open(url: &str) -> Result<PostgresStore, StoreError> {
+        let shown = url.rsplit('@').next().map(|host| format!("postgres://…@{host}")).unwrap_or_default();
+        let mut config: Config = url.parse().map_err(|e| StoreError::Url(format!("{shown}: {e}")))?;
+        if matches!(url_param(url, "sslmode").as_deref(), Some("require" | "verify-ca" | "verify-full")) {
+            return Err(StoreError::Url(format!(
+                "{shown}: sslmode=require: TLS to PostgreSQL is not built in; reach the database over a trusted \
+                 network or a local socket (docs/SERVICE.md)"
+            )));
+        }
+        if config.get_password().is_none()
+            && let Ok(password) = std::env::var("PGPASSWORD")
+        {
+            config.password(password);
+        }
+        let pool = Arc::new(Pool {
+            config,
+            slots: (0..CONNECTIONS).map(|_| Slot { conn: Mutex::new(None) }).collect(),
+            next: AtomicUsize::new(0),
+            shown,
+        });
+        pool.migrate().await?;
+        let (records, queue) = tokio::sync::mpsc::channel(QUEUE);
+        tokio::spawn(record_writer(pool.clone(), queue));
+        Ok(PostgresStore { pool, records })
+    }
+
+    async fn client(&self) -> Result<Conn, StoreError> {
+        self.pool.client().await
+    }
+
+    /// Commit one request record (with whatever other records are waiting), and return once it is committed.
     pub async fn record_request(&self, rec: &RequestRecord) -> Result<(), StoreError> {
-        let client = self.client().await?;
-        client
-            .execute(
-                "INSERT INTO requests (time, principal, action, content_id, template_id, rights, decision, code, \
-                 client_address, user_agent) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-                &[
-                    &micros(rec.time),
-                    &rec.principal,
-                    &rec.action,
-                    &rec.content_id.map(|c| c.to_string()),
-                    &rec.template_id.map(|c| c.to_string()),
-                    &rec.rights_granted.join(","),
-                    &decision_text(rec.decision),
-                    &rec.code.map(|c| c.as_str()),
-                    &rec.client_address,
-                    &rec.user_agent,
-                ],
-            )
-            .await
-            .map_err(pg(&self.shown))?;
-        Ok(())
+        let stopped = || StoreError::Worker("the record writer stopped".into());
+        let (done, committed) = tokio::sync::oneshot::channel();
+        self.records.send((rec.clone(), done)).await.map_err(|_| stopped())?;
+        committed.await.map_err(|_| stopped())?
     }
 
     pub async fn upsert_document(&self, doc: &Document) -> Result<Document, StoreError> {
-        let client = self.client().await?;
-        let err = pg(&self.shown);
+        let conn = self.client().await?;
+        let err = pg(&self.pool.shown);
         let cid = doc.content_id.to_string();
-        client
+        // Most requests are for documents already known: one read, nothing written.
+        if let Some(row) = conn.client.query_opt(&conn.select_document, &[&cid]).await.map_err(&err)? {
+            return to_document(&row, &self.pool.shown);
+        }
+        conn.client
             .execute(
-                "INSERT INTO documents (content_id, original_name, template_id, template_name, owner, owner_lower, \
-                 first_seen, revoked) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (content_id) DO NOTHING",
+                &conn.insert_document,
                 &[
                     &cid,
                     &doc.original_name,
@@ -183,25 +222,20 @@ impl PostgresStore {
             )
             .await
             .map_err(&err)?;
-        let row = client
-            .query_one(&format!("SELECT {DOC_COLUMNS} FROM documents WHERE content_id = $1"), &[&cid])
-            .await
-            .map_err(&err)?;
-        to_document(&row, &self.shown)
+        let row = conn.client.query_one(&conn.select_document, &[&cid]).await.map_err(&err)?;
+        to_document(&row, &self.pool.shown)
     }
 
     pub async fn document(&self, cid: Uuid) -> Result<Option<Document>, StoreError> {
-        let client = self.client().await?;
-        let row = client
-            .query_opt(&format!("SELECT {DOC_COLUMNS} FROM documents WHERE content_id = $1"), &[&cid.to_string()])
-            .await
-            .map_err(pg(&self.shown))?;
-        row.map(|r| to_document(&r, &self.shown)).transpose()
+        let conn = self.client().await?;
+        let row =
+            conn.client.query_opt(&conn.select_document, &[&cid.to_string()]).await.map_err(pg(&self.pool.shown))?;
+        row.map(|r| to_document(&r, &self.pool.shown)).transpose()
     }
 
     pub async fn is_revoked(&self, cid: Uuid) -> Result<bool, StoreError> {
-        let client = self.client().await?;
-        let err = pg(&self.shown);
+        let client = self.client().await?.client;
+        let err = pg(&self.pool.shown);
         let row = client
             .query_opt("SELECT revoked FROM documents WHERE content_id = $1", &[&cid.to_string()])
             .await
@@ -210,14 +244,14 @@ impl PostgresStore {
     }
 
     pub async fn set_revoked(&self, cid: Uuid, revoked: bool, by: &str) -> Result<bool, StoreError> {
-        let client = self.client().await?;
+        let client = self.client().await?.client;
         let changed = client
             .execute(
                 "UPDATE documents SET revoked = $2, revoked_by = $3, revoked_at = $4 WHERE content_id = $1",
                 &[&cid.to_string(), &i32::from(revoked), &by, &micros(OffsetDateTime::now_utc())],
             )
             .await
-            .map_err(pg(&self.shown))?;
+            .map_err(pg(&self.pool.shown))?;
         Ok(changed > 0)
     }
 
@@ -227,8 +261,8 @@ impl PostgresStore {
         page: u32,
         per_page: u32,
     ) -> Result<(Vec<Document>, bool), StoreError> {
-        let client = self.client().await?;
-        let err = pg(&self.shown);
+        let client = self.client().await?.client;
+        let err = pg(&self.pool.shown);
         let limit = i64::from(per_page) + 1;
         let offset = i64::from(page.saturating_sub(1)) * i64::from(per_page);
         let rows = match owner.map(str::to_lowercase) {
@@ -252,15 +286,15 @@ impl PostgresStore {
                 .await
                 .map_err(&err)?,
         };
-        let mut docs = rows.iter().map(|r| to_document(r, &self.shown)).collect::<Result<Vec<_>, _>>()?;
+        let mut docs = rows.iter().map(|r| to_document(r, &self.pool.shown)).collect::<Result<Vec<_>, _>>()?;
         let more = docs.len() > per_page as usize;
         docs.truncate(per_page as usize);
         Ok((docs, more))
     }
 
     pub async fn requests_for(&self, cid: Uuid) -> Result<Vec<RequestRecord>, StoreError> {
-        let client = self.client().await?;
-        let err = pg(&self.shown);
+        let client = self.client().await?.client;
+        let err = pg(&self.pool.shown);
         let rows = client
             .query(
                 "SELECT time, principal, action, content_id, template_id, rights, decision, code, client_address, \
@@ -269,12 +303,12 @@ impl PostgresStore {
             )
             .await
             .map_err(&err)?;
-        rows.iter().map(|r| to_record(r, &self.shown)).collect()
+        rows.iter().map(|r| to_record(r, &self.pool.shown)).collect()
     }
 
     pub async fn document_summaries(&self, q: Query) -> Result<Vec<DocumentSummary>, StoreError> {
-        let client = self.client().await?;
-        let err = pg(&self.shown);
+        let client = self.client().await?.client;
+        let err = pg(&self.pool.shown);
         let params = pg_params(&q.params);
         let refs: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
             params.iter().map(|p| p.as_ref() as &(dyn tokio_postgres::types::ToSql + Sync)).collect();
@@ -283,7 +317,7 @@ impl PostgresStore {
         for r in rows {
             let last: Option<i64> = r.try_get(7).map_err(&err)?;
             out.push(DocumentSummary {
-                document: to_document(&r, &self.shown)?,
+                document: to_document(&r, &self.pool.shown)?,
                 last_opened: last.map(from_micros).transpose()?,
                 opens: r.try_get(8).map_err(&err)?,
                 denials: r.try_get(9).map_err(&err)?,
@@ -293,22 +327,25 @@ impl PostgresStore {
     }
 
     pub async fn denials(&self, q: Query) -> Result<Vec<DenialRow>, StoreError> {
-        let client = self.client().await?;
-        let err = pg(&self.shown);
+        let client = self.client().await?.client;
+        let err = pg(&self.pool.shown);
         let params = pg_params(&q.params);
         let refs: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
             params.iter().map(|p| p.as_ref() as &(dyn tokio_postgres::types::ToSql + Sync)).collect();
         let rows = client.query(&for_postgres(&q.sql), &refs).await.map_err(&err)?;
         let mut out = Vec::with_capacity(rows.len());
         for r in rows {
-            out.push(DenialRow { record: to_record(&r, &self.shown)?, original_name: r.try_get(10).map_err(&err)? });
+            out.push(DenialRow {
+                record: to_record(&r, &self.pool.shown)?,
+                original_name: r.try_get(10).map_err(&err)?,
+            });
         }
         Ok(out)
     }
 
     pub async fn template_counts(&self) -> Result<Vec<TemplateCount>, StoreError> {
-        let client = self.client().await?;
-        let err = pg(&self.shown);
+        let client = self.client().await?.client;
+        let err = pg(&self.pool.shown);
         let rows = client.query(TEMPLATE_COUNTS, &[]).await.map_err(&err)?;
         let mut out = Vec::with_capacity(rows.len());
         for r in rows {
@@ -324,8 +361,62 @@ impl PostgresStore {
     }
 
     pub async fn purge_requests_before(&self, t: OffsetDateTime) -> Result<u64, StoreError> {
-        let client = self.client().await?;
-        client.execute("DELETE FROM requests WHERE time < $1", &[&micros(t)]).await.map_err(pg(&self.shown))
+        let client = self.client().await?.client;
+        client.execute("DELETE FROM requests WHERE time < $1", &[&micros(t)]).await.map_err(pg(&self.pool.shown))
+    }
+}
+
+/// Insert `records` with one statement (one transaction).
+async fn insert_records(conn: &Conn, records: &[&RequestRecord], shown: &str) -> Result<(), StoreError> {
+    let column = |f: &dyn Fn(&RequestRecord) -> Option<String>| records.iter().map(|r| f(r)).collect::<Vec<_>>();
+    let times: Vec<i64> = records.iter().map(|r| micros(r.time)).collect();
+    let principals = column(&|r| r.principal.clone());
+    let actions = column(&|r| Some(r.action.clone()));
+    let cids = column(&|r| r.content_id.map(|c| c.to_string()));
+    let tids = column(&|r| r.template_id.map(|c| c.to_string()));
+    let rights = column(&|r| Some(r.rights_granted.join(",")));
+    let decisions = column(&|r| Some(decision_text(r.decision).to_string()));
+    let codes = column(&|r| r.code.map(|c| c.as_str().to_string()));
+    let clients = column(&|r| Some(r.client_address.clone()));
+    let agents = column(&|r| r.user_agent.clone());
+    conn.client
+        .execute(
+            &conn.insert_requests,
+            &[&times, &principals, &actions, &cids, &tids, &rights, &decisions, &codes, &clients, &agents],
+        )
+        .await
+        .map_err(pg(shown))?;
+    Ok(())
+}
+
+/// The writer task of request records: takes what is waiting (at most [`MAX_BATCH`]), inserts it with one
+/// statement, then tells each waiting request. If the group fails, each record is tried alone, so that one
+/// record's failure is not the others'.
+async fn record_writer(pool: Arc<Pool>, mut queue: tokio::sync::mpsc::Receiver<Pending>) {
+    let mut batch: Vec<Pending> = Vec::with_capacity(MAX_BATCH);
+    while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        let conn = match pool.client().await {
+            Ok(conn) => conn,
+            Err(e) => {
+                let message = e.to_string();
+                for (_, done) in batch.drain(..) {
+                    let _ = done.send(Err(StoreError::Worker(message.clone())));
+                }
+                continue;
+            }
+        };
+        if batch.len() > 1 {
+            let all: Vec<&RequestRecord> = batch.iter().map(|(r, _)| r).collect();
+            if insert_records(&conn, &all, &pool.shown).await.is_ok() {
+                for (_, done) in batch.drain(..) {
+                    let _ = done.send(Ok(()));
+                }
+                continue;
+            }
+        }
+        for (rec, done) in batch.drain(..) {
+            let _ = done.send(insert_records(&conn, &[&rec], &pool.shown).await);
+        }
     }
 }
 

@@ -1,7 +1,9 @@
 //! The SQLite store: one file, WAL journal (readers never wait for the writer), `synchronous=NORMAL` (a commit is
 //! durable against a process crash; against power loss the last commits may be lost, as WAL documents), and a busy
 //! timeout. Calls run on tokio's blocking pool, never on the async workers: one writer connection, and reader
-//! connections taken from a small pool.
+//! connections taken from a small pool. Request records go to a writer thread of their own that commits whatever
+//! is waiting in one transaction (group commit); each request still waits for its own record's commit before it
+//! is answered.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -21,6 +23,17 @@ use crate::licensing::api::{Document, RequestRecord};
 const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 /// Reader connections kept open.
 const MAX_IDLE_READERS: usize = 8;
+/// Most request records committed in one transaction.
+const MAX_BATCH: usize = 512;
+/// Request records waiting for the writer thread (senders wait when it is full).
+const QUEUE: usize = 4096;
+
+/// A request record on its way to the writer thread, and where the outcome of its commit goes.
+type Pending = (RequestRecord, tokio::sync::oneshot::Sender<Result<(), StoreError>>);
+
+const INSERT_REQUEST: &str = "INSERT INTO requests (time, principal, action, content_id, template_id, rights, \
+                              decision, code, client_address, user_agent) \
+                              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
 
 struct Inner {
     path: PathBuf,
@@ -32,6 +45,64 @@ struct Inner {
 #[derive(Clone)]
 pub struct SqliteStore {
     inner: Arc<Inner>,
+    /// The request-record writer thread's queue; the thread ends when the last store clone is dropped.
+    records: tokio::sync::mpsc::Sender<Pending>,
+}
+
+/// Commit `records` in one transaction.
+fn insert_records<'a>(
+    conn: &mut Connection,
+    records: impl Iterator<Item = &'a RequestRecord>,
+) -> Result<(), StoreError> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    {
+        let mut insert = tx.prepare_cached(INSERT_REQUEST)?;
+        for rec in records {
+            insert.execute(params![
+                micros(rec.time),
+                rec.principal,
+                rec.action,
+                rec.content_id.map(|c| c.to_string()),
+                rec.template_id.map(|c| c.to_string()),
+                rec.rights_granted.join(","),
+                decision_text(rec.decision),
+                rec.code.map(|c| c.as_str()),
+                rec.client_address,
+                rec.user_agent,
+            ])?;
+        }
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+/// The writer thread of request records: takes what is waiting (at most [`MAX_BATCH`]), commits it in one
+/// transaction on the writer connection, then tells each waiting request. If the group fails, each record is tried
+/// alone, so that one record's failure is not the others'.
+fn record_writer(inner: Arc<Inner>, mut queue: tokio::sync::mpsc::Receiver<Pending>) {
+    let commit = |records: &mut dyn Iterator<Item = &RequestRecord>| match inner.writer.lock() {
+        Ok(mut conn) => insert_records(&mut conn, records),
+        Err(_) => Err(StoreError::Worker("writer lock poisoned".into())),
+    };
+    let mut batch: Vec<Pending> = Vec::with_capacity(MAX_BATCH);
+    while let Some(first) = queue.blocking_recv() {
+        batch.push(first);
+        while batch.len() < MAX_BATCH {
+            match queue.try_recv() {
+                Ok(next) => batch.push(next),
+                Err(_) => break,
+            }
+        }
+        if batch.len() > 1 && commit(&mut batch.iter().map(|(r, _)| r)).is_ok() {
+            for (_, done) in batch.drain(..) {
+                let _ = done.send(Ok(()));
+            }
+            continue;
+        }
+        for (rec, done) in batch.drain(..) {
+            let _ = done.send(commit(&mut std::iter::once(&rec)));
+        }
+    }
 }
 
 fn connect(path: &Path) -> Result<Connection, StoreError> {
@@ -134,9 +205,14 @@ impl SqliteStore {
         tokio::task::spawn_blocking(move || {
             let mut writer = connect(&path)?;
             migrate(&mut writer)?;
-            Ok(SqliteStore {
-                inner: Arc::new(Inner { path, writer: Mutex::new(writer), readers: Mutex::new(Vec::new()) }),
-            })
+            let inner = Arc::new(Inner { path, writer: Mutex::new(writer), readers: Mutex::new(Vec::new()) });
+            let (records, queue) = tokio::sync::mpsc::channel(QUEUE);
+            let thread_inner = inner.clone();
+            std::thread::Builder::new()
+                .name("fci-serve-audit".into())
+                .spawn(move || record_writer(thread_inner, queue))
+                .map_err(|e| StoreError::Worker(format!("cannot start the record writer: {e}")))?;
+            Ok(SqliteStore { inner, records })
         })
         .await
         .map_err(|e| StoreError::Worker(e.to_string()))?
@@ -180,28 +256,12 @@ impl SqliteStore {
         .map_err(|e| StoreError::Worker(e.to_string()))?
     }
 
+    /// Commit one request record (with whatever other records are waiting), and return once it is committed.
     pub async fn record_request(&self, rec: &RequestRecord) -> Result<(), StoreError> {
-        let rec = rec.clone();
-        self.write(move |conn| {
-            conn.prepare_cached(
-                "INSERT INTO requests (time, principal, action, content_id, template_id, rights, decision, code, \
-                 client_address, user_agent) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-            )?
-            .execute(params![
-                micros(rec.time),
-                rec.principal,
-                rec.action,
-                rec.content_id.map(|c| c.to_string()),
-                rec.template_id.map(|c| c.to_string()),
-                rec.rights_granted.join(","),
-                decision_text(rec.decision),
-                rec.code.map(|c| c.as_str()),
-                rec.client_address,
-                rec.user_agent,
-            ])?;
-            Ok(())
-        })
-        .await
+        let stopped = || StoreError::Worker("the record writer stopped".into());
+        let (done, committed) = tokio::sync::oneshot::channel();
+        self.records.send((rec.clone(), done)).await.map_err(|_| stopped())?;
+        committed.await.map_err(|_| stopped())?
     }
 
     pub async fn upsert_document(&self, doc: &Document) -> Result<Document, StoreError> {
