@@ -249,9 +249,19 @@ pub fn is_held_open(path: &Path) -> io::Result<bool> {
     }
 }
 
-pub fn create_new(path: &Path, _owner_only: bool) -> io::Result<File> {
-    // No modes here: the caller narrows the DACL (`restrict_to_owner`) before writing anything secret.
-    std::fs::OpenOptions::new().write(true).create_new(true).open(path)
+pub fn create_new(path: &Path, owner_only: bool) -> io::Result<File> {
+    // No modes here: the caller narrows the DACL (`restrict_to_owner`) before writing anything secret, through this
+    // handle, so a secret's handle needs WRITE_DAC (and READ_CONTROL, which SetSecurityInfo reads with) beside
+    // GENERIC_WRITE: without them setting the DACL is "access denied".
+    const GENERIC_WRITE: u32 = 0x4000_0000;
+    const READ_CONTROL: u32 = 0x0002_0000;
+    const WRITE_DAC: u32 = 0x0004_0000;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    if owner_only {
+        options.access_mode(GENERIC_WRITE | WRITE_DAC | READ_CONTROL);
+    }
+    options.open(path)
 }
 
 pub fn is_hidden(_name: &OsStr, metadata: impl FnOnce() -> Option<std::fs::Metadata>) -> bool {
