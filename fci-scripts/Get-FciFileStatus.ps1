@@ -6,8 +6,11 @@ Shows whether files are protected by fci-connector, like Get-RMSFileStatus, with
 Runs `fci-connector.exe status --format json` and emits one object per file with Get-RMSFileStatus's two
 properties, FileName and Status (Protected or UnProtected; also Damaged for a file that starts like a protected file
 but cannot be read, and Error with the reason), followed by what the cleartext license says: Protector,
-TemplateId, TemplateName, Owner, ContentId, Issued, ValidUntil, Rights, Recipients, FormatVersion, OriginalName,
-OriginalSize, Error.
+TemplateId, TemplateName, Owner, ContentId, Issued, ValidUntil, Rights, Recipients, LicenseServer, FormatVersion,
+OriginalName, OriginalSize, Error.
+
+The script is the reader module's Get-FciFileStatus (FciConnector.psm1, beside it) for admins who run scripts
+rather than import modules: the same objects, from the same code.
 
 A folder lists the files in it (not below it). The script's exit code is fci-connector's: the highest code of any
 file (docs/EXIT-CODES.md).
@@ -37,85 +40,31 @@ param(
 
 begin {
     $ErrorActionPreference = 'Stop'
-    function ConvertTo-NativeArgument {
-        <# A path as Windows PowerShell's native argument passing delivers it intact: it wraps an argument holding a
-           blank in double quotes without escaping a trailing backslash, so "D:\My Samples\" would reach fci-connector
-           as D:\My Samples". The trailing backslash of a folder is dropped (not the one of a drive root, which holds
-           no blank). #>
-        param([string]$Path)
-        if ($Path -match '\s' -and $Path.EndsWith('\') -and $Path.Length -gt 3) {
-            return $Path.TrimEnd('\')
-        }
-        return $Path
-    }
-
-    function Invoke-Utf8 {
-        <# Runs a script block with [Console]::OutputEncoding set to UTF-8: Windows PowerShell decodes a native
-           program's output with it (the OEM code page by default), and fci-connector writes UTF-8. #>
-        param([scriptblock]$Block)
-        $previous = [Console]::OutputEncoding
-        try {
-            [Console]::OutputEncoding = New-Object System.Text.UTF8Encoding($false)
-            & $Block
-        }
-        finally {
-            [Console]::OutputEncoding = $previous
-        }
-    }
-
-    if (-not $FciConnector) {
-        $FciConnector = @(
-            (Join-Path $PSScriptRoot 'fci-connector.exe'),
-            (Join-Path (Split-Path -Parent $PSScriptRoot) 'fci-connector.exe')
-        ) | Where-Object { Test-Path -LiteralPath $_ -PathType Leaf } | Select-Object -First 1
-    }
-    if (-not $FciConnector -or -not (Test-Path -LiteralPath $FciConnector -PathType Leaf)) {
-        throw 'fci-connector.exe not found beside this script or in the folder above; give -FciConnector <path>.'
-    }
+    Import-Module (Join-Path $PSScriptRoot 'FciConnector.psd1') -Force
     $files = New-Object System.Collections.Generic.List[string]
-    $statusNames = @{
-        'protected'   = 'Protected'
-        'unprotected' = 'UnProtected'
-        'damaged'     = 'Damaged'
-        'error'       = 'Error'
-    }
 }
 
 process {
     foreach ($f in $File) {
-        $files.Add((ConvertTo-NativeArgument $f))
+        $files.Add($f)
     }
 }
 
 end {
-    # One process for all files: status of many paths in one run; `--` so that no name is taken for an option.
-    $arguments = @('status', '--format', 'json', '--') + $files
-    Invoke-Utf8 {
-        & $FciConnector @arguments | ForEach-Object {
-            $row = $_ | ConvertFrom-Json
-            $status = $statusNames[[string]$row.state]
-            if (-not $status) {
-                $status = [string]$row.state
-            }
-            [pscustomobject]@{
-                PSTypeName    = 'FciConnector.FileStatus'
-                FileName      = $row.path
-                Status        = $status
-                Protector     = $row.protector
-                TemplateId    = $row.template_id
-                TemplateName  = $row.template_name
-                Owner         = $row.owner
-                ContentId     = $row.content_id
-                Issued        = $row.issued
-                ValidUntil    = $row.valid_until
-                Rights        = $row.rights
-                Recipients    = $row.recipients
-                FormatVersion = $row.format_version
-                OriginalName  = $row.original_name
-                OriginalSize  = $row.original_size
-                Error         = $row.error
-            }
-        }
+    $arguments = @{ Path = $files.ToArray() }
+    if ($FciConnector) {
+        $arguments.FciConnector = $FciConnector
     }
-    exit $LASTEXITCODE
+    # The module reports a failed run as a non-terminating error whose id carries fci-connector's exit code
+    # (FciConnector.ExitN); the script exits with that code, as it always has.
+    $failures = @()
+    FciConnector\Get-FciFileStatus @arguments -ErrorAction SilentlyContinue -ErrorVariable failures
+    foreach ($failure in $failures) {
+        Write-Warning $failure.Exception.Message
+        if ($failure.FullyQualifiedErrorId -match '^FciConnector\.Exit(\d+)') {
+            exit [int]$Matches[1]
+        }
+        throw $failure
+    }
+    exit 0
 }

@@ -1014,13 +1014,30 @@ fn lookup(cmdlet: &Cmdlet, name: &str) -> Option<Kind> {
     lists.into_iter().flatten().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, k)| *k)
 }
 
+/// Whether a script imports the repository's reader module by its manifest.
+fn imports_the_readers_module(source: &str) -> bool {
+    source.lines().any(|l| l.contains("Import-Module") && l.contains("FciConnector.psd1"))
+}
+
 /// `line: problem` for every call in `source` that the table says is wrong.
 fn cmdlet_problems(source: &str) -> Vec<String> {
     let mut parser = tree_sitter::Parser::new();
     parser.set_language(&tree_sitter_powershell::LANGUAGE.into()).unwrap();
     let tree = parser.parse(source, None).unwrap();
     let root = tree.root_node();
-    let scope = scope_of(root, source);
+    let mut scope = scope_of(root, source);
+    if imports_the_readers_module(source) {
+        // A script that imports fci-scripts/FciConnector.psd1 calls the module's functions, plain or qualified
+        // (`FciConnector\Get-FciFileStatus`): their parameters are the module's.
+        let module = std::fs::read_to_string(scripts_dir().join("FciConnector.psm1")).unwrap();
+        let mut parser = tree_sitter::Parser::new();
+        parser.set_language(&tree_sitter_powershell::LANGUAGE.into()).unwrap();
+        let tree = parser.parse(&module, None).unwrap();
+        for (name, params) in scope_of(tree.root_node(), &module).functions {
+            scope.functions.insert(format!("fciconnector\\{name}"), params.clone());
+            scope.functions.entry(name).or_insert(params);
+        }
+    }
     let calls = calls(root, source, &scope);
     let mut problems = Vec::new();
     for call in &calls {
@@ -1184,6 +1201,12 @@ fn the_cmdlet_check_catches_what_issue_22_found() {
         "param([ValidateSet('Sunday', 'Someday')][string[]]$Days)\nNew-FsrmScheduledTask -Time $t -Weekly $Days\n",
         "-Weekly Someday: not one of",
     );
+    // A script that imports the reader module: the module's functions and parameters are known, plain or
+    // qualified by the module's name.
+    let importing = "Import-Module (Join-Path $PSScriptRoot 'FciConnector.psd1')\n";
+    check(&format!("{importing}FciConnector\\Get-FciFileStatus -Paht x\n"), "has no parameter -Paht");
+    assert_eq!(cmdlet_problems(&format!("{importing}FciConnector\\Get-FciFileStatus -Path x\n")), Vec::<String>::new());
+    check("FciConnector\\Get-FciFileStatus -Path x\n", "unknown command FciConnector\\Get-FciFileStatus");
     // A script's own function: its parameters are known.
     check("function Get-X { param([string]$Path) }\nGet-X -Paht 1\n", "Get-X has no parameter -Paht");
     // And what is right passes.
