@@ -5,22 +5,14 @@
 // page. Only loopback addresses are reached: every other request is refused (the provider's pages import a web font).
 // OIDC_RECORD=FILE: write the callback URL reached there (the replay test sends its code again).
 import { writeFileSync } from 'node:fs';
-import { chromium } from 'playwright-core';
+import { launchChromium, loopbackContext } from './chromium.mjs';
 
 const url = process.argv[2];
 const user = process.env.OIDC_USER ?? 'alice@contoso.com';
-const loopback = new Set(['127.0.0.1', 'localhost', '[::1]']);
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-  headless: true,
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync',
-    '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1'],
-});
+const browser = await launchChromium();
 let outcome = 1;
 try {
-  const context = await browser.newContext();
-  await context.route((u) => !loopback.has(u.hostname), (route) => route.abort());
+  const context = await loopbackContext(browser);
   const page = await context.newPage();
   await page.goto(url);
   for (let step = 0; step < 12; step += 1) {

@@ -19,19 +19,12 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import readline from 'node:readline';
-import { chromium } from 'playwright-core';
+import { launchChromium, loopbackContext } from './chromium.mjs';
 
 const require = createRequire(import.meta.url);
 const axeSource = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
 const base = process.env.BASE;
-const loopback = new Set(['127.0.0.1', 'localhost', '[::1]']);
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-  headless: true,
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync',
-    '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1'],
-});
+const browser = await launchChromium();
 const people = new Map();
 
 async function person(name, clientCertificates) {
@@ -40,8 +33,7 @@ async function person(name, clientCertificates) {
     // The service's certificate is from the test's own CA.
     const options = { ignoreHTTPSErrors: true, viewport: { width: 1200, height: 800 }, timezoneId: 'Europe/Paris' };
     if (clientCertificates) options.clientCertificates = clientCertificates;
-    const context = await browser.newContext(options);
-    await context.route((u) => !loopback.has(u.hostname), (route) => route.abort());
+    const context = await loopbackContext(browser, options);
     const page = await context.newPage();
     p = { context, page, dialogs: [], status: 0 };
     page.on('dialog', async (d) => { p.dialogs.push(d.message()); await d.dismiss(); });
