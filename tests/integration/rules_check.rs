@@ -76,3 +76,67 @@ fn the_config_files_rule_folder_is_checked() {
         .success()
         .stdout(predicates::str::contains("2 file(s): 2 properties, 6 rules, 6 entities"));
 }
+
+#[test]
+fn misspelt_attributes_and_elements_are_located_errors_with_a_suggestion() {
+    // Each of these used to be ignored silently: the rule then never fired, or fired without its keyword.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("a.xml"),
+        "<ClassificationRules>\n<PropertyDefinition name=\"P\" type=\"YesNo\"/>\n<Rule name=\"r\" property=\"P\" value=\"Yes\">\n  <Entity name=\"Email Address\" minConfidance=\"65\"/>\n  <String casesensitive=\"false\">x</String>\n  <Regex minn=\"2\">x</Regex>\n</Rule>\n</ClassificationRules>\n",
+    )
+    .unwrap();
+    std::fs::copy(format!("{DEFAULT_RULES}/10-sensitive-information-types.xml"), dir.path().join("0.xml")).unwrap();
+    check(dir.path())
+        .code(6)
+        .stdout(predicates::str::contains(
+            "a.xml:4:3: error: unknown attribute minConfidance on <Entity>; did you mean minConfidence?",
+        ))
+        .stdout(predicates::str::contains(
+            "a.xml:5:3: error: unknown attribute casesensitive on <String>; did you mean caseSensitive?",
+        ))
+        .stdout(predicates::str::contains("a.xml:6:3: error: unknown attribute minn on <Regex>; did you mean min?"))
+        .stdout(predicates::str::contains("3 error(s)"));
+    // And the same at load time: classify refuses the folder with exit 6, naming the place.
+    let sample = dir.path().join("sample.txt");
+    std::fs::write(&sample, "nothing").unwrap();
+    Command::cargo_bin("fci-connector")
+        .unwrap()
+        .arg("--rules")
+        .arg(dir.path())
+        .arg("classify")
+        .arg(&sample)
+        .assert()
+        .code(6)
+        .stderr(predicates::str::contains("a.xml:4:3: error: unknown attribute minConfidance"));
+}
+
+#[test]
+fn community_packages_load_except_the_one_with_a_misspelt_any() {
+    let community = std::path::Path::new(INTEROP).join("community");
+    // Purview accepts these; the engine does not implement them: named warnings, the package loads.
+    check(&community.join("cpw-project-keywords"))
+        .success()
+        .stdout(predicates::str::contains(
+            "rulepack.xml:17:9: warning: attribute relaxProximity on <Entity> is not implemented and is ignored",
+        ))
+        .stdout(predicates::str::contains(
+            "rulepack.xml:18:13: warning: attribute proximity on <Pattern> is not implemented and is ignored",
+        ))
+        .stdout(predicates::str::contains("0 error(s), 4 warning(s)"));
+    check(&community.join("purviewinsights-salary-de"))
+        .success()
+        .stdout(predicates::str::contains("0 error(s), 0 warning(s)"));
+    check(&community.join("uk-school-upn")).success().stdout(predicates::str::contains("0 error(s), 0 warning(s)"));
+    // Expected error: DEMO_DLP.xml writes `<any minmatch="1">` (the schema says `<Any minMatches=…>`), which
+    // dropped the keyword requirement silently; now it is refused at the place it is written.
+    check(&community.join("hibblabs-demo"))
+        .code(6)
+        .stdout(predicates::str::contains(
+            "DEMO_DLP.xml:18:9: error: unknown element <any> in <Pattern>; did you mean <Any>?",
+        ))
+        .stdout(predicates::str::contains(
+            "DEMO_DLP.xml:18:9: error: unknown attribute minmatch on <any>; did you mean minMatches?",
+        ))
+        .stdout(predicates::str::contains("2 error(s), 0 warning(s)"));
+}
