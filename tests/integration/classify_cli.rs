@@ -109,3 +109,46 @@ fn invalid_rules_exit_6_before_classifying() {
         .stdout("")
         .stderr(predicates::str::contains("bad.xml:2:3: error: rule \"x\": property \"Nope\" is not defined"));
 }
+
+/// Entity name → (count, confidence) of one classify JSON row.
+fn entities(row: &serde_json::Value) -> std::collections::BTreeMap<String, (u64, u64)> {
+    row["matches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["kind"] == "entity")
+        .map(|m| {
+            (m["name"].as_str().unwrap().to_string(), (m["count"].as_u64().unwrap(), m["confidence"].as_u64().unwrap()))
+        })
+        .collect()
+}
+
+/// Classify each text as its own file with the default rules; one JSON row per text, in order.
+fn classify_texts(texts: &[&str]) -> Vec<serde_json::Value> {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = cmd();
+    c.args(["--rules", DEFAULT_RULES, "classify", "--format", "json"]);
+    for (i, t) in texts.iter().enumerate() {
+        let p = dir.path().join(format!("{i:02}.txt"));
+        std::fs::write(&p, t).unwrap();
+        c.arg(p);
+    }
+    json_lines(&c.assert().success().get_output().stdout)
+}
+
+#[test]
+fn an_iban_followed_by_a_short_token_is_an_iban_and_its_digits_are_not_a_card() {
+    let texts = [
+        "Pay to AT611904300234573201 EUR today",
+        "AL47212110090000000235698741 ALL CAPS",
+        "VG96 VPVG 0000 0123 4567 8901 X",
+        "Pay to AT61 1904 3002 3457 3201 EUR today",
+        "AL47 2121 1009 0000 0002 3569 8741 ALL CAPS",
+    ];
+    let rows = classify_texts(&texts);
+    for (text, row) in texts.iter().zip(&rows) {
+        let found = entities(row);
+        assert_eq!(found.get("International Banking Account Number (IBAN)"), Some(&(1, 85)), "{text}: {found:?}");
+        assert!(!found.contains_key("Credit Card Number"), "{text}: the IBAN's digits are not a card: {found:?}");
+    }
+}

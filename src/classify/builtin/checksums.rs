@@ -85,7 +85,7 @@ pub fn ssn(value: &str, randomized: bool) -> bool {
 }
 
 /// IBAN lengths per country (ISO 13616 registry).
-const IBAN_LENGTHS: &[(&str, usize)] = &[
+pub const IBAN_LENGTHS: &[(&str, usize)] = &[
     ("AD", 24),
     ("AE", 23),
     ("AL", 28),
