@@ -152,3 +152,24 @@ fn an_iban_followed_by_a_short_token_is_an_iban_and_its_digits_are_not_a_card() 
         assert!(!found.contains_key("Credit Card Number"), "{text}: the IBAN's digits are not a card: {found:?}");
     }
 }
+
+#[test]
+fn ssn_confidences_are_microsofts_and_every_one_needs_its_keyword() {
+    // Microsoft's entity definition: 85 Func_ssn, 75 Func_unformatted_ssn, 65 Func_randomized_formatted_ssn,
+    // 55 Func_randomized_unformatted_ssn, each with a Keyword_ssn term within 300 characters.
+    let cases: [(&str, Option<u64>); 6] = [
+        ("SSN 536-90-4399", Some(85)),
+        ("SSN 536904399", Some(75)),
+        ("SSN 773-12-3456", Some(65)),
+        ("SSN 773123456", Some(55)),
+        ("ref 773123456", None),
+        ("ref 536-90-4399", None),
+    ];
+    let rows = classify_texts(&cases.map(|(t, _)| t));
+    for ((text, want), row) in cases.iter().zip(&rows) {
+        let got = entities(row).get("U.S. Social Security Number (SSN)").map(|&(_, c)| c);
+        assert_eq!(got, *want, "{text}");
+        let protect = if want.is_some() { "protect" } else { "skip" };
+        assert_eq!(row["decision"], protect, "{text}: an SSN with its keyword is PII at any of its confidences");
+    }
+}
