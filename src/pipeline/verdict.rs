@@ -41,7 +41,7 @@ impl SkipReason {
     /// A few words for the log and the screen.
     pub fn describe(&self) -> String {
         match self {
-            SkipReason::NoRuleMatched => "no rule matched".into(),
+            SkipReason::NoRuleMatched => "no protection policy line matched".into(),
             SkipReason::AlreadyProtected => "already protected by fci-connector".into(),
             SkipReason::ProtectedByOther(by) => format!("protected by another product ({by})"),
             SkipReason::ExcludedType(ext) => format!("excluded file type (.{ext})"),
