@@ -173,3 +173,19 @@ fn ssn_confidences_are_microsofts_and_every_one_needs_its_keyword() {
         assert_eq!(row["decision"], protect, "{text}: an SSN with its keyword is PII at any of its confidences");
     }
 }
+
+#[test]
+fn a_card_with_a_short_expiration_date_is_85_and_iso_dates_are_not_expiration_dates() {
+    let cases: [(&str, u64); 5] = [
+        ("Card 4485 3647 3952 7352 valid thru 1/28", 85),
+        ("Card 4485 3647 3952 7352 good until Jan 2030", 85),
+        ("4485 3647 3952 7352 5/27", 85),
+        // Inside a longer date, a month-year lookalike is not an expiration date.
+        ("4485 3647 3952 7352 shipped 2026-03-14", 65),
+        ("4485 3647 3952 7352 on 12/31/2024", 65),
+    ];
+    let rows = classify_texts(&cases.map(|(t, _)| t));
+    for ((text, want), row) in cases.iter().zip(&rows) {
+        assert_eq!(entities(row).get("Credit Card Number").map(|&(_, c)| c), Some(*want), "{text}");
+    }
+}

@@ -35,14 +35,17 @@ const MONTH: &str = "(?:0?[1-9]|1[0-2])";
 
 /// Every built-in function. Names are Microsoft's where Purview has the function.
 pub static FUNCTIONS: std::sync::LazyLock<Vec<Function>> = std::sync::LazyLock::new(|| {
-    let us_date = format!(
-        r"(?-u:\b)(?:{MONTH}[/-]{DAY}[/-](?:[0-9]{{4}}|[0-9]{{2}})|{m}\.? {DAY},? [0-9]{{4}})(?-u:\b)",
-        m = dates::MONTH_PATTERN
-    );
-    let eu_date = format!(
-        r"(?-u:\b)(?:{DAY}[/.-]{MONTH}[/.-](?:[0-9]{{4}}|[0-9]{{2}})|{DAY}\.? {m},? [0-9]{{4}})(?-u:\b)",
-        m = dates::MONTH_PATTERN
-    );
+    let m = dates::MONTH_PATTERN.as_str();
+    let year = "(?:[0-9]{4}|[0-9]{2})";
+    // Numeric (12/31/2024, 12-31-24), or with a month name: "December 2, 2016", "Dec-2-2016", "Dec 2 16".
+    let us_date = format!(r"(?-u:\b)(?:{MONTH}[/-]{DAY}[/-]{year}|{m}\.?(?: {DAY},? |-{DAY}-){year})(?-u:\b)");
+    // Numeric (31/12/2024, 31.12.2024, 31-12-24), or with a month name: "2 Dec 2016", "2-Dec-2016", "2 Dec 16",
+    // "5. März 2021".
+    let eu_date =
+        format!(r"(?-u:\b)(?:{DAY}[/.-]{MONTH}[/.-]{year}|{DAY}\.? {m}\.?,? {year}|{DAY}-{m}-{year})(?-u:\b)");
+    let any_date = format!("(?:{us_date}|{eu_date})");
+    // 1/28, 01/28, 12/2027, 12-27, Jan 2010, January 10.
+    let expiration = format!(r"(?-u:\b)(?:(?:0?[1-9]|1[0-2]) ?[/-] ?{year}|{m}\.?[ /-]{year})(?-u:\b)");
     vec![
         Function {
             name: "Func_credit_card",
@@ -109,11 +112,19 @@ pub static FUNCTIONS: std::sync::LazyLock<Vec<Function>> = std::sync::LazyLock::
             description: "European date, day first: 31/12/2024, 31.12.2024, 31 December 2024",
         },
         Function {
-            name: "Func_expiration_date",
-            pattern: r"(?-u:\b)(?:0[1-9]|1[0-2]) ?[/-] ?(?:[0-9]{4}|[0-9]{2})(?-u:\b)".into(),
-            validate: |v, _| dates::expiration_date(v),
+            name: "Func_date",
+            pattern: any_date,
+            validate: |v, _| dates::us_date(v) || dates::eu_date(v),
             refuse_in_context: None,
-            description: "card expiration date: MM/YY or MM/YYYY",
+            description: "a date, month or day first: 12/31/2024, 31.12.2024, 2-Dec-2016, Dec-2-2016",
+        },
+        Function {
+            name: "Func_expiration_date",
+            pattern: expiration,
+            validate: |v, _| dates::expiration_date(v),
+            // Not the 03-14 of 2026-03-14, nor the 12/31 of 12/31/2024.
+            refuse_in_context: Some(dates::part_of_a_longer_date),
+            description: "card expiration date: M/YY, MM/YYYY, Jan 2010",
         },
         Function {
             name: "Func_email_address",
