@@ -154,6 +154,22 @@ impl RuleSet {
         self.model.default_template.as_deref()
     }
 
+    /// Every template the protection policy names (`defaultTemplate`, `template=`), as written, once each.
+    pub fn policy_templates(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = Vec::new();
+        let named = self
+            .model
+            .default_template
+            .iter()
+            .chain(self.model.protection_policy.iter().filter_map(|p| p.template.as_ref()));
+        for t in named {
+            if !out.contains(&t.as_str()) {
+                out.push(t);
+            }
+        }
+        out
+    }
+
     /// Names of the entities loaded, in load order.
     pub fn entity_names(&self) -> impl Iterator<Item = &str> {
         self.model.entities.iter().map(|e| e.name.as_str())
