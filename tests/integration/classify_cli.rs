@@ -189,3 +189,22 @@ fn a_card_with_a_short_expiration_date_is_85_and_iso_dates_are_not_expiration_da
         assert_eq!(entities(row).get("Credit Card Number").map(|&(_, c)| c), Some(*want), "{text}");
     }
 }
+
+#[test]
+fn published_test_card_numbers_are_ignored_unless_the_settings_say_otherwise() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("t.txt");
+    // TabaPay's sandbox Visa; not in the list before 2026-11.
+    std::fs::write(&file, "Visa card 4242 4242 4242 4242 expires 09/27\n").unwrap();
+    let run = |rules: &std::path::Path| {
+        let out = cmd().arg("--rules").arg(rules).args(["classify", "--format", "json"]).arg(&file).assert().success();
+        entities(&json_lines(&out.get_output().stdout)[0]).get("Credit Card Number").copied()
+    };
+    assert_eq!(run(DEFAULT_RULES.as_ref()), None, "a published test number is not a card by default");
+    let rules = dir.path().join("rules");
+    crate::util::copy_tree(DEFAULT_RULES.as_ref(), &rules);
+    let policy = rules.join("20-properties-and-policy.xml");
+    let text = std::fs::read_to_string(&policy).unwrap();
+    std::fs::write(&policy, text.replace("ignoreTestCardNumbers=\"true\"", "ignoreTestCardNumbers=\"false\"")).unwrap();
+    assert_eq!(run(&rules), Some((1, 85)), "reported when ignoreTestCardNumbers is false");
+}
