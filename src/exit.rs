@@ -29,7 +29,7 @@ pub enum ExitClass {
     Write,
     /// `rules test`: some samples were classified differently from the expected results.
     RulesTestFailed,
-    /// `--strict-exit`: no rule matched.
+    /// `--strict-exit`: no protection policy line matched.
     SkipNoMatch,
     /// `--strict-exit`: already protected by fci-connector.
     SkipAlreadyProtected,
@@ -182,7 +182,7 @@ impl ExitClass {
     pub const fn meaning(self) -> &'static str {
         match self {
             ExitClass::Success => {
-                "done: protected, or deliberately left alone (no rule matched, already protected, protected by another product, excluded type)"
+                "done: protected, or deliberately left alone (no protection policy line matched, already protected, protected by another product, excluded type)"
             }
             ExitClass::Internal => "any other failure (a bug)",
             ExitClass::Usage => "usage: bad or missing arguments",
@@ -195,7 +195,7 @@ impl ExitClass {
             }
             ExitClass::Write => "write failed (disk full, I/O error); original untouched",
             ExitClass::RulesTestFailed => "rules test: samples classified differently from the expected results",
-            ExitClass::SkipNoMatch => "no rule matched",
+            ExitClass::SkipNoMatch => "no protection policy line matched",
             ExitClass::SkipAlreadyProtected => "already protected by fci-connector",
             ExitClass::SkipForeignProtection => "protected by another product",
             ExitClass::SkipExcluded => "excluded file type",

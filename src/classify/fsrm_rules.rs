@@ -27,8 +27,8 @@ pub fn load_definitions(root: &Element, model: &mut Model, diags: &mut Diagnosti
                 }
             }
             "PropertyDefinition" => property(el, model, diags),
-            "Rule" | "ProtectionPolicy" => {}
-            other => diags.warning(el, format!("unknown element <{other}> ignored")),
+            // Anything else is reported by the schema check (super::schema).
+            _ => {}
         }
     }
 }
@@ -326,7 +326,8 @@ fn condition(
             };
             Some(RuleCondition::Entity { entity, min_confidence, min, max })
         }
-        other => fail(diags, format!("<{other}> is not an expression (String, Regex, Parameter, Function, Entity)")),
+        // The schema check (super::schema) reports the unknown element; the rule is not loaded.
+        _ => None,
     }
 }
 
@@ -341,8 +342,7 @@ fn protection_policy(el: &Element, model: &mut Model, diags: &mut Diagnostics<'_
     }
     for p in &el.children {
         if p.name != "Protect" {
-            diags.warning(p, format!("<{}> ignored in ProtectionPolicy (expected <Protect>)", p.name));
-            continue;
+            continue; // reported by the schema check
         }
         let prop_name = p.attr("property").unwrap_or_default();
         let Some(property) = model.property(prop_name) else {

@@ -47,6 +47,7 @@ pub mod model;
 pub mod purview;
 pub mod regex_dialect;
 pub mod ruleset;
+pub mod schema;
 pub mod scope;
 
 pub use diag::{Diagnostic, Severity};

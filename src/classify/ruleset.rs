@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use super::diag::{Diagnostic, Diagnostics, Severity};
 use super::engine::{self, Compiled, Scanner};
 use super::model::Model;
-use super::{fsrm_rules, purview};
+use super::{fsrm_rules, purview, schema};
 use crate::xml::{self, Element};
 use crate::{Error, ExitClass};
 
@@ -87,8 +87,14 @@ impl RuleSet {
             for (file, root) in &docs {
                 let mut diags = Diagnostics::new(file);
                 match (root.name.as_str(), phase) {
-                    ("RulePackage", 1) => purview::load(root, file, &mut model, &mut diags),
-                    ("ClassificationRules", 1) => fsrm_rules::load_definitions(root, &mut model, &mut diags),
+                    ("RulePackage", 1) => {
+                        schema::check_purview(root, &mut diags);
+                        purview::load(root, file, &mut model, &mut diags)
+                    }
+                    ("ClassificationRules", 1) => {
+                        schema::check_fsrm(root, &mut diags);
+                        fsrm_rules::load_definitions(root, &mut model, &mut diags)
+                    }
                     ("ClassificationRules", 2) => fsrm_rules::load_rules(root, &mut model, &mut diags),
                     ("RulePackage", 2) => {}
                     (other, _) => {
@@ -146,6 +152,22 @@ impl RuleSet {
     /// The template protection uses when the policy names none.
     pub fn default_template(&self) -> Option<&str> {
         self.model.default_template.as_deref()
+    }
+
+    /// Every template the protection policy names (`defaultTemplate`, `template=`), as written, once each.
+    pub fn policy_templates(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = Vec::new();
+        let named = self
+            .model
+            .default_template
+            .iter()
+            .chain(self.model.protection_policy.iter().filter_map(|p| p.template.as_ref()));
+        for t in named {
+            if !out.contains(&t.as_str()) {
+                out.push(t);
+            }
+        }
+        out
     }
 
     /// Names of the entities loaded, in load order.

@@ -39,7 +39,7 @@ pub struct ProtectArgs {
     /// Classify and decide, but change nothing
     #[arg(long)]
     pub dry_run: bool,
-    /// Tell skips apart: 10 no rule matched, 11 already protected, 12 protected by another product, 13 excluded
+    /// Tell skips apart: 10 no protection policy line matched, 11 already protected, 12 protected by another product, 13 excluded
     #[arg(long)]
     pub strict_exit: bool,
     /// Print one JSON object instead of a line of text

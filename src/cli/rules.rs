@@ -59,8 +59,30 @@ fn check(global: &GlobalOptions) -> Result<ExitClass, Error> {
     for d in &report.diagnostics {
         println!("{}", super::printable(&d.to_string()));
     }
-    let errors = report.diagnostics.iter().filter(|d| d.severity == Severity::Error).count();
+    let mut errors = report.diagnostics.iter().filter(|d| d.severity == Severity::Error).count();
     let warnings = report.diagnostics.len() - errors;
+    // Every template the protection policy names must be in the template store, by id or exact name.
+    let named = report.rules.as_ref().map(RuleSet::policy_templates).unwrap_or_default();
+    if !named.is_empty() {
+        match settings.template_store() {
+            Ok(store) => {
+                for t in named {
+                    if let Err(e) = store.resolve_policy(t) {
+                        println!("{}: error: protection policy: {}", dir.display(), super::printable(&e.to_string()));
+                        errors += 1;
+                    }
+                }
+            }
+            Err(e) => {
+                println!(
+                    "{}: error: protection policy names templates, and {}",
+                    dir.display(),
+                    super::printable(&e.to_string())
+                );
+                errors += 1;
+            }
+        }
+    }
     println!("{errors} error(s), {warnings} warning(s)");
     Ok(if errors > 0 || report.rules.is_none() { ExitClass::Config } else { ExitClass::Success })
 }

@@ -41,7 +41,7 @@ impl SkipReason {
     /// A few words for the log and the screen.
     pub fn describe(&self) -> String {
         match self {
-            SkipReason::NoRuleMatched => "no rule matched".into(),
+            SkipReason::NoRuleMatched => "no protection policy line matched".into(),
             SkipReason::AlreadyProtected => "already protected by fci-connector".into(),
             SkipReason::ProtectedByOther(by) => format!("protected by another product ({by})"),
             SkipReason::ExcludedType(ext) => format!("excluded file type (.{ext})"),
@@ -181,10 +181,12 @@ pub fn process(path: &Path, request: &Request<'_>, session: &Session) -> Outcome
         }
     }
     let template = match policy_template {
-        Some(id) => match session.templates().get(&id) {
+        // Named by the rule files (id or exact name): a problem with it is a rule-file problem (exit 6).
+        Some(id) => match session.templates().resolve_policy(&id) {
             Ok(t) => t,
             Err(e) => {
-                return Outcome { classification, ..Outcome::new(Action::Failed(e.context("the policy's template"))) };
+                let e = e.context("the rule files' protection policy template");
+                return Outcome { classification, ..Outcome::new(Action::Failed(e)) };
             }
         },
         None => match session.template() {

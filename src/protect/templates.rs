@@ -486,6 +486,38 @@ impl TemplateStore {
         self.templates.push(template);
     }
 
+    /// The template a protection policy line of the rule files names: its GUID (any spelling) or its exact name.
+    /// Every failure is a rule-file problem ([`ExitClass::Config`]): an unknown template, a name two templates
+    /// share (both files are named), an id defined twice.
+    pub fn resolve_policy(&self, id_or_name: &str) -> Result<&Template, Error> {
+        let config = |e: Error| Error::new(ExitClass::Config, e.to_string());
+        if parse_id(id_or_name).is_ok() {
+            return self.get(id_or_name).map_err(config);
+        }
+        let named: Vec<&Template> = self.templates.iter().filter(|t| t.name == id_or_name).collect();
+        match named.as_slice() {
+            [one] => Ok(one),
+            [] => Err(Error::new(
+                ExitClass::Config,
+                format!(
+                    "template \"{id_or_name}\" is neither the id nor the exact name of a template in the template store {}",
+                    self.dir.display()
+                ),
+            )),
+            several => {
+                let files: Vec<String> = several.iter().map(|t| format!("{} ({})", t.source.display(), t.id)).collect();
+                Err(Error::new(
+                    ExitClass::Config,
+                    format!(
+                        "template name \"{id_or_name}\" is shared by {} templates: {}; name the template by its id",
+                        several.len(),
+                        files.join(", ")
+                    ),
+                ))
+            }
+        }
+    }
+
     /// The template with `id` (any GUID spelling). Unknown or ambiguous ids are [`ExitClass::Template`] errors.
     pub fn get(&self, id: &str) -> Result<&Template, Error> {
         let uuid = parse_id(id).map_err(|e| Error::new(ExitClass::Usage, e.to_string()))?;

@@ -29,7 +29,7 @@ fn relative(path: &Path) -> String {
 // Exit codes
 
 /// A class's name as `--help` prints it: the words its meaning starts with, without the `--strict-exit` prefix
-/// of the skip codes ("usage", "file not found", "content unreadable", "no rule matched").
+/// of the skip codes ("usage", "file not found", "content unreadable", "no protection policy line matched").
 fn name(class: ExitClass) -> &'static str {
     let meaning = class.meaning();
     let meaning = meaning.strip_prefix("with --strict-exit: ").unwrap_or(meaning);

@@ -169,7 +169,7 @@ fn a_clean_file_named_like_always_is_still_classified_and_left_alone() {
             run_hostile(&s, line, &target, delivery).code(0);
             assert_eq!(std::fs::read(&target).unwrap(), CLEAN, "{delivery:?}, {line}: -Always was read from the name");
             assert_eq!(std::fs::read(&decoy).unwrap(), SENSITIVE, "{delivery:?}, {line}");
-            assert_eq!(last_log_line(&s)["reason"], "no rule matched");
+            assert_eq!(last_log_line(&s)["reason"], "no protection policy line matched");
         }
     }
 }
@@ -337,7 +337,7 @@ fn the_drop_in_line_as_fsrm_and_powershell_read_it_protects_the_file_fsrm_chose(
         task(&s).args(windows_words(&line)).assert().code(0);
         if classify {
             assert_eq!(std::fs::read(&target).unwrap(), CLEAN, "-Classify: {line}");
-            assert_eq!(last_log_line(&s)["reason"], "no rule matched");
+            assert_eq!(last_log_line(&s)["reason"], "no protection policy line matched");
         } else {
             assert!(is_protected(&target), "not protected by {line}");
             assert_eq!(last_log_line(&s)["owner"], OWNER);

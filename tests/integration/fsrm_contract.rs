@@ -79,12 +79,12 @@ fn clean_file_is_left_alone_exit_0_or_10_with_strict_exit() {
         .args(["--template", TEMPLATE_ID])
         .assert()
         .code(0)
-        .stdout(predicate::str::contains("no rule matched"));
+        .stdout(predicate::str::contains("no protection policy line matched"));
     s.task().arg("protect").arg(&f).args(["--template", TEMPLATE_ID, "--strict-exit"]).assert().code(10);
     assert_eq!(std::fs::read(&f).unwrap(), CLEAN.as_bytes());
     let log = log_lines(&s);
     assert_eq!(log[0]["decision"], "skipped");
-    assert_eq!(log[0]["reason"], "no rule matched");
+    assert_eq!(log[0]["reason"], "no protection policy line matched");
     assert_eq!(log[1]["exit_code"], 10);
 }
 

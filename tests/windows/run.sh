@@ -332,8 +332,8 @@ skip "exit 8" "needs a full disk or an I/O error, which Wine cannot simulate her
 
 clean="$codes\\menu.txt"
 make_file "$clean" "$CLEAN"
-code_case 0 "no rule matched" protect "$clean" --template $TEMPLATE_ID
-code_case 10 "no rule matched, --strict-exit" protect "$clean" --template $TEMPLATE_ID --strict-exit
+code_case 0 "no protection policy line matched" protect "$clean" --template $TEMPLATE_ID
+code_case 10 "no protection policy line matched, --strict-exit" protect "$clean" --template $TEMPLATE_ID --strict-exit
 code_case 11 "already protected, --strict-exit" protect "$codes\\plain.txt" --template $TEMPLATE_ID --strict-exit
 make_file "$codes\\setup.exe" "$SENSITIVE"
 code_case 13 "excluded type, --strict-exit" protect "$codes\\setup.exe" --template $TEMPLATE_ID --strict-exit
@@ -452,7 +452,7 @@ fsrm_case ampersand "R&D plans.txt" $OWNER $OWNER "" sensitive protected
 fsrm_case percent "100% sure %USERNAME%.txt" $OWNER $OWNER "" sensitive protected
 fsrm_case brackets "[x] draft.txt" $OWNER $OWNER "" sensitive protected
 fsrm_case "owner unresolved" "owned by SYSTEM.txt" "[Source File Owner Email]" "" "" sensitive protected
-fsrm_case "no rule matched" "menu of the week.txt" $OWNER "" "" clean unchanged
+fsrm_case "no protection policy line matched" "menu of the week.txt" $OWNER "" "" clean unchanged
 fsrm_case "FsrmRules mode (-Always)" "menu, chosen by FSRM.txt" $OWNER $OWNER " -Always" clean protected
 fsrm_case "Microsoft's order" "Q3 report.txt" $OWNER $OWNER "" sensitive protected microsoft
 fsrm_case "Microsoft's order, -Always after it" "menu, chosen by FSRM.txt" $OWNER $OWNER " -Always" clean protected microsoft

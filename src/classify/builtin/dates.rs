@@ -1,24 +1,46 @@
 //! Date validators for Func_us_date, Func_eu_date, Func_expiration_date and Purview's DateSimple: a match is only
 //! a date if that day exists.
 
-/// Month names and abbreviations (English) for written-out dates.
-const MONTHS: [&str; 12] = [
-    "january",
-    "february",
-    "march",
-    "april",
-    "may",
-    "june",
-    "july",
-    "august",
-    "september",
-    "october",
-    "november",
-    "december",
+/// Month names and abbreviations, lower-case, in the languages Microsoft's date functions read: English, French,
+/// German, Spanish, Italian, Portuguese and Dutch. Index = month - 1.
+const MONTH_NAMES: [&[&str]; 12] = [
+    &[
+        "january", "jan", "janvier", "janv", "januar", "jän", "jänner", "enero", "ene", "gennaio", "gen", "janeiro",
+        "januari",
+    ],
+    &[
+        "february",
+        "feb",
+        "février",
+        "fevrier",
+        "févr",
+        "fevr",
+        "februar",
+        "febrero",
+        "febbraio",
+        "fevereiro",
+        "fev",
+        "februari",
+    ],
+    &["march", "mar", "mars", "märz", "maerz", "mrz", "marzo", "março", "marco", "maart", "mrt"],
+    &["april", "apr", "avril", "avr", "abril", "abr", "aprile"],
+    &["may", "mai", "mayo", "maggio", "mag", "maio", "mei"],
+    &["june", "jun", "juin", "juni", "junio", "giugno", "giu", "junho"],
+    &["july", "jul", "juillet", "juil", "juli", "julio", "luglio", "lug", "julho"],
+    &["august", "aug", "août", "aout", "agosto", "ago", "augustus"],
+    &["september", "sep", "sept", "septembre", "septiembre", "setiembre", "settembre", "set", "setembro"],
+    &["october", "oct", "octobre", "oktober", "okt", "octubre", "ottobre", "ott", "outubro", "out"],
+    &["november", "nov", "novembre", "noviembre", "novembro"],
+    &["december", "dec", "décembre", "decembre", "déc", "dezember", "dez", "diciembre", "dic", "dicembre", "dezembro"],
 ];
 
-/// Regex fragment for an English month name or its abbreviation (case-insensitive).
-pub const MONTH_PATTERN: &str = "(?i:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)";
+/// Regex fragment for a month name or abbreviation of [`MONTH_NAMES`] (case-insensitive), longest first.
+pub static MONTH_PATTERN: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    let mut names: Vec<&str> = MONTH_NAMES.iter().flat_map(|m| m.iter().copied()).collect();
+    names.sort_by_key(|n| std::cmp::Reverse(n.chars().count()));
+    names.dedup();
+    format!("(?i:{})", names.join("|"))
+});
 
 /// Whether day `d` of month `m` exists in year `y`.
 pub fn valid_ymd(y: u32, m: u32, d: u32) -> bool {
@@ -43,11 +65,8 @@ fn full_year(y: u32, digits: usize) -> u32 {
 }
 
 fn month_number(word: &str) -> Option<u32> {
-    let w = word.trim_end_matches('.').to_ascii_lowercase();
-    if w.len() < 3 {
-        return None;
-    }
-    MONTHS.iter().position(|m| m.starts_with(&w)).map(|i| i as u32 + 1)
+    let w = word.trim_end_matches('.').to_lowercase();
+    MONTH_NAMES.iter().position(|names| names.contains(&w.as_str())).map(|i| i as u32 + 1)
 }
 
 /// Split a date into its parts: runs of digits, and runs of letters (month names).
@@ -119,10 +138,29 @@ pub fn eu_date(value: &str) -> bool {
     check_order(value, ['d', 'm', 'y'])
 }
 
-/// A card expiration date: month 01–12 and a year (`12/27`, `12/2027`).
+/// A card expiration date: a month (1–12 or a name) and a year of 2 or 4 digits (`12/27`, `1/28`, `12/2027`,
+/// `Jan 2010`).
 pub fn expiration_date(value: &str) -> bool {
     let p = parts(value);
-    matches!(p.as_slice(), [m, y] if m.parse::<u32>().is_ok_and(|m| (1..=12).contains(&m)) && (y.len() == 2 || y.len() == 4))
+    let [m, y] = p.as_slice() else { return false };
+    let month = if m.as_bytes()[0].is_ascii_digit() { m.parse::<u32>().ok() } else { month_number(m) };
+    month.is_some_and(|m| (1..=12).contains(&m)) && (y.len() == 2 || y.len() == 4)
+}
+
+/// Whether the candidate `text[start..end]` is part of a longer date or number: a digit, or a date separator
+/// followed by a digit, right before or after it (the `03-14` of `2026-03-14`, the `12/31` of `12/31/2024`).
+pub fn part_of_a_longer_date(text: &str, start: usize, end: usize) -> bool {
+    let is_sep = |c: char| matches!(c, '-' | '/' | '.');
+    let mut before = text[..start].chars().rev();
+    let mut after = text[end..].chars();
+    let touches = |first: Option<char>, second: Option<char>| match first {
+        Some(c) if c.is_ascii_digit() => true,
+        Some(c) if is_sep(c) => second.is_some_and(|d| d.is_ascii_digit()),
+        _ => false,
+    };
+    let (b1, b2) = (before.next(), before.next());
+    let (a1, a2) = (after.next(), after.next());
+    touches(b1, b2) || touches(a1, a2)
 }
 
 /// Purview's DateSimple validator: the digits of the match read in `pattern` order (e.g. `DDMMYYYY`, `YYMMDD`).
@@ -169,6 +207,27 @@ mod tests {
         assert!(us_date("Sept. 5, 2021"));
         assert!(eu_date("5 January 2020"));
         assert!(!eu_date("5 Foo 2020"));
+    }
+
+    #[test]
+    fn microsofts_documented_examples() {
+        for d in
+            ["2-Dec-2016", "2 Dec 16", "5-May-2021", "2 décembre 2016", "5. März 2021", "2 dic 2016", "3 maart 2020"]
+        {
+            assert!(eu_date(d), "{d}");
+        }
+        for d in ["Dec-2-2016", "December 2, 2016", "Dec 2 16", "mayo 5 2021"] {
+            assert!(us_date(d), "{d}");
+        }
+        for d in ["1/28", "01/28", "Jan 2010", "January 2010", "janv. 2010", "12-2027"] {
+            assert!(expiration_date(d), "{d}");
+        }
+        assert!(!eu_date("31 Foo 2016"));
+        assert!(!expiration_date("13/28"));
+        let iso = "shipped 2026-03-14 and 12/31/2024";
+        assert!(part_of_a_longer_date(iso, 13, 18), "03-14 of an ISO date");
+        assert!(part_of_a_longer_date(iso, 23, 28), "12/31 of a U.S. date");
+        assert!(!part_of_a_longer_date("valid thru 1/28.", 11, 15));
     }
 
     #[test]

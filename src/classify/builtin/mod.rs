@@ -24,6 +24,9 @@ pub struct Function {
     pub name: &'static str,
     pub pattern: String,
     pub validate: fn(&str, &Options) -> bool,
+    /// A candidate that passed `validate` is still refused when this says its surroundings make it something else
+    /// (`text`, and the candidate's byte range in it).
+    pub refuse_in_context: Option<fn(&str, usize, usize) -> bool>,
     pub description: &'static str,
 }
 
@@ -32,89 +35,158 @@ const MONTH: &str = "(?:0?[1-9]|1[0-2])";
 
 /// Every built-in function. Names are Microsoft's where Purview has the function.
 pub static FUNCTIONS: std::sync::LazyLock<Vec<Function>> = std::sync::LazyLock::new(|| {
-    let us_date = format!(
-        r"(?-u:\b)(?:{MONTH}[/-]{DAY}[/-](?:[0-9]{{4}}|[0-9]{{2}})|{m}\.? {DAY},? [0-9]{{4}})(?-u:\b)",
-        m = dates::MONTH_PATTERN
-    );
-    let eu_date = format!(
-        r"(?-u:\b)(?:{DAY}[/.-]{MONTH}[/.-](?:[0-9]{{4}}|[0-9]{{2}})|{DAY}\.? {m},? [0-9]{{4}})(?-u:\b)",
-        m = dates::MONTH_PATTERN
-    );
+    let m = dates::MONTH_PATTERN.as_str();
+    let year = "(?:[0-9]{4}|[0-9]{2})";
+    // Numeric (12/31/2024, 12-31-24), or with a month name: "December 2, 2016", "Dec-2-2016", "Dec 2 16".
+    let us_date = format!(r"(?-u:\b)(?:{MONTH}[/-]{DAY}[/-]{year}|{m}\.?(?: {DAY},? |-{DAY}-){year})(?-u:\b)");
+    // Numeric (31/12/2024, 31.12.2024, 31-12-24), or with a month name: "2 Dec 2016", "2-Dec-2016", "2 Dec 16",
+    // "5. März 2021".
+    let eu_date =
+        format!(r"(?-u:\b)(?:{DAY}[/.-]{MONTH}[/.-]{year}|{DAY}\.? {m}\.?,? {year}|{DAY}-{m}-{year})(?-u:\b)");
+    let any_date = format!("(?:{us_date}|{eu_date})");
+    // 1/28, 01/28, 12/2027, 12-27, Jan 2010, January 10.
+    let expiration = format!(r"(?-u:\b)(?:(?:0?[1-9]|1[0-2]) ?[/-] ?{year}|{m}\.?[ /-]{year})(?-u:\b)");
     vec![
         Function {
             name: "Func_credit_card",
             pattern: r"(?-u:\b)(?:[0-9]{14,19}|[0-9]{4}(?:-[0-9]{4}){2}-[0-9]{2,7}|[0-9]{4}(?: [0-9]{4}){2} [0-9]{2,7}|[0-9]{4}[ -][0-9]{6}[ -][0-9]{4,5})(?-u:\b)".into(),
             validate: |v, o| checksums::credit_card(v, o.ignore_test_card_numbers),
+            // The digits of a grouped IBAN (AT61 1904 3002 3457 3201) are that IBAN, not a card.
+            refuse_in_context: Some(inside_an_iban),
             description: "payment card number: 14-19 digits, optionally grouped with spaces or dashes, Luhn check",
         },
         Function {
             name: "Func_ssn",
             pattern: r"(?-u:\b)(?:[0-9]{3}-[0-9]{2}-[0-9]{4}|[0-9]{3} [0-9]{2} [0-9]{4})(?-u:\b)".into(),
             validate: |v, _| checksums::ssn(v, false),
+            refuse_in_context: None,
             description: "U.S. SSN formatted ddd-dd-dddd or ddd dd dddd, issued before June 2011",
         },
         Function {
             name: "Func_unformatted_ssn",
             pattern: r"(?-u:\b)[0-9]{9}(?-u:\b)".into(),
             validate: |v, _| checksums::ssn(v, false),
+            refuse_in_context: None,
             description: "U.S. SSN as nine digits, issued before June 2011",
         },
         Function {
             name: "Func_randomized_formatted_ssn",
             pattern: r"(?-u:\b)(?:[0-9]{3}-[0-9]{2}-[0-9]{4}|[0-9]{3} [0-9]{2} [0-9]{4})(?-u:\b)".into(),
             validate: |v, _| checksums::ssn(v, true),
+            refuse_in_context: None,
             description: "U.S. SSN formatted, any area the SSA issues since randomization",
         },
         Function {
             name: "Func_randomized_unformatted_ssn",
             pattern: r"(?-u:\b)[0-9]{9}(?-u:\b)".into(),
             validate: |v, _| checksums::ssn(v, true),
+            refuse_in_context: None,
             description: "U.S. SSN as nine digits, any area the SSA issues since randomization",
         },
         Function {
             name: "Func_iban",
-            pattern: r"(?-u:\b)[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?(?-u:\b)".into(),
+            pattern: iban_pattern(),
             validate: |v, _| checksums::iban(v),
+            refuse_in_context: None,
             description: "IBAN: country code, check digits, per-country length, ISO 7064 mod-97",
         },
         Function {
             name: "Func_aba_routing",
             pattern: r"(?-u:\b)(?:[0-9]{9}|[0-9]{4}-[0-9]{4}-[0-9])(?-u:\b)".into(),
             validate: |v, _| checksums::aba_routing(v),
+            refuse_in_context: None,
             description: "ABA routing transit number: 9 digits, Federal Reserve prefix, 3-7-1 checksum",
         },
         Function {
             name: "Func_us_date",
             pattern: us_date,
             validate: |v, _| dates::us_date(v),
+            refuse_in_context: None,
             description: "U.S. date, month first: 12/31/2024, 12-31-24, December 31, 2024",
         },
         Function {
             name: "Func_eu_date",
             pattern: eu_date,
             validate: |v, _| dates::eu_date(v),
+            refuse_in_context: None,
             description: "European date, day first: 31/12/2024, 31.12.2024, 31 December 2024",
         },
         Function {
+            name: "Func_date",
+            pattern: any_date,
+            validate: |v, _| dates::us_date(v) || dates::eu_date(v),
+            refuse_in_context: None,
+            description: "a date, month or day first: 12/31/2024, 31.12.2024, 2-Dec-2016, Dec-2-2016",
+        },
+        Function {
             name: "Func_expiration_date",
-            pattern: r"(?-u:\b)(?:0[1-9]|1[0-2]) ?[/-] ?(?:[0-9]{4}|[0-9]{2})(?-u:\b)".into(),
+            pattern: expiration,
             validate: |v, _| dates::expiration_date(v),
-            description: "card expiration date: MM/YY or MM/YYYY",
+            // Not the 03-14 of 2026-03-14, nor the 12/31 of 12/31/2024.
+            refuse_in_context: Some(dates::part_of_a_longer_date),
+            description: "card expiration date: M/YY, MM/YYYY, Jan 2010",
         },
         Function {
             name: "Func_email_address",
             pattern: r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,24}(?-u:\b)".into(),
             validate: |v, _| email_address(v),
+            refuse_in_context: None,
             description: "e-mail address (fci-connector; Purview has no function for it)",
         },
         Function {
             name: "Func_netherlands_bsn",
             pattern: r"(?-u:\b)(?:[0-9]{9}|[0-9]{4}\.[0-9]{2}\.[0-9]{3}|[0-9]{3} [0-9]{3} [0-9]{3})(?-u:\b)".into(),
             validate: |v, _| checksums::netherlands_bsn(v),
+            refuse_in_context: None,
             description: "Dutch citizen service number (BSN): 9 digits, eleven-test",
         },
     ]
 });
+
+/// IBANs of every registered country, each exactly as long as its country's format: compact, or in groups of four
+/// separated by single spaces (the print format). A candidate stops at its country's length, so a word after it
+/// (`AT61 1904 3002 3457 3201 EUR`) is not taken into it, and mod-97 then decides.
+fn iban_pattern() -> String {
+    let countries: Vec<String> = checksums::IBAN_LENGTHS
+        .iter()
+        .map(|&(country, len)| {
+            let rest = len - 4;
+            let (groups, tail) = (rest / 4, rest % 4);
+            let tail = if tail > 0 { format!(" ?[A-Z0-9]{{{tail}}}") } else { String::new() };
+            format!("{country}[0-9]{{2}}(?: ?[A-Z0-9]{{4}}){{{groups}}}{tail}")
+        })
+        .collect();
+    format!(r"(?-u:\b)(?:{})(?-u:\b)", countries.join("|"))
+}
+
+static IBAN: std::sync::LazyLock<Option<regex::Regex>> =
+    std::sync::LazyLock::new(|| regex::Regex::new(&iban_pattern()).ok());
+
+/// Whether `text[start..end]` lies inside a valid IBAN (one that begins at most 40 bytes before it).
+fn inside_an_iban(text: &str, start: usize, end: usize) -> bool {
+    let Some(re) = IBAN.as_ref() else { return false };
+    let mut from = start.saturating_sub(40);
+    while !text.is_char_boundary(from) {
+        from += 1;
+    }
+    let mut at = from;
+    while let Some(m) = re.find_at(text, at) {
+        if m.start() > start {
+            return false;
+        }
+        if m.end() >= end && checksums::iban(m.as_str()) {
+            return true;
+        }
+        at = m.end().max(at + 1);
+        while at < text.len() && !text.is_char_boundary(at) {
+            at += 1;
+        }
+        if at >= text.len() {
+            return false;
+        }
+    }
+    false
+}
 
 /// The function called `name` (Purview ids compare case-insensitively here, as admins type them both ways).
 pub fn lookup(name: &str) -> Option<&'static Function> {
@@ -147,6 +219,49 @@ mod tests {
             .filter(|v| (f.validate)(v, &Options::default()))
             .map(String::from)
             .collect()
+    }
+
+    /// A valid IBAN for `country` of length `len`: a digit BBAN and the check digits that make mod-97 = 1.
+    fn make_iban(country: &str, len: usize) -> String {
+        let bban: String = (0..len - 4).map(|i| char::from(b'0' + ((i * 7 + 3) % 10) as u8)).collect();
+        let moved = format!("{bban}{country}00");
+        let rem = moved.bytes().fold(0u32, |rem, c| {
+            if c.is_ascii_digit() {
+                (rem * 10 + u32::from(c - b'0')) % 97
+            } else {
+                (rem * 100 + u32::from(c - b'A' + 10)) % 97
+            }
+        });
+        format!("{country}{:02}{bban}", 98 - rem)
+    }
+
+    fn grouped(iban: &str) -> String {
+        iban.as_bytes().chunks(4).map(|c| std::str::from_utf8(c).unwrap()).collect::<Vec<_>>().join(" ")
+    }
+
+    #[test]
+    fn an_iban_followed_by_a_short_token_is_found_for_every_country() {
+        assert_eq!(find_valid("Func_iban", "Pay to AT611904300234573201 EUR today"), ["AT611904300234573201"]);
+        assert_eq!(find_valid("Func_iban", "AL47212110090000000235698741 ALL CAPS"), ["AL47212110090000000235698741"]);
+        assert_eq!(find_valid("Func_iban", "VG96 VPVG 0000 0123 4567 8901 X"), ["VG96 VPVG 0000 0123 4567 8901"]);
+        assert_eq!(find_valid("Func_iban", "AT61 1904 3002 3457 3201 EUR"), ["AT61 1904 3002 3457 3201"]);
+        // Its digits are Luhn-valid as a card; inside the IBAN they are not one, on their own they are.
+        assert!(checksums::credit_card("1904 3002 3457 3201", true));
+        let text = "Pay to AT61 1904 3002 3457 3201 EUR today";
+        let at = text.find("1904").unwrap();
+        assert!(inside_an_iban(text, at, at + 19));
+        assert!(!inside_an_iban("card 1904 3002 3457 3201 EUR", 5, 24));
+        for &(country, len) in checksums::IBAN_LENGTHS {
+            let iban = make_iban(country, len);
+            assert!(checksums::iban(&iban), "{iban}");
+            for token in ["X", "EUR", "ALL", "CAPS", "12", "AB1"] {
+                assert_eq!(find_valid("Func_iban", &format!("to {iban} {token} now")), [iban.as_str()]);
+                let g = grouped(&iban);
+                assert_eq!(find_valid("Func_iban", &format!("to {g} {token} now")), [g.as_str()]);
+            }
+            // One character too many is not an IBAN of that country, nor a shorter one inside it.
+            assert!(find_valid("Func_iban", &format!("{iban}7")).is_empty(), "{iban}7");
+        }
     }
 
     #[test]

@@ -341,6 +341,10 @@ impl<'r> Scanner<'r> {
         raw.retain(|h| {
             let value = &text[h.start..h.end];
             model.detectors[h.det].checks.iter().all(|c| check(c, value, &model.options))
+                && model.detectors[h.det].checks.iter().all(|c| match c {
+                    Check::Function(f) => f.refuse_in_context.is_none_or(|refuse| !refuse(text, h.start, h.end)),
+                    _ => true,
+                })
         });
         raw.sort_by_key(|h| (h.start, h.det, h.end));
         raw.dedup_by_key(|h| (h.start, h.det, h.end));
