@@ -24,7 +24,8 @@ pub struct ClassifyArgs {
     /// Files, or folders with --recurse
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
-    /// Output format: a line per file (table), JSON lines, or CSV
+    /// Output format: a line per file (table), JSON lines, or CSV; in the order of the arguments and, in a folder,
+    /// of the walk (by name), whatever --jobs
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
     /// Also print up to five matched values per match: THIS PRINTS THE SENSITIVE DATA ITSELF
