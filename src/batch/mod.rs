@@ -170,36 +170,6 @@ fn drain<T, E>(
     Drained::Done
 }
 
-/// Process every file of `files` with `work`, in parallel, and return the results in the order of `files`: for
-/// a list already in memory (a sample folder); a folder run uses [`stream`].
-pub fn run<T, F>(files: &[walk::Found], options: &RunOptions, work: F) -> Vec<T>
-where
-    T: Send,
-    F: Fn(&walk::Found) -> T + Sync,
-{
-    let mut out = Vec::with_capacity(files.len());
-    let fed = stream(
-        options,
-        |feeder: &mut Feeder<&walk::Found>| {
-            for found in files {
-                if !feeder.send(found, found.bytes) {
-                    break;
-                }
-            }
-            Ok::<(), std::convert::Infallible>(())
-        },
-        work,
-        |result| {
-            out.push(result);
-            Ok(())
-        },
-    );
-    match fed {
-        Ok(()) => out,
-        Err(never) => match never {},
-    }
-}
-
 fn progress_bar(wanted: bool) -> Option<indicatif::ProgressBar> {
     use std::io::IsTerminal;
     if !wanted || !std::io::stderr().is_terminal() {
