@@ -16,12 +16,11 @@ use std::io::{BufRead, BufReader, BufWriter, Seek, Write};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use tempfile::NamedTempFile;
 
 use super::Summary;
 use crate::error::Setting;
 use crate::pipeline::{ActionKind, Decision, FileResult, VerdictKind};
-use crate::protect::tempname::{TEMP_PREFIX, TEMP_SUFFIX};
+use crate::protect::tempname;
 use crate::{Error, ExitClass};
 
 /// Up to this many files, the HTML page lists every file.
@@ -52,7 +51,7 @@ pub struct Writer {
     title: String,
     format: Format,
     /// CSV, JSON and JSON lines: the report itself; HTML: the spool of its rows.
-    out: BufWriter<NamedTempFile>,
+    out: BufWriter<Temp>,
     files: usize,
 }
 
@@ -94,7 +93,7 @@ impl Writer {
             path: path.to_path_buf(),
             title: title.to_string(),
             format,
-            out: BufWriter::new(temp_beside(path)?),
+            out: BufWriter::new(Temp::beside(path)?),
             files: 0,
         };
         match format {
@@ -142,16 +141,14 @@ impl Writer {
                 out
             }
             Format::Html => {
-                let mut report = BufWriter::new(temp_beside(&path)?);
-                out.as_file_mut().rewind().map_err(failed)?;
-                let spool = BufReader::new(out.as_file_mut());
+                let mut report = BufWriter::new(Temp::beside(&path)?);
+                out.file()?.rewind().map_err(failed)?;
+                let spool = BufReader::new(out.file()?);
                 html_page(&mut report, &title, summary, files, spool).map_err(failed)?;
                 report.into_inner().map_err(|e| failed(e.into_error()))?
             }
         };
-        report.as_file().sync_all().map_err(failed)?;
-        report.persist(&path).map_err(|e| failed(e.error))?;
-        Ok(())
+        report.place(&path).map_err(failed)
     }
 
     fn put(&mut self, bytes: &[u8]) -> Result<(), Error> {
@@ -160,21 +157,74 @@ impl Writer {
 }
 
 /// A temporary file in the report's folder, named as this program's temporary files are (walks leave it out; a
-/// killed run's leftover is swept like theirs) and locked while this run writes it.
-fn temp_beside(path: &Path) -> Result<NamedTempFile, Error> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let temp = tempfile::Builder::new()
-        .prefix(TEMP_PREFIX)
-        .suffix(TEMP_SUFFIX)
-        .rand_bytes(8)
-        .tempfile_in(dir)
-        .map_err(|e| Error::io("cannot write the report", path, e, ExitClass::Write))?;
-    // Best effort: without locks, the stale sweep's grace period still protects a file being written.
-    let _ = temp.as_file().try_lock();
-    Ok(temp)
+/// killed run's leftover is swept like theirs), locked while this run writes it, created as the report itself
+/// would be (the same permissions), and removed when dropped unless put in place.
+struct Temp {
+    path: PathBuf,
+    file: Option<std::fs::File>,
+    placed: bool,
+}
+
+impl Temp {
+    fn beside(report: &Path) -> Result<Temp, Error> {
+        let dir = match report.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        let failed = |e: std::io::Error| Error::io("cannot write the report", report, e, ExitClass::Write);
+        let mut tries = 0;
+        loop {
+            let path = dir.join(tempname::fresh().map_err(failed)?);
+            match std::fs::OpenOptions::new().read(true).write(true).create_new(true).open(&path) {
+                Ok(file) => {
+                    // Best effort: without locks, the stale sweep's grace period still protects a file being written.
+                    let _ = file.try_lock();
+                    return Ok(Temp { path, file: Some(file), placed: false });
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && tries < 8 => tries += 1,
+                Err(e) => return Err(failed(e)),
+            }
+        }
+    }
+
+    fn file(&mut self) -> Result<&mut std::fs::File, Error> {
+        self.file.as_mut().ok_or_else(|| Error::new(ExitClass::Internal, "the report's temporary file is closed"))
+    }
+
+    /// Flush to disk, close, and rename over `at`.
+    fn place(mut self, at: &Path) -> std::io::Result<()> {
+        if let Some(file) = self.file.take() {
+            file.sync_all()?;
+        }
+        std::fs::rename(&self.path, at)?;
+        self.placed = true;
+        Ok(())
+    }
+}
+
+impl Write for Temp {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match &mut self.file {
+            Some(f) => f.write(buf),
+            None => Err(std::io::Error::other("closed")),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match &mut self.file {
+            Some(f) => f.flush(),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for Temp {
+    fn drop(&mut self) {
+        if !self.placed {
+            drop(self.file.take());
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
 }
 
 /// `text` with every line indented by `by`.
@@ -433,6 +483,12 @@ mod tests {
         let path = dir.path().join(name);
         let summary = Summary::of(files, std::time::Duration::from_millis(1500));
         write(&path, "t <1>", &summary, files).unwrap();
+        // Created as a plain write would create it (a temporary file's owner-only mode is not kept).
+        let plain = dir.path().join("plain");
+        std::fs::write(&plain, "x").unwrap();
+        let permissions = |p: &Path| std::fs::metadata(p).unwrap().permissions();
+        assert_eq!(permissions(&path), permissions(&plain));
+        std::fs::remove_file(&plain).unwrap();
         let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
         assert_eq!(leftovers, [std::ffi::OsString::from(name)], "no temporary file is left beside the report");
         (std::fs::read_to_string(&path).unwrap(), summary)
