@@ -334,7 +334,10 @@ impl State {
                 continue;
             }
             let mut walked = Walked::default();
-            walk::walk_into(&root_path, &folder, &self.filter, &self.private, &mut walked);
+            let _ = walk::walk_into(&root_path, &folder, &self.filter, &self.private, &mut |entry| {
+                walked.add(entry);
+                std::ops::ControlFlow::Continue(())
+            });
             for skipped in walked.skipped {
                 (self.notice)(Notice::Warning(skipped));
             }

@@ -9,12 +9,13 @@
 //! [`compare`] is pure: it turns the expected rows and the actual results into a confusion table for the decision
 //! (protect is the positive class) and one per entity or rule name, and lists every file that differs.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
-use super::walk::{self, Found, WalkOptions};
-use super::{RunOptions, run as run_batch};
+use super::walk::{self, Entry, WalkOptions};
+use super::{Feeder, RunOptions, stream};
 use crate::classify::{MatchKind, MatchSummary, RuleSet};
 use crate::error::Setting;
 use crate::extract::Limits;
@@ -337,32 +338,78 @@ impl TestReport {
 
 /// Compare the actual results with the expected ones.
 pub fn compare(expected: &ExpectedSet, actual: &[FileResult]) -> TestReport {
-    let mut report = TestReport::default();
-    let by_path: BTreeMap<&str, &FileResult> = actual.iter().map(|a| (a.path.as_str(), a)).collect();
-    let kinds = if expected.checks_rules { &[MatchKind::Entity, MatchKind::Rule][..] } else { &[MatchKind::Entity] };
-    // Every name any row expects or any result reports gets a row in the table.
-    for e in &expected.files {
-        for x in &e.entities {
-            report.labels.entry(x.name.clone()).or_insert((MatchKind::Entity, Confusion::default()));
-        }
-        for x in e.rules.iter().flatten() {
-            report.labels.entry(x.name.clone()).or_insert((MatchKind::Rule, Confusion::default()));
-        }
-    }
+    let mut comparison = Comparison::new(expected);
     for a in actual {
-        for m in a.matches.iter().filter(|m| kinds.contains(&m.kind)) {
-            report.labels.entry(m.name.clone()).or_insert((m.kind, Confusion::default()));
+        comparison.add(a);
+    }
+    comparison.finish()
+}
+
+/// A comparison fed one result at a time, as a run finishes them: it keeps what the expected set bounds (which
+/// rows were seen, a confusion table per name) and the differences, never the results.
+pub struct Comparison<'a> {
+    expected: &'a ExpectedSet,
+    /// Expected row by path.
+    rows: HashMap<&'a str, usize>,
+    seen: Vec<bool>,
+    kinds: &'static [MatchKind],
+    /// Files compared so far whose row names entities (every row) and rules (rows of a CSV with a `rules` column):
+    /// a name first found later was neither expected nor found in them.
+    compared_entities: usize,
+    compared_rules: usize,
+    report: TestReport,
+    /// Problems of the run, listed after the files.
+    problems: Vec<Mismatch>,
+}
+
+impl<'a> Comparison<'a> {
+    pub fn new(expected: &'a ExpectedSet) -> Comparison<'a> {
+        let mut report = TestReport::default();
+        // Every name any row expects or any result reports gets a row in the table.
+        for e in &expected.files {
+            for x in &e.entities {
+                report.labels.entry(x.name.clone()).or_insert((MatchKind::Entity, Confusion::default()));
+            }
+            for x in e.rules.iter().flatten() {
+                report.labels.entry(x.name.clone()).or_insert((MatchKind::Rule, Confusion::default()));
+            }
+        }
+        let kinds: &'static [MatchKind] =
+            if expected.checks_rules { &[MatchKind::Entity, MatchKind::Rule] } else { &[MatchKind::Entity] };
+        Comparison {
+            expected,
+            rows: expected.files.iter().enumerate().map(|(i, e)| (e.path.as_str(), i)).collect(),
+            seen: vec![false; expected.files.len()],
+            kinds,
+            compared_entities: 0,
+            compared_rules: 0,
+            report,
+            problems: Vec::new(),
         }
     }
-    let listed: BTreeSet<&str> = expected.files.iter().map(|e| e.path.as_str()).collect();
-    for e in &expected.files {
-        let Some(a) = by_path.get(e.path.as_str()) else {
-            report.mismatches.push(Mismatch {
-                path: e.path.clone(),
-                differences: vec![format!("listed on line {} of the expected results, but no such sample", e.line)],
-            });
-            continue;
+
+    /// Compare one sample's result.
+    pub fn add(&mut self, a: &FileResult) {
+        let report = &mut self.report;
+        for m in a.matches.iter().filter(|m| self.kinds.contains(&m.kind)) {
+            if !report.labels.contains_key(&m.name) {
+                let earlier = if m.kind == MatchKind::Rule { self.compared_rules } else { self.compared_entities };
+                report.labels.insert(m.name.clone(), (m.kind, Confusion { tn: earlier, ..Confusion::default() }));
+            }
+        }
+        let Some(&row) = self.rows.get(a.path.as_str()) else {
+            let mut d = format!("not in the expected results (got {}", a.decision);
+            let names: Vec<String> =
+                a.matches.iter().filter(|m| self.kinds.contains(&m.kind)).map(|m| m.name.clone()).collect();
+            if !names.is_empty() {
+                let _ = write!(d, ": {}", names.join("; "));
+            }
+            d.push(')');
+            report.mismatches.push(Mismatch { path: a.path.clone(), differences: vec![d] });
+            return;
         };
+        let e = &self.expected.files[row];
+        self.seen[row] = true;
         report.compared += 1;
         let mut differences = Vec::new();
         let protect = Decision::Verdict(VerdictKind::Protect);
@@ -376,6 +423,11 @@ pub fn compare(expected: &ExpectedSet, actual: &[FileResult]) -> TestReport {
         }
         for (kind, wanted) in [(MatchKind::Entity, Some(&e.entities)), (MatchKind::Rule, e.rules.as_ref())] {
             let Some(wanted) = wanted else { continue };
+            if kind == MatchKind::Rule {
+                self.compared_rules += 1;
+            } else {
+                self.compared_entities += 1;
+            }
             let what = if kind == MatchKind::Rule { "rule" } else { "entity" };
             let found: Vec<&MatchSummary> = a.matches.iter().filter(|m| m.kind == kind).collect();
             for (name, (label_kind, confusion)) in report.labels.iter_mut() {
@@ -406,17 +458,26 @@ pub fn compare(expected: &ExpectedSet, actual: &[FileResult]) -> TestReport {
             report.mismatches.push(Mismatch { path: e.path.clone(), differences });
         }
     }
-    for a in actual.iter().filter(|a| !listed.contains(a.path.as_str())) {
-        let mut d = format!("not in the expected results (got {}", a.decision);
-        let names: Vec<String> = a.matches.iter().filter(|m| kinds.contains(&m.kind)).map(|m| m.name.clone()).collect();
-        if !names.is_empty() {
-            let _ = write!(d, ": {}", names.join("; "));
-        }
-        d.push(')');
-        report.mismatches.push(Mismatch { path: a.path.clone(), differences: vec![d] });
+
+    /// Record a problem of the run that no result shows (a folder that could not be read).
+    pub fn problem(&mut self, path: String, problem: String) {
+        self.problems.push(Mismatch { path, differences: vec![problem] });
     }
-    report.mismatches.sort_by(|a, b| a.path.cmp(&b.path));
-    report
+
+    /// The report: every row no sample answered is a difference too.
+    pub fn finish(mut self) -> TestReport {
+        for (e, seen) in self.expected.files.iter().zip(&self.seen) {
+            if !seen {
+                self.report.mismatches.push(Mismatch {
+                    path: e.path.clone(),
+                    differences: vec![format!("listed on line {} of the expected results, but no such sample", e.line)],
+                });
+            }
+        }
+        self.report.mismatches.sort_by(|a, b| a.path.cmp(&b.path));
+        self.report.mismatches.append(&mut self.problems);
+        self.report
+    }
 }
 
 fn describe(m: &MatchSummary) -> String {
@@ -440,20 +501,38 @@ pub fn run(
         let detail = format!("{}: no such folder", samples.display());
         return Err(Error::fixed_by(ExitClass::NotFound, detail, Setting::Samples, " (the samples folder)"));
     }
-    let walked = walk::files(&[samples.to_path_buf()], &WalkOptions::default())?;
+    let walker = walk::Walker::new(&WalkOptions::default())?;
     let skip = skip.and_then(|p| std::fs::canonicalize(p).ok());
-    let files: Vec<Found> =
-        walked.files.into_iter().filter(|f| skip.is_none() || std::fs::canonicalize(&f.path).ok() != skip).collect();
-    let actual = run_batch(&files, &RunOptions { jobs, progress: true }, |found| {
-        classify_sample(rules, &found.path, relative(samples, &found.path), limits)
-    });
-    let mut report = compare(expected, &actual);
-    for problem in walked.problems {
-        report
-            .mismatches
-            .push(Mismatch { path: samples.display().to_string(), differences: vec![problem.to_string()] });
-    }
-    Ok(report)
+    let mut comparison = Comparison::new(expected);
+    let feed = |feeder: &mut Feeder<Entry>| {
+        let _ = walker.walk(samples, &mut |entry| {
+            let bytes = match &entry {
+                // The expected CSV when it lies among the samples.
+                Entry::File(found) if skip.is_some() && std::fs::canonicalize(&found.path).ok() == skip => {
+                    return ControlFlow::Continue(());
+                }
+                Entry::File(found) => found.bytes,
+                Entry::Problem(_) => 0,
+                // Links are left alone, as any walk does; they are not samples.
+                Entry::Skipped(_) => return ControlFlow::Continue(()),
+            };
+            if feeder.send(entry, bytes) { ControlFlow::Continue(()) } else { ControlFlow::Break(()) }
+        })?;
+        Ok::<(), Error>(())
+    };
+    let work = |entry: Entry| match entry {
+        Entry::File(found) => Ok(classify_sample(rules, &found.path, relative(samples, &found.path), limits)),
+        Entry::Problem(e) => Err(e.to_string()),
+        Entry::Skipped(s) => Err(s),
+    };
+    stream(&RunOptions { jobs, progress: true }, feed, work, |done| {
+        match done {
+            Ok(result) => comparison.add(&result),
+            Err(problem) => comparison.problem(samples.display().to_string(), problem),
+        }
+        Ok(())
+    })?;
+    Ok(comparison.finish())
 }
 
 fn relative(root: &Path, path: &Path) -> String {
@@ -580,6 +659,16 @@ mod tests {
             actual("Public/new.txt", "skip", vec![entity("Email Address", Some(65))]),
         ];
         let report = compare(&set, &results);
+        // Fed one result at a time as a run finishes them: the order does not change the report.
+        for order in [[2, 1, 0], [1, 2, 0], [0, 2, 1]] {
+            let shuffled: Vec<FileResult> = order.iter().map(|&i| results[i].clone()).collect();
+            let again = compare(&set, &shuffled);
+            assert_eq!(
+                (again.lines(), again.compared, again.decision),
+                (report.lines(), report.compared, report.decision)
+            );
+            assert_eq!(again.labels, report.labels, "{order:?}");
+        }
         assert!(!report.passed());
         let paths: Vec<&str> = report.mismatches.iter().map(|m| m.path.as_str()).collect();
         assert_eq!(paths, ["Finance/pay.csv", "HR/review.txt", "Public/menu, week 14.txt", "Public/new.txt"]);

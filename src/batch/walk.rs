@@ -2,9 +2,14 @@
 //! own temporary files, Office lock files (`~$…`), files matching an exclude glob, (unless asked) hidden files,
 //! and the folders this program keeps its own files in (invocation log, template store, rule folder), recognised by
 //! file identity, not by name. Symbolic links and junctions are never followed, to files or to folders: each one
-//! met is left alone and named in [`Walked::skipped`]. Folders that cannot be read are reported, not fatal.
+//! met is left alone and named ([`Entry::Skipped`]). Folders that cannot be read are reported, not fatal.
+//!
+//! A walk streams: [`Walker::walk`] hands each [`Entry`] to its caller as it meets it and keeps nothing per file,
+//! so its memory depends on the depth of the tree and the size of the largest folder (walkdir reads one folder's
+//! names at a time to sort them), never on the number of files. [`files`] collects a small walk into a [`Walked`].
 
 use std::collections::HashSet;
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
 use globset::{Glob, GlobSet, GlobSetBuilder};
@@ -32,7 +37,44 @@ pub struct WalkOptions {
     pub private: Vec<PathBuf>,
 }
 
-/// The outcome of a walk: files found, folders or entries that could not be read, and what was left alone on
+/// One thing a walk meets, in walk order.
+#[derive(Debug)]
+pub enum Entry {
+    /// A file to process.
+    File(Found),
+    /// A folder or entry that could not be read.
+    Problem(Error),
+    /// Something left alone on purpose that the admin should hear about (a link, this program's own folder): one
+    /// sentence naming the path.
+    Skipped(String),
+}
+
+/// A prepared walk: the compiled exclude patterns and the identities of this program's own folders.
+#[derive(Debug)]
+pub struct Walker {
+    filter: Filter,
+    private: HashSet<FolderId>,
+}
+
+impl Walker {
+    /// Check and compile `options` (a bad `--exclude` pattern fails here, before anything is walked).
+    pub fn new(options: &WalkOptions) -> Result<Walker, Error> {
+        Ok(Walker {
+            filter: Filter::new(&options.exclude, options.include_hidden)?,
+            private: folder_ids(&options.private),
+        })
+    }
+
+    /// Walk `root` (a folder or a single file), handing each entry to `each` in name order; `each` returns
+    /// [`ControlFlow::Break`] to stop the walk, and the walk then returns it too. Fails only when `root` itself
+    /// cannot be opened.
+    pub fn walk(&self, root: &Path, each: &mut dyn FnMut(Entry) -> ControlFlow<()>) -> Result<ControlFlow<()>, Error> {
+        std::fs::symlink_metadata(root).map_err(|e| Error::io("cannot open", root, e, ExitClass::NotFound))?;
+        Ok(walk_into(root, root, &self.filter, &self.private, each))
+    }
+}
+
+/// The outcome of a collected walk: files found, folders or entries that could not be read, and what was left alone on
 /// purpose that the admin should hear about (links, this program's own folders).
 #[derive(Debug, Default)]
 pub struct Walked {
@@ -98,23 +140,41 @@ impl Filter {
     }
 }
 
-/// Walk `roots` (folders or single files).
+impl Walked {
+    /// Add `entry` to the collection.
+    pub fn add(&mut self, entry: Entry) {
+        match entry {
+            Entry::File(found) => self.files.push(found),
+            Entry::Problem(e) => self.problems.push(e),
+            Entry::Skipped(s) => self.skipped.push(s),
+        }
+    }
+}
+
+/// Walk `roots` (folders or single files) and collect what is found: for small walks (a sample folder); a folder
+/// run streams through [`Walker::walk`] instead.
 pub fn files(roots: &[PathBuf], options: &WalkOptions) -> Result<Walked, Error> {
-    let filter = Filter::new(&options.exclude, options.include_hidden)?;
-    let private = folder_ids(&options.private);
+    let walker = Walker::new(options)?;
     let mut out = Walked::default();
     for root in roots {
-        std::fs::symlink_metadata(root).map_err(|e| Error::io("cannot open", root, e, ExitClass::NotFound))?;
-        walk_into(root, root, &filter, &private, &mut out);
+        let _ = walker.walk(root, &mut |entry| {
+            out.add(entry);
+            ControlFlow::Continue(())
+        })?;
     }
     Ok(out)
 }
 
-/// Add the files under `from` (a folder beneath `root`, or `root` itself) to `out`.
-pub(crate) fn walk_into(root: &Path, from: &Path, filter: &Filter, private: &HashSet<FolderId>, out: &mut Walked) {
+/// Hand the entries under `from` (a folder beneath `root`, or `root` itself) to `each`, until it says stop.
+pub(crate) fn walk_into(
+    root: &Path,
+    from: &Path,
+    filter: &Filter,
+    private: &HashSet<FolderId>,
+    each: &mut dyn FnMut(Entry) -> ControlFlow<()>,
+) -> ControlFlow<()> {
     if let Some(own) = inside_private(from, private) {
-        out.skipped.push(private_skipped(&own));
-        return;
+        return each(Entry::Skipped(private_skipped(&own)));
     }
     // The root itself may be a link (the admin's choice); below it nothing is followed, `from` included.
     let mut entries =
@@ -125,7 +185,7 @@ pub(crate) fn walk_into(root: &Path, from: &Path, filter: &Filter, private: &Has
             Err(e) => {
                 let path = e.path().map(Path::to_path_buf).unwrap_or_else(|| from.to_path_buf());
                 let message = format!("cannot read {}: {e}", path.display());
-                out.problems.push(Error::new(ExitClass::Busy, message));
+                each(Entry::Problem(Error::new(ExitClass::Busy, message)))?;
                 continue;
             }
         };
@@ -133,11 +193,11 @@ pub(crate) fn walk_into(root: &Path, from: &Path, filter: &Filter, private: &Has
         let file_type = entry.file_type();
         if entry.depth() == 0 {
             if file_type.is_symlink() {
-                out.skipped.push(link_skipped(path));
+                each(Entry::Skipped(link_skipped(path)))?;
             } else if file_type.is_file() {
                 // A single file given as a root.
                 let bytes = entry.metadata().map(|m| m.len()).unwrap_or(0);
-                out.files.push(Found { path: path.to_path_buf(), bytes });
+                each(Entry::File(Found { path: path.to_path_buf(), bytes }))?;
             }
             continue;
         }
@@ -146,8 +206,8 @@ pub(crate) fn walk_into(root: &Path, from: &Path, filter: &Filter, private: &Has
         if file_type.is_dir() {
             // Folders are never left out by name (the rules apply to the files in them), only by identity.
             if !private.is_empty() && folder_id(path).is_some_and(|id| private.contains(&id)) {
-                out.skipped.push(private_skipped(path));
                 entries.skip_current_dir();
+                each(Entry::Skipped(private_skipped(path)))?;
             }
             continue;
         }
@@ -155,15 +215,19 @@ pub(crate) fn walk_into(root: &Path, from: &Path, filter: &Filter, private: &Has
             continue;
         }
         if file_type.is_symlink() {
-            out.skipped.push(link_skipped(path));
+            each(Entry::Skipped(link_skipped(path)))?;
             continue;
         }
         match entry.metadata() {
-            Ok(m) if m.is_file() => out.files.push(Found { path: path.to_path_buf(), bytes: m.len() }),
+            Ok(m) if m.is_file() => each(Entry::File(Found { path: path.to_path_buf(), bytes: m.len() }))?,
             Ok(_) => {}
-            Err(e) => out.problems.push(Error::new(ExitClass::Busy, format!("cannot read {}: {e}", path.display()))),
+            Err(e) => {
+                let message = format!("cannot read {}: {e}", path.display());
+                each(Entry::Problem(Error::new(ExitClass::Busy, message)))?;
+            }
         }
     }
+    ControlFlow::Continue(())
 }
 
 fn globs(patterns: &[String]) -> Result<GlobSet, Error> {

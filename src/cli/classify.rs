@@ -6,6 +6,7 @@
 //! finish, 4 for a busy file, 3 for a missing one).
 
 use std::io::Write;
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
@@ -23,7 +24,8 @@ pub struct ClassifyArgs {
     /// Files, or folders with --recurse
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
-    /// Output format: a line per file (table), JSON lines, or CSV
+    /// Output format: a line per file (table), JSON lines, or CSV; in the order of the arguments and, in a folder,
+    /// of the walk (by name), whatever --jobs
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
     /// Also print up to five matched values per match: THIS PRINTS THE SENSITIVE DATA ITSELF
@@ -56,55 +58,94 @@ struct JsonView<'a> {
     error: Option<&'a str>,
 }
 
+/// What the walk hands the workers: a file to classify, or a row already known (an error, a warning).
+enum Job {
+    File(Found),
+    Row(Box<FileResult>),
+    Warning(String),
+}
+
+/// What the workers hand the sink: a row, and whether it is a file of the report.
+enum Done {
+    File(FileResult),
+    Row(Box<FileResult>),
+    Warning(String),
+}
+
 pub fn run(global: &GlobalOptions, args: ClassifyArgs) -> Result<ExitClass, Error> {
     let started = std::time::Instant::now();
     let settings = global.load_settings()?;
     let (_, loaded) = super::load_rules(&settings)?;
     let config = &settings.config;
-    // Output follows the order of the arguments: rows known up front (errors) and files to classify, interleaved.
-    let mut order: Vec<Result<usize, Box<FileResult>>> = Vec::new();
-    let mut files: Vec<Found> = Vec::new();
-    let walk_options = args.folder.walk_options();
-    for path in &args.paths {
-        if path.is_dir() && args.folder.recurse {
-            let walked = walk::files(std::slice::from_ref(path), &walk_options)?;
-            for skipped in &walked.skipped {
-                eprintln!("fci-connector: warning: {skipped}");
-            }
-            order.extend(walked.problems.iter().map(|e| Err(Box::new(error_row(path, e)))));
-            order.extend((files.len()..files.len() + walked.files.len()).map(Ok));
-            files.extend(walked.files);
-        } else if path.is_dir() {
-            let err = Error::new(ExitClass::NotFound, format!("{} is a folder (add --recurse)", path.display()));
-            order.push(Err(Box::new(error_row(path, &err))));
-        } else {
-            order.push(Ok(files.len()));
-            files.push(Found { path: path.clone(), bytes: std::fs::metadata(path).map_or(0, |m| m.len()) });
-        }
-    }
-    let options = batch::RunOptions { jobs: args.folder.jobs, progress: !args.folder.quiet && args.folder.recurse };
-    let reports = batch::run(&files, &options, |found| {
-        let judged = verdict::verdict(Source::Path(&found.path), &loaded.rules, &config.limits, args.show_values);
-        FileResult::of_verdict(found.path.display().to_string(), judged, found.bytes)
-    });
-    // batch::run keeps the order of `files`, so the output is the same whatever the number of jobs.
+    let walker = walk::Walker::new(&args.folder.walk_options())?;
+    let title = format!("fci-connector: classification of {}", paths_text(&args.paths));
+    let mut report = args.folder.report.as_deref().map(|path| report::Writer::create(path, &title)).transpose()?;
+    let mut summary = batch::Summary::default();
     let mut out = std::io::stdout().lock();
     if args.format == Format::Csv {
         let _ = writeln!(out, "path,decision,template,properties,matches,error");
     }
     let mut worst = ExitClass::Success;
-    for item in &order {
-        let row = match item {
-            Ok(i) => &reports[*i],
-            Err(row) => row,
+    let options = batch::RunOptions { jobs: args.folder.jobs, progress: !args.folder.quiet && args.folder.recurse };
+    // Output follows the order of the arguments and, within a folder, the walk's (batch::stream keeps the feed's
+    // order), so it is the same whatever the number of jobs.
+    let feed = |feeder: &mut batch::Feeder<Job>| {
+        for path in &args.paths {
+            if path.is_dir() && args.folder.recurse {
+                let flow = walker.walk(path, &mut |entry| {
+                    let more = match entry {
+                        walk::Entry::File(found) => {
+                            let bytes = found.bytes;
+                            feeder.send(Job::File(found), bytes)
+                        }
+                        walk::Entry::Problem(e) => feeder.send(Job::Row(Box::new(error_row(path, &e))), 0),
+                        walk::Entry::Skipped(s) => feeder.send(Job::Warning(s), 0),
+                    };
+                    if more { ControlFlow::Continue(()) } else { ControlFlow::Break(()) }
+                })?;
+                if flow.is_break() {
+                    break;
+                }
+            } else if path.is_dir() {
+                let err = Error::new(ExitClass::NotFound, format!("{} is a folder (add --recurse)", path.display()));
+                feeder.send(Job::Row(Box::new(error_row(path, &err))), 0);
+            } else {
+                let bytes = std::fs::metadata(path).map_or(0, |m| m.len());
+                feeder.send(Job::File(Found { path: path.clone(), bytes }), bytes);
+            }
+        }
+        Ok::<(), Error>(())
+    };
+    let work = |job: Job| match job {
+        Job::File(found) => {
+            let judged = verdict::verdict(Source::Path(&found.path), &loaded.rules, &config.limits, args.show_values);
+            Done::File(FileResult::of_verdict(found.path.display().to_string(), judged, found.bytes))
+        }
+        Job::Row(row) => Done::Row(row),
+        Job::Warning(s) => Done::Warning(s),
+    };
+    batch::stream(&options, feed, work, |done| {
+        let row = match &done {
+            Done::File(row) => row,
+            Done::Row(row) => row.as_ref(),
+            Done::Warning(s) => {
+                eprintln!("fci-connector: warning: {s}");
+                return Ok(());
+            }
         };
         worst = worst.worst(row.class);
         let _ = writeln!(out, "{}", format_row(row, args.format));
-    }
-    if let Some(path) = &args.folder.report {
-        let summary = batch::Summary::of(&reports, started.elapsed());
-        let title = format!("fci-connector: classification of {}", paths_text(&args.paths));
-        report::write(path, &title, &summary, &reports)?;
+        if let Done::File(row) = &done {
+            summary.add(row);
+            if let Some(report) = &mut report {
+                report.add(row)?;
+            }
+        }
+        Ok(())
+    })?;
+    if let Some(report) = report {
+        summary.finish(started.elapsed());
+        report.finish(&summary)?;
     }
     Ok(worst)
 }

@@ -132,7 +132,8 @@ pub struct FolderArgs {
     /// With --recurse: include hidden files (dot files; on Windows, hidden and system files)
     #[arg(long)]
     pub include_hidden: bool,
-    /// Write a report of every file: .html, .csv or .json (never with matched values)
+    /// Write a report of every file as the run goes: .html, .csv, .json or .jsonl (never with matched values; an
+    /// .html page of over 10,000 files lists only those needing attention)
     #[arg(long, value_name = "FILE")]
     pub report: Option<std::path::PathBuf>,
     /// No progress bar and no per-file lines (the summary and failures still print)

@@ -2,6 +2,7 @@
 //! (or one JSON object), append one line to the invocation log, and exit with a code FSRM and wrappers can act on.
 //! Also reached through Microsoft's argument form (`-File … -TemplateID … -OwnerMail …`, see [`super::fsrm_args`]).
 
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -121,7 +122,27 @@ pub fn run(global: &GlobalOptions, args: ProtectArgs) -> Result<ExitClass, Error
     Ok(class)
 }
 
-/// `protect <DIR> --recurse`: every file through the same pipeline, in parallel, each logged as its own invocation.
+/// What a worker of a folder run hands the sink: the file's result and what to print for it.
+enum Done {
+    File {
+        result: FileResult,
+        print: Print,
+    },
+    /// A folder or entry the walk could not read.
+    Problem(Error),
+    /// Something the walk left alone on purpose (a link, this program's own folder).
+    Skipped(String),
+}
+
+/// A file's console output, printed by the sink in walk order.
+enum Print {
+    Nothing,
+    Stdout(String),
+    Failure(Error),
+}
+
+/// `protect <DIR> --recurse`: every file through the same pipeline, in parallel, each logged as its own invocation
+/// (by the worker that processed it); console lines, reports and the summary follow the walk's order.
 fn run_folder(
     args: &ProtectArgs,
     session: &Session,
@@ -131,16 +152,29 @@ fn run_folder(
 ) -> Result<ExitClass, Error> {
     let started = Instant::now();
     let walk_options = walk::WalkOptions { private: session.private_folders(log_dir), ..args.folder.walk_options() };
-    let walked = walk::files(std::slice::from_ref(&args.file), &walk_options)?;
-    for problem in &walked.problems {
-        eprintln!("fci-connector: warning: {}", printable(&super::message(problem)));
-    }
-    for skipped in &walked.skipped {
-        eprintln!("fci-connector: warning: {skipped}");
-    }
+    let walker = walk::Walker::new(&walk_options)?;
+    let what = if args.dry_run { "dry run" } else { "protection" };
+    let title = format!("fci-connector: {what} of {}", args.file.display());
+    let mut report = args.folder.report.as_deref().map(|path| report::Writer::create(path, &title)).transpose()?;
+    let mut summary = batch::Summary::default();
+    let mut walk_class = ExitClass::Success;
     let options = batch::RunOptions { jobs: args.folder.jobs, progress: !args.folder.quiet && !args.json };
-    let stdout = std::sync::Mutex::new(());
-    let reports = batch::run(&walked.files, &options, |found| {
+    let feed = |feeder: &mut batch::Feeder<walk::Entry>| {
+        let _ = walker.walk(&args.file, &mut |entry| {
+            let bytes = match &entry {
+                walk::Entry::File(found) => found.bytes,
+                _ => 0,
+            };
+            if feeder.send(entry, bytes) { ControlFlow::Continue(()) } else { ControlFlow::Break(()) }
+        })?;
+        Ok::<(), Error>(())
+    };
+    let work = |entry: walk::Entry| {
+        let found = match entry {
+            walk::Entry::File(found) => found,
+            walk::Entry::Problem(e) => return Done::Problem(e),
+            walk::Entry::Skipped(s) => return Done::Skipped(s),
+        };
         let file_started = Instant::now();
         // Reached beneath the task's folder without following any link.
         let request = Request { owner, dry_run: args.dry_run, root: Some(&args.file) };
@@ -149,31 +183,54 @@ fn run_folder(
         let result = result(&found.path, template, &outcome, class, found.bytes);
         let record = record(&result, owner, &outcome, file_started);
         super::log_or_warn(log_dir, &session.config().log, &record);
-        let _guard = stdout.lock();
-        if args.json {
-            println!("{}", serde_json::to_string(&record).unwrap_or_default());
-        } else if let Action::Failed(e) = &outcome.action {
-            super::report(e);
+        let print = if args.json {
+            Print::Stdout(serde_json::to_string(&record).unwrap_or_default())
+        } else if let Action::Failed(_) = &outcome.action {
+            match outcome.action {
+                Action::Failed(e) => Print::Failure(e),
+                _ => Print::Nothing,
+            }
         } else if !args.folder.quiet && !matches!(outcome.action, Action::Skipped(SkipReason::AlreadyProtected)) {
-            print_line(&found.path, &outcome);
+            line(&found.path, &outcome).map_or(Print::Nothing, Print::Stdout)
+        } else {
+            Print::Nothing
+        };
+        Done::File { result, print }
+    };
+    batch::stream(&options, feed, work, |done| {
+        let (result, print) = match done {
+            Done::File { result, print } => (result, print),
+            Done::Problem(e) => {
+                eprintln!("fci-connector: warning: {}", printable(&super::message(&e)));
+                walk_class = walk_class.worst(e.class());
+                return Ok(());
+            }
+            Done::Skipped(s) => {
+                eprintln!("fci-connector: warning: {s}");
+                return Ok(());
+            }
+        };
+        match print {
+            Print::Nothing => {}
+            Print::Stdout(line) => println!("{line}"),
+            Print::Failure(e) => super::report(&e),
         }
-        result
-    });
-    let summary = batch::Summary::of(&reports, started.elapsed());
-    if let Some(path) = &args.folder.report {
-        let what = if args.dry_run { "dry run" } else { "protection" };
-        report::write(path, &format!("fci-connector: {what} of {}", args.file.display()), &summary, &reports)?;
+        summary.add(&result);
+        if let Some(report) = &mut report {
+            report.add(&result)?;
+        }
+        Ok(())
+    })?;
+    summary.finish(started.elapsed());
+    if let Some(report) = report {
+        report.finish(&summary)?;
     }
     if !args.json {
         for line in summary.lines() {
             eprintln!("{line}");
         }
     }
-    let mut class = summary.exit;
-    for problem in &walked.problems {
-        class = class.worst(problem.class());
-    }
-    Ok(class)
+    Ok(summary.exit.worst(walk_class))
 }
 
 /// FSRM leaves the macro text, or nothing, when it cannot resolve a file's owner (a file owned by SYSTEM, say):
@@ -252,6 +309,13 @@ fn reason(outcome: &Outcome) -> Option<String> {
 }
 
 pub(crate) fn print_line(file: &Path, outcome: &Outcome) {
+    if let Some(line) = line(file, outcome) {
+        println!("{line}");
+    }
+}
+
+/// The line `protect` prints for a file, if any (a failure is reported on stderr instead).
+fn line(file: &Path, outcome: &Outcome) -> Option<String> {
     let path = file.display().to_string();
     let path = printable(&path);
     let found = outcome
@@ -272,11 +336,11 @@ pub(crate) fn print_line(file: &Path, outcome: &Outcome) {
         .unwrap_or_default();
     let template = outcome.template.as_ref().map(|(id, name)| format!("template {name} {id}")).unwrap_or_default();
     match &outcome.action {
-        Action::Protected(_) => println!("protected: {path} ({}{})", printable(&template), printable(&found)),
-        Action::WouldProtect => println!("would protect: {path} ({}{})", printable(&template), printable(&found)),
+        Action::Protected(_) => Some(format!("protected: {path} ({}{})", printable(&template), printable(&found))),
+        Action::WouldProtect => Some(format!("would protect: {path} ({}{})", printable(&template), printable(&found))),
         Action::Skipped(reason) => {
-            println!("left alone: {path}: {}{}", printable(&reason.describe()), printable(&found))
+            Some(format!("left alone: {path}: {}{}", printable(&reason.describe()), printable(&found)))
         }
-        Action::Failed(_) => {}
+        Action::Failed(_) => None,
     }
 }

@@ -78,7 +78,8 @@ fn dry_run_changes_nothing_and_reports_agree() {
     let json_path = s.path().join("r.json");
     let csv_path = s.path().join("r.csv");
     let html_path = s.path().join("r.html");
-    for report in [&json_path, &csv_path, &html_path] {
+    let jsonl_path = s.path().join("r.jsonl");
+    for report in [&json_path, &csv_path, &html_path, &jsonl_path] {
         protect_folder(&s, &root, &["--dry-run", "--quiet", "--report", report.to_str().unwrap()]).success();
     }
     assert!(protected_set(&root).is_empty());
@@ -90,12 +91,26 @@ fn dry_run_changes_nothing_and_reports_agree() {
     let csv = std::fs::read_to_string(&csv_path).unwrap();
     assert_eq!(csv.lines().count(), 41);
     assert_eq!(csv.lines().filter(|l| l.contains(",would-protect,")).count(), 14);
+    // JSON lines: one object per file, in the JSON report's order, then the summary.
+    let lines: Vec<serde_json::Value> =
+        std::fs::read_to_string(&jsonl_path).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 41);
+    let paths = |files: &[serde_json::Value]| files.iter().map(|f| f["path"].clone()).collect::<Vec<_>>();
+    assert_eq!(paths(&lines[..40]), paths(json["files"].as_array().unwrap()));
+    assert_eq!(lines[40]["summary"]["decisions"], json["summary"]["decisions"]);
+    // Each report was written beside itself and renamed into place: no temporary file is left.
+    let mut names: Vec<String> =
+        std::fs::read_dir(s.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    names.sort();
+    assert_eq!(names, ["data", "logs", "r.csv", "r.html", "r.json", "r.jsonl", "templates"]);
     let html = std::fs::read_to_string(&html_path).unwrap();
     assert!(html.contains(r#"data-chart="by-decision" data-label="would-protect">14<"#), "chart count missing");
     assert!(html.contains(r#"data-card="files">40<"#));
     assert!(!html.contains("<script src") && !html.contains("<link ") && !html.contains("url("), "not self-contained");
     // Never the sensitive values.
-    for text in [&csv, &html, &std::fs::read_to_string(&json_path).unwrap()] {
+    for text in
+        [&csv, &html, &std::fs::read_to_string(&json_path).unwrap(), &std::fs::read_to_string(&jsonl_path).unwrap()]
+    {
         assert!(!text.contains("536-22-8175"));
     }
 }
@@ -236,4 +251,31 @@ fn the_log_template_and_rule_folders_inside_the_tree_are_never_processed() {
     let files: Vec<&str> = json["files"].as_array().unwrap().iter().map(|f| f["path"].as_str().unwrap()).collect();
     assert!(files.iter().all(|f| !f.contains("/config/") && !f.contains("/logs/")), "processed: {files:?}");
     assert_eq!(files.len(), 40, "{files:?}");
+}
+
+#[test]
+fn folder_output_and_reports_are_in_walk_order_whatever_the_jobs() {
+    let s = Scratch::new();
+    let root = share(&s);
+    let run = |args: &[&str]| {
+        stdout(&s.task().args(args).arg(&root).args(["--recurse", "--exclude", "*.pst"]).assert().success())
+    };
+    let one = run(&["classify", "--format", "json", "--jobs", "1"]);
+    assert_eq!(one, run(&["classify", "--format", "json", "--jobs", "4"]));
+    let paths: Vec<String> = one
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["path"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(paths.len(), 40);
+    let mut walk_order = paths.clone();
+    walk_order.sort();
+    assert_eq!(paths, walk_order, "name order within each folder (the share's names sort the same way)");
+    let (r1, r4) = (s.path().join("r1.csv"), s.path().join("r4.csv"));
+    let dry = |jobs: &str, report: &Path| {
+        stdout(
+            &protect_folder(&s, &root, &["--dry-run", "--jobs", jobs, "--report", report.to_str().unwrap()]).success(),
+        )
+    };
+    assert_eq!(dry("1", &r1), dry("4", &r4));
+    assert_eq!(std::fs::read(&r1).unwrap(), std::fs::read(&r4).unwrap());
 }

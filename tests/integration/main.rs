@@ -42,6 +42,7 @@ mod report_browser;
 mod rules_check;
 mod rules_test;
 mod sample_share;
+mod scale_memory;
 mod service;
 mod service_postgres;
 mod store_postgres;

@@ -1,0 +1,113 @@
+//! Folder runs in bounded memory (issue 21): `classify --recurse --format json` and `protect --recurse --dry-run
+//! --report r.json` over 2,000 and over 20,000 generated files. The larger run's peak resident memory (the child's
+//! maximum RSS as `wait4` reports it, through GNU time: not an address-space size, which thread stacks and allocator
+//! arenas make meaningless) must be within 1.2x of the smaller's, and every file must be counted and reported once.
+//!
+//! Needs /usr/bin/time (Debian package `time`); without it the test says so and passes without checking.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use crate::util::{Scratch, TEMPLATE_ID, rules};
+
+const TIME: &str = "/usr/bin/time";
+const SENSITIVE: &str = "Employee record. Social Security Number: 536-22-8175\n";
+const CLEAN: &str = "Minutes of the weekly meeting: nothing to report.\n";
+
+/// `n` small text files in folders of 100 (as a share is: many folders, none huge); one in ten is sensitive.
+fn share(s: &Scratch, n: usize) -> PathBuf {
+    let root = s.path().join(format!("data/share{n}"));
+    for i in 0..n {
+        let dir = root.join(format!("dept{:03}", i / 100));
+        if i % 100 == 0 {
+            std::fs::create_dir_all(&dir).unwrap();
+        }
+        let body = if i % 10 == 0 { SENSITIVE } else { CLEAN };
+        std::fs::write(dir.join(format!("note{i:05}.txt")), format!("{body}file {i}\n")).unwrap();
+    }
+    root
+}
+
+/// Run the binary with `args` under GNU time; its stdout goes to `stdout`. Returns the peak RSS in KiB.
+fn peak_kib(s: &Scratch, args: &[&std::ffi::OsStr], stdout: &Path) -> u64 {
+    let peak = s.path().join("peak.txt");
+    let status = Command::new(TIME)
+        .args(["-f", "%M", "-o"])
+        .arg(&peak)
+        .arg(env!("CARGO_BIN_EXE_fci-connector"))
+        .arg("--templates")
+        .arg(s.templates())
+        .arg("--rules")
+        .arg(rules())
+        .arg("--log-dir")
+        .arg(s.path().join("logs"))
+        .args(args)
+        .stdout(Stdio::from(std::fs::File::create(stdout).unwrap()))
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success(), "{args:?}: {status:?}");
+    let text = std::fs::read_to_string(&peak).unwrap();
+    text.lines().last().and_then(|l| l.trim().parse().ok()).unwrap_or_else(|| panic!("no peak in {text:?}"))
+}
+
+/// Classify and protect (dry run, JSON report) a share of `n` files; check the counts; the two peaks in KiB.
+fn run(n: usize) -> (u64, u64) {
+    let s = Scratch::new();
+    let root = share(&s, n);
+    let out = s.path().join("classify.jsonl");
+    let classify = peak_kib(
+        &s,
+        &["classify".as_ref(), root.as_os_str(), "--recurse".as_ref(), "--format".as_ref(), "json".as_ref()],
+        &out,
+    );
+    let lines: Vec<serde_json::Value> =
+        std::fs::read_to_string(&out).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), n, "one JSON line per file");
+    assert_eq!(lines.iter().filter(|l| l["decision"] == "protect").count(), n / 10);
+    assert!(lines.windows(2).all(|w| w[0]["path"].as_str() < w[1]["path"].as_str()), "walk order, each file once");
+
+    let report = s.path().join("r.json");
+    let protect = peak_kib(
+        &s,
+        &[
+            "protect".as_ref(),
+            root.as_os_str(),
+            "--recurse".as_ref(),
+            "--dry-run".as_ref(),
+            "--quiet".as_ref(),
+            "--template".as_ref(),
+            TEMPLATE_ID.as_ref(),
+            "--report".as_ref(),
+            report.as_os_str(),
+        ],
+        &s.path().join("protect.out"),
+    );
+    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    assert_eq!(json["summary"]["files"], n);
+    assert_eq!(json["summary"]["decisions"]["would-protect"], n / 10);
+    assert_eq!(json["summary"]["decisions"]["skipped"], n - n / 10);
+    let files = json["files"].as_array().unwrap();
+    assert_eq!(files.len(), n, "one report entry per file");
+    let mut paths: Vec<&str> = files.iter().map(|f| f["path"].as_str().unwrap()).collect();
+    paths.dedup();
+    assert_eq!(paths.len(), n, "each file once");
+    (classify, protect)
+}
+
+#[test]
+fn peak_memory_of_a_folder_run_does_not_grow_with_the_number_of_files() {
+    if !Path::new(TIME).exists() {
+        eprintln!(
+            "SKIPPED: {TIME} not found; install the Debian package `time` to measure the peak memory of folder runs"
+        );
+        return;
+    }
+    let (classify_small, protect_small) = run(2_000);
+    let (classify_large, protect_large) = run(20_000);
+    eprintln!(
+        "peak RSS (KiB), 2,000 -> 20,000 files: classify {classify_small} -> {classify_large}, protect --report {protect_small} -> {protect_large}"
+    );
+    assert!(classify_large * 10 <= classify_small * 12, "classify: {classify_small} KiB -> {classify_large} KiB");
+    assert!(protect_large * 10 <= protect_small * 12, "protect: {protect_small} KiB -> {protect_large} KiB");
+}
