@@ -3,7 +3,7 @@
 //! maximum RSS as `wait4` reports it, through GNU time: not an address-space size, which thread stacks and allocator
 //! arenas make meaningless) must be within 1.2x of the smaller's, and every file must be counted and reported once.
 //!
-//! Needs /usr/bin/time (Debian package `time`); without it the test says so and passes without checking.
+//! Needs /usr/bin/time (Debian package `time`, which .ci/run installs); without it the test fails and says so.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -97,12 +97,10 @@ fn run(n: usize) -> (u64, u64) {
 
 #[test]
 fn peak_memory_of_a_folder_run_does_not_grow_with_the_number_of_files() {
-    if !Path::new(TIME).exists() {
-        eprintln!(
-            "SKIPPED: {TIME} not found; install the Debian package `time` to measure the peak memory of folder runs"
-        );
-        return;
-    }
+    assert!(
+        Path::new(TIME).exists(),
+        "{TIME} not found: install the Debian package `time` (.ci/run does) to measure the peak memory of folder runs"
+    );
     let (classify_small, protect_small) = run(2_000);
     let (classify_large, protect_large) = run(20_000);
     eprintln!(
