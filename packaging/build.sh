@@ -13,7 +13,8 @@
 #     --exe FILE   the Windows executable (default: target-windows/x86_64-pc-windows-gnu/release/fci-connector.exe,
 #                  which tests/windows/run.sh builds)
 # The Linux binary is target/release/fci-connector (`cargo build --release --locked`).
-# Needs cargo-deb (`cargo install cargo-deb --locked`), wixl and wixl-heat (Debian: wixl, msitools), python3.
+# Needs cargo-deb (`cargo install cargo-deb --locked`), dpkg-shlibdeps (dpkg-dev), wixl and wixl-heat (Debian:
+# wixl), python3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
