@@ -58,13 +58,8 @@ for f in "$DEB" "$MSI" "$ZIP" "$NEXT_DEB" "$NEXT_MSI"; do
     [ -f "$f" ] || { echo "no $f: run packaging/build.sh" >&2; exit 1; }
 done
 
-PASSED=0
-FAILED=0
-FAILURES=()
-SKIPPED=()
-ok() { PASSED=$((PASSED + 1)); echo "ok      $1"; }
-not_ok() { FAILED=$((FAILED + 1)); FAILURES+=("$1: $2"); echo "FAILED  $1: $2"; }
-skip() { SKIPPED+=("$1: $2"); echo "skipped $1: $2"; }
+# shellcheck source=tests/cases.sh
+. "$ROOT/tests/cases.sh"
 # check NAME COMMAND...: ok when the command succeeds, else FAILED with its output.
 check() {
     local name=$1 out
@@ -329,8 +324,4 @@ zip_has() {
 check "zip: the exe, fci-scripts, the default rules, the docs, the sample template" zip_has
 check "zip: everything in one folder, no private key, no templates\\ store beside the exe" \
     bash -c "! grep -v '^$TOP/' '$WORK/zip-contents' && ! grep -q 'key\\.pem\$' '$WORK/zip-contents' && ! grep -q '^$TOP/templates/' '$WORK/zip-contents'"
-echo
-for s in "${SKIPPED[@]}"; do echo "skipped: $s"; done
-for f in "${FAILURES[@]}"; do echo "failed: $f"; done
-echo "$PASSED passed, $FAILED failed"
-[ $FAILED = 0 ]
+summary
