@@ -66,7 +66,8 @@ fn the_exit_code_tables_name_every_class_with_its_code_and_nothing_else() {
 // Paths, links and test names
 
 /// Where the docs' repository paths start.
-const TOP_FOLDERS: [&str; 6] = ["src/", "tests/", "fci-scripts/", "docs/", "samples/", "classification-rules/"];
+const TOP_FOLDERS: [&str; 8] =
+    ["src/", "tests/", "fci-scripts/", "docs/", "samples/", "classification-rules/", "packaging/", "deploy/"];
 
 /// The text of every code span (`…`) and fenced code block in a Markdown file.
 fn code_of(markdown: &str) -> Vec<String> {

@@ -93,13 +93,8 @@ SENSITIVE=$ROOT/samples/share/HR/Employees/"employee 0417 review.txt"
 CLEAN=$ROOT/samples/share/Public/cafeteria-menu.txt
 
 # --- helpers --------------------------------------------------------------------------------------------------------
-PASSED=0
-FAILED=0
-FAILURES=()
-SKIPPED=()
-ok() { PASSED=$((PASSED + 1)); echo "ok      $1"; }
-not_ok() { FAILED=$((FAILED + 1)); FAILURES+=("$1: $2"); echo "FAILED  $1: $2"; }
-skip() { SKIPPED+=("$1: $2"); echo "skipped $1: $2"; }
+# shellcheck source=tests/cases.sh
+. "$ROOT/tests/cases.sh"
 
 # The Unix path of a C:\ path.
 unix_path() { local p=${1#\\\\?\\}; p=${p#C:}; p=${p//\\//}; echo "$C$p"; }
@@ -146,15 +141,6 @@ round_trip() {
 
 # A command line in a file, for wintest run/hold/lock: $1 the file (Unix path), the rest the line.
 write_line() { local f=$1; shift; printf '%s\r\n' "$*" >"$f"; }
-
-summary() {
-    echo
-    local s f
-    for s in "${SKIPPED[@]}"; do echo "skipped: $s"; done
-    for f in "${FAILURES[@]}"; do echo "failed: $f"; done
-    echo "$PASSED passed, $FAILED failed"
-    [ $FAILED = 0 ]
-}
 
 if [ "${FCI_WINDOWS_ONLY:-}" = licensing ]; then
     # shellcheck source=tests/windows/licensing.sh
