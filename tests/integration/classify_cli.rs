@@ -575,3 +575,29 @@ fn every_published_keyword_beside_a_valid_number_gives_the_documented_confidence
         .collect();
     assert!(wrong.is_empty(), "{} of {} cases differ:\n{}", wrong.len(), cases.len(), wrong.join("\n"));
 }
+
+#[test]
+fn a_csv_export_of_three_cards_without_keywords_is_protected_by_volume_and_two_are_not() {
+    // Luhn-valid, not published test numbers, no card keyword anywhere: each at 65.
+    let cards = ["4485 3647 3952 7352", "4929 1736 4825 1036", "5312 8407 6395 1200"];
+    let dir = tempfile::tempdir().unwrap();
+    let three = dir.path().join("export.csv");
+    let two = dir.path().join("export-2.csv");
+    std::fs::write(&three, format!("cc\n{}\n", cards.join("\n"))).unwrap();
+    std::fs::write(&two, format!("cc\n{}\n", cards[..2].join("\n"))).unwrap();
+    let out = cmd().args(["--rules", DEFAULT_RULES, "classify", "--format", "json"]).arg(&three).arg(&two).assert();
+    let rows = json_lines(&out.success().get_output().stdout);
+    assert_eq!(entities(&rows[0]).get("Credit Card Number"), Some(&(3, 65)));
+    assert_eq!(rows[0]["decision"], "protect", "{}", rows[0]);
+    assert_eq!(rows[0]["properties"]["PII"], "Yes");
+    let rules: Vec<&str> = rows[0]["matches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["kind"] == "rule")
+        .filter_map(|m| m["name"].as_str())
+        .collect();
+    assert!(rules.contains(&"PII: payment cards in volume"), "{rules:?}");
+    assert_eq!(entities(&rows[1]).get("Credit Card Number"), Some(&(2, 65)));
+    assert_eq!(rows[1]["decision"], "skip", "two bare numbers are below the volume line: {}", rows[1]);
+}
