@@ -2,9 +2,11 @@
 //! an admin runs after editing the rules, to see what the edit changed.
 //!
 //! The expected CSV (docs/RULES.md, "Testing rules on a sample folder") has a header and one row per sample:
-//! `path` (relative to the sample folder, `/` between folders), `decision` (`protect`, `skip` or `error`),
-//! `entities` (Purview entities expected to be found, `;` between them, each optionally `Name@confidence`), and
-//! optionally `rules` (FSRM-style rules expected to apply, same syntax) and `note` (free text, ignored).
+//! `path` (relative to the sample folder, `/` between folders), `decision` (`protect`, `skip` or `error`, or the
+//! action words `protected`, `would-protect`, `skipped`, `failed`), `entities` (Purview entities expected to be
+//! found, `;` between them, each optionally `Name@confidence`), and optionally `rules` (FSRM-style rules expected
+//! to apply, same syntax) and `note` (free text, ignored). Every name must be one the rules define
+//! ([`ExpectedSet::check_names`]); [`PathPrefix`] lets folder-scoped rules see a copy of the share at its real place.
 //!
 //! [`compare`] is pure: it turns the expected rows and the actual results into a confusion table for the decision
 //! (protect is the positive class) and one per entity or rule name, and lists every file that differs.
@@ -107,14 +109,59 @@ impl ExpectedSet {
                 return Err(bad(line, format!("\"{path}\" is already listed on line {first}")));
             }
             let word = field("decision").unwrap_or_default().to_ascii_lowercase();
-            let Some(decision) = VerdictKind::parse(&word) else {
-                return Err(bad(line, format!("decision \"{word}\" is not protect, skip or error")));
+            let Some(decision) = decision_word(&word) else {
+                return Err(bad(
+                    line,
+                    format!(
+                        "decision \"{word}\" is not protect, skip or error (or the action words protected, \
+                         would-protect, skipped, failed)"
+                    ),
+                ));
             };
             let entities = expectations(field("entities").unwrap_or_default()).map_err(|m| bad(line, m.to_string()))?;
             let rules = field("rules").map(expectations).transpose().map_err(|m| bad(line, m.to_string()))?;
             files.push(ExpectedFile { path, decision, entities, rules, line });
         }
         Ok(ExpectedSet { files, checks_rules })
+    }
+}
+
+/// The decision a word of the `decision` column means: a decision (`protect`, `skip`, `error`) or the action the
+/// reports show for it (`protected` and `would-protect`, `skipped`, `failed`), so a column copied from a report reads.
+fn decision_word(word: &str) -> Option<VerdictKind> {
+    VerdictKind::parse(word).or(match word {
+        "protected" | "would-protect" => Some(VerdictKind::Protect),
+        "skipped" => Some(VerdictKind::Skip),
+        "failed" => Some(VerdictKind::Error),
+        _ => None,
+    })
+}
+
+impl ExpectedSet {
+    /// Every entity and rule name the CSV at `source` expects must be one `rules` defines: a misspelt name would
+    /// otherwise only show as a difference on every file that names it. Exit 6 naming the first unknown one.
+    pub fn check_names(&self, rules: &RuleSet, source: &Path) -> Result<(), Error> {
+        let entities: Vec<&str> = rules.entity_names().collect();
+        let rule_names: Vec<&str> = rules.rule_names().collect();
+        for f in &self.files {
+            let lists = [
+                ("entity", f.entities.as_slice(), &entities),
+                ("rule", f.rules.as_deref().unwrap_or_default(), &rule_names),
+            ];
+            for (kind, wanted, known) in lists {
+                if let Some(e) = wanted.iter().find(|e| !known.contains(&e.name.as_str())) {
+                    let msg = format!(
+                        "{}:{}: {kind} \"{}\" is not defined in the rules (they define: {})",
+                        source.display(),
+                        f.line,
+                        e.name,
+                        known.join("; ")
+                    );
+                    return Err(Error::new(ExitClass::Config, msg));
+                }
+            }
+        }
+        Ok(())
     }
 }
 
@@ -236,6 +283,49 @@ fn normalize(path: &str) -> String {
 /// names the file in the result (relative to the sample folder, with `/` separators).
 pub fn classify_sample(rules: &RuleSet, file: &Path, path: String, limits: &Limits) -> FileResult {
     FileResult::of_verdict(path, verdict::verdict(Source::Path(file), rules, limits, false), 0)
+}
+
+/// The path the rules see for a sample under `from`: the same file under `to`, so rules scoped to a folder of the
+/// real share (`<Folder>D:\Shares\HR</Folder>`) can be tested on a copy of it somewhere else.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PathPrefix {
+    pub from: PathBuf,
+    pub to: PathBuf,
+}
+
+impl PathPrefix {
+    /// `FROM=TO`; FROM is made absolute (samples are compared as absolute paths), TO is kept as written.
+    pub fn parse(text: &str) -> Result<PathPrefix, String> {
+        let Some((from, to)) = text.split_once('=') else {
+            return Err(format!("\"{text}\" is not FROM=TO"));
+        };
+        if from.is_empty() || to.is_empty() {
+            return Err(format!("\"{text}\": both FROM and TO must be given"));
+        }
+        let from = std::path::absolute(from).map_err(|e| format!("\"{from}\": {e}"))?;
+        Ok(PathPrefix { from, to: PathBuf::from(to) })
+    }
+
+    /// `file` with `from` replaced by `to`; `None` when `file` is not under `from`.
+    pub fn map(&self, file: &Path) -> Option<PathBuf> {
+        let full = std::path::absolute(file).ok()?;
+        let rest = full.strip_prefix(&self.from).ok()?;
+        Some(if rest.as_os_str().is_empty() { self.to.clone() } else { self.to.join(rest) })
+    }
+}
+
+/// [`classify_sample`], with the rules seeing the file at `seen_as` (its content is read from `file`).
+fn classify_sample_as(rules: &RuleSet, file: &Path, seen_as: &Path, path: String, limits: &Limits) -> FileResult {
+    match crate::detect::foreign_protection(file) {
+        Ok(None) => {}
+        // As `classify` would answer: a file another product protects, or one it cannot open.
+        _ => return classify_sample(rules, file, path, limits),
+    }
+    let judged = match std::fs::File::open(file) {
+        Ok(open) => verdict::verdict(Source::Open(open, seen_as), rules, limits, false),
+        Err(_) => return classify_sample(rules, file, path, limits),
+    };
+    FileResult::of_verdict(path, judged, 0)
 }
 
 /// True and false positives and negatives of one label over the samples.
@@ -496,6 +586,7 @@ pub fn run(
     limits: &Limits,
     jobs: usize,
     skip: Option<&Path>,
+    prefix: Option<&PathPrefix>,
 ) -> Result<TestReport, Error> {
     if !samples.is_dir() {
         let detail = format!("{}: no such folder", samples.display());
@@ -521,7 +612,13 @@ pub fn run(
         Ok::<(), Error>(())
     };
     let work = |entry: Entry| match entry {
-        Entry::File(found) => Ok(classify_sample(rules, &found.path, relative(samples, &found.path), limits)),
+        Entry::File(found) => {
+            let path = relative(samples, &found.path);
+            Ok(match prefix.and_then(|p| p.map(&found.path)) {
+                Some(seen_as) => classify_sample_as(rules, &found.path, &seen_as, path, limits),
+                None => classify_sample(rules, &found.path, path, limits),
+            })
+        }
         Entry::Problem(e) => Err(e.to_string()),
         Entry::Skipped(s) => Err(s),
     };

@@ -174,6 +174,11 @@ impl RuleSet {
     pub fn entity_names(&self) -> impl Iterator<Item = &str> {
         self.model.entities.iter().map(|e| e.name.as_str())
     }
+
+    /// Names of the FSRM-style rules loaded, in load order.
+    pub fn rule_names(&self) -> impl Iterator<Item = &str> {
+        self.model.rules.iter().map(|r| r.name.as_str())
+    }
 }
 
 /// The `*.xml` files of `dir`, sorted by file name.

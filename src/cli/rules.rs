@@ -29,6 +29,10 @@ pub struct TestArgs {
     /// The expected results: CSV with columns path,decision,entities[,rules][,note] (docs/RULES.md)
     #[arg(long, value_name = "CSV")]
     pub expected: PathBuf,
+    /// Classify each sample as if it were at TO instead of FROM (folder-scoped rules on a copy of the share):
+    /// --path-prefix /srv/samples/share='D:\Shares'
+    #[arg(long, value_name = "FROM=TO", value_parser = rulestest::PathPrefix::parse)]
+    pub path_prefix: Option<rulestest::PathPrefix>,
     /// Worker threads [default: one per core]
     #[arg(long, value_name = "N", default_value_t = 0, hide_default_value = true)]
     pub jobs: usize,
@@ -92,8 +96,11 @@ fn test(global: &GlobalOptions, args: &TestArgs) -> Result<ExitClass, Error> {
     super::rule_folder(&settings)?;
     let expected = ExpectedSet::load(&args.expected)?;
     let (dir, loaded) = super::load_rules(&settings)?;
+    expected.check_names(&loaded.rules, &args.expected)?;
     let limits = &settings.config.limits;
-    let report = rulestest::run(&loaded.rules, &args.samples, &expected, limits, args.jobs, Some(&args.expected))?;
+    let prefix = args.path_prefix.as_ref();
+    let report =
+        rulestest::run(&loaded.rules, &args.samples, &expected, limits, args.jobs, Some(&args.expected), prefix)?;
     println!(
         "rules test: {} sample(s) in {} against {}, rules in {}",
         report.compared,

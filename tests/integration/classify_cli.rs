@@ -208,3 +208,396 @@ fn published_test_card_numbers_are_ignored_unless_the_settings_say_otherwise() {
     std::fs::write(&policy, text.replace("ignoreTestCardNumbers=\"true\"", "ignoreTestCardNumbers=\"false\"")).unwrap();
     assert_eq!(run(&rules), Some((1, 85)), "reported when ignoreTestCardNumbers is false");
 }
+
+// Microsoft's published keyword lists, copied from the pages (read 2026-11-30), not from the rule files: a list the
+// rules shortened or misspelt fails here. https://learn.microsoft.com/en-us/purview/sit-defn-credit-card-number
+const MS_KEYWORD_CC_VERIFICATION: &[&str] = &[
+    "card verification",
+    "card identification number",
+    "cvn",
+    "cid",
+    "cvc2",
+    "cvv2",
+    "pin block",
+    "security code",
+    "security number",
+    "security no",
+    "issue number",
+    "issue no",
+    "cryptogramme",
+    "numéro de sécurité",
+    "numero de securite",
+    "kreditkartenprüfnummer",
+    "kreditkartenprufnummer",
+    "prüfziffer",
+    "prufziffer",
+    "sicherheits Kode",
+    "sicherheitscode",
+    "sicherheitsnummer",
+    "verfalldatum",
+    "codice di verifica",
+    "cod. sicurezza",
+    "cod sicurezza",
+    "n autorizzazione",
+    "código",
+    "codigo",
+    "cod. seg",
+    "cod seg",
+    "código de segurança",
+    "codigo de seguranca",
+    "codigo de segurança",
+    "código de seguranca",
+    "cód. segurança",
+    "cod. seguranca",
+    "cod. segurança",
+    "cód. seguranca",
+    "cód segurança",
+    "cod seguranca",
+    "cod segurança",
+    "cód seguranca",
+    "número de verificação",
+    "numero de verificacao",
+    "ablauf",
+    "gültig bis",
+    "gültigkeitsdatum",
+    "gultig bis",
+    "gultigkeitsdatum",
+    "scadenza",
+    "data scad",
+    "fecha de expiracion",
+    "fecha de venc",
+    "vencimiento",
+    "válido hasta",
+    "valido hasta",
+    "vto",
+    "data de expiração",
+    "data de expiracao",
+    "data em que expira",
+    "validade",
+    "valor",
+    "vencimento",
+    "transaction",
+    "transaction number",
+    "reference number",
+    "セキュリティコード",
+    "セキュリティ コード",
+    "セキュリティナンバー",
+    "セキュリティ ナンバー",
+    "セキュリティ番号",
+];
+
+// Same page.
+const MS_KEYWORD_CC_NAME: &[&str] = &[
+    "amex",
+    "american express",
+    "americanexpress",
+    "americano espresso",
+    "Visa",
+    "mastercard",
+    "master card",
+    "mc",
+    "mastercards",
+    "master cards",
+    "diner's Club",
+    "diners club",
+    "dinersclub",
+    "discover",
+    "discover card",
+    "discovercard",
+    "discover cards",
+    "JCB",
+    "BrandSmart",
+    "japanese card bureau",
+    "carte blanche",
+    "carteblanche",
+    "credit card",
+    "cc#",
+    "cc#:",
+    "expiration date",
+    "exp date",
+    "expiry date",
+    "date d'expiration",
+    "date d'exp",
+    "date expiration",
+    "bank card",
+    "bankcard",
+    "card number",
+    "card num",
+    "cardnumber",
+    "cardnumbers",
+    "card numbers",
+    "creditcard",
+    "credit cards",
+    "creditcards",
+    "ccn",
+    "card holder",
+    "cardholder",
+    "card holders",
+    "cardholders",
+    "check card",
+    "checkcard",
+    "check cards",
+    "checkcards",
+    "debit card",
+    "debitcard",
+    "debit cards",
+    "debitcards",
+    "atm card",
+    "atmcard",
+    "atm cards",
+    "atmcards",
+    "enroute",
+    "en route",
+    "card type",
+    "Cardmember Acct",
+    "cardmember account",
+    "Cardno",
+    "Corporate Card",
+    "Corporate cards",
+    "Type of card",
+    "card account number",
+    "card member account",
+    "Cardmember Acct.",
+    "card no.",
+    "card no",
+    "card number",
+    "carte bancaire",
+    "carte de crédit",
+    "carte de credit",
+    "numéro de carte",
+    "numero de carte",
+    "nº de la carte",
+    "nº de carte",
+    "kreditkarte",
+    "karte",
+    "karteninhaber",
+    "karteninhabers",
+    "kreditkarteninhaber",
+    "kreditkarteninstitut",
+    "kreditkartentyp",
+    "eigentümername",
+    "kartennr",
+    "kartennummer",
+    "kreditkartennummer",
+    "kreditkarten-nummer",
+    "carta di credito",
+    "carta credito",
+    "n. carta",
+    "n carta",
+    "nr. carta",
+    "nr carta",
+    "numero carta",
+    "numero della carta",
+    "numero di carta",
+    "tarjeta credito",
+    "tarjeta de credito",
+    "tarjeta crédito",
+    "tarjeta de crédito",
+    "tarjeta de atm",
+    "tarjeta atm",
+    "tarjeta debito",
+    "tarjeta de debito",
+    "tarjeta débito",
+    "tarjeta de débito",
+    "nº de tarjeta",
+    "no. de tarjeta",
+    "no de tarjeta",
+    "numero de tarjeta",
+    "número de tarjeta",
+    "tarjeta no",
+    "tarjetahabiente",
+    "cartão de crédito",
+    "cartão de credito",
+    "cartao de crédito",
+    "cartao de credito",
+    "cartão de débito",
+    "cartao de débito",
+    "cartão de debito",
+    "cartao de debito",
+    "débito automático",
+    "debito automatico",
+    "número do cartão",
+    "numero do cartão",
+    "número do cartao",
+    "numero do cartao",
+    "número de cartão",
+    "numero de cartão",
+    "número de cartao",
+    "numero de cartao",
+    "nº do cartão",
+    "nº do cartao",
+    "nº. do cartão",
+    "no do cartão",
+    "no do cartao",
+    "no. do cartão",
+    "no. do cartao",
+    "rupay",
+    "union pay",
+    "unionpay",
+    "diner's",
+    "diners",
+    "クレジットカード番号",
+    "クレジットカードナンバー",
+    "クレジットカード＃",
+    "クレジットカード",
+    "クレジット",
+    "クレカ",
+    "カード番号",
+    "カードナンバー",
+    "カード＃",
+    "アメックス",
+    "アメリカンエクスプレス",
+    "アメリカン エクスプレス",
+    "Visaカード",
+    "Visa カード",
+    "マスターカード",
+    "マスター カード",
+    "マスター",
+    "ダイナースクラブ",
+    "ダイナース クラブ",
+    "ダイナース",
+    "有効期限",
+    "期限",
+    "キャッシュカード",
+    "キャッシュ カード",
+    "カード名義人",
+    "カードの名義人",
+    "カードの名義",
+    "デビット カード",
+    "デビットカード",
+    "中国银联",
+    "银联",
+];
+
+// https://learn.microsoft.com/en-us/purview/sit-defn-aba-routing
+const MS_KEYWORD_ABA_ROUTING: &[&str] = &[
+    "aba number",
+    "aba#",
+    "aba",
+    "abarouting#",
+    "abaroutingnumber",
+    "americanbankassociationrouting#",
+    "americanbankassociationroutingnumber",
+    "bankrouting#",
+    "bankroutingnumber",
+    "routing #",
+    "routing no",
+    "routing number",
+    "routing transit number",
+    "routing#",
+    "RTN",
+];
+
+// https://learn.microsoft.com/en-us/purview/sit-defn-us-bank-account-number
+const MS_KEYWORD_USA_BANK_ACCOUNT: &[&str] = &[
+    "Checking Account Number",
+    "Checking Account",
+    "Checking Account #",
+    "Checking Acct Number",
+    "Checking Acct #",
+    "Checking Acct No.",
+    "Checking Account No.",
+    "Bank Account Number",
+    "Bank Account #",
+    "Bank Acct Number",
+    "Bank Acct #",
+    "Bank Acct No.",
+    "Bank Account No.",
+    "Savings Account Number",
+    "Savings Account.",
+    "Savings Account #",
+    "Savings Acct Number",
+    "Savings Acct #",
+    "Savings Acct No.",
+    "Savings Account No.",
+    "Debit Account Number",
+    "Debit Account",
+    "Debit Account #",
+    "Debit Acct Number",
+    "Debit Acct #",
+    "Debit Acct No.",
+    "Debit Account No.",
+];
+
+// https://learn.microsoft.com/en-us/purview/sit-defn-us-social-security-number
+const MS_KEYWORD_SSN: &[&str] = &[
+    "SSA Number",
+    "social security number",
+    "social security #",
+    "social security#",
+    "social security no",
+    "Social Security#",
+    "Soc Sec",
+    "SSN",
+    "SSNS",
+    "SSN#",
+    "SS#",
+    "SSID",
+];
+
+#[test]
+fn every_published_keyword_beside_a_valid_number_gives_the_documented_confidence() {
+    const CC: &str = "Credit Card Number";
+    const ABA: &str = "ABA Routing Number";
+    const ACCT: &str = "U.S. Bank Account Number";
+    const SSN: &str = "U.S. Social Security Number (SSN)";
+    // (entity, keyword or "" for none, number, confidence Microsoft documents: None = not found)
+    let mut cases: Vec<(&str, String, Option<u64>)> = vec![
+        (CC, CARD.into(), Some(65)),
+        (ABA, "021000021".into(), Some(65)),
+        (ACCT, "12345678".into(), None),
+        (SSN, "536-90-4399".into(), None),
+        // Japanese runs words together: the Japanese terms are found without a space around them.
+        (CC, format!("このクレジットカードの番号は{CARD}です"), Some(85)),
+    ];
+    let lists: [(&str, &[&str], &str, u64); 5] = [
+        (CC, MS_KEYWORD_CC_VERIFICATION, CARD, 85),
+        (CC, MS_KEYWORD_CC_NAME, CARD, 85),
+        (ABA, MS_KEYWORD_ABA_ROUTING, "021000021", 75),
+        (ACCT, MS_KEYWORD_USA_BANK_ACCOUNT, "12345678", 75),
+        (SSN, MS_KEYWORD_SSN, "536-90-4399", 85),
+    ];
+    for (entity, list, number, confidence) in lists {
+        for kw in list {
+            cases.push((entity, format!("{kw} {number}"), Some(confidence)));
+        }
+    }
+    let texts: Vec<&str> = cases.iter().map(|(_, t, _)| t.as_str()).collect();
+    let rows = classify_texts(&texts);
+    assert_eq!(rows.len(), cases.len());
+    let wrong: Vec<String> = cases
+        .iter()
+        .zip(&rows)
+        .filter_map(|((entity, text, want), row)| {
+            let got = entities(row).get(*entity).map(|&(_, c)| c);
+            (got != *want).then(|| format!("{text:?}: {entity} {got:?}, documented {want:?}"))
+        })
+        .collect();
+    assert!(wrong.is_empty(), "{} of {} cases differ:\n{}", wrong.len(), cases.len(), wrong.join("\n"));
+}
+
+#[test]
+fn a_csv_export_of_three_cards_without_keywords_is_protected_by_volume_and_two_are_not() {
+    // Luhn-valid, not published test numbers, no card keyword anywhere: each at 65.
+    let cards = ["4485 3647 3952 7352", "4929 1736 4825 1036", "5312 8407 6395 1200"];
+    let dir = tempfile::tempdir().unwrap();
+    let three = dir.path().join("export.csv");
+    let two = dir.path().join("export-2.csv");
+    std::fs::write(&three, format!("cc\n{}\n", cards.join("\n"))).unwrap();
+    std::fs::write(&two, format!("cc\n{}\n", cards[..2].join("\n"))).unwrap();
+    let out = cmd().args(["--rules", DEFAULT_RULES, "classify", "--format", "json"]).arg(&three).arg(&two).assert();
+    let rows = json_lines(&out.success().get_output().stdout);
+    assert_eq!(entities(&rows[0]).get("Credit Card Number"), Some(&(3, 65)));
+    assert_eq!(rows[0]["decision"], "protect", "{}", rows[0]);
+    assert_eq!(rows[0]["properties"]["PII"], "Yes");
+    let rules: Vec<&str> = rows[0]["matches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["kind"] == "rule")
+        .filter_map(|m| m["name"].as_str())
+        .collect();
+    assert!(rules.contains(&"PII: payment cards in volume"), "{rules:?}");
+    assert_eq!(entities(&rows[1]).get("Credit Card Number"), Some(&(2, 65)));
+    assert_eq!(rows[1]["decision"], "skip", "two bare numbers are below the volume line: {}", rows[1]);
+}

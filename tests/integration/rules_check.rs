@@ -13,7 +13,7 @@ fn check(dir: &std::path::Path) -> assert_cmd::assert::Assert {
 fn default_rules_are_clean() {
     check(DEFAULT_RULES.as_ref())
         .success()
-        .stdout(predicates::str::contains("2 file(s): 2 properties, 6 rules, 6 entities"))
+        .stdout(predicates::str::contains("2 file(s): 2 properties, 7 rules, 6 entities"))
         .stdout(predicates::str::ends_with("0 error(s), 0 warning(s)\n"));
 }
 
@@ -74,7 +74,7 @@ fn the_config_files_rule_folder_is_checked() {
         .args(["rules", "check"])
         .assert()
         .success()
-        .stdout(predicates::str::contains("2 file(s): 2 properties, 6 rules, 6 entities"));
+        .stdout(predicates::str::contains("2 file(s): 2 properties, 7 rules, 6 entities"));
 }
 
 #[test]

@@ -45,7 +45,7 @@ fn the_shipped_samples_pass_with_the_default_rules() {
     assert!(out.contains(&format!("rules test: {expected_rows} sample(s)")), "{out}");
     assert!(out.ends_with("rules test passed: every sample as expected\n"), "{out}");
     // Protect is the positive class: no false positives or negatives, and both classes are present.
-    assert_eq!(table_row(&out, "decision: protect")[..4], ["15", "0", "0", "27"], "{out}");
+    assert_eq!(table_row(&out, "decision: protect")[..4], ["16", "0", "0", "26"], "{out}");
     for entity in [
         "Credit Card Number",
         "U.S. Social Security Number (SSN)",
@@ -89,7 +89,7 @@ fn a_broken_rule_fails_and_names_the_entity_the_rules_and_the_files() {
     ] {
         assert!(out.contains(want), "missing {want:?} in\n{out}");
     }
-    assert_eq!(table_row(&out, "decision: protect")[..4], ["13", "0", "2", "27"]);
+    assert_eq!(table_row(&out, "decision: protect")[..4], ["14", "0", "2", "26"]);
     assert_eq!(table_row(&out, "PII: U.S. SSN")[1..5], ["3", "0", "3", "36"]);
     assert_eq!(table_row(&out, "U.S. Social Security Number (SSN)")[1..5], ["3", "0", "3", "36"]);
 }
@@ -125,7 +125,7 @@ fn a_malformed_expected_csv_is_exit_6_with_the_line_and_the_problem() {
     let dir = tempfile::tempdir().unwrap();
     let cases = [
         ("path,decision,entity\n", "bad.csv:1: unknown column \"entity\""),
-        ("path,decision,entities\nPublic/cafeteria-menu.txt,skipped,\n", "bad.csv:2: decision \"skipped\" is not"),
+        ("path,decision,entities\nPublic/cafeteria-menu.txt,skipping,\n", "bad.csv:2: decision \"skipping\" is not"),
         ("path;decision;entities\n", "bad.csv:1: the header has no commas"),
         ("path,decision,entities\n\"Public/cafeteria-menu.txt,skip,\n", "bad.csv:2: a quoted field is not closed"),
     ];
@@ -140,4 +140,78 @@ fn a_malformed_expected_csv_is_exit_6_with_the_line_and_the_problem() {
     rules_test(&root().join("classification-rules"), &share(), &dir.path().join("missing.csv"))
         .code(3)
         .stderr(predicate::str::contains("missing.csv"));
+}
+
+#[test]
+fn an_unknown_entity_or_rule_name_in_the_csv_is_exit_6_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(expected()).unwrap();
+    for (from, to, kind) in [
+        ("Credit Card Number@85", "Credit Card Numbr@85", "entity \"Credit Card Numbr\""),
+        ("PII: U.S. SSN", "PII: US SSN", "rule \"PII: US SSN\""),
+    ] {
+        assert!(text.contains(from));
+        let csv = dir.path().join("expected.csv");
+        std::fs::write(&csv, text.replacen(from, to, 1)).unwrap();
+        let assert = rules_test(&root().join("classification-rules"), &share(), &csv).code(6);
+        let err = String::from_utf8_lossy(&assert.get_output().stderr).to_string();
+        assert!(err.contains("expected.csv:") && err.contains(&format!("{kind} is not defined in the rules")), "{err}");
+    }
+}
+
+#[test]
+fn the_csv_accepts_the_action_words_the_reports_use() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("expected.csv");
+    let mut out = String::new();
+    for (i, line) in std::fs::read_to_string(expected()).unwrap().lines().enumerate() {
+        // Alternate the two action words for protect; skip is "skipped".
+        let word = if i % 2 == 0 { ",protected," } else { ",would-protect," };
+        out.push_str(&line.replacen(",protect,", word, 1).replacen(",skip,", ",skipped,", 1));
+        out.push('\n');
+    }
+    assert!(out.contains(",protected,") && out.contains(",would-protect,") && out.contains(",skipped,"));
+    assert!(!out.contains(",protect,") && !out.contains(",skip,"));
+    std::fs::write(&csv, out).unwrap();
+    rules_test(&root().join("classification-rules"), &share(), &csv)
+        .success()
+        .stdout(predicate::str::ends_with("rules test passed: every sample as expected\n"));
+}
+
+#[test]
+fn path_prefix_lets_folder_scoped_rules_be_tested_on_a_copy() {
+    let dir = tempfile::tempdir().unwrap();
+    let samples = dir.path().join("copy");
+    std::fs::create_dir_all(samples.join("HR")).unwrap();
+    std::fs::create_dir_all(samples.join("Public")).unwrap();
+    std::fs::write(samples.join("HR/notes.txt"), "Meeting notes.\n").unwrap();
+    std::fs::write(samples.join("Public/menu.txt"), "Soup of the day.\n").unwrap();
+    let rules = dir.path().join("rules");
+    std::fs::create_dir(&rules).unwrap();
+    std::fs::write(
+        rules.join("rules.xml"),
+        "<ClassificationRules>\n  <PropertyDefinition name=\"Confidentiality\" type=\"OrderedList\">\n    \
+         <Value>High</Value>\n    <Value>Moderate</Value>\n    <Value>Low</Value>\n  </PropertyDefinition>\n  \
+         <Rule name=\"HR share\" property=\"Confidentiality\" value=\"Moderate\" classifier=\"Folder\">\n    \
+         <Scope><Folder>/srv/share/HR</Folder></Scope>\n  </Rule>\n  <ProtectionPolicy>\n    \
+         <Protect property=\"Confidentiality\" atLeast=\"Moderate\"/>\n  </ProtectionPolicy>\n</ClassificationRules>\n",
+    )
+    .unwrap();
+    let csv = dir.path().join("expected.csv");
+    std::fs::write(&csv, "path,decision,entities,rules\nHR/notes.txt,protect,,HR share\nPublic/menu.txt,skip,,\n")
+        .unwrap();
+    let run = |prefix: Option<String>| {
+        let mut c = Command::cargo_bin("fci-connector").unwrap();
+        c.arg("--rules").arg(&rules).args(["rules", "test", "--samples"]).arg(&samples).arg("--expected").arg(&csv);
+        if let Some(p) = prefix {
+            c.args(["--path-prefix", &p]);
+        }
+        c.assert()
+    };
+    // Without the prefix the copy is not under /srv/share/HR: the folder rule does not apply.
+    run(None).code(9).stdout(predicate::str::contains("HR/notes.txt\n    decision: expected protect, got skip"));
+    run(Some(format!("{}=/srv/share", samples.display())))
+        .success()
+        .stdout(predicate::str::ends_with("rules test passed: every sample as expected\n"));
+    run(Some("no-equals-sign".into())).code(2).stderr(predicate::str::contains("\"no-equals-sign\" is not FROM=TO"));
 }
