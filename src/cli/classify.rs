@@ -61,6 +61,9 @@ pub fn run(global: &GlobalOptions, args: ClassifyArgs) -> Result<ExitClass, Erro
     let settings = global.load_settings()?;
     let (_, loaded) = super::load_rules(&settings)?;
     let config = &settings.config;
+    if let Some(path) = &args.folder.report {
+        crate::preflight::report(path)?;
+    }
     // Output follows the order of the arguments: rows known up front (errors) and files to classify, interleaved.
     let mut order: Vec<Result<usize, Box<FileResult>>> = Vec::new();
     let mut files: Vec<Found> = Vec::new();
@@ -104,7 +107,7 @@ pub fn run(global: &GlobalOptions, args: ClassifyArgs) -> Result<ExitClass, Erro
     if let Some(path) = &args.folder.report {
         let summary = batch::Summary::of(&reports, started.elapsed());
         let title = format!("fci-connector: classification of {}", paths_text(&args.paths));
-        report::write(path, &title, &summary, &reports)?;
+        report::write(path, &title, &summary, &reports).map_err(|e| crate::preflight::report_not_written(&e))?;
     }
     Ok(worst)
 }

@@ -130,6 +130,13 @@ fn run_folder(
     log_dir: Option<&Path>,
 ) -> Result<ExitClass, Error> {
     let started = Instant::now();
+    // Everything that could fail the run at its end is checked before the first file is touched.
+    if let Some(path) = &args.folder.report {
+        crate::preflight::report(path)?;
+    }
+    if let Some(dir) = log_dir {
+        crate::preflight::log_folder(dir)?;
+    }
     let walk_options = walk::WalkOptions { private: session.private_folders(log_dir), ..args.folder.walk_options() };
     let walked = walk::files(std::slice::from_ref(&args.file), &walk_options)?;
     for problem in &walked.problems {
@@ -160,14 +167,15 @@ fn run_folder(
         result
     });
     let summary = batch::Summary::of(&reports, started.elapsed());
-    if let Some(path) = &args.folder.report {
-        let what = if args.dry_run { "dry run" } else { "protection" };
-        report::write(path, &format!("fci-connector: {what} of {}", args.file.display()), &summary, &reports)?;
-    }
     if !args.json {
         for line in summary.lines() {
             eprintln!("{line}");
         }
+    }
+    if let Some(path) = &args.folder.report {
+        let what = if args.dry_run { "dry run" } else { "protection" };
+        report::write(path, &format!("fci-connector: {what} of {}", args.file.display()), &summary, &reports)
+            .map_err(|e| crate::preflight::report_not_written(&e))?;
     }
     let mut class = summary.exit;
     for problem in &walked.problems {

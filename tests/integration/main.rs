@@ -9,6 +9,7 @@
 mod support;
 mod util;
 
+mod admin_first;
 mod architecture;
 mod classify_cli;
 mod classify_engine;
