@@ -45,6 +45,7 @@ mod rules_test;
 mod sample_share;
 mod service;
 mod service_postgres;
+mod status_share;
 mod store_postgres;
 mod tampering;
 mod vectors;
