@@ -311,6 +311,19 @@ fn unwrap(v: &str) -> &str {
     v
 }
 
+/// A path argument of the commands (`protect <FILE>`, `status`, `classify`, `unprotect`, `open`) that arrived wrapped
+/// in quotes Windows does not remove: `'C:\share\Q3 report.txt'`, or `"'…'"` when a wrapper passes `-File "'$path'"`
+/// and the double quotes reach the program. Both layers are removed ([`unwrap`]), unless the text as given names
+/// something (a file whose name really starts and ends with a quote).
+pub fn unquoted(path: std::path::PathBuf) -> std::path::PathBuf {
+    let Some(text) = path.to_str() else { return path };
+    let inner = unwrap(text);
+    if inner.len() == text.len() || std::fs::symlink_metadata(&path).is_ok() {
+        return path;
+    }
+    PathBuf::from(inner)
+}
+
 /// One switch of a reading, with its value (quotes removed).
 #[derive(Clone, Debug)]
 struct Item {
@@ -875,6 +888,28 @@ mod tests {
         assert_eq!(p.owner.as_deref(), Some("o@c"));
         let raw = r#"fci.exe -File "D:\x -Always -File 'decoy.txt" -TemplateID G"#;
         assert_eq!(picked_raw(raw, &["decoy.txt"]), PathBuf::from(r"D:\x -Always -File 'decoy.txt"));
+    }
+
+    #[test]
+    fn a_path_argument_loses_both_layers_of_wrapping_quotes() {
+        let dir = tempfile::tempdir().unwrap();
+        let named = dir.path().join("'quoted'.txt");
+        for (given, want) in [
+            (r#""'C:\share\Q3 report.txt'""#, r"C:\share\Q3 report.txt"),
+            (r"'C:\share\Q3 report.txt'", r"C:\share\Q3 report.txt"),
+            (r#""C:\share\Q3 report.txt""#, r"C:\share\Q3 report.txt"),
+            (r"C:\share\Q3 report.txt", r"C:\share\Q3 report.txt"),
+            ("'", "'"),
+            ("'/O'Brien'", "/O'Brien"),
+        ] {
+            assert_eq!(unquoted(PathBuf::from(given)), PathBuf::from(want), "{given}");
+        }
+        // A name that really has the quotes is kept as given.
+        std::fs::write(&named, b"x").unwrap();
+        let wrapped = dir.path().join("'quoted'.txt");
+        assert_eq!(unquoted(wrapped.clone()), wrapped);
+        let whole = PathBuf::from(format!("'{}'", dir.path().join("x.txt").display()));
+        assert_eq!(unquoted(whole), dir.path().join("x.txt"));
     }
 
     #[test]

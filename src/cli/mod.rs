@@ -246,7 +246,17 @@ pub fn run(args: Vec<OsString>) -> ExitClass {
 
 fn dispatch(cli: Cli) -> Result<ExitClass, Error> {
     let global = cli.global;
-    match cli.command {
+    let mut command = cli.command;
+    // Paths wrapped in quotes Windows leaves in place (`"'C:\share\Q3 report.txt'"` from a wrapper): unwrapped.
+    match &mut command {
+        Command::Protect(args) => args.file = fsrm_args::unquoted(std::mem::take(&mut args.file)),
+        Command::Unprotect(args) => args.file = fsrm_args::unquoted(std::mem::take(&mut args.file)),
+        Command::Open(args) => args.file = fsrm_args::unquoted(std::mem::take(&mut args.file)),
+        Command::Status(args) => args.paths = args.paths.drain(..).map(fsrm_args::unquoted).collect(),
+        Command::Classify(args) => args.paths = args.paths.drain(..).map(fsrm_args::unquoted).collect(),
+        _ => {}
+    }
+    match command {
         Command::Protect(args) => protect::run(&global, args),
         Command::Status(args) => status::run(&global, args),
         Command::Unprotect(args) => unprotect::run(&global, args),

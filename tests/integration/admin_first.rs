@@ -122,3 +122,26 @@ fn a_report_that_fails_at_the_end_is_its_own_exit_code() {
     assert!(is_protected(&root.join("dept0/doc0.txt")));
     assert!(!is_protected(&root.join("dept1/doc1.txt")));
 }
+
+/// A wrapper that passes `-File "'$path'"` hands the program the path inside double and single quotes, which Windows
+/// leaves in place (issue 20); on Linux the same shape arrives as one argument. Both layers are removed.
+#[test]
+fn a_path_in_double_and_single_quotes_is_the_path() {
+    let s = Scratch::new();
+    let f = s.file("Q3 report.txt", SENSITIVE.as_bytes());
+    let before = std::fs::read(&f).unwrap();
+    let wrapped = format!("\"'{}'\"", f.display());
+    s.task().arg("protect").arg(&wrapped).args(["--template", TEMPLATE_ID, "--always"]).assert().success();
+    assert!(is_protected(&f));
+    let a = s.cmd().arg("status").arg(format!("'{}'", f.display())).args(["--format", "json"]).assert().success();
+    assert!(stdout(&a).contains("\"state\":\"protected\""), "{}", stdout(&a));
+    s.cmd().arg("unprotect").arg(&wrapped).arg("--key").arg(key("issuer.key.pem")).assert().success();
+    assert_eq!(std::fs::read(&f).unwrap(), before);
+    // Microsoft's form, the same shape.
+    s.task()
+        .args(["-File", &wrapped, "-TemplateID", TEMPLATE_ID, "-OwnerMail", "'a@contoso.com'", "-Always"])
+        .assert()
+        .success();
+    assert!(is_protected(&f));
+    assert_eq!(s.data_listing(), ["Q3 report.txt"]);
+}
