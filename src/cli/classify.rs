@@ -96,13 +96,19 @@ pub fn run(global: &GlobalOptions, args: ClassifyArgs) -> Result<ExitClass, Erro
         let _ = writeln!(out, "path,decision,template,properties,matches,error");
     }
     let mut worst = ExitClass::Success;
-    for item in &order {
-        let row = match item {
-            Ok(i) => &reports[*i],
-            Err(row) => row,
-        };
-        worst = worst.worst(row.class);
-        let _ = writeln!(out, "{}", format_row(row, args.format));
+    let rows = order.iter().map(|item| match item {
+        Ok(i) => &reports[*i],
+        Err(row) => row,
+    });
+    if args.format == Format::Table {
+        let rows: Vec<&FileResult> = rows.collect();
+        worst = rows.iter().fold(worst, |w, r| w.worst(r.class));
+        print_table(&mut out, &rows);
+    } else {
+        for row in rows {
+            worst = worst.worst(row.class);
+            let _ = writeln!(out, "{}", format_row(row, args.format));
+        }
     }
     if let Some(path) = &args.folder.report {
         let summary = batch::Summary::of(&reports, started.elapsed());
@@ -120,23 +126,74 @@ fn error_row(path: &Path, err: &Error) -> FileResult {
     FileResult::failed(path.display().to_string(), err, super::message(err).into_owned())
 }
 
-fn format_row(row: &FileResult, format: Format) -> String {
-    let props = || row.properties.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>();
-    let matches = || {
-        row.matches
-            .iter()
-            .map(|m| {
-                let mut s = match m.confidence {
-                    Some(c) => format!("{} x{} @{c}", m.name, m.count),
-                    None => format!("{} x{}", m.name, m.count),
-                };
-                if !m.values.is_empty() {
-                    s.push_str(&format!(" [{}]", m.values.join(", ")));
-                }
-                s
-            })
-            .collect::<Vec<_>>()
+/// The table: a header, then one row per file, the decision, file and template columns aligned (the cells are
+/// escaped before they are measured: names come from the share).
+fn print_table(out: &mut impl Write, rows: &[&FileResult]) {
+    if rows.is_empty() {
+        return;
+    }
+    let cells: Vec<[String; 5]> = rows
+        .iter()
+        .map(|row| {
+            // The matches, then an error or the notes.
+            let mut details = matches(row).join("; ");
+            let note = match &row.error {
+                Some(e) => format!("error: {e}"),
+                None if !row.notes.is_empty() => format!("note: {}", row.notes.join("; ")),
+                None => String::new(),
+            };
+            if !note.is_empty() {
+                details = if details.is_empty() { note } else { format!("{details}; {note}") };
+            }
+            [
+                row.decision.as_str().to_string(),
+                row.path.clone(),
+                row.template.clone().unwrap_or_else(|| "-".into()),
+                properties(row).join(", "),
+                details,
+            ]
+            .map(|c| super::printable(&c).into_owned())
+        })
+        .collect();
+    const HEADER: [&str; 5] = ["DECISION", "FILE", "TEMPLATE", "PROPERTIES", "MATCHES"];
+    let width = |i: usize| cells.iter().map(|c| c[i].chars().count()).chain([HEADER[i].len()]).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..4).map(width).collect();
+    let line = |c: [&str; 5]| {
+        let mut l = String::new();
+        for (i, w) in widths.iter().enumerate() {
+            l.push_str(&format!("{:<w$}  ", c[i]));
+        }
+        l.push_str(c[4]);
+        l.trim_end().to_string()
     };
+    let _ = writeln!(out, "{}", line(HEADER));
+    for c in &cells {
+        let _ = writeln!(out, "{}", line([&c[0], &c[1], &c[2], &c[3], &c[4]]));
+    }
+}
+
+fn properties(row: &FileResult) -> Vec<String> {
+    row.properties.iter().map(|(k, v)| format!("{k}={v}")).collect()
+}
+
+fn matches(row: &FileResult) -> Vec<String> {
+    row.matches
+        .iter()
+        .map(|m| {
+            let mut s = match m.confidence {
+                Some(c) => format!("{} x{} @{c}", m.name, m.count),
+                None => format!("{} x{}", m.name, m.count),
+            };
+            if !m.values.is_empty() {
+                s.push_str(&format!(" [{}]", m.values.join(", ")));
+            }
+            s
+        })
+        .collect()
+}
+
+/// One row as JSON or CSV.
+fn format_row(row: &FileResult, format: Format) -> String {
     match format {
         Format::Json => serde_json::to_string(&JsonView {
             path: &row.path,
@@ -152,31 +209,15 @@ fn format_row(row: &FileResult, format: Format) -> String {
             row.path.clone(),
             row.decision.to_string(),
             row.template.clone().unwrap_or_default(),
-            props().join("; "),
-            matches().join("; "),
+            properties(row).join("; "),
+            matches(row).join("; "),
             row.error.clone().unwrap_or_default(),
         ]
         .iter()
         .map(|f| report::csv_field(f))
         .collect::<Vec<_>>()
         .join(","),
-        Format::Table => {
-            let mut line = format!("{:<8} {}", row.decision.as_str(), row.path);
-            if let Some(t) = &row.template {
-                line.push_str(&format!("  template={t}"));
-            }
-            if !row.properties.is_empty() {
-                line.push_str(&format!("  {{{}}}", props().join(", ")));
-            }
-            if !row.matches.is_empty() {
-                line.push_str(&format!("  [{}]", matches().join("; ")));
-            }
-            if let Some(e) = &row.error {
-                line.push_str(&format!("  error: {e}"));
-            } else if !row.notes.is_empty() {
-                line.push_str(&format!("  note: {}", row.notes.join("; ")));
-            }
-            super::printable(&line).into_owned()
-        }
+        // The table is printed whole by print_table.
+        Format::Table => String::new(),
     }
 }

@@ -128,7 +128,8 @@ impl Sw {
     const MICROSOFT: u32 = (1 << 1) | (1 << 2);
 }
 
-/// A switch word: which, the byte offset of its value in `-Name:value`, and its name as written, lower case.
+/// A switch word: which, the byte offset of its value in `-Name:value`, and the switch as written (dashes and case
+/// kept, without `:value`), for messages.
 type Switch = (Sw, Option<usize>, String);
 
 /// The switch a word is (`-File:x` → File, with the byte offset of `x`), if it is one we know.
@@ -139,8 +140,9 @@ fn switch_of(word: &str) -> Option<Switch> {
         Some(i) => (&body[..i], Some(dashes + i + 1)),
         None => (body, None),
     };
+    let written = word[..dashes + name.len()].to_string();
     let name = name.to_ascii_lowercase();
-    NAMES.iter().find(|(n, _)| *n == name).map(|&(_, sw)| (sw, colon, name))
+    NAMES.iter().find(|(n, _)| *n == name).map(|&(_, sw)| (sw, colon, written))
 }
 
 /// True when `args` (program name first) use Microsoft's switch form, with or without `protect` in front.
@@ -162,8 +164,12 @@ pub fn is_legacy(args: &[OsString]) -> bool {
         }
     }
     // `-Path`, `-Template` and `-Owner` are fci-connector's own spellings: they alone do not make the legacy form.
-    let is_legacy_switch =
-        |w: &str| switch_of(w).is_some_and(|(_, _, name)| ["file", "templateid", "ownermail"].contains(&name.as_str()));
+    let is_legacy_switch = |w: &str| {
+        switch_of(w).is_some_and(|(_, _, written)| {
+            let name = written.trim_start_matches('-').to_ascii_lowercase();
+            ["file", "templateid", "ownermail"].contains(&name.as_str())
+        })
+    };
     match first {
         Some(w) if is_legacy_switch(w) => true,
         // `protect -File …`, and a line that starts with one of our own switches (`-Always -TemplateID … -File …`,
@@ -787,11 +793,10 @@ mod tests {
             "''",
             "-AppPrincipalId",
             "abc",
-            "-SymmetricKey",
-            "k",
+            "--SYMMETRICKEY:k",
         ]);
         assert_eq!(p.owner.as_deref(), Some(""));
-        assert_eq!(p.ignored_switches, vec!["appprincipalid", "symmetrickey"]);
+        assert_eq!(p.ignored_switches, vec!["-AppPrincipalId", "--SYMMETRICKEY"]);
     }
 
     #[test]

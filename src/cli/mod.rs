@@ -151,9 +151,13 @@ impl FolderArgs {
     }
 }
 
+/// `--version`: the version, the commit it was built from and the target (build.rs).
+const VERSION: &str =
+    concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("FCI_BUILD_COMMIT"), ", ", env!("FCI_BUILD_TARGET"), ")");
+
 /// Classify files on a file share and protect them in place.
 #[derive(Parser, Debug)]
-#[command(name = "fci-connector", version, about, after_help = top_level_after_help())]
+#[command(name = "fci-connector", version = VERSION, about, after_help = top_level_after_help())]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalOptions,

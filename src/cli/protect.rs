@@ -83,7 +83,7 @@ pub fn run(global: &GlobalOptions, args: ProtectArgs) -> Result<ExitClass, Error
         outcome.warnings.extend(owner_warning);
     }
     for switch in &args.ignored_switches {
-        outcome.warnings.push(format!("-{switch} is ignored: fci-connector needs no cloud credentials"));
+        outcome.warnings.push(format!("{switch} is ignored: fci-connector needs no cloud credentials"));
     }
     if let Action::Failed(e) = &mut outcome.action
         && e.class() == ExitClass::NotFound

@@ -145,3 +145,88 @@ fn a_path_in_double_and_single_quotes_is_the_path() {
     assert!(is_protected(&f));
     assert_eq!(s.data_listing(), ["Q3 report.txt"]);
 }
+
+#[test]
+fn watch_of_a_missing_folder_says_not_a_folder_first() {
+    // No template store, no rules, no template: the folder is still what is reported.
+    let a = cmd().args(["watch", "/nonexistent/share"]).assert().code(3);
+    assert!(stderr(&a).contains("/nonexistent/share: not a folder"), "{}", stderr(&a));
+}
+
+#[test]
+fn a_missing_key_file_is_its_own_message_and_exit_code() {
+    let s = Scratch::new();
+    let f = s.file("a.txt", SENSITIVE.as_bytes());
+    s.protect(&f).success();
+    let before = std::fs::read(&f).unwrap();
+    let a = s.cmd().arg("unprotect").arg(&f).args(["--key", "/nonexistent/issuer.key.pem"]).assert().code(5);
+    assert!(stderr(&a).contains("the key file /nonexistent/issuer.key.pem does not exist"), "{}", stderr(&a));
+    assert_eq!(std::fs::read(&f).unwrap(), before);
+    // The data file missing is still exit 3.
+    s.cmd()
+        .arg("unprotect")
+        .arg(s.path().join("data/gone.txt"))
+        .arg("--key")
+        .arg(key("issuer.key.pem"))
+        .assert()
+        .code(3);
+}
+
+#[test]
+fn ignored_microsoft_switches_are_echoed_as_given() {
+    let s = Scratch::new();
+    let f = s.file("a.txt", SENSITIVE.as_bytes());
+    let a = s
+        .task()
+        .arg("-File")
+        .arg(&f)
+        .args([
+            "-TemplateID",
+            TEMPLATE_ID,
+            "-OwnerMail",
+            "'a@contoso.com'",
+            "-AppPrincipalId",
+            "abc",
+            "--SYMMETRICKEY:k",
+        ])
+        .assert()
+        .success();
+    let err = stderr(&a);
+    assert!(err.contains("warning: -AppPrincipalId is ignored"), "{err}");
+    assert!(err.contains("warning: --SYMMETRICKEY is ignored"), "{err}");
+}
+
+#[test]
+fn classify_table_has_a_header_and_aligned_columns() {
+    let s = Scratch::new();
+    let long = s.file("a file with a rather long name.txt", SENSITIVE.as_bytes());
+    let short = s.file("b.txt", CLEAN.as_bytes());
+    let a = s.cmd().arg("--rules").arg(rules()).arg("classify").arg(&long).arg(&short).assert().success();
+    let out = stdout(&a);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 3, "{out}");
+    assert!(lines[0].starts_with("DECISION  FILE"), "{out}");
+    let file_at = lines[0].find("FILE").unwrap();
+    let template_at = lines[0].find("TEMPLATE").unwrap();
+    for l in &lines[1..] {
+        assert_eq!(&l[file_at - 2..file_at + 1], "  /", "the FILE column: {out}");
+        assert_eq!(&l[template_at - 2..template_at + 1], "  -", "the TEMPLATE column: {out}");
+    }
+    assert!(lines[1].starts_with("protect ") && lines[2].starts_with("skip "), "{out}");
+}
+
+#[test]
+fn version_names_the_commit_and_the_target() {
+    let a = cmd().arg("--version").assert().success();
+    let out = stdout(&a);
+    assert!(out.starts_with(&format!("fci-connector {} (commit ", env!("CARGO_PKG_VERSION"))), "{out}");
+    assert!(out.contains(std::env::consts::ARCH) && out.contains(std::env::consts::OS), "{out}");
+    let commit = out.split("(commit ").nth(1).unwrap().split(',').next().unwrap();
+    assert!(commit == "unknown" || commit.chars().all(|c| c.is_ascii_hexdigit()), "{out}");
+}
+
+#[test]
+fn samples_md_has_no_stray_note() {
+    let text = std::fs::read_to_string(root().join("docs/SAMPLES.md")).unwrap();
+    assert!(!text.contains("*(for the README)*"));
+}
