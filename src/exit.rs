@@ -52,11 +52,13 @@ pub enum ExitClass {
     /// Sign-in needed: no token or certificate, one the service refused, or a licensing service the reader does
     /// not trust (no credential is sent to it).
     SignInNeeded,
+    /// A run over folders did its work, but its report could not be written.
+    ReportNotWritten,
 }
 
 impl ExitClass {
     /// Every class, in table order.
-    pub const ALL: [ExitClass; 20] = [
+    pub const ALL: [ExitClass; 21] = [
         ExitClass::Success,
         ExitClass::Internal,
         ExitClass::Usage,
@@ -77,6 +79,7 @@ impl ExitClass {
         ExitClass::Expired,
         ExitClass::ServiceUnreachable,
         ExitClass::SignInNeeded,
+        ExitClass::ReportNotWritten,
     ];
 
     /// The process exit code.
@@ -102,6 +105,7 @@ impl ExitClass {
             ExitClass::Expired => 17,
             ExitClass::ServiceUnreachable => 18,
             ExitClass::SignInNeeded => 19,
+            ExitClass::ReportNotWritten => 20,
         }
     }
 
@@ -128,6 +132,7 @@ impl ExitClass {
             17 => ExitClass::Expired,
             18 => ExitClass::ServiceUnreachable,
             19 => ExitClass::SignInNeeded,
+            20 => ExitClass::ReportNotWritten,
             _ => return None,
         })
     }
@@ -135,7 +140,7 @@ impl ExitClass {
     /// How bad the outcome is, for the one exit code of a run over many files (docs/EXIT-CODES.md, "Folders"):
     /// success lowest, then the `--strict-exit` skips, then every failure, whatever their numbers (a hard-linked
     /// file, 14, and the reader's outcomes, 15 to 19, are failures); among skips and among failures, the higher
-    /// code.
+    /// code (so a report that could not be written, 20, outranks every file's failure).
     pub const fn severity(self) -> u16 {
         let code = self.code() as u16;
         match self {
@@ -158,7 +163,8 @@ impl ExitClass {
             | ExitClass::Revoked
             | ExitClass::Expired
             | ExitClass::ServiceUnreachable
-            | ExitClass::SignInNeeded => 200 + code,
+            | ExitClass::SignInNeeded
+            | ExitClass::ReportNotWritten => 200 + code,
         }
     }
 
@@ -213,6 +219,9 @@ impl ExitClass {
             ExitClass::SignInNeeded => {
                 "sign-in needed: no token or certificate, one the service refused, or an untrusted licensing service"
             }
+            ExitClass::ReportNotWritten => {
+                "report not written: the run did its work on the files, but its report could not be written"
+            }
         }
     }
 }
@@ -226,7 +235,7 @@ mod tests {
         for class in ExitClass::ALL {
             assert_eq!(ExitClass::from_code(class.code()), Some(class));
         }
-        assert_eq!(ExitClass::from_code(20), None);
+        assert_eq!(ExitClass::from_code(21), None);
     }
 
     #[test]
@@ -235,7 +244,7 @@ mod tests {
         let mut ranked = ExitClass::ALL;
         ranked.sort_by_key(|c| c.severity());
         let codes: Vec<u8> = ranked.iter().map(|c| c.code()).collect();
-        assert_eq!(codes, [0, 10, 11, 12, 13, 1, 2, 3, 4, 5, 6, 7, 8, 9, 14, 15, 16, 17, 18, 19]);
+        assert_eq!(codes, [0, 10, 11, 12, 13, 1, 2, 3, 4, 5, 6, 7, 8, 9, 14, 15, 16, 17, 18, 19, 20]);
         assert_eq!(SkipExcluded.worst(NotGranted), NotGranted);
         assert_eq!(SignInNeeded.worst(SkipForeignProtection), SignInNeeded);
         assert_eq!(SkipExcluded.worst(NotFound), NotFound);

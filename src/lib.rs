@@ -33,6 +33,7 @@ pub mod locate;
 pub mod log;
 pub mod pipeline;
 pub mod platform;
+pub mod preflight;
 pub mod protect;
 pub mod reader;
 pub mod service;

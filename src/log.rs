@@ -3,7 +3,7 @@
 //! the process, so this is where an admin reads why each file was or was not protected.
 //!
 //! Many processes append at once (FSRM's continuous mode beside a scheduled run): every append and rotation
-//! happens under an exclusive lock on a separate lock file, and each record is written with one `write_all` of a
+//! happens under an exclusive lock on a separate lock file (released by closing it), and each record is written with one `write_all` of a
 //! whole line, so lines never interleave or tear. A log that cannot be written never fails the run; the problem is
 //! reported on stderr.
 
@@ -41,7 +41,12 @@ pub fn append(dir: &Path, config: &LogConfig, record: &impl Serialize) -> std::i
     let mut log: File = OpenOptions::new().create(true).append(true).open(&path)?;
     log.write_all(line.as_bytes())?;
     drop(log);
-    lock.unlock()
+    // Closing the handle releases the lock. Not `File::unlock`: on Windows it unlocks twice (for a handle that may
+    // hold both a shared and an exclusive lock) and accepts only ERROR_NOT_LOCKED for the second, but Wine's
+    // server answers an unlock of a range no longer locked with STATUS_FILE_LOCK_CONFLICT (ERROR_LOCK_VIOLATION,
+    // 33): every line was written and then reported as a failure to write.
+    drop(lock);
+    Ok(())
 }
 
 /// `fci-connector.log` → `.1` → `.2` … → `.keep`, dropping the oldest.

@@ -74,21 +74,31 @@ struct HtmlRow {
     attention: bool,
 }
 
+/// The report's format, from its file name's extension (a usage error naming the formats when there is none).
+fn format_of(path: &Path) -> Result<Format, Error> {
+    let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).unwrap_or_default();
+    match ext.as_str() {
+        "json" => Ok(Format::Json),
+        "jsonl" => Ok(Format::JsonLines),
+        "csv" => Ok(Format::Csv),
+        "html" | "htm" => Ok(Format::Html),
+        _ => {
+            let detail = format!(" {}: the file name must end in .html, .csv, .json or .jsonl", path.display());
+            Err(Error::about(ExitClass::Usage, Setting::Report, detail))
+        }
+    }
+}
+
+/// Whether `path` names a report format (see [`Writer::create`]), checked before a run.
+pub fn check_name(path: &Path) -> Result<(), Error> {
+    format_of(path).map(|_| ())
+}
+
 impl Writer {
     /// Start the report at `path` (a usage error when its extension names no format, a write error when no file can
     /// be created beside it): before the run, so that a bad report name costs nothing.
     pub fn create(path: &Path, title: &str) -> Result<Writer, Error> {
-        let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).unwrap_or_default();
-        let format = match ext.as_str() {
-            "json" => Format::Json,
-            "jsonl" => Format::JsonLines,
-            "csv" => Format::Csv,
-            "html" | "htm" => Format::Html,
-            _ => {
-                let detail = format!(" {}: the file name must end in .html, .csv, .json or .jsonl", path.display());
-                return Err(Error::about(ExitClass::Usage, Setting::Report, detail));
-            }
-        };
+        let format = format_of(path)?;
         let mut writer = Writer {
             path: path.to_path_buf(),
             title: title.to_string(),

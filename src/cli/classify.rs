@@ -77,6 +77,10 @@ pub fn run(global: &GlobalOptions, args: ClassifyArgs) -> Result<ExitClass, Erro
     let settings = global.load_settings()?;
     let (_, loaded) = super::load_rules(&settings)?;
     let config = &settings.config;
+    // Everything that could fail the run at its end is checked before the first file is read.
+    if let Some(path) = &args.folder.report {
+        crate::preflight::report(path)?;
+    }
     let walker = walk::Walker::new(&args.folder.walk_options())?;
     let title = format!("fci-connector: classification of {}", paths_text(&args.paths));
     let mut report = args.folder.report.as_deref().map(|path| report::Writer::create(path, &title)).transpose()?;
@@ -86,6 +90,7 @@ pub fn run(global: &GlobalOptions, args: ClassifyArgs) -> Result<ExitClass, Erro
         let _ = writeln!(out, "path,decision,template,properties,matches,error");
     }
     let mut worst = ExitClass::Success;
+    let mut table = Table::default();
     let options = batch::RunOptions { jobs: args.folder.jobs, progress: !args.folder.quiet && args.folder.recurse };
     // Output follows the order of the arguments and, within a folder, the walk's (batch::stream keeps the feed's
     // order), so it is the same whatever the number of jobs.
@@ -134,7 +139,11 @@ pub fn run(global: &GlobalOptions, args: ClassifyArgs) -> Result<ExitClass, Erro
             }
         };
         worst = worst.worst(row.class);
-        let _ = writeln!(out, "{}", format_row(row, args.format));
+        if args.format == Format::Table {
+            table.push(&mut out, row);
+        } else {
+            let _ = writeln!(out, "{}", format_row(row, args.format));
+        }
         if let Done::File(row) = &done {
             summary.add(row);
             if let Some(report) = &mut report {
@@ -143,9 +152,10 @@ pub fn run(global: &GlobalOptions, args: ClassifyArgs) -> Result<ExitClass, Erro
         }
         Ok(())
     })?;
+    table.flush(&mut out);
     if let Some(report) = report {
         summary.finish(started.elapsed());
-        report.finish(&summary)?;
+        report.finish(&summary).map_err(|e| crate::preflight::report_not_written(&e))?;
     }
     Ok(worst)
 }
@@ -158,23 +168,107 @@ fn error_row(path: &Path, err: &Error) -> FileResult {
     FileResult::failed(path.display().to_string(), err, super::message(err).into_owned())
 }
 
-fn format_row(row: &FileResult, format: Format) -> String {
-    let props = || row.properties.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>();
-    let matches = || {
-        row.matches
-            .iter()
-            .map(|m| {
-                let mut s = match m.confidence {
-                    Some(c) => format!("{} x{} @{c}", m.name, m.count),
-                    None => format!("{} x{}", m.name, m.count),
-                };
-                if !m.values.is_empty() {
-                    s.push_str(&format!(" [{}]", m.values.join(", ")));
+/// Rows held to measure the table's columns before its first line is printed: the widths come from the first
+/// `TABLE_WINDOW` rows (or all of them, if fewer), so memory does not grow with the share; a later, longer cell
+/// widens only its own line.
+const TABLE_WINDOW: usize = 1_000;
+const TABLE_HEADER: [&str; 5] = ["DECISION", "FILE", "TEMPLATE", "PROPERTIES", "MATCHES"];
+
+/// The table: a header, then one row per file, the decision, file, template and properties columns aligned (the
+/// cells are escaped before they are measured: names come from the share).
+#[derive(Default)]
+struct Table {
+    held: Vec<[String; 5]>,
+    widths: Option<[usize; 4]>,
+}
+
+impl Table {
+    fn push(&mut self, out: &mut impl Write, row: &FileResult) {
+        let cells = table_cells(row);
+        match self.widths {
+            Some(widths) => table_line(out, &widths, &cells),
+            None => {
+                self.held.push(cells);
+                if self.held.len() >= TABLE_WINDOW {
+                    self.flush(out);
                 }
-                s
-            })
-            .collect::<Vec<_>>()
+            }
+        }
+    }
+
+    /// Print what is held, measuring the columns first if that has not been done (no rows: no header either).
+    fn flush(&mut self, out: &mut impl Write) {
+        if self.widths.is_none() {
+            if self.held.is_empty() {
+                return;
+            }
+            let width = |i: usize| {
+                self.held.iter().map(|c| c[i].chars().count()).chain([TABLE_HEADER[i].len()]).max().unwrap_or(0)
+            };
+            let widths = [width(0), width(1), width(2), width(3)];
+            table_line(out, &widths, &TABLE_HEADER.map(str::to_string));
+            self.widths = Some(widths);
+        }
+        if let Some(widths) = self.widths {
+            for cells in self.held.drain(..) {
+                table_line(out, &widths, &cells);
+            }
+        }
+    }
+}
+
+fn table_cells(row: &FileResult) -> [String; 5] {
+    // The matches, then an error or the notes.
+    let mut details = matches(row).join("; ");
+    let note = match &row.error {
+        Some(e) => format!("error: {e}"),
+        None if !row.notes.is_empty() => format!("note: {}", row.notes.join("; ")),
+        None => String::new(),
     };
+    if !note.is_empty() {
+        details = if details.is_empty() { note } else { format!("{details}; {note}") };
+    }
+    [
+        row.decision.as_str().to_string(),
+        row.path.clone(),
+        row.template.clone().unwrap_or_else(|| "-".into()),
+        properties(row).join(", "),
+        details,
+    ]
+    .map(|c| super::printable(&c).into_owned())
+}
+
+fn table_line(out: &mut impl Write, widths: &[usize; 4], cells: &[String; 5]) {
+    let mut line = String::new();
+    for (cell, w) in cells.iter().zip(widths) {
+        line.push_str(&format!("{cell:<w$}  "));
+    }
+    line.push_str(&cells[4]);
+    let _ = writeln!(out, "{}", line.trim_end());
+}
+
+fn properties(row: &FileResult) -> Vec<String> {
+    row.properties.iter().map(|(k, v)| format!("{k}={v}")).collect()
+}
+
+fn matches(row: &FileResult) -> Vec<String> {
+    row.matches
+        .iter()
+        .map(|m| {
+            let mut s = match m.confidence {
+                Some(c) => format!("{} x{} @{c}", m.name, m.count),
+                None => format!("{} x{}", m.name, m.count),
+            };
+            if !m.values.is_empty() {
+                s.push_str(&format!(" [{}]", m.values.join(", ")));
+            }
+            s
+        })
+        .collect()
+}
+
+/// One row as JSON or CSV.
+fn format_row(row: &FileResult, format: Format) -> String {
     match format {
         Format::Json => serde_json::to_string(&JsonView {
             path: &row.path,
@@ -190,31 +284,15 @@ fn format_row(row: &FileResult, format: Format) -> String {
             row.path.clone(),
             row.decision.to_string(),
             row.template.clone().unwrap_or_default(),
-            props().join("; "),
-            matches().join("; "),
+            properties(row).join("; "),
+            matches(row).join("; "),
             row.error.clone().unwrap_or_default(),
         ]
         .iter()
         .map(|f| report::csv_field(f))
         .collect::<Vec<_>>()
         .join(","),
-        Format::Table => {
-            let mut line = format!("{:<8} {}", row.decision.as_str(), row.path);
-            if let Some(t) = &row.template {
-                line.push_str(&format!("  template={t}"));
-            }
-            if !row.properties.is_empty() {
-                line.push_str(&format!("  {{{}}}", props().join(", ")));
-            }
-            if !row.matches.is_empty() {
-                line.push_str(&format!("  [{}]", matches().join("; ")));
-            }
-            if let Some(e) = &row.error {
-                line.push_str(&format!("  error: {e}"));
-            } else if !row.notes.is_empty() {
-                line.push_str(&format!("  note: {}", row.notes.join("; ")));
-            }
-            super::printable(&line).into_owned()
-        }
+        // The table is printed by Table, which aligns its columns.
+        Format::Table => String::new(),
     }
 }

@@ -128,7 +128,8 @@ impl Sw {
     const MICROSOFT: u32 = (1 << 1) | (1 << 2);
 }
 
-/// A switch word: which, the byte offset of its value in `-Name:value`, and its name as written, lower case.
+/// A switch word: which, the byte offset of its value in `-Name:value`, and the switch as written (dashes and case
+/// kept, without `:value`), for messages.
 type Switch = (Sw, Option<usize>, String);
 
 /// The switch a word is (`-File:x` → File, with the byte offset of `x`), if it is one we know.
@@ -139,8 +140,9 @@ fn switch_of(word: &str) -> Option<Switch> {
         Some(i) => (&body[..i], Some(dashes + i + 1)),
         None => (body, None),
     };
+    let written = word[..dashes + name.len()].to_string();
     let name = name.to_ascii_lowercase();
-    NAMES.iter().find(|(n, _)| *n == name).map(|&(_, sw)| (sw, colon, name))
+    NAMES.iter().find(|(n, _)| *n == name).map(|&(_, sw)| (sw, colon, written))
 }
 
 /// True when `args` (program name first) use Microsoft's switch form, with or without `protect` in front.
@@ -162,8 +164,12 @@ pub fn is_legacy(args: &[OsString]) -> bool {
         }
     }
     // `-Path`, `-Template` and `-Owner` are fci-connector's own spellings: they alone do not make the legacy form.
-    let is_legacy_switch =
-        |w: &str| switch_of(w).is_some_and(|(_, _, name)| ["file", "templateid", "ownermail"].contains(&name.as_str()));
+    let is_legacy_switch = |w: &str| {
+        switch_of(w).is_some_and(|(_, _, written)| {
+            let name = written.trim_start_matches('-').to_ascii_lowercase();
+            ["file", "templateid", "ownermail"].contains(&name.as_str())
+        })
+    };
     match first {
         Some(w) if is_legacy_switch(w) => true,
         // `protect -File …`, and a line that starts with one of our own switches (`-Always -TemplateID … -File …`,
@@ -309,6 +315,19 @@ fn unwrap(v: &str) -> &str {
         return &v[1..v.len() - 1];
     }
     v
+}
+
+/// A path argument of the commands (`protect <FILE>`, `status`, `classify`, `unprotect`, `open`) that arrived wrapped
+/// in quotes Windows does not remove: `'C:\share\Q3 report.txt'`, or `"'…'"` when a wrapper passes `-File "'$path'"`
+/// and the double quotes reach the program. Both layers are removed ([`unwrap`]), unless the text as given names
+/// something (a file whose name really starts and ends with a quote).
+pub fn unquoted(path: std::path::PathBuf) -> std::path::PathBuf {
+    let Some(text) = path.to_str() else { return path };
+    let inner = unwrap(text);
+    if inner.len() == text.len() || std::fs::symlink_metadata(&path).is_ok() {
+        return path;
+    }
+    PathBuf::from(inner)
 }
 
 /// One switch of a reading, with its value (quotes removed).
@@ -774,11 +793,10 @@ mod tests {
             "''",
             "-AppPrincipalId",
             "abc",
-            "-SymmetricKey",
-            "k",
+            "--SYMMETRICKEY:k",
         ]);
         assert_eq!(p.owner.as_deref(), Some(""));
-        assert_eq!(p.ignored_switches, vec!["appprincipalid", "symmetrickey"]);
+        assert_eq!(p.ignored_switches, vec!["-AppPrincipalId", "--SYMMETRICKEY"]);
     }
 
     #[test]
@@ -875,6 +893,28 @@ mod tests {
         assert_eq!(p.owner.as_deref(), Some("o@c"));
         let raw = r#"fci.exe -File "D:\x -Always -File 'decoy.txt" -TemplateID G"#;
         assert_eq!(picked_raw(raw, &["decoy.txt"]), PathBuf::from(r"D:\x -Always -File 'decoy.txt"));
+    }
+
+    #[test]
+    fn a_path_argument_loses_both_layers_of_wrapping_quotes() {
+        let dir = tempfile::tempdir().unwrap();
+        let named = dir.path().join("'quoted'.txt");
+        for (given, want) in [
+            (r#""'C:\share\Q3 report.txt'""#, r"C:\share\Q3 report.txt"),
+            (r"'C:\share\Q3 report.txt'", r"C:\share\Q3 report.txt"),
+            (r#""C:\share\Q3 report.txt""#, r"C:\share\Q3 report.txt"),
+            (r"C:\share\Q3 report.txt", r"C:\share\Q3 report.txt"),
+            ("'", "'"),
+            ("'/O'Brien'", "/O'Brien"),
+        ] {
+            assert_eq!(unquoted(PathBuf::from(given)), PathBuf::from(want), "{given}");
+        }
+        // A name that really has the quotes is kept as given.
+        std::fs::write(&named, b"x").unwrap();
+        let wrapped = dir.path().join("'quoted'.txt");
+        assert_eq!(unquoted(wrapped.clone()), wrapped);
+        let whole = PathBuf::from(format!("'{}'", dir.path().join("x.txt").display()));
+        assert_eq!(unquoted(whole), dir.path().join("x.txt"));
     }
 
     #[test]

@@ -152,9 +152,13 @@ impl FolderArgs {
     }
 }
 
+/// `--version`: the version, the commit it was built from and the target (build.rs).
+const VERSION: &str =
+    concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("FCI_BUILD_COMMIT"), ", ", env!("FCI_BUILD_TARGET"), ")");
+
 /// Classify files on a file share and protect them in place.
 #[derive(Parser, Debug)]
-#[command(name = "fci-connector", version, about, after_help = top_level_after_help())]
+#[command(name = "fci-connector", version = VERSION, about, after_help = top_level_after_help())]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalOptions,
@@ -247,7 +251,17 @@ pub fn run(args: Vec<OsString>) -> ExitClass {
 
 fn dispatch(cli: Cli) -> Result<ExitClass, Error> {
     let global = cli.global;
-    match cli.command {
+    let mut command = cli.command;
+    // Paths wrapped in quotes Windows leaves in place (`"'C:\share\Q3 report.txt'"` from a wrapper): unwrapped.
+    match &mut command {
+        Command::Protect(args) => args.file = fsrm_args::unquoted(std::mem::take(&mut args.file)),
+        Command::Unprotect(args) => args.file = fsrm_args::unquoted(std::mem::take(&mut args.file)),
+        Command::Open(args) => args.file = fsrm_args::unquoted(std::mem::take(&mut args.file)),
+        Command::Status(args) => args.paths = args.paths.drain(..).map(fsrm_args::unquoted).collect(),
+        Command::Classify(args) => args.paths = args.paths.drain(..).map(fsrm_args::unquoted).collect(),
+        _ => {}
+    }
+    match command {
         Command::Protect(args) => protect::run(&global, args),
         Command::Status(args) => status::run(&global, args),
         Command::Unprotect(args) => unprotect::run(&global, args),

@@ -84,7 +84,7 @@ pub fn run(global: &GlobalOptions, args: ProtectArgs) -> Result<ExitClass, Error
         outcome.warnings.extend(owner_warning);
     }
     for switch in &args.ignored_switches {
-        outcome.warnings.push(format!("-{switch} is ignored: fci-connector needs no cloud credentials"));
+        outcome.warnings.push(format!("{switch} is ignored: fci-connector needs no cloud credentials"));
     }
     if let Action::Failed(e) = &mut outcome.action
         && e.class() == ExitClass::NotFound
@@ -151,6 +151,13 @@ fn run_folder(
     log_dir: Option<&Path>,
 ) -> Result<ExitClass, Error> {
     let started = Instant::now();
+    // Everything that could fail the run at its end is checked before the first file is touched.
+    if let Some(path) = &args.folder.report {
+        crate::preflight::report(path)?;
+    }
+    if let Some(dir) = log_dir {
+        crate::preflight::log_folder(dir)?;
+    }
     let walk_options = walk::WalkOptions { private: session.private_folders(log_dir), ..args.folder.walk_options() };
     let walker = walk::Walker::new(&walk_options)?;
     let what = if args.dry_run { "dry run" } else { "protection" };
@@ -222,13 +229,15 @@ fn run_folder(
         Ok(())
     })?;
     summary.finish(started.elapsed());
-    if let Some(report) = report {
-        report.finish(&summary)?;
-    }
     if !args.json {
         for line in summary.lines() {
             eprintln!("{line}");
         }
+    }
+    // The report is finished after the summary is printed: a report that cannot be written now fails the run on
+    // its own code, with the work done and said.
+    if let Some(report) = report {
+        report.finish(&summary).map_err(|e| crate::preflight::report_not_written(&e))?;
     }
     Ok(summary.exit.worst(walk_class))
 }

@@ -1,22 +1,34 @@
 //! `status`: whether files are protected, and by what, without any key.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
 use serde::Serialize;
 
 use super::{GlobalOptions, printable};
+use crate::batch::walk::WalkOptions;
 use crate::protect::{self, FileState};
 use crate::{Error, ExitClass};
 
 #[derive(Args, Debug)]
 pub struct StatusArgs {
-    /// Files, or folders (their files are listed)
+    /// Files, or folders (their files are listed; with --recurse, every file below them)
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
-    /// Output format
+    /// Output format: a table, JSON (one object per line) or CSV
     #[arg(long, value_enum, default_value_t = StatusFormat::Table)]
     pub format: StatusFormat,
+    /// Every file under the folders given, as a folder run sees them (links are not followed, hidden files left
+    /// out unless --include-hidden)
+    #[arg(long, short = 'r')]
+    pub recurse: bool,
+    /// With --recurse: include hidden files (dot files; on Windows, hidden and system files)
+    #[arg(long)]
+    pub include_hidden: bool,
+    /// Only the counts: files per state, per protecting product and per template
+    #[arg(long)]
+    pub summary: bool,
     /// Ask the licensing service which rights you have on each protected file (JSON, one object per line; no key
     /// is released)
     #[arg(long)]
@@ -25,10 +37,11 @@ pub struct StatusArgs {
     pub sign_in: super::open::SignInArgs,
 }
 
-#[derive(Clone, Copy, Debug, ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum StatusFormat {
     Table,
     Json,
+    Csv,
 }
 
 /// Whether a file is protected, and how.
@@ -180,34 +193,209 @@ pub fn status_line(path: &Path) -> (StatusLine, ExitClass) {
     (line, ExitClass::Success)
 }
 
-/// Files to report for `path`: the file itself, or a folder's files in name order.
-fn expand(path: &Path) -> Vec<PathBuf> {
+/// Call `each` with every file `path` stands for: the file itself (or whatever it is: `status_line` says); a
+/// folder's files in name order, or with `recurse` every file below it through the folder walk (only the paths are
+/// gathered, the statuses are taken one at a time). A folder or subfolder that cannot be read is an error, returned
+/// after the files that could be read.
+fn for_each_file(path: &Path, recurse: bool, walk: &WalkOptions, each: &mut dyn FnMut(&Path)) -> Vec<Error> {
     if !path.is_dir() {
-        return vec![path.to_path_buf()];
+        each(path);
+        return Vec::new();
     }
-    let mut files: Vec<PathBuf> = std::fs::read_dir(path)
-        .map(|rd| rd.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.is_file()).collect())
-        .unwrap_or_default();
+    if recurse {
+        return match crate::batch::walk::files(std::slice::from_ref(&path.to_path_buf()), walk) {
+            Ok(walked) => {
+                for skipped in &walked.skipped {
+                    eprintln!("fci-connector: warning: {}", printable(skipped));
+                }
+                for found in &walked.files {
+                    each(&found.path);
+                }
+                walked.problems
+            }
+            Err(e) => vec![e],
+        };
+    }
+    let entries = match std::fs::read_dir(path) {
+        Ok(rd) => rd,
+        Err(e) => return vec![Error::io("cannot read the folder", path, e, ExitClass::Busy)],
+    };
+    let (mut files, mut folders, mut problems) = (Vec::new(), 0usize, Vec::new());
+    for entry in entries {
+        match entry {
+            Ok(e) if e.path().is_file() => files.push(e.path()),
+            Ok(e) if e.path().is_dir() => folders += 1,
+            Ok(_) => {}
+            Err(e) => problems.push(Error::io("cannot read the folder", path, e, ExitClass::Busy)),
+        }
+    }
+    if files.is_empty() && folders > 0 {
+        eprintln!(
+            "fci-connector: {}: no files directly in this folder, {folders} subfolder(s) (add --recurse to look into them)",
+            printable(&path.display().to_string())
+        );
+    }
     files.sort();
-    files
+    for file in &files {
+        each(file);
+    }
+    problems
+}
+
+/// The counts of `status --summary`: files per state, per protecting product and per template.
+#[derive(Debug, Default, Serialize)]
+pub struct StatusSummary {
+    pub files: usize,
+    /// Files per state (`protected`, `protected-by-other`, `unprotected`, `damaged`, `error`).
+    pub states: BTreeMap<&'static str, usize>,
+    /// Files per protecting product (`fci-connector`, `microsoft-rms`, …).
+    pub protectors: BTreeMap<&'static str, usize>,
+    /// Protected files per template, as `name {id}` (what the file says; another product's may have only one).
+    pub templates: BTreeMap<String, usize>,
+    /// Folders that could not be read (their files are not counted).
+    pub unreadable_folders: usize,
+    #[serde(rename = "exit_code", serialize_with = "crate::pipeline::result::exit_code")]
+    pub exit: ExitClass,
+}
+
+impl StatusSummary {
+    fn new() -> Self {
+        let mut s = StatusSummary::default();
+        for state in [State::Protected, State::ProtectedByOther, State::Unprotected, State::Damaged] {
+            s.states.insert(state.as_str(), 0);
+        }
+        s
+    }
+
+    fn add(&mut self, line: &StatusLine) {
+        self.files += 1;
+        *self.states.entry(line.state.as_str()).or_default() += 1;
+        if let Some(p) = line.protector {
+            *self.protectors.entry(p.as_str()).or_default() += 1;
+        }
+        if let Some(t) = template_label(line) {
+            *self.templates.entry(t).or_default() += 1;
+        }
+    }
+
+    fn print(&self, format: StatusFormat) {
+        match format {
+            StatusFormat::Json => println!("{}", serde_json::to_string(self).unwrap_or_default()),
+            StatusFormat::Csv => {
+                println!("kind,name,files");
+                let rows = self.states.iter().map(|(k, n)| ("state", k.to_string(), n));
+                let rows = rows.chain(self.protectors.iter().map(|(k, n)| ("protector", k.to_string(), n)));
+                let rows = rows.chain(self.templates.iter().map(|(k, n)| ("template", k.clone(), n)));
+                for (kind, name, n) in rows {
+                    println!("{kind},{},{n}", crate::batch::report::csv_field(&name));
+                }
+                println!("unreadable-folders,,{}", self.unreadable_folders);
+                println!("total,,{}", self.files);
+            }
+            StatusFormat::Table => {
+                let names = self.states.keys().map(|k| k.len()).chain(self.protectors.keys().map(|k| k.len() + 2));
+                let w = names.chain(self.templates.keys().map(|k| printable(k).chars().count())).max().unwrap_or(0);
+                let w = w.max("unreadable folders".len());
+                println!("{:<w$}  FILES", "STATE");
+                let order =
+                    [State::Protected, State::ProtectedByOther, State::Unprotected, State::Damaged, State::Error];
+                for (state, n) in order.iter().filter_map(|s| self.states.get_key_value(s.as_str())) {
+                    println!("{state:<w$}  {n:>5}");
+                    if *state == State::ProtectedByOther.as_str() {
+                        for (product, n) in self.protectors.iter().filter(|(p, _)| **p != "fci-connector") {
+                            println!("{:<w$}  {n:>5}", format!("  {product}"));
+                        }
+                    }
+                }
+                if self.unreadable_folders > 0 {
+                    println!("{:<w$}  {:>5}", "unreadable folders", self.unreadable_folders);
+                }
+                println!("{:<w$}  {:>5}", "total", self.files);
+                if !self.templates.is_empty() {
+                    println!();
+                    println!("{:<w$}  FILES", "TEMPLATE");
+                    for (template, n) in &self.templates {
+                        println!("{:<w$}  {n:>5}", printable(template));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The template a file is protected with, as the summary counts it: `name {id}`, or whichever of the two is known.
+fn template_label(line: &StatusLine) -> Option<String> {
+    match (&line.template_name, &line.template_id) {
+        (Some(name), Some(id)) => Some(format!("{name} {{{id}}}")),
+        (Some(name), None) => Some(name.clone()),
+        (None, Some(id)) => Some(format!("{{{id}}}")),
+        (None, None) => None,
+    }
+}
+
+const CSV_HEADER: &str = "path,state,protector,template_id,template_name,owner,license_server,error";
+
+fn csv_line(line: &StatusLine) -> String {
+    let field = |s: Option<&str>| crate::batch::report::csv_field(s.unwrap_or(""));
+    [
+        field(Some(&line.path)),
+        field(Some(line.state.as_str())),
+        field(line.protector.map(ProtectedBy::as_str)),
+        field(line.template_id.as_deref()),
+        field(line.template_name.as_deref()),
+        field(line.owner.as_deref()),
+        field(line.license_server.as_deref()),
+        field(line.error.as_deref()),
+    ]
+    .join(",")
 }
 
 pub fn run(_global: &GlobalOptions, args: StatusArgs) -> Result<ExitClass, Error> {
+    let walk = WalkOptions { include_hidden: args.include_hidden, ..Default::default() };
     if args.check_access {
-        let files: Vec<PathBuf> = args.paths.iter().flat_map(|p| expand(p)).collect();
-        return super::open::check_access(&files, &args.sign_in);
+        let mut files = Vec::new();
+        let mut worst = ExitClass::Success;
+        for path in &args.paths {
+            for problem in for_each_file(path, args.recurse, &walk, &mut |f| files.push(f.to_path_buf())) {
+                super::report(&problem);
+                worst = worst.worst(problem.class());
+            }
+        }
+        return super::open::check_access(&files, &args.sign_in).map(|class| class.worst(worst));
     }
     let mut worst = ExitClass::Success;
+    let mut summary = StatusSummary::new();
     let mut rows = Vec::new();
-    for path in args.paths.iter().flat_map(|p| expand(p)) {
-        let (line, class) = status_line(&path);
-        worst = worst.worst(class);
-        match args.format {
-            StatusFormat::Json => println!("{}", serde_json::to_string(&line).unwrap_or_default()),
-            StatusFormat::Table => rows.push(line),
+    if args.format == StatusFormat::Csv && !args.summary {
+        println!("{CSV_HEADER}");
+    }
+    for path in &args.paths {
+        let problems = for_each_file(path, args.recurse, &walk, &mut |file| {
+            let (line, class) = status_line(file);
+            worst = worst.worst(class);
+            if let Some(err) = line.error.as_deref().filter(|_| line.state == State::Error) {
+                eprintln!("fci-connector: error: {} (exit {})", printable(err), class.code());
+            }
+            if args.summary {
+                summary.add(&line);
+                return;
+            }
+            match args.format {
+                StatusFormat::Json => println!("{}", serde_json::to_string(&line).unwrap_or_default()),
+                StatusFormat::Csv => println!("{}", csv_line(&line)),
+                StatusFormat::Table => rows.push(line),
+            }
+        });
+        for problem in problems {
+            super::report(&problem);
+            worst = worst.worst(problem.class());
+            summary.unreadable_folders += 1;
         }
     }
-    if matches!(args.format, StatusFormat::Table) {
+    if args.summary {
+        summary.exit = worst;
+        summary.print(args.format);
+    } else if args.format == StatusFormat::Table && !rows.is_empty() {
         print_table(&rows);
     }
     Ok(worst)
@@ -219,9 +407,11 @@ fn print_table(rows: &[StatusLine]) {
     let cells: Vec<[String; 6]> = rows
         .iter()
         .map(|r| {
+            // A file that could not be read has its error on stderr, not in the TEMPLATE column; a damaged one
+            // says why there.
             let detail = match (&r.template_name, &r.error) {
                 (Some(name), _) => name.as_str(),
-                (None, Some(err)) => err.as_str(),
+                (None, Some(err)) if r.state == State::Damaged => err.as_str(),
                 _ => "",
             };
             [

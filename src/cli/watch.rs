@@ -42,6 +42,13 @@ pub struct WatchArgs {
 }
 
 pub fn run(global: &GlobalOptions, args: WatchArgs) -> Result<ExitClass, Error> {
+    // Before the config, the template and the rules: a folder that is not there is the first thing to hear.
+    if let Some(missing) = args.folders.iter().find(|f| !f.is_dir()) {
+        return Err(Error::new(
+            ExitClass::NotFound,
+            format!("{}: not a folder (watch needs folders)", missing.display()),
+        ));
+    }
     if !(0.0..=86_400.0).contains(&args.debounce) {
         return Err(Error::new(ExitClass::Usage, "--debounce: 0 to 86400 seconds"));
     }

@@ -65,8 +65,7 @@ impl RecipientKey {
 
     /// Read a public key file.
     pub fn read(path: &Path) -> Result<Self, Error> {
-        let pem =
-            std::fs::read_to_string(path).map_err(|e| Error::io("cannot read key", path, e, ExitClass::Template))?;
+        let pem = read_key_file(path)?;
         Self::from_pem(&pem, &path.display().to_string()).map_err(|e| Error::new(ExitClass::Template, e.to_string()))
     }
 
@@ -95,12 +94,21 @@ pub struct HolderKey {
     pub id: String,
 }
 
+/// The text of a key file. A key file that is not there is a key that cannot be used ([`ExitClass::Template`]), said
+/// as such: not the "file not found" of the data file a run is about.
+fn read_key_file(path: &Path) -> Result<String, Error> {
+    std::fs::read_to_string(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => {
+            Error::new(ExitClass::Template, format!("the key file {} does not exist", path.display())).with_source(e)
+        }
+        _ => Error::io("cannot read key", path, e, ExitClass::Template),
+    })
+}
+
 impl HolderKey {
     /// Read a PKCS#8 PEM private key; an encrypted one needs `passphrase`.
     pub fn read(path: &Path, passphrase: Option<&[u8]>) -> Result<Self, Error> {
-        let pem = Zeroizing::new(
-            std::fs::read_to_string(path).map_err(|e| Error::io("cannot read key", path, e, ExitClass::Template))?,
-        );
+        let pem = Zeroizing::new(read_key_file(path)?);
         let bad = |what: String| Error::new(ExitClass::Template, format!("{}: {what}", path.display()));
         let encrypted = pem.contains("-----BEGIN ENCRYPTED PRIVATE KEY-----");
         let key = match (encrypted, passphrase) {

@@ -226,7 +226,7 @@ fn cloud_switches_of_the_old_script_are_accepted_and_ignored() {
         ],
     )
     .success()
-    .stderr(predicate::str::contains("-appprincipalid is ignored"));
+    .stderr(predicate::str::contains("-AppPrincipalId is ignored"));
     assert!(is_protected(&f));
 }
 

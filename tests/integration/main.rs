@@ -9,6 +9,7 @@
 mod support;
 mod util;
 
+mod admin_first;
 mod architecture;
 mod classify_cli;
 mod classify_engine;
@@ -45,6 +46,7 @@ mod sample_share;
 mod scale_memory;
 mod service;
 mod service_postgres;
+mod status_share;
 mod store_postgres;
 mod tampering;
 mod vectors;

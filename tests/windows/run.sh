@@ -469,6 +469,50 @@ else
     not_ok "invocation log" "$(tail -3 "$log" 2>&1)"
 fi
 
+echo "== the invocation log: nothing on stderr when an invocation succeeds (issue 20)"
+# Every invocation used to warn "cannot write the log in …: Lock violation. (os error 33)" although its line was
+# written: std's File::unlock unlocks twice, and Wine answers the second with ERROR_LOCK_VIOLATION. The log's lock is
+# now released by closing its file. Two invocations: the first creates the lock file, the second finds it.
+quiet='C:\Shares\Log\quiet.txt'
+make_file "$quiet" "$SENSITIVE"
+lines_before=$(wc -l <"$APP/logs/fci-connector.log" 2>/dev/null || echo 0)
+quiet_case() {
+    local name=$1 err
+    shift
+    set +e
+    err=$("$WINE" "$FCI" "$@" 2>&1 >/dev/null)
+    RC=$?
+    set -e
+    [ $RC = 0 ] && [ -z "$err" ] && ok "$name: exit 0, stderr empty" || not_ok "$name" "exit $RC, stderr: $err"
+}
+quiet_case "protect" protect "$quiet" --template $TEMPLATE_ID --always
+quiet_case "protect again (already protected)" protect "$quiet" --template $TEMPLATE_ID --always
+lines_after=$(wc -l <"$APP/logs/fci-connector.log" 2>/dev/null || echo 0)
+[ $((lines_after - lines_before)) = 2 ] && ok "both invocations logged" ||
+    not_ok "both invocations logged" "$((lines_after - lines_before)) new log lines (want 2)"
+
+echo "== a path in double and single quotes (a wrapper's -File \"'\$path'\"; issue 20)"
+# The program's command line holds "'C:\Shares\Quoted\Q3 report.txt'": Windows removes the double quotes, the
+# single ones stay in the argument; fci-connector removes both. Once as Wine quotes an argument with a space, once
+# with the double quotes written on the line (wintest run: CreateProcessW with the literal line).
+quoted='C:\Shares\Quoted\Q3 report.txt'
+make_file "$quoted" "$SENSITIVE"
+fci protect "'$quoted'" --template $TEMPLATE_ID --always
+if [ $RC = 0 ] && is_protected "$quoted" && no_leftovers "$quoted"; then
+    ok "protect '<path>': the path without its quotes"
+else
+    not_ok "protect '<path>'" "exit $RC: $OUTPUT"
+fi
+quoted2='C:\Shares\Quoted\Q4 report.txt'
+make_file "$quoted2" "$SENSITIVE"
+write_line "$C/work/quoted.txt" "\"$FCI\" protect \"'$quoted2'\" --template $TEMPLATE_ID --always"
+win "$HELPER" run 'C:\work\quoted.txt'
+if [ $RC = 0 ] && is_protected "$quoted2"; then
+    ok "protect \"'<path>'\" on the raw command line: the path without both pairs of quotes"
+else
+    not_ok "protect \"'<path>'\" on the raw command line" "exit $RC: $OUTPUT"
+fi
+
 echo "== no temporary files left anywhere"
 left=$(find "$C/Shares" \( -name '.~fci-*' -o -name 'rfc*.tmp' \) | head -5)
 [ -z "$left" ] && ok "no .~fci-*.tmp or rfc*.tmp under C:\\Shares" || not_ok "temporary files left" "$left"
