@@ -106,20 +106,26 @@ fn an_unknown_template_fails_a_folder_run_before_any_file_changes() {
     assert_eq!(contents(&root), before);
 }
 
-/// The report is checked at the start; writing it can still fail at the end (here: a full device behind the
-/// name). The work is done and logged, the summary printed, and the run fails with its own code.
+/// The report is checked at the start; writing it can still fail at the end (here: a full disk under the report's
+/// folder; the report is buffered until the end, so the first write that fails is the last one). The work is done
+/// and logged, the summary printed, and the run fails with its own code.
 #[cfg(target_os = "linux")]
 #[test]
+#[ignore = "needs root (mounts a small tmpfs)"]
 fn a_report_that_fails_at_the_end_is_its_own_exit_code() {
     let s = Scratch::new();
     let root = share(&s);
-    let report = s.path().join("full.json");
-    std::os::unix::fs::symlink("/dev/full", &report).unwrap();
+    let disk = crate::reliability_full_disk::SmallDisk::mount("64k").expect("mount a tmpfs (root)");
+    disk.fill(0);
+    let report = disk.path().join("r.json");
     let a = protect_folder(&s, &root).arg("--report").arg(&report).assert().code(20);
     let err = stderr(&a);
     assert!(err.contains("the run is done, but cannot write the report") && err.contains("(exit 20)"), "{err}");
     assert!(err.contains("6 files"), "the summary is printed first: {err}");
     assert!(is_protected(&root.join("dept0/doc0.txt")));
+    assert!(!is_protected(&root.join("dept1/doc1.txt")));
+    let left: Vec<_> = std::fs::read_dir(disk.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(left, ["filler"], "no report and no temporary file are left");
     assert!(!is_protected(&root.join("dept1/doc1.txt")));
 }
 

@@ -86,12 +86,12 @@ fn file_size_limit_exit_8_original_intact_no_temp() {
 }
 
 /// A tmpfs of `size` mounted for the life of the value.
-struct SmallDisk {
+pub(crate) struct SmallDisk {
     dir: tempfile::TempDir,
 }
 
 impl SmallDisk {
-    fn mount(size: &str) -> Option<SmallDisk> {
+    pub(crate) fn mount(size: &str) -> Option<SmallDisk> {
         let dir = tempfile::tempdir().unwrap();
         let ok = std::process::Command::new("mount")
             .args(["-t", "tmpfs", "-o", &format!("size={size},mode=0755"), "tmpfs"])
@@ -102,12 +102,12 @@ impl SmallDisk {
         ok.then_some(SmallDisk { dir })
     }
 
-    fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         self.dir.path()
     }
 
     /// Fill the disk until at most `leave` bytes are free.
-    fn fill(&self, leave: u64) {
+    pub(crate) fn fill(&self, leave: u64) {
         let free = free_bytes(self.path());
         if free > leave {
             let filler = vec![0u8; (free - leave) as usize];
