@@ -4,10 +4,11 @@
 //! nowhere else. docs/EXIT-CODES.md is the same table in prose.
 
 /// What an invocation ended as, in the terms of docs/EXIT-CODES.md.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ExitClass {
     /// Done: protected, or deliberately left alone.
+    #[default]
     Success,
     /// Any other failure: a bug.
     Internal,
@@ -166,7 +167,18 @@ impl ExitClass {
         if other.severity() > self.severity() { other } else { self }
     }
 
-    /// One line for `--help` and the docs.
+    /// The skips that only `--strict-exit` reports (10 to 13); without it they are [`ExitClass::Success`].
+    pub const fn is_strict_skip(self) -> bool {
+        matches!(
+            self,
+            ExitClass::SkipNoMatch
+                | ExitClass::SkipAlreadyProtected
+                | ExitClass::SkipForeignProtection
+                | ExitClass::SkipExcluded
+        )
+    }
+
+    /// One line for `--help` and the docs (the command line says which option the skip codes need).
     pub const fn meaning(self) -> &'static str {
         match self {
             ExitClass::Success => {
@@ -183,10 +195,10 @@ impl ExitClass {
             }
             ExitClass::Write => "write failed (disk full, I/O error); original untouched",
             ExitClass::RulesTestFailed => "rules test: samples classified differently from the expected results",
-            ExitClass::SkipNoMatch => "with --strict-exit: no rule matched",
-            ExitClass::SkipAlreadyProtected => "with --strict-exit: already protected by fci-connector",
-            ExitClass::SkipForeignProtection => "with --strict-exit: protected by another product",
-            ExitClass::SkipExcluded => "with --strict-exit: excluded file type",
+            ExitClass::SkipNoMatch => "no rule matched",
+            ExitClass::SkipAlreadyProtected => "already protected by fci-connector",
+            ExitClass::SkipForeignProtection => "protected by another product",
+            ExitClass::SkipExcluded => "excluded file type",
             ExitClass::HardLinked => {
                 "not protected: the file has more than one hard link (its other names would keep the plaintext)"
             }
@@ -202,15 +214,6 @@ impl ExitClass {
                 "sign-in needed: no token or certificate, one the service refused, or an untrusted licensing service"
             }
         }
-    }
-
-    /// The table as plain text, for `--help`.
-    pub fn help_table() -> String {
-        let mut out = String::from("Exit codes:\n");
-        for class in Self::ALL {
-            out.push_str(&format!("  {:>2}  {}\n", class.code(), class.meaning()));
-        }
-        out
     }
 }
 

@@ -7,7 +7,6 @@
 //! whole line, so lines never interleave or tear. A log that cannot be written never fails the run; the problem is
 //! reported on stderr.
 
-use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -20,53 +19,6 @@ use crate::config::LogConfig;
 pub const LOG_FILE: &str = "fci-connector.log";
 const LOCK_FILE: &str = "fci-connector.log.lock";
 
-/// One invocation, as logged.
-#[derive(Debug, Default, Serialize)]
-pub struct Record {
-    /// RFC 3339, UTC.
-    pub time: String,
-    pub pid: u32,
-    pub command: &'static str,
-    /// The file, as given (named `path` like every other JSON output of the program).
-    #[serde(rename = "path")]
-    pub file: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub template: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub owner: Option<String>,
-    /// What was done: `protected`, `would-protect`, `skipped`, `failed` ([`crate::pipeline::ActionKind`]).
-    pub decision: &'static str,
-    /// Why, in a few words: `no rule matched`, `already protected by fci-connector`, …
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub matches: Vec<LoggedMatch>,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    pub properties: BTreeMap<String, String>,
-    pub exit_code: u8,
-    pub duration_ms: u64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub warnings: Vec<String>,
-    /// Protected with a template that has `<LicenseServer register="true">`: whether the licensing service
-    /// accepted the registration (absent otherwise).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub registered: Option<bool>,
-    /// Why the registration did not happen, when `registered` is false.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub registration_error: Option<String>,
-}
-
-/// A rule or entity that matched, with its count and confidence (never the matched text).
-#[derive(Debug, Clone, Serialize)]
-pub struct LoggedMatch {
-    pub name: String,
-    pub count: u64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub confidence: Option<u8>,
-}
-
 /// Where the log goes: `--log-dir`, else the config's, else `logs/` beside the executable.
 pub fn log_dir(explicit: Option<&Path>, config: &LogConfig) -> Option<PathBuf> {
     explicit
@@ -75,8 +27,8 @@ pub fn log_dir(explicit: Option<&Path>, config: &LogConfig) -> Option<PathBuf> {
         .or_else(|| crate::locate::exe_dir().map(|d| d.join(crate::locate::LOGS_DIR)))
 }
 
-/// Append `record` to the log in `dir`, rotating first when the log has reached `config.max_bytes`.
-pub fn append(dir: &Path, config: &LogConfig, record: &Record) -> std::io::Result<()> {
+/// Append `record` (one invocation: [`crate::pipeline::result::LogRecord`]) to the log in `dir`, rotating first when the log has reached `config.max_bytes`.
+pub fn append(dir: &Path, config: &LogConfig, record: &impl Serialize) -> std::io::Result<()> {
     let mut line = serde_json::to_string(record).map_err(std::io::Error::other)?;
     line.push('\n');
     std::fs::create_dir_all(dir)?;

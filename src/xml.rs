@@ -112,13 +112,35 @@ impl Element {
     }
 }
 
+/// Bytes that are not text in an encoding XML files use.
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError {
+    #[error("invalid UTF-16 (unpaired surrogate {unpaired:#06x})")]
+    Utf16 { unpaired: u16 },
+    #[error("not UTF-8 or UTF-16 (invalid byte at offset {offset})")]
+    NotText { offset: usize },
+}
+
+/// A start tag or a reference the tree cannot take (placed at its line and column by [`parse`]).
+#[derive(Debug, thiserror::Error)]
+enum Malformed {
+    #[error("bad attribute in <{element}>: {detail}")]
+    Attribute { element: String, detail: String },
+    #[error("bad value of {key} in <{element}>: {detail}")]
+    Value { key: String, element: String, detail: String },
+    #[error("invalid character reference &{0};")]
+    CharRef(String),
+    #[error("unknown entity &{0}; (only XML's predefined entities are accepted)")]
+    Entity(String),
+}
+
 /// Decode XML file bytes: UTF-16LE/BE with a BOM, UTF-16 without one when the text starts with `<` (`<\0` or
 /// `\0<`), else UTF-8 (a BOM dropped). The `encoding` named in the XML declaration is not trusted over the bytes.
-pub fn decode(bytes: &[u8]) -> Result<String, String> {
-    fn utf16(units: impl Iterator<Item = u16>) -> Result<String, String> {
+pub fn decode(bytes: &[u8]) -> Result<String, DecodeError> {
+    fn utf16(units: impl Iterator<Item = u16>) -> Result<String, DecodeError> {
         char::decode_utf16(units)
             .collect::<Result<String, _>>()
-            .map_err(|e| format!("invalid UTF-16 (unpaired surrogate {:#06x})", e.unpaired_surrogate()))
+            .map_err(|e| DecodeError::Utf16 { unpaired: e.unpaired_surrogate() })
     }
     let le = |b: &[u8]| b.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect::<Vec<_>>();
     let be = |b: &[u8]| b.chunks_exact(2).map(|c| u16::from_be_bytes([c[0], c[1]])).collect::<Vec<_>>();
@@ -129,15 +151,14 @@ pub fn decode(bytes: &[u8]) -> Result<String, String> {
         [0, b'<', ..] => utf16(be(bytes).into_iter()),
         _ => {
             let bytes = bytes.strip_prefix(&[0xEF, 0xBB, 0xBF]).unwrap_or(bytes);
-            String::from_utf8(bytes.to_vec())
-                .map_err(|e| format!("not UTF-8 or UTF-16 (invalid byte at offset {})", e.utf8_error().valid_up_to()))
+            String::from_utf8(bytes.to_vec()).map_err(|e| DecodeError::NotText { offset: e.utf8_error().valid_up_to() })
         }
     }
 }
 
 /// Decode `bytes` ([`decode`]) and parse them into the root element; an encoding problem is an error at 1:1.
 pub fn parse_bytes(bytes: &[u8]) -> Result<Element, XmlError> {
-    let text = decode(bytes).map_err(|message| XmlError::new(1, 1, message))?;
+    let text = decode(bytes).map_err(|e| XmlError::new(1, 1, e.to_string()))?;
     parse(&text)
 }
 
@@ -160,6 +181,7 @@ pub fn parse(text: &str) -> Result<Element, XmlError> {
         };
         let (line, col) = at.of(before);
         let err = |message: String| XmlError::new(line, col, message);
+        let malformed = |e: Malformed| XmlError::new(line, col, e.to_string());
         match event {
             Event::Start(_) | Event::Empty(_) if root.is_some() => {
                 return Err(err("content after the root element".into()));
@@ -168,10 +190,10 @@ pub fn parse(text: &str) -> Result<Element, XmlError> {
                 if stack.len() >= MAX_DEPTH {
                     return Err(err(format!("elements nested deeper than {MAX_DEPTH}")));
                 }
-                stack.push(element(&start, line, col).map_err(err)?);
+                stack.push(element(&start, line, col).map_err(malformed)?);
             }
             Event::Empty(start) => {
-                let el = element(&start, line, col).map_err(err)?;
+                let el = element(&start, line, col).map_err(malformed)?;
                 match stack.last_mut() {
                     Some(parent) => parent.children.push(el),
                     None => root = Some(el),
@@ -200,7 +222,7 @@ pub fn parse(text: &str) -> Result<Element, XmlError> {
                 }
             }
             Event::GeneralRef(r) => {
-                let resolved = resolve_reference(&r).map_err(err)?;
+                let resolved = resolve_reference(&r).map_err(malformed)?;
                 match stack.last_mut() {
                     Some(el) => el.text.push(resolved),
                     None => return Err(err("entity reference outside the root element".into())),
@@ -219,30 +241,32 @@ pub fn parse(text: &str) -> Result<Element, XmlError> {
     root.ok_or_else(|| XmlError::new(1, 1, "no root element"))
 }
 
-fn element(start: &BytesStart<'_>, line: usize, col: usize) -> Result<Element, String> {
+fn element(start: &BytesStart<'_>, line: usize, col: usize) -> Result<Element, Malformed> {
     let name = start.local_name().as_ref().to_string();
     let mut attributes = Vec::new();
     for attr in start.attributes() {
-        let attr = attr.map_err(|e| format!("bad attribute in <{name}>: {e}"))?;
+        let attr = attr.map_err(|e| Malformed::Attribute { element: name.clone(), detail: e.to_string() })?;
         let raw_key: &str = attr.key.as_ref();
         if raw_key == "xmlns" || raw_key.starts_with("xmlns:") {
             continue;
         }
         let key = attr.key.local_name().as_ref().to_string();
-        let value = attr
-            .normalized_value(quick_xml::XmlVersion::Implicit1_0)
-            .map_err(|e| format!("bad value of {key} in <{name}>: {e}"))?;
+        let value = attr.normalized_value(quick_xml::XmlVersion::Implicit1_0).map_err(|e| Malformed::Value {
+            key: key.clone(),
+            element: name.clone(),
+            detail: e.to_string(),
+        })?;
         attributes.push((key, Cow::into_owned(value)));
     }
     Ok(Element { name, attributes, line, col, ..Default::default() })
 }
 
 /// Character references and XML's five predefined entities; anything else would need a DTD, which we refuse.
-fn resolve_reference(r: &BytesRef<'_>) -> Result<char, String> {
+fn resolve_reference(r: &BytesRef<'_>) -> Result<char, Malformed> {
     if r.is_char_ref() {
         return match r.resolve_char_ref() {
             Ok(Some(c)) => Ok(c),
-            _ => Err(format!("invalid character reference &{};", &**r)),
+            _ => Err(Malformed::CharRef(String::from(&**r))),
         };
     }
     match &**r {
@@ -251,7 +275,7 @@ fn resolve_reference(r: &BytesRef<'_>) -> Result<char, String> {
         "gt" => Ok('>'),
         "quot" => Ok('"'),
         "apos" => Ok('\''),
-        other => Err(format!("unknown entity &{other}; (only XML's predefined entities are accepted)")),
+        other => Err(Malformed::Entity(other.to_string())),
     }
 }
 

@@ -17,7 +17,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::ExitClass;
-use crate::pipeline::FileResult;
+use crate::pipeline::{Decision, FileResult};
 
 /// Options of a folder run.
 #[derive(Clone, Debug)]
@@ -89,7 +89,7 @@ pub struct Summary {
     pub files: usize,
     pub bytes: u64,
     /// Files per decision (`protected`, `skipped`, …).
-    pub decisions: BTreeMap<String, usize>,
+    pub decisions: BTreeMap<Decision, usize>,
     /// Skipped files per reason.
     pub skipped: BTreeMap<String, usize>,
     /// Failed files per exit code.
@@ -101,7 +101,8 @@ pub struct Summary {
     pub elapsed_seconds: f64,
     pub files_per_second: f64,
     /// The exit code of the run: the most severe per-file code.
-    pub exit_code: u8,
+    #[serde(rename = "exit_code", serialize_with = "crate::pipeline::result::exit_code")]
+    pub exit: ExitClass,
 }
 
 impl Summary {
@@ -111,7 +112,7 @@ impl Summary {
         let mut worst = ExitClass::Success;
         for r in reports {
             s.bytes += r.bytes;
-            *s.decisions.entry(r.decision.to_string()).or_default() += 1;
+            *s.decisions.entry(r.decision).or_default() += 1;
             if let Some(reason) = r.reason.as_ref().filter(|_| r.decision.is_skip()) {
                 *s.skipped.entry(reason.clone()).or_default() += 1;
             }
@@ -126,7 +127,7 @@ impl Summary {
             }
             worst = worst.worst(r.class);
         }
-        s.exit_code = worst.code();
+        s.exit = worst;
         s.files_per_second = if s.elapsed_seconds > 0.0 { s.files as f64 / s.elapsed_seconds } else { 0.0 };
         s
     }

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use super::Summary;
 use crate::error::Setting;
-use crate::pipeline::FileResult;
+use crate::pipeline::{ActionKind, Decision, FileResult, VerdictKind};
 use crate::{Error, ExitClass};
 
 /// Write the report of `files` and `summary` to `path`, in the format its extension names.
@@ -43,7 +43,7 @@ fn matches_text(r: &FileResult) -> String {
 }
 
 fn properties_text(r: &FileResult) -> String {
-    r.properties.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ")
+    r.sorted_properties().iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ")
 }
 
 /// RFC 4180 quoting when the field needs it.
@@ -123,29 +123,31 @@ return asc?c:-c;});rows.forEach(function(r){tb.appendChild(r);});});});";
 
 /// One self-contained page.
 pub fn html(title: &str, summary: &Summary, files: &[FileResult]) -> String {
-    let sorted = |m: &std::collections::BTreeMap<String, usize>| {
-        let mut v: Vec<(String, usize)> = m.iter().map(|(k, n)| (k.clone(), *n)).collect();
+    fn sorted<K: std::fmt::Display>(m: &std::collections::BTreeMap<K, usize>) -> Vec<(String, usize)> {
+        let mut v: Vec<(String, usize)> = m.iter().map(|(k, n)| (k.to_string(), *n)).collect();
         v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
         v
-    };
+    }
     let mut out = format!(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{t}</title><style>{STYLE}</style></head><body><h1>{t}</h1>",
         t = esc(title)
     );
     out += "<div class=\"cards\">";
-    let count = |decision: &str| summary.decisions.get(decision).copied().unwrap_or(0);
+    let count = |decision: Decision| summary.decisions.get(&decision).copied().unwrap_or(0);
+    let (protected, would) =
+        (count(Decision::Action(ActionKind::Protected)), count(Decision::Action(ActionKind::WouldProtect)));
     // A dry run protects nothing: its card says what it would protect, so nobody reads "0 protected" as "safe".
-    let protect_card = if count("would-protect") > 0 && count("protected") == 0 {
-        ("would protect", count("would-protect"))
+    let protect_card = if would > 0 && protected == 0 {
+        ("would protect", would)
     } else {
-        ("protected", count("protected") + count("protect"))
+        ("protected", protected + count(Decision::Verdict(VerdictKind::Protect)))
     };
     let cards = [
         ("files", "", summary.files.to_string()),
         (protect_card.0, "protect", protect_card.1.to_string()),
         ("failed", "failed", summary.failed.values().sum::<usize>().to_string()),
         ("elapsed", "", format!("{:.2} s", summary.elapsed_seconds)),
-        ("exit code", "", summary.exit_code.to_string()),
+        ("exit code", "", summary.exit.code().to_string()),
     ];
     for (label, class, value) in cards {
         let _ = write!(out, "<div class=\"card {class}\"><b data-card=\"{label}\">{}</b>{label}</div>", esc(&value));

@@ -18,8 +18,8 @@ use super::{RunOptions, run as run_batch};
 use crate::classify::{MatchKind, MatchSummary, RuleSet};
 use crate::error::Setting;
 use crate::extract::Limits;
-use crate::pipeline::VerdictKind;
-use crate::pipeline::verdict::{self, Source, Verdict};
+use crate::pipeline::verdict::{self, Source};
+use crate::pipeline::{Decision, FileResult, VerdictKind};
 use crate::{Error, ExitClass};
 
 /// A name expected in a sample's results, with the confidence it must be reported at, when given.
@@ -66,7 +66,8 @@ impl ExpectedSet {
     pub fn parse(text: &str, source: &Path) -> Result<ExpectedSet, Error> {
         let bad =
             |line: usize, msg: String| Error::new(ExitClass::Config, format!("{}:{line}: {msg}", source.display()));
-        let records = parse_csv(text.strip_prefix('\u{feff}').unwrap_or(text)).map_err(|(line, m)| bad(line, m))?;
+        let records =
+            parse_csv(text.strip_prefix('\u{feff}').unwrap_or(text)).map_err(|e| bad(e.line(), e.to_string()))?;
         let mut records = records.into_iter().filter(|(_, fields)| fields.iter().any(|f| !f.trim().is_empty()));
         let Some((header_line, header)) = records.next() else {
             return Err(bad(1, "empty: expected a header line `path,decision,entities`".into()));
@@ -108,38 +109,67 @@ impl ExpectedSet {
             let Some(decision) = VerdictKind::parse(&word) else {
                 return Err(bad(line, format!("decision \"{word}\" is not protect, skip or error")));
             };
-            let entities = expectations(field("entities").unwrap_or_default()).map_err(|m| bad(line, m))?;
-            let rules = field("rules").map(expectations).transpose().map_err(|m| bad(line, m))?;
+            let entities = expectations(field("entities").unwrap_or_default()).map_err(|m| bad(line, m.to_string()))?;
+            let rules = field("rules").map(expectations).transpose().map_err(|m| bad(line, m.to_string()))?;
             files.push(ExpectedFile { path, decision, entities, rules, line });
         }
         Ok(ExpectedSet { files, checks_rules })
     }
 }
 
+/// A name list in the expected CSV that cannot be read.
+#[derive(Debug, thiserror::Error)]
+enum ListError {
+    #[error("\"{0}\": the confidence after @ must be a number from 0 to 100")]
+    Confidence(String),
+    #[error("\"{0}\": no name before @")]
+    NoName(String),
+    #[error("\"{0}\" is listed twice")]
+    Twice(String),
+}
+
 /// `Name; Name@85; …` → expectations. A name may not be listed twice.
-fn expectations(field: &str) -> Result<Vec<Expectation>, String> {
+fn expectations(field: &str) -> Result<Vec<Expectation>, ListError> {
     let mut out: Vec<Expectation> = Vec::new();
     for item in field.split(';').map(str::trim).filter(|s| !s.is_empty()) {
-        let (name, confidence) =
-            match item.rsplit_once('@') {
-                Some((name, c)) if !c.trim().is_empty() && c.trim().bytes().all(|b| b.is_ascii_digit()) => {
-                    let c: u8 =
-                        c.trim().parse().ok().filter(|c| *c <= 100).ok_or_else(|| {
-                            format!("\"{item}\": the confidence after @ must be a number from 0 to 100")
-                        })?;
-                    (name.trim(), Some(c))
-                }
-                _ => (item, None),
-            };
+        let (name, confidence) = match item.rsplit_once('@') {
+            Some((name, c)) if !c.trim().is_empty() && c.trim().bytes().all(|b| b.is_ascii_digit()) => {
+                let c: u8 = c
+                    .trim()
+                    .parse()
+                    .ok()
+                    .filter(|c| *c <= 100)
+                    .ok_or_else(|| ListError::Confidence(item.to_string()))?;
+                (name.trim(), Some(c))
+            }
+            _ => (item, None),
+        };
         if name.is_empty() {
-            return Err(format!("\"{item}\": no name before @"));
+            return Err(ListError::NoName(item.to_string()));
         }
         if out.iter().any(|e| e.name == name) {
-            return Err(format!("\"{name}\" is listed twice"));
+            return Err(ListError::Twice(name.to_string()));
         }
         out.push(Expectation { name: name.to_string(), confidence });
     }
     Ok(out)
+}
+
+/// CSV that cannot be split into records, at a line.
+#[derive(Debug, thiserror::Error)]
+enum CsvError {
+    #[error("text after a closing quote: a quote inside a field is written \"\"")]
+    AfterQuote { line: usize },
+    #[error("a quoted field is not closed")]
+    Unclosed { line: usize },
+}
+
+impl CsvError {
+    fn line(&self) -> usize {
+        match self {
+            CsvError::AfterQuote { line } | CsvError::Unclosed { line } => *line,
+        }
+    }
 }
 
 /// A CSV record: the line it starts on, and its fields.
@@ -147,7 +177,7 @@ type Record = (usize, Vec<String>);
 
 /// RFC 4180 records: `,` between fields, `"` quoting (with `""` for a quote), CRLF or LF line ends. Each record
 /// comes with the line it starts on. Errors carry a line number.
-fn parse_csv(text: &str) -> Result<Vec<Record>, (usize, String)> {
+fn parse_csv(text: &str) -> Result<Vec<Record>, CsvError> {
     let mut records = Vec::new();
     let (mut fields, mut field) = (Vec::new(), String::new());
     let (mut line, mut start_line) = (1, 1);
@@ -162,7 +192,7 @@ fn parse_csv(text: &str) -> Result<Vec<Record>, (usize, String)> {
             (true, '"') => {
                 quoted = false;
                 if !matches!(chars.peek(), None | Some(',' | '\r' | '\n')) {
-                    return Err((line, "text after a closing quote: a quote inside a field is written \"\"".into()));
+                    return Err(CsvError::AfterQuote { line });
                 }
             }
             (true, c) => {
@@ -184,7 +214,7 @@ fn parse_csv(text: &str) -> Result<Vec<Record>, (usize, String)> {
         }
     }
     if quoted {
-        return Err((start_line, "a quoted field is not closed".into()));
+        return Err(CsvError::Unclosed { line: start_line });
     }
     if !field.is_empty() || !fields.is_empty() {
         fields.push(field);
@@ -200,30 +230,11 @@ fn normalize(path: &str) -> String {
     p.to_string()
 }
 
-/// What the rules made of one sample.
-#[derive(Clone, Debug)]
-pub struct Actual {
-    /// Relative to the sample folder, with `/` separators.
-    pub path: String,
-    pub decision: VerdictKind,
-    pub matches: Vec<MatchSummary>,
-    pub error: Option<String>,
-}
-
 /// Classify one file as `classify` does ([`verdict::verdict`]): a file another product protects is a skip;
-/// content that cannot be read, or a classification that could not finish without protecting, is an error.
-pub fn classify_sample(
-    rules: &RuleSet,
-    path: &Path,
-    limits: &Limits,
-) -> (VerdictKind, Vec<MatchSummary>, Option<String>) {
-    let judged = verdict::verdict(Source::Path(path), rules, limits, false);
-    let matches = judged.classification.map(|c| c.matches).unwrap_or_default();
-    match judged.verdict {
-        Verdict::Protect { .. } => (VerdictKind::Protect, matches, None),
-        Verdict::Skip(_) => (VerdictKind::Skip, matches, None),
-        Verdict::Error(e) => (VerdictKind::Error, matches, Some(e.message().to_string())),
-    }
+/// content that cannot be read, or a classification that could not finish without protecting, is an error. `path`
+/// names the file in the result (relative to the sample folder, with `/` separators).
+pub fn classify_sample(rules: &RuleSet, file: &Path, path: String, limits: &Limits) -> FileResult {
+    FileResult::of_verdict(path, verdict::verdict(Source::Path(file), rules, limits, false), 0)
 }
 
 /// True and false positives and negatives of one label over the samples.
@@ -325,9 +336,9 @@ impl TestReport {
 }
 
 /// Compare the actual results with the expected ones.
-pub fn compare(expected: &ExpectedSet, actual: &[Actual]) -> TestReport {
+pub fn compare(expected: &ExpectedSet, actual: &[FileResult]) -> TestReport {
     let mut report = TestReport::default();
-    let by_path: BTreeMap<&str, &Actual> = actual.iter().map(|a| (a.path.as_str(), a)).collect();
+    let by_path: BTreeMap<&str, &FileResult> = actual.iter().map(|a| (a.path.as_str(), a)).collect();
     let kinds = if expected.checks_rules { &[MatchKind::Entity, MatchKind::Rule][..] } else { &[MatchKind::Entity] };
     // Every name any row expects or any result reports gets a row in the table.
     for e in &expected.files {
@@ -354,8 +365,9 @@ pub fn compare(expected: &ExpectedSet, actual: &[Actual]) -> TestReport {
         };
         report.compared += 1;
         let mut differences = Vec::new();
-        report.decision.add(e.decision == VerdictKind::Protect, a.decision == VerdictKind::Protect);
-        if e.decision != a.decision {
+        let protect = Decision::Verdict(VerdictKind::Protect);
+        report.decision.add(e.decision == VerdictKind::Protect, a.decision == protect);
+        if Decision::Verdict(e.decision) != a.decision {
             let mut d = format!("decision: expected {}, got {}", e.decision, a.decision);
             if let Some(err) = &a.error {
                 let _ = write!(d, " ({err})");
@@ -433,8 +445,7 @@ pub fn run(
     let files: Vec<Found> =
         walked.files.into_iter().filter(|f| skip.is_none() || std::fs::canonicalize(&f.path).ok() != skip).collect();
     let actual = run_batch(&files, &RunOptions { jobs, progress: true }, |found| {
-        let (decision, matches, error) = classify_sample(rules, &found.path, limits);
-        Actual { path: relative(samples, &found.path), decision, matches, error }
+        classify_sample(rules, &found.path, relative(samples, &found.path), limits)
     });
     let mut report = compare(expected, &actual);
     for problem in walked.problems {
@@ -466,9 +477,9 @@ mod tests {
         MatchSummary { name: name.into(), kind: MatchKind::Rule, count: 1, confidence: None, values: Vec::new() }
     }
 
-    fn actual(path: &str, decision: &str, matches: Vec<MatchSummary>) -> Actual {
-        let decision = VerdictKind::parse(decision).unwrap();
-        Actual { path: path.into(), decision, matches, error: None }
+    fn actual(path: &str, decision: &str, matches: Vec<MatchSummary>) -> FileResult {
+        let decision = Decision::Verdict(VerdictKind::parse(decision).unwrap());
+        FileResult { matches, ..FileResult::new(path.into(), decision, ExitClass::Success) }
     }
 
     const CSV: &str = "\u{feff}path,decision,entities,rules,note\r\n\

@@ -10,9 +10,22 @@ pub struct Setting<'a> {
     pub values: &'a [String],
 }
 
+/// Two rules that set a single-valued property to different values: the property is left unset.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "property \"{property}\": rule \"{first_rule}\" sets \"{first_value}\" but rule \"{other_rule}\" sets \"{other_value}\"; left unset"
+)]
+pub struct Conflict {
+    pub property: String,
+    pub first_rule: String,
+    pub first_value: String,
+    pub other_rule: String,
+    pub other_value: String,
+}
+
 /// Combine the settings of one property. `Ok(values)` (several only for multi-valued types), or `Err` with the
 /// conflict described for the admin.
-pub fn combine(prop: &Property, settings: &[Setting<'_>]) -> Result<Vec<String>, String> {
+pub fn combine(prop: &Property, settings: &[Setting<'_>]) -> Result<Vec<String>, Conflict> {
     let all = || settings.iter().flat_map(|s| s.values.iter());
     match prop.kind {
         PropertyType::YesNo => Ok(vec![if all().any(|v| v == "Yes") { "Yes" } else { "No" }.to_string()]),
@@ -34,14 +47,13 @@ pub fn combine(prop: &Property, settings: &[Setting<'_>]) -> Result<Vec<String>,
             let first = &settings[0];
             match settings.iter().find(|s| s.values != first.values) {
                 None => Ok(first.values.to_vec()),
-                Some(other) => Err(format!(
-                    "property \"{}\": rule \"{}\" sets \"{}\" but rule \"{}\" sets \"{}\"; left unset",
-                    prop.name,
-                    first.rule,
-                    first.values.join("|"),
-                    other.rule,
-                    other.values.join("|")
-                )),
+                Some(other) => Err(Conflict {
+                    property: prop.name.clone(),
+                    first_rule: first.rule.to_string(),
+                    first_value: first.values.join("|"),
+                    other_rule: other.rule.to_string(),
+                    other_value: other.values.join("|"),
+                }),
             }
         }
     }
@@ -92,7 +104,7 @@ mod tests {
     fn other_types_conflict_unless_equal() {
         let p = prop(PropertyType::String, &[]);
         let (a, b) = (v(&["Alice"]), v(&["Bob"]));
-        let err = combine(&p, &[set("r1", &a), set("r2", &b)]).unwrap_err();
+        let err = combine(&p, &[set("r1", &a), set("r2", &b)]).unwrap_err().to_string();
         assert!(err.contains("r1") && err.contains("Bob"), "{err}");
         assert_eq!(combine(&p, &[set("r1", &a), set("r2", &a)]).unwrap(), ["Alice"]);
     }

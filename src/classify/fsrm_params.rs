@@ -23,35 +23,57 @@ pub struct Expression {
     pub expr: String,
 }
 
+/// Why a parameter string cannot be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ParamError {
+    #[error("expected Kind=Min=n;Expr=... (e.g. StringEx=Min=1;Expr=text)")]
+    Shape,
+    #[error("unknown expression type \"{0}\" (StringEx, StringCaseEx, RegularExpressionEx)")]
+    UnknownKind(String),
+    #[error("missing Expr=")]
+    MissingExpr,
+    #[error("Expr= is empty")]
+    EmptyExpr,
+    #[error("Max {max} is below Min {min}")]
+    MaxBelowMin { max: u64, min: u64 },
+    #[error("{key}={value} is not a number")]
+    NotANumber { key: String, value: String },
+    #[error("unknown key \"{0}\" (Min, Max, Expr)")]
+    UnknownKey(String),
+}
+
 /// Parse one parameter string.
-pub fn parse(param: &str) -> Result<Expression, String> {
+pub fn parse(param: &str) -> Result<Expression, ParamError> {
     let param = param.trim();
-    let (kind, rest) = param.split_once('=').ok_or("expected Kind=Min=n;Expr=... (e.g. StringEx=Min=1;Expr=text)")?;
+    let (kind, rest) = param.split_once('=').ok_or(ParamError::Shape)?;
     let kind = match kind.trim().to_ascii_lowercase().as_str() {
         "stringex" | "string" => ExprKind::String,
         "stringcaseex" | "stringcase" => ExprKind::StringCase,
         "regularexpressionex" | "regularexpression" => ExprKind::Regex,
         other => {
-            return Err(format!("unknown expression type \"{other}\" (StringEx, StringCaseEx, RegularExpressionEx)"));
+            return Err(ParamError::UnknownKind(other.to_string()));
         }
     };
     let (mut min, mut max) = (1, None);
     let mut rest = rest;
     loop {
-        let (key, after) = rest.split_once('=').ok_or("missing Expr=")?;
+        let (key, after) = rest.split_once('=').ok_or(ParamError::MissingExpr)?;
         match key.trim().to_ascii_lowercase().as_str() {
             "expr" => {
                 if after.is_empty() {
-                    return Err("Expr= is empty".into());
+                    return Err(ParamError::EmptyExpr);
                 }
                 if max.is_some_and(|m| m < min) {
-                    return Err(format!("Max {} is below Min {min}", max.unwrap_or_default()));
+                    return Err(ParamError::MaxBelowMin { max: max.unwrap_or_default(), min });
                 }
                 return Ok(Expression { kind, min, max, expr: after.to_string() });
             }
             k @ ("min" | "max") => {
-                let (value, next) = after.split_once(';').ok_or("missing Expr=")?;
-                let n = value.trim().parse::<u64>().map_err(|_| format!("{key}={value} is not a number"))?;
+                let (value, next) = after.split_once(';').ok_or(ParamError::MissingExpr)?;
+                let n = value
+                    .trim()
+                    .parse::<u64>()
+                    .map_err(|_| ParamError::NotANumber { key: key.to_string(), value: value.to_string() })?;
                 if k == "min" {
                     min = n
                 } else {
@@ -59,7 +81,7 @@ pub fn parse(param: &str) -> Result<Expression, String> {
                 }
                 rest = next;
             }
-            other => return Err(format!("unknown key \"{other}\" (Min, Max, Expr)")),
+            other => return Err(ParamError::UnknownKey(other.to_string())),
         }
     }
 }

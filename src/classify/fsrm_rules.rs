@@ -73,32 +73,45 @@ fn property(el: &Element, model: &mut Model, diags: &mut Diagnostics<'_>) {
     model.properties.push(Property { name: name.to_string(), kind, values });
 }
 
+/// A value or a bound in a rule file that does not fit what it is for.
+#[derive(Debug, thiserror::Error)]
+enum ValueError {
+    #[error("\"{0}\" is not Yes or No")]
+    NotYesNo(String),
+    #[error("\"{raw}\" is not one of {choices}")]
+    NotAChoice { raw: String, choices: String },
+    #[error("\"{0}\" is not an integer")]
+    NotAnInteger(String),
+    #[error("\"{0}\" is not a date (YYYY-MM-DD or RFC 3339)")]
+    NotADate(String),
+    #[error("{name}=\"{value}\" is not a number")]
+    NotANumber { name: String, value: String },
+    #[error("{max_name} is below {min_name}")]
+    MaxBelowMin { max_name: String, min_name: String },
+}
+
 /// Check and normalize a value for `prop`: list values to their defined spelling, YesNo to Yes/No.
-fn property_value(prop: &Property, raw: &str) -> Result<String, String> {
+fn property_value(prop: &Property, raw: &str) -> Result<String, ValueError> {
     let raw = raw.trim();
     match prop.kind {
         PropertyType::YesNo => match parse_bool(raw) {
             Some(true) => Ok("Yes".into()),
             Some(false) => Ok("No".into()),
-            None => Err(format!("\"{raw}\" is not Yes or No")),
+            None => Err(ValueError::NotYesNo(raw.to_string())),
         },
         PropertyType::OrderedList | PropertyType::SingleChoice | PropertyType::MultiChoice => prop
             .values
             .iter()
             .find(|v| v.eq_ignore_ascii_case(raw))
             .cloned()
-            .ok_or_else(|| format!("\"{raw}\" is not one of {}", prop.values.join(", "))),
+            .ok_or_else(|| ValueError::NotAChoice { raw: raw.to_string(), choices: prop.values.join(", ") }),
         PropertyType::Integer => {
-            raw.parse::<i64>().map(|n| n.to_string()).map_err(|_| format!("\"{raw}\" is not an integer"))
+            raw.parse::<i64>().map(|n| n.to_string()).map_err(|_| ValueError::NotAnInteger(raw.to_string()))
         }
         PropertyType::DateTime => {
             let rfc3339 = time::OffsetDateTime::parse(raw, &time::format_description::well_known::Rfc3339).is_ok();
             let date = time::Date::parse(raw, time::macros::format_description!("[year]-[month]-[day]")).is_ok();
-            if rfc3339 || date {
-                Ok(raw.to_string())
-            } else {
-                Err(format!("\"{raw}\" is not a date (YYYY-MM-DD or RFC 3339)"))
-            }
+            if rfc3339 || date { Ok(raw.to_string()) } else { Err(ValueError::NotADate(raw.to_string())) }
         }
         PropertyType::String | PropertyType::MultiString => Ok(raw.to_string()),
     }
@@ -198,17 +211,20 @@ fn rule_scope(el: &Element) -> Scope {
     s
 }
 
-fn bounds(el: &Element, min_name: &str, max_name: &str, default_min: u64) -> Result<(u64, Option<u64>), String> {
-    let num = |name: &str| -> Result<Option<u64>, String> {
+fn bounds(el: &Element, min_name: &str, max_name: &str, default_min: u64) -> Result<(u64, Option<u64>), ValueError> {
+    let num = |name: &str| -> Result<Option<u64>, ValueError> {
         match el.attr(name).map(str::trim).filter(|v| !v.is_empty()) {
             None => Ok(None),
-            Some(v) => v.parse::<u64>().map(Some).map_err(|_| format!("{name}=\"{v}\" is not a number")),
+            Some(v) => v
+                .parse::<u64>()
+                .map(Some)
+                .map_err(|_| ValueError::NotANumber { name: name.to_string(), value: v.to_string() }),
         }
     };
     let min = num(min_name)?.unwrap_or(default_min);
     let max = num(max_name)?;
     if max.is_some_and(|m| m < min) {
-        return Err(format!("{max_name} is below {min_name}"));
+        return Err(ValueError::MaxBelowMin { max_name: max_name.to_string(), min_name: min_name.to_string() });
     }
     Ok((min, max))
 }
@@ -230,12 +246,12 @@ fn condition(
             let (kind, min, max, expr) = if el.name == "Parameter" {
                 match fsrm_params::parse(&el.text) {
                     Ok(e) => (e.kind, e.min, e.max, e.expr),
-                    Err(e) => return fail(diags, e),
+                    Err(e) => return fail(diags, e.to_string()),
                 }
             } else {
                 let (min, max) = match bounds(el, "min", "max", 1) {
                     Ok(b) => b,
-                    Err(e) => return fail(diags, e),
+                    Err(e) => return fail(diags, e.to_string()),
                 };
                 let case_sensitive = el.attr("caseSensitive").and_then(parse_bool);
                 let kind = match (el.name.as_str(), case_sensitive) {
@@ -286,7 +302,7 @@ fn condition(
             };
             let (min, max) = match bounds(el, "min", "max", 1) {
                 Ok(b) => b,
-                Err(e) => return fail(diags, e),
+                Err(e) => return fail(diags, e.to_string()),
             };
             Some(RuleCondition::Count { det: model.function_detector(f), min, max })
         }
@@ -306,7 +322,7 @@ fn condition(
             };
             let (min, max) = match bounds(el, "minCount", "maxCount", 1) {
                 Ok(b) => b,
-                Err(e) => return fail(diags, e),
+                Err(e) => return fail(diags, e.to_string()),
             };
             Some(RuleCondition::Entity { entity, min_confidence, min, max })
         }

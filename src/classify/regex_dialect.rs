@@ -38,13 +38,30 @@ pub fn effective_source(source: &str, case_insensitive: bool) -> String {
     if case_insensitive { format!("(?i){source}") } else { source.to_string() }
 }
 
+/// Why a pattern (or a detector's matcher) cannot be compiled.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum PatternError {
+    #[error("pattern longer than {MAX_PATTERN_LEN} bytes")]
+    TooLong,
+    #[error("empty pattern")]
+    Empty,
+    /// The regex crate's message, on one line.
+    #[error("{0}")]
+    Syntax(String),
+    /// The keyword automaton's build error.
+    #[error("{0}")]
+    Keywords(String),
+    #[error("not a linear regex")]
+    NotLinear,
+}
+
 /// Decide which engine `source` needs, or say why it is not a valid pattern.
-pub fn engine_for(source: &str) -> Result<Engine, String> {
+pub fn engine_for(source: &str) -> Result<Engine, PatternError> {
     if source.len() > MAX_PATTERN_LEN {
-        return Err(format!("pattern longer than {MAX_PATTERN_LEN} bytes"));
+        return Err(PatternError::TooLong);
     }
     if source.is_empty() {
-        return Err("empty pattern".into());
+        return Err(PatternError::Empty);
     }
     let linear_err = match regex_syntax::ParserBuilder::new().multi_line(true).crlf(true).build().parse(source) {
         Ok(_) => return Ok(Engine::Linear),
@@ -58,7 +75,7 @@ pub fn engine_for(source: &str) -> Result<Engine, String> {
 }
 
 /// Compile a pattern the linear engine accepts.
-pub fn linear(source: &str) -> Result<regex::Regex, String> {
+pub fn linear(source: &str) -> Result<regex::Regex, PatternError> {
     regex::RegexBuilder::new(source)
         .multi_line(true)
         .crlf(true)
@@ -71,7 +88,7 @@ pub fn linear(source: &str) -> Result<regex::Regex, String> {
 /// with only the engines a search for match bounds uses (the lazy DFA, with the PikeVM as its fallback). The full
 /// DFA, one-pass and bounded-backtracking engines only serve capture groups or tiny patterns, and building them
 /// was half of the compile time every FSRM invocation paid for each pattern present in its file.
-pub fn positions(source: &str) -> Result<meta::Regex, String> {
+pub fn positions(source: &str) -> Result<meta::Regex, PatternError> {
     meta::Regex::builder()
         .syntax(regex_automata::util::syntax::Config::new().multi_line(true).crlf(true))
         .configure(meta::Config::new().nfa_size_limit(Some(SIZE_LIMIT)).dfa(false).onepass(false).backtrack(false))
@@ -80,7 +97,7 @@ pub fn positions(source: &str) -> Result<meta::Regex, String> {
 }
 
 /// Compile a pattern with the backtracking engine.
-pub fn backtracking(source: &str) -> Result<fancy_regex::Regex, String> {
+pub fn backtracking(source: &str) -> Result<fancy_regex::Regex, PatternError> {
     fancy_regex::RegexBuilder::new(source)
         .multi_line(true)
         .crlf(true)
@@ -92,7 +109,7 @@ pub fn backtracking(source: &str) -> Result<fancy_regex::Regex, String> {
 
 /// One automaton over many linear patterns that reports which of them occur anywhere in a text: the single pass
 /// every chunk gets, so only the patterns present are searched again for positions.
-pub fn linear_set(sources: &[String]) -> Result<meta::Regex, String> {
+pub fn linear_set(sources: &[String]) -> Result<meta::Regex, PatternError> {
     meta::Regex::builder()
         .syntax(regex_automata::util::syntax::Config::new().multi_line(true).crlf(true))
         .configure(
@@ -106,12 +123,12 @@ pub fn linear_set(sources: &[String]) -> Result<meta::Regex, String> {
 }
 
 /// Error texts from the regex crates span several lines with a caret diagram; diagnostics are one line.
-fn one_line(message: &str) -> String {
+fn one_line(message: &str) -> PatternError {
     let lines: Vec<&str> = message.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
-    match lines.iter().rev().find(|l| l.starts_with("error:")) {
+    PatternError::Syntax(match lines.iter().rev().find(|l| l.starts_with("error:")) {
         Some(last) => last.trim_start_matches("error:").trim().to_string(),
         None => lines.join(" "),
-    }
+    })
 }
 
 #[cfg(test)]

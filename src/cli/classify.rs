@@ -13,11 +13,9 @@ use clap::{Args, ValueEnum};
 use super::{FolderArgs, GlobalOptions};
 use crate::batch::walk::{self, Found};
 use crate::batch::{self, report};
-use crate::classify::{MatchSummary, RuleSet};
-use crate::extract::Limits;
-use crate::log::LoggedMatch;
-use crate::pipeline::verdict::{self, Judged, Source, Verdict};
-use crate::pipeline::{Decision, FileResult, SkipReason, VerdictKind};
+use crate::classify::MatchSummary;
+use crate::pipeline::verdict::{self, Source};
+use crate::pipeline::{Decision, FileResult};
 use crate::{Error, ExitClass};
 
 #[derive(Args, Debug)]
@@ -42,21 +40,20 @@ pub enum Format {
     Csv,
 }
 
-/// One file's outcome, as printed.
+/// One file's result as `--format json` prints it: the result with the matches in full (their kind, and their
+/// values with `--show-values`) and every note.
 #[derive(serde::Serialize)]
-struct Row {
-    path: String,
-    decision: VerdictKind,
+struct JsonView<'a> {
+    path: &'a str,
+    decision: Decision,
     #[serde(skip_serializing_if = "Option::is_none")]
-    template: Option<String>,
+    template: Option<&'a str>,
     properties: serde_json::Map<String, serde_json::Value>,
-    matches: Vec<MatchSummary>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    problems: Vec<String>,
+    matches: &'a [MatchSummary],
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    problems: &'a [String],
     #[serde(skip_serializing_if = "Option::is_none")]
-    error: Option<String>,
-    #[serde(skip)]
-    class: ExitClass,
+    error: Option<&'a str>,
 }
 
 pub fn run(global: &GlobalOptions, args: ClassifyArgs) -> Result<ExitClass, Error> {
@@ -65,7 +62,7 @@ pub fn run(global: &GlobalOptions, args: ClassifyArgs) -> Result<ExitClass, Erro
     let (_, loaded) = super::load_rules(&settings)?;
     let config = &settings.config;
     // Output follows the order of the arguments: rows known up front (errors) and files to classify, interleaved.
-    let mut order: Vec<Result<usize, Box<Row>>> = Vec::new();
+    let mut order: Vec<Result<usize, Box<FileResult>>> = Vec::new();
     let mut files: Vec<Found> = Vec::new();
     let walk_options = args.folder.walk_options();
     for path in &args.paths {
@@ -87,8 +84,8 @@ pub fn run(global: &GlobalOptions, args: ClassifyArgs) -> Result<ExitClass, Erro
     }
     let options = batch::RunOptions { jobs: args.folder.jobs, progress: !args.folder.quiet && args.folder.recurse };
     let reports = batch::run(&files, &options, |found| {
-        let row = classify_file(&loaded.rules, &found.path, args.show_values, &config.limits);
-        row.into_report(found.bytes)
+        let judged = verdict::verdict(Source::Path(&found.path), &loaded.rules, &config.limits, args.show_values);
+        FileResult::of_verdict(found.path.display().to_string(), judged, found.bytes)
     });
     // batch::run keeps the order of `files`, so the output is the same whatever the number of jobs.
     let mut out = std::io::stdout().lock();
@@ -98,17 +95,16 @@ pub fn run(global: &GlobalOptions, args: ClassifyArgs) -> Result<ExitClass, Erro
     let mut worst = ExitClass::Success;
     for item in &order {
         let row = match item {
-            Ok(i) => &reports[*i].0,
+            Ok(i) => &reports[*i],
             Err(row) => row,
         };
         worst = worst.worst(row.class);
         let _ = writeln!(out, "{}", format_row(row, args.format));
     }
     if let Some(path) = &args.folder.report {
-        let file_reports: Vec<FileResult> = reports.into_iter().map(|(_, r)| r).collect();
-        let summary = batch::Summary::of(&file_reports, started.elapsed());
+        let summary = batch::Summary::of(&reports, started.elapsed());
         let title = format!("fci-connector: classification of {}", paths_text(&args.paths));
-        report::write(path, &title, &summary, &file_reports)?;
+        report::write(path, &title, &summary, &reports)?;
     }
     Ok(worst)
 }
@@ -117,75 +113,12 @@ fn paths_text(paths: &[PathBuf]) -> String {
     paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
 }
 
-impl Row {
-    /// This row and its report form (never with matched values).
-    fn into_report(self, bytes: u64) -> (Row, FileResult) {
-        let report = FileResult {
-            path: self.path.clone(),
-            decision: Decision::Verdict(self.decision),
-            reason: self.problems.first().cloned(),
-            template: self.template.clone(),
-            properties: self
-                .properties
-                .iter()
-                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
-                .collect(),
-            matches: self
-                .matches
-                .iter()
-                .map(|m| LoggedMatch { name: m.name.clone(), count: m.count, confidence: m.confidence })
-                .collect(),
-            error: self.error.clone(),
-            class: self.class,
-            bytes,
-        };
-        (self, report)
-    }
+fn error_row(path: &Path, err: &Error) -> FileResult {
+    FileResult::failed(path.display().to_string(), err, super::message(err).into_owned())
 }
 
-fn classify_file(rules: &RuleSet, path: &Path, show_values: bool, limits: &Limits) -> Row {
-    row(path, verdict::verdict(Source::Path(path), rules, limits, show_values))
-}
-
-fn row(path: &Path, judged: Judged) -> Row {
-    let (properties, matches, mut problems) = match judged.classification {
-        Some(c) => (
-            c.properties.iter().map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone()))).collect(),
-            c.matches.clone(),
-            verdict::problems(&c),
-        ),
-        None => (serde_json::Map::new(), Vec::new(), Vec::new()),
-    };
-    let (decision, template, error, class) = match judged.verdict {
-        Verdict::Protect { template } => (VerdictKind::Protect, template, None, ExitClass::Success),
-        Verdict::Skip(reason) => {
-            // A file another product protects is not read: the note says why it is left alone.
-            if let SkipReason::ProtectedByOther(_) = reason {
-                problems.push(reason.describe());
-            }
-            (VerdictKind::Skip, None, None, ExitClass::Success)
-        }
-        Verdict::Error(e) => (VerdictKind::Error, None, Some(e.message().to_string()), e.class()),
-    };
-    Row { path: path.display().to_string(), decision, template, properties, matches, problems, error, class }
-}
-
-fn error_row(path: &Path, err: &Error) -> Row {
-    Row {
-        path: path.display().to_string(),
-        decision: VerdictKind::Error,
-        template: None,
-        properties: serde_json::Map::new(),
-        matches: Vec::new(),
-        problems: Vec::new(),
-        error: Some(super::message(err).into_owned()),
-        class: err.class(),
-    }
-}
-
-fn format_row(row: &Row, format: Format) -> String {
-    let props =
-        || row.properties.iter().map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default())).collect::<Vec<_>>();
+fn format_row(row: &FileResult, format: Format) -> String {
+    let props = || row.properties.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>();
     let matches = || {
         row.matches
             .iter()
@@ -202,7 +135,16 @@ fn format_row(row: &Row, format: Format) -> String {
             .collect::<Vec<_>>()
     };
     match format {
-        Format::Json => serde_json::to_string(row).unwrap_or_default(),
+        Format::Json => serde_json::to_string(&JsonView {
+            path: &row.path,
+            decision: row.decision,
+            template: row.template.as_deref(),
+            properties: row.properties.iter().map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone()))).collect(),
+            matches: &row.matches,
+            problems: &row.notes,
+            error: row.error.as_deref(),
+        })
+        .unwrap_or_default(),
         Format::Csv => [
             row.path.clone(),
             row.decision.to_string(),
@@ -228,8 +170,8 @@ fn format_row(row: &Row, format: Format) -> String {
             }
             if let Some(e) = &row.error {
                 line.push_str(&format!("  error: {e}"));
-            } else if !row.problems.is_empty() {
-                line.push_str(&format!("  note: {}", row.problems.join("; ")));
+            } else if !row.notes.is_empty() {
+                line.push_str(&format!("  note: {}", row.notes.join("; ")));
             }
             super::printable(&line).into_owned()
         }

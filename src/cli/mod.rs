@@ -205,8 +205,18 @@ fn top_level_after_help() -> String {
         "As an FSRM custom file management task, Microsoft's RMS-Protect-FCI.ps1 form (the same as `protect`; the \
          switches in any order, also -Always, -Dry-Run, -Strict-Exit, -Json and the global options):\n  \
          fci-connector -File '[Source File Path]' -TemplateID <GUID> -OwnerMail '[Source File Owner Email]'\n\n{}",
-        ExitClass::help_table()
+        exit_code_table()
     )
+}
+
+/// The exit codes as plain text, for `--help`: the skip codes say they need `--strict-exit`.
+fn exit_code_table() -> String {
+    let mut out = String::from("Exit codes:\n");
+    for class in ExitClass::ALL {
+        let strict = if class.is_strict_skip() { "with --strict-exit: " } else { "" };
+        out.push_str(&format!("  {:>2}  {strict}{}\n", class.code(), class.meaning()));
+    }
+    out
 }
 
 /// Parse `args` (including the program name), run the command, print errors, and return the exit class.
@@ -255,7 +265,11 @@ fn dispatch(cli: Cli) -> Result<ExitClass, Error> {
 }
 
 /// Append `record` to the invocation log, or say on stderr why not; logging never changes the outcome.
-pub(crate) fn log_or_warn(dir: Option<&std::path::Path>, config: &crate::config::LogConfig, record: &log::Record) {
+pub(crate) fn log_or_warn(
+    dir: Option<&std::path::Path>,
+    config: &crate::config::LogConfig,
+    record: &crate::pipeline::LogRecord<'_>,
+) {
     let Some(dir) = dir else {
         eprintln!("fci-connector: warning: no log folder (give --log-dir); this invocation is not logged");
         return;

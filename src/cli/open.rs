@@ -9,6 +9,7 @@ use super::{GlobalOptions, printable};
 use crate::reader::cache::Cache;
 use crate::reader::client::{SignIn, TokenSource};
 use crate::reader::config::{self, ReaderConfig};
+use crate::reader::launch::{Kept, LaunchSettings};
 use crate::reader::open::{Reader, ServerChoice};
 use crate::reader::trust::ServiceUrl;
 use crate::{Error, ExitClass};
@@ -101,28 +102,87 @@ pub struct OpenArgs {
     /// The protected file
     pub file: PathBuf,
     /// Write the plaintext here (must not exist)
-    #[arg(long, value_name = "PATH")]
-    pub output: PathBuf,
+    #[arg(long, value_name = "PATH", required_unless_present = "launch", conflicts_with = "launch")]
+    pub output: Option<PathBuf>,
+    /// Open a private copy in the default application, wait until it is closed, keep an edit (with EDIT), wipe the
+    /// copy
+    #[arg(long)]
+    pub launch: bool,
     #[command(flatten)]
     pub sign_in: SignInArgs,
 }
 
 pub fn run(_global: &GlobalOptions, args: OpenArgs) -> Result<ExitClass, Error> {
     let reader = args.sign_in.reader(true)?;
-    let opened = reader.open_to(&args.file, &args.output)?;
+    let Some(output) = &args.output else { return launch(&reader, &args.file) };
+    // Copies an earlier `open --launch` left (a crash) are wiped by every open.
+    if let Some(folder) = crate::platform::reader_launch_dir() {
+        report_swept(crate::reader::launch::sweep(&folder));
+    }
+    let opened = reader.open_to(&args.file, output)?;
     for w in opened.granted.warnings.iter().chain(&opened.warnings) {
         eprintln!("fci-connector: warning: {}", printable(w));
     }
     println!(
         "opened: {} -> {} ({} bytes; {} for {}{})",
         printable(&args.file.display().to_string()),
-        printable(&args.output.display().to_string()),
+        printable(&output.display().to_string()),
         opened.bytes,
         opened.granted.claims.rights.join(","),
         printable(&opened.granted.claims.sub),
         if opened.granted.offline { ", from the offline cache: the service could not be reached" } else { "" }
     );
     Ok(ExitClass::Success)
+}
+
+/// `open --launch`: the copy in the user's application; exit 15 when an edit could not be kept for want of EDIT.
+fn launch(reader: &Reader, file: &std::path::Path) -> Result<ExitClass, Error> {
+    let folder = crate::platform::reader_launch_dir().ok_or_else(|| {
+        Error::new(ExitClass::Config, "no folder for the decrypted copy (no HOME, XDG_CACHE_HOME or LOCALAPPDATA)")
+    })?;
+    let settings = LaunchSettings { folder, program: crate::reader::test_launcher() };
+    let shown = printable(&file.display().to_string()).into_owned();
+    let launched = reader.open_launched(file, &settings, |copy| {
+        eprintln!(
+            "fci-connector: {shown} is open as {}; waiting until the application has closed it (the copy is wiped then)",
+            printable(&copy.display().to_string())
+        );
+    })?;
+    report_swept((launched.swept, Vec::new()));
+    for w in launched.granted.warnings.iter().chain(&launched.warnings) {
+        eprintln!("fci-connector: warning: {}", printable(w));
+    }
+    let rights = launched.granted.claims.rights.join(",");
+    let who = printable(&launched.granted.claims.sub).into_owned();
+    match launched.kept {
+        Kept::Unchanged => {
+            println!("closed: {shown} (not changed; {rights} for {who}); the copy is wiped");
+            Ok(ExitClass::Success)
+        }
+        Kept::Reprotected { bytes } => {
+            println!(
+                "saved: {shown} protected again with your changes ({bytes} bytes; {rights} for {who}); the copy is wiped"
+            );
+            Ok(ExitClass::Success)
+        }
+        Kept::NotAllowed => {
+            eprintln!(
+                "fci-connector: {shown}: your changes were not kept: saving needs EDIT or OWNER, and the service grants \
+                 {who} {rights}; the file is as it was and the copy is wiped"
+            );
+            Ok(ExitClass::NotGranted)
+        }
+    }
+}
+
+/// Tell what [`crate::reader::launch::sweep`] wiped, and what it could not.
+fn report_swept((wiped, warnings): (usize, Vec<String>)) {
+    if wiped > 0 {
+        eprintln!("fci-connector: wiped {wiped} decrypted copies left by an earlier open --launch");
+    }
+    for w in &warnings {
+        eprintln!("fci-connector: warning: {}", printable(w));
+    }
 }
 
 /// One file's answer to `status --check-access`.

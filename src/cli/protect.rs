@@ -11,8 +11,10 @@ use super::{FolderArgs, GlobalOptions, printable};
 use crate::batch::walk;
 use crate::batch::{self, report};
 use crate::config::Config;
-use crate::log::{self, LoggedMatch, Record};
-use crate::pipeline::{Action, Decision, FileResult, Outcome, Request, Session, Settings, SkipReason};
+use crate::log;
+use crate::pipeline::{
+    Action, Decision, FileResult, Invocation, LogRecord, Outcome, Request, Session, Settings, SkipReason,
+};
 use crate::protect::templates;
 use crate::{Error, ExitClass};
 
@@ -167,7 +169,7 @@ fn run_folder(
             eprintln!("{line}");
         }
     }
-    let mut class = ExitClass::from_code(summary.exit_code).unwrap_or(ExitClass::Internal);
+    let mut class = summary.exit;
     for problem in &walked.problems {
         class = class.worst(problem.class());
     }
@@ -205,18 +207,10 @@ pub(crate) fn result(
     bytes: u64,
 ) -> FileResult {
     let (matches, properties) = match &outcome.classification {
-        Some(c) => (
-            c.matches
-                .iter()
-                .map(|m| LoggedMatch { name: m.name.clone(), count: m.count, confidence: m.confidence })
-                .collect(),
-            c.properties.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
-        ),
-        None => (Vec::new(), Default::default()),
+        Some(c) => (c.matches.clone(), c.properties.clone()),
+        None => (Vec::new(), Vec::new()),
     };
     FileResult {
-        path: file.display().to_string(),
-        decision: Decision::Action(outcome.decision()),
         reason: reason(outcome),
         template: outcome.template.as_ref().map(|(id, _)| id.clone()).or_else(|| template.map(str::to_string)),
         properties,
@@ -225,31 +219,28 @@ pub(crate) fn result(
             Action::Failed(e) => Some(super::message(e).into_owned()),
             _ => None,
         },
-        class,
         bytes,
+        ..FileResult::new(file.display().to_string(), Decision::Action(outcome.decision()), class)
     }
 }
 
 /// The invocation's log line: the file's result, who asked, and what else happened.
-pub(crate) fn record(result: &FileResult, owner: Option<&str>, outcome: &Outcome, started: Instant) -> Record {
-    Record {
+pub(crate) fn record<'a>(
+    result: &'a FileResult,
+    owner: Option<&'a str>,
+    outcome: &'a Outcome,
+    started: Instant,
+) -> LogRecord<'a> {
+    result.log_record(Invocation {
         time: log::now(),
         pid: std::process::id(),
         command: "protect",
-        file: result.path.clone(),
-        template: result.template.clone(),
-        owner: owner.map(str::to_string),
-        decision: result.decision.as_str(),
-        reason: result.reason.clone(),
-        matches: result.matches.clone(),
-        properties: result.properties.clone(),
-        exit_code: result.class.code(),
+        owner,
         duration_ms: started.elapsed().as_millis() as u64,
-        error: result.error.clone(),
-        warnings: outcome.warnings.clone(),
+        warnings: &outcome.warnings,
         registered: outcome.registration.as_ref().map(|r| r.registered()),
-        registration_error: outcome.registration.as_ref().and_then(|r| r.error()).map(str::to_string),
-    }
+        registration_error: outcome.registration.as_ref().and_then(|r| r.error()),
+    })
 }
 
 /// The outcome's reason; a protection without classification names the flag that asked for it.

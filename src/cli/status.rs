@@ -31,14 +31,61 @@ pub enum StatusFormat {
     Json,
 }
 
+/// Whether a file is protected, and how.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum State {
+    Protected,
+    ProtectedByOther,
+    #[default]
+    Unprotected,
+    Damaged,
+    Error,
+}
+
+impl State {
+    /// The serialised name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            State::Protected => "protected",
+            State::ProtectedByOther => "protected-by-other",
+            State::Unprotected => "unprotected",
+            State::Damaged => "damaged",
+            State::Error => "error",
+        }
+    }
+}
+
+/// What protects a file: fci-connector, or another product ([`crate::detect::Protector`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProtectedBy {
+    FciConnector,
+    Other(crate::detect::Protector),
+}
+
+impl ProtectedBy {
+    /// The serialised name: `fci-connector`, or the other product's (`microsoft-rms`, …).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ProtectedBy::FciConnector => "fci-connector",
+            ProtectedBy::Other(p) => p.as_str(),
+        }
+    }
+}
+
+impl Serialize for ProtectedBy {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
 /// One file's status, as printed with `--format json` (one object per line).
 #[derive(Debug, Default, Serialize)]
 pub struct StatusLine {
     pub path: String,
-    /// `protected`, `protected-by-other`, `unprotected`, `damaged`, or `error`
-    pub state: &'static str,
+    pub state: State,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub protector: Option<&'static str>,
+    pub protector: Option<ProtectedBy>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub template_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -82,15 +129,15 @@ pub struct RightsLine {
 pub fn status_line(path: &Path) -> (StatusLine, ExitClass) {
     let mut line = StatusLine { path: path.display().to_string(), ..Default::default() };
     match protect::status_of(path) {
-        Ok(FileState::Unprotected) => line.state = "unprotected",
+        Ok(FileState::Unprotected) => line.state = State::Unprotected,
         Ok(FileState::Damaged(why)) => {
-            line.state = "damaged";
-            line.protector = Some("fci-connector");
+            line.state = State::Damaged;
+            line.protector = Some(ProtectedBy::FciConnector);
             line.error = Some(why);
         }
         Ok(FileState::ProtectedByOther(foreign)) => {
-            line.state = "protected-by-other";
-            line.protector = Some(foreign.protector.as_str());
+            line.state = State::ProtectedByOther;
+            line.protector = Some(ProtectedBy::Other(foreign.protector));
             line.template_id = foreign.template_id.clone();
             line.template_name = foreign.template_name.clone();
             line.owner = foreign.owner.clone();
@@ -101,8 +148,8 @@ pub fn status_line(path: &Path) -> (StatusLine, ExitClass) {
         }
         Ok(FileState::Protected(env)) => {
             let l = env.license;
-            line.state = "protected";
-            line.protector = Some("fci-connector");
+            line.state = State::Protected;
+            line.protector = Some(ProtectedBy::FciConnector);
             line.template_id = Some(l.template_id.to_string());
             line.template_name = Some(l.template_name.clone());
             line.content_id = Some(l.content_id.to_string());
@@ -125,7 +172,7 @@ pub fn status_line(path: &Path) -> (StatusLine, ExitClass) {
             line.owner = l.owner;
         }
         Err(e) => {
-            line.state = "error";
+            line.state = State::Error;
             line.error = Some(super::message(&e).into_owned());
             return (line, e.class());
         }
@@ -179,8 +226,8 @@ fn print_table(rows: &[StatusLine]) {
             };
             [
                 printable(&r.path).into_owned(),
-                r.state.to_string(),
-                r.protector.unwrap_or("-").to_string(),
+                r.state.as_str().to_string(),
+                r.protector.map_or("-", ProtectedBy::as_str).to_string(),
                 printable(detail).into_owned(),
                 printable(r.owner.as_deref().unwrap_or("")).into_owned(),
                 printable(r.license_server.as_deref().unwrap_or("")).into_owned(),

@@ -35,7 +35,7 @@ pub enum Protector {
 
 impl Protector {
     /// The name used in output and logs, e.g. `microsoft-rms`.
-    pub fn as_str(self) -> &'static str {
+    pub const fn as_str(self) -> &'static str {
         match self {
             Protector::MicrosoftRms => "microsoft-rms",
             Protector::OfficeIrm => "office-irm",

@@ -37,6 +37,15 @@ impl<'a> Budget<'a> {
         }
     }
 
+    /// Add `text`, after `name: ` when a document property's name is pending (`pending` is taken).
+    pub fn push_property(&mut self, pending: &mut Option<String>, text: &str) -> Result<(), Error> {
+        if let Some(name) = pending.take() {
+            self.push(&name)?;
+            self.push(": ")?;
+        }
+        self.push(text)
+    }
+
     /// Add text. Fails once the text limit or the time limit is passed.
     pub fn push(&mut self, text: &str) -> Result<(), Error> {
         let Some(last) = text.chars().next_back() else {

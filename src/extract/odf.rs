@@ -88,27 +88,16 @@ impl Visitor for OdfText {
     }
 
     fn text(&mut self, text: &str, budget: &mut Budget) -> Result<(), Error> {
-        if let Some(name) = self.property.take() {
-            budget.push(&name)?;
-            budget.push(": ")?;
-        }
-        budget.push(text)
+        budget.push_property(&mut self.property, text)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::extract::Limits;
 
     fn text_of(xml: &str, meta: bool) -> String {
-        let limits = Limits::default();
-        let mut got = String::new();
-        let mut sink = |s: &str| got.push_str(s);
-        let mut budget = Budget::new(&limits, &mut sink);
-        xml::walk(xml.as_bytes(), "part", &mut budget, &mut OdfText { meta, property: None }).unwrap();
-        budget.finish();
-        got
+        xml::text_of_part(xml, &mut OdfText { meta, property: None })
     }
 
     #[test]

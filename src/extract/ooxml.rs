@@ -181,27 +181,16 @@ impl Visitor for PartText {
         if self.in_text == 0 {
             return Ok(());
         }
-        if let Some(name) = self.property.take() {
-            budget.push(&name)?;
-            budget.push(": ")?;
-        }
-        budget.push(text)
+        budget.push_property(&mut self.property, text)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::extract::Limits;
 
     fn text_of(xml: &str, style: Style) -> String {
-        let limits = Limits::default();
-        let mut got = String::new();
-        let mut sink = |s: &str| got.push_str(s);
-        let mut budget = Budget::new(&limits, &mut sink);
-        xml::walk(xml.as_bytes(), "part", &mut budget, &mut PartText::new(style)).unwrap();
-        budget.finish();
-        got
+        xml::text_of_part(xml, &mut PartText::new(style))
     }
 
     #[test]

@@ -130,6 +130,18 @@ pub(crate) fn attribute(element: &BytesStart, name: &str) -> Option<String> {
         .and_then(|a| a.normalized_value(quick_xml::XmlVersion::Implicit1_0).ok().map(|v| v.into_owned()))
 }
 
+/// The text `visitor` makes of one part `xml` under the default limits (the format modules' tests).
+#[cfg(test)]
+pub(crate) fn text_of_part(xml: &str, visitor: &mut dyn Visitor) -> String {
+    let limits = crate::extract::Limits::default();
+    let mut got = String::new();
+    let mut sink = |s: &str| got.push_str(s);
+    let mut budget = Budget::new(&limits, &mut sink);
+    walk(xml.as_bytes(), "part", &mut budget, visitor).unwrap();
+    budget.finish();
+    got
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

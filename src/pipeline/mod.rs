@@ -12,7 +12,7 @@ pub mod session;
 pub mod settings;
 pub mod verdict;
 
-pub use result::{ActionKind, Decision, FileResult, VerdictKind};
+pub use result::{ActionKind, Decision, FileResult, Invocation, LogRecord, VerdictKind};
 pub use session::Session;
 pub use settings::Settings;
 pub use verdict::{Action, Outcome, Request, SkipReason};

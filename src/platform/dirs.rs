@@ -5,6 +5,7 @@
 //! | machine-wide `reader.toml` | `/etc/fci-connector/` | `%ProgramData%\FciConnector\` |
 //! | per-user `reader.toml` | `$XDG_CONFIG_HOME/fci-connector/` (default `~/.config/`) | `%APPDATA%\FciConnector\` |
 //! | offline license cache | `$XDG_CACHE_HOME/fci-connector/licenses/` (default `~/.cache/`) | `%LOCALAPPDATA%\FciConnector\licenses\` |
+//! | decrypted copies of `open --launch` | `$XDG_CACHE_HOME/fci-connector/open/` | `%LOCALAPPDATA%\FciConnector\open\` |
 //!
 //! The library takes paths; the command line asks here which ones.
 
@@ -47,9 +48,14 @@ pub fn reader_cache_dir() -> Option<PathBuf> {
     }
 }
 
+/// The folder of the signed-in user's decrypted copies (`open --launch`): beside the offline cache.
+pub fn reader_launch_dir() -> Option<PathBuf> {
+    reader_cache_dir().and_then(|licenses| licenses.parent().map(|p| p.join("open")))
+}
+
 /// Create `path` (and the folders above it) for the running user's secrets: the last folder is mode 0700 on Unix
 /// (made so if it already existed). On Windows it inherits the profile folder's ACL, which is already the user's
-/// own (`%LOCALAPPDATA%`); an owner-only DACL comes with the DPAPI protector.
+/// own (`%LOCALAPPDATA%`); the cache's key file gets an owner-only DACL and its key is sealed with DPAPI.
 pub fn create_private_dir(path: &Path) -> io::Result<()> {
     #[cfg(unix)]
     {

@@ -33,14 +33,22 @@ mod winrules;
 #[cfg_attr(not(windows), allow(dead_code))]
 mod winservice;
 
+#[cfg(windows)]
+mod dpapi;
+#[cfg(target_os = "linux")]
+mod secret_service;
+
 mod browser;
 mod dirs;
+mod launch;
 mod perms;
 pub use browser::{has_desktop, open_url};
-pub use dirs::{create_private_dir, reader_cache_dir, reader_machine_dir, reader_user_dir};
+pub use dirs::{create_private_dir, reader_cache_dir, reader_launch_dir, reader_machine_dir, reader_user_dir};
+pub use launch::{Launched, is_held_open, launch};
 pub use perms::{
-    Ace, SECRET_READ_MASK, SECRET_READERS, TRUSTED_SIDS, Untrusted, check_trusted, dacl_problem, restrict_to_owner,
-    secret_dacl_problem, secret_file_problem, secret_mode_problem, system_config_dir, unix_problem,
+    Ace, SECRET_READ_MASK, SECRET_READERS, TRUSTED_SIDS, Untrusted, check_trusted, dacl_problem,
+    restrict_folder_to_owner, restrict_to_owner, secret_dacl_problem, secret_file_problem, secret_mode_problem,
+    system_config_dir, unix_problem,
 };
 
 /// A folder opened by handle: everything beneath it is reached relative to this handle, one component at a time,
@@ -227,6 +235,50 @@ pub fn report_failure_event(message: &str) {
 /// narrows before anything secret is written.
 pub fn create_new(path: &Path, owner_only: bool) -> io::Result<File> {
     imp::create_new(path, owner_only)
+}
+
+/// What seals a user's secrets beyond file permissions, where the system has it: Windows DPAPI. `None` on Unix,
+/// where the owner-only mode of the file holding the secret is the protection.
+pub fn user_seal_name() -> Option<&'static str> {
+    if cfg!(windows) { Some("Windows DPAPI") } else { None }
+}
+
+/// Seal a small secret so that only the current user can unseal it ([`user_seal_name`]); `purpose` binds it to
+/// one use. `None` where the system has no such seal.
+pub fn seal_for_user(secret: &[u8], purpose: &str) -> Option<io::Result<Vec<u8>>> {
+    #[cfg(windows)]
+    return Some(dpapi::protect(secret, purpose.as_bytes()));
+    #[cfg(not(windows))]
+    {
+        let _ = (secret, purpose);
+        None
+    }
+}
+
+/// Unseal what [`seal_for_user`] sealed with the same `purpose`. `None` where the system has no such seal.
+pub fn unseal_for_user(sealed: &[u8], purpose: &str) -> Option<io::Result<zeroize::Zeroizing<Vec<u8>>>> {
+    #[cfg(windows)]
+    return Some(dpapi::unprotect(sealed, purpose.as_bytes()));
+    #[cfg(not(windows))]
+    {
+        let _ = (sealed, purpose);
+        None
+    }
+}
+
+/// The secret `account` from the desktop session's Secret Service (Linux: GNOME Keyring, KWallet), stored there with
+/// `fresh()` when there is none. `None` where there is no such store (no session, or another system).
+pub fn session_secret(
+    account: &str,
+    fresh: impl FnOnce() -> io::Result<zeroize::Zeroizing<Vec<u8>>>,
+) -> Option<io::Result<zeroize::Zeroizing<Vec<u8>>>> {
+    #[cfg(target_os = "linux")]
+    return secret_service::get_or_create(account, fresh);
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = (account, fresh);
+        None
+    }
 }
 
 /// True for a file or folder the system shows as hidden (not the root of a walk, which is never left out): a

@@ -60,6 +60,13 @@ pub fn restrict_to_owner(file: &File) -> io::Result<()> {
     imp::restrict_to_owner(file)
 }
 
+/// Make a folder of the running user's secrets (decrypted copies) accessible to that user only, and what is
+/// created in it from then on. Unix: mode 0700. Windows: a protected DACL (no inherited entries) with one entry, the
+/// user, inherited by the files and folders created in it.
+pub fn restrict_folder_to_owner(path: &Path) -> io::Result<()> {
+    imp::restrict_folder_to_owner(path)
+}
+
 /// Why a private key file (issuer key, signing key, TLS key) is readable by more than it should be, as ssh refuses
 /// an open private key, with the command that fixes it. Unix: any group or other permission bit
 /// ([`secret_mode_problem`]). Windows: an entry of its DACL that lets anyone but SYSTEM, Administrators, the file's
@@ -222,6 +229,10 @@ mod imp {
         file.set_permissions(std::fs::Permissions::from_mode(0o600))
     }
 
+    pub fn restrict_folder_to_owner(path: &Path) -> io::Result<()> {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700))
+    }
+
     pub fn secret_file_problem(path: &Path) -> io::Result<Option<Untrusted>> {
         Ok(super::secret_mode_problem(std::fs::metadata(path)?.mode()).map(|problem| Untrusted {
             path: path.to_path_buf(),
@@ -246,8 +257,9 @@ mod imp {
         ConvertSidToStringSidW, GetNamedSecurityInfoW, SE_FILE_OBJECT, SetSecurityInfo,
     };
     use windows_sys::Win32::Security::{
-        ACL, ACL_REVISION, AddAccessAllowedAce, DACL_SECURITY_INFORMATION, GetAce, GetLengthSid, GetTokenInformation,
-        InitializeAcl, OWNER_SECURITY_INFORMATION, PROTECTED_DACL_SECURITY_INFORMATION, TOKEN_QUERY, TokenUser,
+        ACL, ACL_REVISION, AddAccessAllowedAceEx, CONTAINER_INHERIT_ACE, DACL_SECURITY_INFORMATION, GetAce,
+        GetLengthSid, GetTokenInformation, InitializeAcl, OBJECT_INHERIT_ACE, OWNER_SECURITY_INFORMATION,
+        PROTECTED_DACL_SECURITY_INFORMATION, TOKEN_QUERY, TokenUser,
     };
     use windows_sys::Win32::System::Threading::{GetCurrentProcess, OpenProcessToken};
 
@@ -407,18 +419,36 @@ mod imp {
     }
 
     pub fn restrict_to_owner(file: &File) -> io::Result<()> {
+        restrict(file, 0)
+    }
+
+    pub fn restrict_folder_to_owner(path: &Path) -> io::Result<()> {
+        use std::os::windows::fs::OpenOptionsExt;
+        // A folder opens only with FILE_FLAG_BACKUP_SEMANTICS; WRITE_DAC to set its DACL.
+        const FILE_FLAG_BACKUP_SEMANTICS: u32 = 0x0200_0000;
+        const READ_CONTROL: u32 = 0x0002_0000;
+        const WRITE_DAC: u32 = 0x0004_0000;
+        let folder = std::fs::OpenOptions::new()
+            .access_mode(READ_CONTROL | WRITE_DAC)
+            .custom_flags(FILE_FLAG_BACKUP_SEMANTICS)
+            .open(path)?;
+        restrict(&folder, OBJECT_INHERIT_ACE | CONTAINER_INHERIT_ACE)
+    }
+
+    /// One entry for the running user, with the inheritance flags `ace_flags`.
+    fn restrict(file: &File, ace_flags: u32) -> io::Result<()> {
         let mut token: HANDLE = ptr::null_mut();
         // SAFETY: the pseudo-handle of the current process; `token` is closed below.
         if unsafe { OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, &mut token) } == 0 {
             return Err(io::Error::last_os_error());
         }
-        let result = restrict_with_token(file, token);
+        let result = restrict_with_token(file, token, ace_flags);
         // SAFETY: `token` was opened above.
         unsafe { CloseHandle(token) };
         result
     }
 
-    fn restrict_with_token(file: &File, token: HANDLE) -> io::Result<()> {
+    fn restrict_with_token(file: &File, token: HANDLE, ace_flags: u32) -> io::Result<()> {
         let buffer = token_user(token)?;
         // SAFETY: TOKEN_USER starts with SID_AND_ATTRIBUTES, whose first field is the user's SID pointer.
         let sid = unsafe { *(buffer.as_ptr() as *const *mut c_void) };
@@ -433,7 +463,7 @@ mod imp {
             return Err(io::Error::last_os_error());
         }
         // SAFETY: the ACL was sized for exactly this ACE.
-        if unsafe { AddAccessAllowedAce(acl_ptr, ACL_REVISION, FILE_ALL_ACCESS, sid as _) } == 0 {
+        if unsafe { AddAccessAllowedAceEx(acl_ptr, ACL_REVISION, ace_flags, FILE_ALL_ACCESS, sid as _) } == 0 {
             return Err(io::Error::last_os_error());
         }
         // SAFETY: a valid file handle and ACL; the protected flag drops every inherited entry.

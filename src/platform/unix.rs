@@ -392,6 +392,53 @@ pub fn raw_command_line() -> Option<OsString> {
     None
 }
 
+/// See [`super::Launched`]: the started process.
+pub struct Launched(std::process::Child);
+
+impl Launched {
+    pub fn from_child(child: std::process::Child) -> Launched {
+        Launched(child)
+    }
+
+    pub fn finished(&mut self) -> bool {
+        // An error here means there is no such child any more.
+        !matches!(self.0.try_wait(), Ok(None))
+    }
+}
+
+/// `xdg-open` (macOS: `open`) with the file.
+pub fn launch_default(path: &Path) -> io::Result<Launched> {
+    let opener = if cfg!(target_os = "macos") { "open" } else { "xdg-open" };
+    let child = std::process::Command::new(opener).arg(path).stdin(std::process::Stdio::null()).spawn()?;
+    Ok(Launched(child))
+}
+
+/// Linux: any `/proc/<pid>/fd/<n>` link (of the processes this user may read) naming the file.
+#[cfg(target_os = "linux")]
+pub fn is_held_open(path: &Path) -> io::Result<bool> {
+    let target = path.canonicalize()?;
+    for process in std::fs::read_dir("/proc")? {
+        let Ok(process) = process else { continue };
+        if !process.file_name().as_bytes().iter().all(u8::is_ascii_digit) {
+            continue;
+        }
+        // Another user's process, or one that ended meanwhile: not readable, and not a holder of a 0700 file.
+        let Ok(fds) = std::fs::read_dir(process.path().join("fd")) else { continue };
+        for fd in fds.flatten() {
+            if std::fs::read_link(fd.path()).is_ok_and(|link| link == target) {
+                return Ok(true);
+            }
+        }
+    }
+    Ok(false)
+}
+
+/// Elsewhere there is no portable way to tell: never held.
+#[cfg(not(target_os = "linux"))]
+pub fn is_held_open(_path: &Path) -> io::Result<bool> {
+    Ok(false)
+}
+
 pub fn report_failure_event(_message: &str) {}
 
 pub fn create_new(path: &Path, owner_only: bool) -> io::Result<File> {

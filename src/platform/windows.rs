@@ -7,10 +7,11 @@ use std::fs::File;
 use std::io;
 use std::os::windows::ffi::{OsStrExt, OsStringExt};
 use std::os::windows::fs::OpenOptionsExt;
+use std::os::windows::io::{AsRawHandle, FromRawHandle, OwnedHandle};
 use std::path::Path;
 use std::ptr;
 
-use windows_sys::Win32::Foundation::HANDLE;
+use windows_sys::Win32::Foundation::{ERROR_MORE_DATA, HANDLE, WAIT_TIMEOUT};
 use windows_sys::Win32::Storage::FileSystem::{
     DELETE, FILE_ATTRIBUTE_ARCHIVE, FILE_ATTRIBUTE_HIDDEN, FILE_ATTRIBUTE_NORMAL, FILE_ATTRIBUTE_NOT_CONTENT_INDEXED,
     FILE_ATTRIBUTE_OFFLINE, FILE_ATTRIBUTE_READONLY, FILE_ATTRIBUTE_SYSTEM, FILE_ATTRIBUTE_TEMPORARY,
@@ -21,6 +22,11 @@ use windows_sys::Win32::System::Environment::GetCommandLineW;
 use windows_sys::Win32::System::EventLog::{
     DeregisterEventSource, EVENTLOG_ERROR_TYPE, RegisterEventSourceW, ReportEventW,
 };
+use windows_sys::Win32::System::RestartManager::{
+    CCH_RM_SESSION_KEY, RmEndSession, RmGetList, RmRegisterResources, RmStartSession,
+};
+use windows_sys::Win32::System::Threading::WaitForSingleObject;
+use windows_sys::Win32::UI::Shell::{SEE_MASK_NOASYNC, SEE_MASK_NOCLOSEPROCESS, SHELLEXECUTEINFOW, ShellExecuteExW};
 
 use super::winpath;
 
@@ -45,6 +51,9 @@ const FAILURE_EVENT_ID: u32 = 1000;
 
 /// ReportEventW takes strings up to 31,839 characters; longer messages are cut.
 const MAX_EVENT_CHARS: usize = 31_000;
+
+/// `SW_SHOWNORMAL`: show the application's window as it normally opens.
+const SW_SHOWNORMAL: i32 = 1;
 
 pub fn replace_file(replacement: &Path, dest: &Path) -> io::Result<()> {
     let replacement_w = wide_path(replacement)?;
@@ -166,9 +175,93 @@ pub fn raw_command_line() -> Option<OsString> {
     }
 }
 
-pub fn create_new(path: &Path, _owner_only: bool) -> io::Result<File> {
-    // No modes here: the caller narrows the DACL (`restrict_to_owner`) before writing anything secret.
-    std::fs::OpenOptions::new().write(true).create_new(true).open(path)
+/// See [`super::Launched`]: a process started by the caller, or the one the shell started (none when it handed the
+/// file to an application that was already running).
+pub enum Launched {
+    Child(std::process::Child),
+    Shell(Option<OwnedHandle>),
+}
+
+impl Launched {
+    pub fn from_child(child: std::process::Child) -> Launched {
+        Launched::Child(child)
+    }
+
+    pub fn finished(&mut self) -> bool {
+        match self {
+            Launched::Child(child) => !matches!(child.try_wait(), Ok(None)),
+            Launched::Shell(None) => true,
+            // SAFETY: a process handle we own, waited on without blocking.
+            Launched::Shell(Some(process)) => unsafe {
+                WaitForSingleObject(process.as_raw_handle() as HANDLE, 0) != WAIT_TIMEOUT
+            },
+        }
+    }
+}
+
+/// The shell's default verb for the file (`ShellExecuteExW`), keeping the started process's handle when there is one.
+pub fn launch_default(path: &Path) -> io::Result<Launched> {
+    // The plain path, not the `\\?\` form, which some applications do not understand.
+    let file = nul_terminated(path.as_os_str().encode_wide().collect(), path.as_os_str())?;
+    let mut info = SHELLEXECUTEINFOW {
+        cbSize: std::mem::size_of::<SHELLEXECUTEINFOW>() as u32,
+        fMask: SEE_MASK_NOCLOSEPROCESS | SEE_MASK_NOASYNC,
+        lpFile: file.as_ptr(),
+        nShow: SW_SHOWNORMAL,
+        ..Default::default()
+    };
+    // SAFETY: `info` is initialised with its size; `file` is NUL-terminated and outlives the call.
+    if unsafe { ShellExecuteExW(&mut info) } == 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let process = if info.hProcess.is_null() {
+        None
+    } else {
+        // SAFETY: SEE_MASK_NOCLOSEPROCESS gives us this process handle to close; nothing else owns it.
+        Some(unsafe { OwnedHandle::from_raw_handle(info.hProcess as _) })
+    };
+    Ok(Launched::Shell(process))
+}
+
+/// The Restart Manager: a session with the file as its one resource, asked for the processes that use it.
+pub fn is_held_open(path: &Path) -> io::Result<bool> {
+    let file = wide_path(path)?;
+    let mut session = 0u32;
+    let mut key = [0u16; CCH_RM_SESSION_KEY as usize + 1];
+    // SAFETY: `key` has room for CCH_RM_SESSION_KEY characters and the NUL.
+    let status = unsafe { RmStartSession(&mut session, 0, key.as_mut_ptr()) };
+    if status != 0 {
+        return Err(io::Error::from_raw_os_error(status as i32));
+    }
+    let files = [file.as_ptr()];
+    // SAFETY: one NUL-terminated path that outlives the call; no applications or services.
+    let mut status = unsafe { RmRegisterResources(session, 1, files.as_ptr(), 0, ptr::null(), 0, ptr::null()) };
+    let (mut needed, mut count, mut reasons) = (0u32, 0u32, 0u32);
+    if status == 0 {
+        // SAFETY: a size query (no array, `count` 0): `needed` receives how many processes use the file.
+        status = unsafe { RmGetList(session, &mut needed, &mut count, ptr::null_mut(), &mut reasons) };
+    }
+    // SAFETY: the session started above.
+    unsafe { RmEndSession(session) };
+    match status {
+        0 | ERROR_MORE_DATA => Ok(needed > 0),
+        e => Err(io::Error::from_raw_os_error(e as i32)),
+    }
+}
+
+pub fn create_new(path: &Path, owner_only: bool) -> io::Result<File> {
+    // No modes here: the caller narrows the DACL (`restrict_to_owner`) before writing anything secret, through this
+    // handle, so a secret's handle needs WRITE_DAC (and READ_CONTROL, which SetSecurityInfo reads with) beside
+    // GENERIC_WRITE: without them setting the DACL is "access denied".
+    const GENERIC_WRITE: u32 = 0x4000_0000;
+    const READ_CONTROL: u32 = 0x0002_0000;
+    const WRITE_DAC: u32 = 0x0004_0000;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    if owner_only {
+        options.access_mode(GENERIC_WRITE | WRITE_DAC | READ_CONTROL);
+    }
+    options.open(path)
 }
 
 pub fn is_hidden(_name: &OsStr, metadata: impl FnOnce() -> Option<std::fs::Metadata>) -> bool {

@@ -50,7 +50,27 @@ pub fn endpoint(base: &str) -> String {
 /// One agent per CA setting, built on first use: a folder run registers many files through one client.
 static AGENTS: Mutex<Vec<(Option<PathBuf>, ureq::Agent)>> = Mutex::new(Vec::new());
 
-fn agent(ca_file: Option<&Path>) -> Result<ureq::Agent, String> {
+/// Why a registration did not happen (the log's `registration_error`).
+#[derive(Debug, thiserror::Error)]
+enum RegisterError {
+    #[error("cannot read license_server_ca {}: {source}", path.display())]
+    ReadCa { path: PathBuf, source: std::io::Error },
+    #[error("license_server_ca {}: {detail}", path.display())]
+    BadCa { path: PathBuf, detail: String },
+    #[error("license_server_ca {} holds no PEM certificate", path.display())]
+    NoCertificate { path: PathBuf },
+    /// No answer: `detail` says why in a few words.
+    #[error("{url}: {detail}")]
+    Transport { url: String, detail: String },
+    /// The service refused with a denial.
+    #[error("{url}: HTTP {status} {code}: {message}")]
+    Denied { url: String, status: u16, code: String, message: String },
+    /// The service answered something other than a denial.
+    #[error("{url}: HTTP {status}")]
+    Status { url: String, status: u16 },
+}
+
+fn agent(ca_file: Option<&Path>) -> Result<ureq::Agent, RegisterError> {
     let mut agents = AGENTS.lock().unwrap_or_else(|e| e.into_inner());
     if let Some((_, agent)) = agents.iter().find(|(ca, _)| ca.as_deref() == ca_file) {
         return Ok(agent.clone());
@@ -59,7 +79,7 @@ fn agent(ca_file: Option<&Path>) -> Result<ureq::Agent, String> {
         None => ureq::tls::RootCerts::PlatformVerifier,
         Some(path) => {
             let pem =
-                std::fs::read(path).map_err(|e| format!("cannot read license_server_ca {}: {e}", path.display()))?;
+                std::fs::read(path).map_err(|source| RegisterError::ReadCa { path: path.to_path_buf(), source })?;
             let certs = ureq::tls::parse_pem(&pem)
                 .filter_map(|item| match item {
                     Ok(ureq::tls::PemItem::Certificate(cert)) => Some(Ok(cert)),
@@ -67,9 +87,9 @@ fn agent(ca_file: Option<&Path>) -> Result<ureq::Agent, String> {
                     Err(e) => Some(Err(e)),
                 })
                 .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| format!("license_server_ca {}: {e}", path.display()))?;
+                .map_err(|e| RegisterError::BadCa { path: path.to_path_buf(), detail: e.to_string() })?;
             if certs.is_empty() {
-                return Err(format!("license_server_ca {} holds no PEM certificate", path.display()));
+                return Err(RegisterError::NoCertificate { path: path.to_path_buf() });
             }
             ureq::tls::RootCerts::new_with_certs(&certs)
         }
@@ -94,15 +114,18 @@ fn agent(ca_file: Option<&Path>) -> Result<ureq::Agent, String> {
 pub fn register(server_url: &str, header: &[u8], ca_file: Option<&Path>) -> Registration {
     match try_register(server_url, header, ca_file) {
         Ok(()) => Registration::Registered,
-        Err(why) => Registration::NotRegistered(why),
+        Err(why) => Registration::NotRegistered(why.to_string()),
     }
 }
 
-fn try_register(server_url: &str, header: &[u8], ca_file: Option<&Path>) -> Result<(), String> {
+fn try_register(server_url: &str, header: &[u8], ca_file: Option<&Path>) -> Result<(), RegisterError> {
     let url = endpoint(server_url);
     let agent = agent(ca_file)?;
     let body = RegisterRequest { license: header.to_vec() };
-    let mut answer = agent.post(&url).send_json(&body).map_err(|e| format!("{url}: {}", describe(&e)))?;
+    let mut answer = agent
+        .post(&url)
+        .send_json(&body)
+        .map_err(|e| RegisterError::Transport { url: url.clone(), detail: describe(&e) })?;
     let status = answer.status();
     if status.is_success() {
         return Ok(());
@@ -110,8 +133,13 @@ fn try_register(server_url: &str, header: &[u8], ca_file: Option<&Path>) -> Resu
     // The service answers every refusal with a Denial; anything else is reported by its status alone.
     let denial = answer.body_mut().with_config().limit(64 * 1024).read_json::<Denial>().ok();
     Err(match denial {
-        Some(d) => format!("{url}: HTTP {} {}: {}", status.as_u16(), d.error, printable(&d.message)),
-        None => format!("{url}: HTTP {}", status.as_u16()),
+        Some(d) => RegisterError::Denied {
+            url,
+            status: status.as_u16(),
+            code: d.error.to_string(),
+            message: printable(&d.message),
+        },
+        None => RegisterError::Status { url, status: status.as_u16() },
     })
 }
 

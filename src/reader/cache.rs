@@ -3,11 +3,12 @@
 //! client key that opens its sealed content key, and the service's address — one entry per user and content id,
 //! encrypted at rest.
 //!
-//! At-rest protection is a [`Protector`]. Implemented now: [`KeyFileProtector`], AES-256-GCM (ring) under a random
-//! 256-bit key kept in a key file beside the entries, readable by the user only (Unix mode 0600, in a 0700 folder);
-//! it protects against other users, not against the user's own processes or an administrator. The trait is where
-//! Windows DPAPI (`CryptProtectData`, from `src/platform/`) and the Linux Secret Service (`keyring` crate) fit; neither
-//! is done yet.
+//! At-rest protection is a [`Protector`]. Implemented: [`CacheKeyProtector`], AES-256-GCM (ring) under a random
+//! 256-bit key. Where the user's desktop session has a Secret Service (Linux: GNOME Keyring, KWallet) the key is kept
+//! there; otherwise in a key file beside the entries, readable by the user only (Unix mode 0600, in a 0700 folder;
+//! Windows an owner-only DACL), and on Windows the key in that file is itself sealed with DPAPI (`CryptProtectData`).
+//! Both through `src/platform/`. A key file protects against other users, not against the user's own processes or
+//! an administrator.
 //!
 //! An entry is used only while its use license verifies with [`Use::Offline`] at "now" (signature, `offline_until`,
 //! `valid_until`); an entry found expired or unreadable is removed when seen. The service's refusal (revoked,
@@ -27,11 +28,13 @@ use super::ReaderError;
 use crate::licensing::seal::ClientKey;
 use crate::licensing::use_license::{self, Claims, Use};
 
-/// Name of the key file of [`KeyFileProtector`] in the cache folder.
+/// Name of the key file of [`CacheKeyProtector`] in the cache folder (where no Secret Service keeps the key).
 pub const KEY_FILE: &str = "cache.key";
 /// Extension of an entry file (`<content id>.ulic`).
 pub const ENTRY_EXTENSION: &str = "ulic";
 const AAD_PREFIX: &[u8] = b"fci-connector offline cache v1 ";
+/// What the key is sealed for, where the system seals it for the user (DPAPI's entropy).
+const KEY_PURPOSE: &str = "fci-connector offline cache key v1";
 const BLOB_VERSION: u8 = 1;
 
 /// Encrypts cache entries at rest for the current user.
@@ -45,37 +48,67 @@ pub trait Protector {
 }
 
 /// AES-256-GCM under a per-user key file (mode 0600).
-pub struct KeyFileProtector {
+pub struct CacheKeyProtector {
     key: LessSafeKey,
+    name: &'static str,
 }
 
-impl KeyFileProtector {
+impl CacheKeyProtector {
+    /// The key of the folder `dir`: from the session's Secret Service where there is one (named after the folder, so
+    /// each cache has its own), else from the key file [`KEY_FILE`] in `dir`.
+    pub fn for_folder(dir: &Path) -> Result<CacheKeyProtector, ReaderError> {
+        let account = format!("offline cache key {}", dir.display());
+        match crate::platform::session_secret(&account, Self::random_key) {
+            Some(Ok(key)) => Self::with_key(&key, "AES-256-GCM, the key kept in the session's Secret Service"),
+            Some(Err(e)) => Err(ReaderError::Cache(format!("the Secret Service's key for {}: {e}", dir.display()))),
+            None => Self::open_or_create(&dir.join(KEY_FILE)),
+        }
+    }
+
+    fn with_key(key: &[u8], name: &'static str) -> Result<CacheKeyProtector, ReaderError> {
+        let key = UnboundKey::new(&AES_256_GCM, key)
+            .map_err(|_| ReaderError::Cache("the cache key is not a 32-byte key".into()))?;
+        Ok(CacheKeyProtector { key: LessSafeKey::new(key), name })
+    }
+
+    fn random_key() -> std::io::Result<Zeroizing<Vec<u8>>> {
+        let mut key = Zeroizing::new(vec![0u8; 32]);
+        getrandom::fill(&mut key).map_err(std::io::Error::other)?;
+        Ok(key)
+    }
+
     /// Read the key file `path`, or create it with a fresh random key (owner only) when there is none.
-    pub fn open_or_create(path: &Path) -> Result<KeyFileProtector, ReaderError> {
+    pub fn open_or_create(path: &Path) -> Result<CacheKeyProtector, ReaderError> {
         let bad =
             |doing: &str, e: &dyn std::fmt::Display| ReaderError::Cache(format!("{doing} {}: {e}", path.display()));
         let bytes = match std::fs::read(path) {
-            Ok(bytes) => Zeroizing::new(bytes),
+            Ok(bytes) => Self::unseal(path, Zeroizing::new(bytes))?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Self::create(path)?,
             Err(e) => return Err(bad("cannot read the key file", &e)),
         };
-        let key = UnboundKey::new(&AES_256_GCM, &bytes)
-            .map_err(|_| bad("key file", &"is not a 32-byte key (remove it and the cache entries with it)"))?;
-        Ok(KeyFileProtector { key: LessSafeKey::new(key) })
+        let name = match crate::platform::user_seal_name() {
+            Some(_) => "AES-256-GCM under a per-user key file (owner-only), the key sealed with Windows DPAPI",
+            None => "AES-256-GCM under a per-user key file (owner-only)",
+        };
+        Self::with_key(&bytes, name)
+            .map_err(|_| bad("key file", &"is not a 32-byte key (remove it and the cache entries with it)"))
     }
 
     /// Write a new key under a temporary name, then link it to `path` only if nothing has that name, so two
     /// readers starting at once agree on one key.
     fn create(path: &Path) -> Result<Zeroizing<Vec<u8>>, ReaderError> {
         let bad = |doing: &str, e: std::io::Error| ReaderError::Cache(format!("{doing} {}: {e}", path.display()));
-        let mut key = Zeroizing::new(vec![0u8; 32]);
-        getrandom::fill(&mut key).map_err(|e| ReaderError::Cache(format!("the OS random source failed: {e}")))?;
+        let key = Self::random_key().map_err(|e| ReaderError::Cache(format!("the OS random source failed: {e}")))?;
+        let stored = match crate::platform::seal_for_user(&key, KEY_PURPOSE) {
+            Some(sealed) => Zeroizing::new(sealed.map_err(|e| bad("cannot seal the key of", e))?),
+            None => key.clone(),
+        };
         let temp = path.with_extension(format!("new-{}", Uuid::new_v4().simple()));
         let result = (|| {
             use std::io::Write;
             let mut file = crate::platform::create_new(&temp, true)?;
             crate::platform::restrict_to_owner(&file)?;
-            file.write_all(&key)?;
+            file.write_all(&stored)?;
             file.sync_all()?;
             std::fs::hard_link(&temp, path)
         })();
@@ -83,16 +116,30 @@ impl KeyFileProtector {
         match result {
             Ok(()) => Ok(key),
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                std::fs::read(path).map(Zeroizing::new).map_err(|e| bad("cannot read the key file", e))
+                let bytes = std::fs::read(path).map(Zeroizing::new).map_err(|e| bad("cannot read the key file", e))?;
+                Self::unseal(path, bytes)
             }
             Err(e) => Err(bad("cannot create the key file", e)),
         }
     }
+
+    /// The key as stored in the key file: unsealed where the system seals it for the user.
+    fn unseal(path: &Path, stored: Zeroizing<Vec<u8>>) -> Result<Zeroizing<Vec<u8>>, ReaderError> {
+        match crate::platform::unseal_for_user(&stored, KEY_PURPOSE) {
+            None => Ok(stored),
+            Some(key) => key.map_err(|e| {
+                ReaderError::Cache(format!(
+                    "key file {}: cannot unseal it for this user ({e}; remove it and the cache entries with it)",
+                    path.display()
+                ))
+            }),
+        }
+    }
 }
 
-impl Protector for KeyFileProtector {
+impl Protector for CacheKeyProtector {
     fn name(&self) -> &'static str {
-        "AES-256-GCM under a per-user key file (owner-only)"
+        self.name
     }
 
     fn protect(&self, aad: &[u8], plain: &[u8]) -> Result<Vec<u8>, ReaderError> {
@@ -161,7 +208,7 @@ impl Cache {
     pub fn open(dir: &Path) -> Result<Cache, ReaderError> {
         crate::platform::create_private_dir(dir)
             .map_err(|e| ReaderError::Cache(format!("folder {}: cannot create it: {e}", dir.display())))?;
-        let protector = KeyFileProtector::open_or_create(&dir.join(KEY_FILE))?;
+        let protector = CacheKeyProtector::for_folder(dir)?;
         Ok(Cache::with_protector(dir, Box::new(protector)))
     }
 

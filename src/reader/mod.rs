@@ -10,13 +10,16 @@
 //! - [`login`] and [`tokens`]: signing in with OpenID Connect (device flow, authorization code + PKCE), the
 //!   per-user token store (encrypted like the cache) and renewing with the refresh token;
 //! - [`open`]: asking for a use license, checking it, and decrypting a file with it (to a new file, or in place for
-//!   `unprotect` through the service).
+//!   `unprotect` through the service);
+//! - [`launch`]: `open --launch`: a private copy opened in the user's application, an edit kept (re-protected in
+//!   place) for EDIT, the copy wiped.
 //!
 //! The library takes paths and settings; which folders and options they come from is the command line's business.
 
 pub mod cache;
 pub mod client;
 pub mod config;
+pub mod launch;
 pub mod login;
 pub mod open;
 pub mod tokens;
@@ -39,6 +42,20 @@ pub fn now() -> OffsetDateTime {
         return t;
     }
     OffsetDateTime::now_utc()
+}
+
+/// The test-only program `open --launch` starts with the decrypted copy instead of the default application (a
+/// script that edits it). Read only in debug builds, like [`TEST_NOW_ENV`]: a release binary always starts the
+/// default application.
+pub const TEST_LAUNCHER_ENV: &str = "FCI_TEST_LAUNCHER";
+
+/// The program of [`TEST_LAUNCHER_ENV`], in a debug build when set.
+pub fn test_launcher() -> Option<std::ffi::OsString> {
+    #[cfg(debug_assertions)]
+    if let Some(program) = std::env::var_os(TEST_LAUNCHER_ENV).filter(|p| !p.is_empty()) {
+        return Some(program);
+    }
+    None
 }
 
 /// An RFC 3339 time or Unix seconds.

@@ -238,7 +238,7 @@ impl Reader {
 }
 
 /// Decrypt the payload after the header into `temp`; nothing in it may be used unless this returns `Ok`.
-fn decrypt(
+pub(super) fn decrypt(
     envelope: &Envelope,
     key: &ContentKey,
     payload: &mut impl Read,
@@ -258,7 +258,7 @@ fn in_file(e: Error, path: &Path) -> Error {
 }
 
 /// Container failures as exit classes, naming the file.
-fn container_failure(e: ContainerError, path: &Path) -> Error {
+pub(super) fn container_failure(e: ContainerError, path: &Path) -> Error {
     let class = match &e {
         ContainerError::Header(HeaderError::NotProtected) => ExitClass::Usage,
         ContainerError::Io(io) | ContainerError::Header(HeaderError::Io(io)) => {
@@ -270,10 +270,11 @@ fn container_failure(e: ContainerError, path: &Path) -> Error {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
-    fn license() -> License {
+    /// A license with nothing in it (the reader's unit tests).
+    pub(in crate::reader) fn license() -> License {
         License {
             content_id: Uuid::nil(),
             template_id: Uuid::nil(),

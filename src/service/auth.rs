@@ -105,7 +105,9 @@ impl Oidc {
             *last = Some(Instant::now());
         }
         let source = self.source.clone();
-        let fetched = tokio::task::spawn_blocking(move || fetch(&source)).await.unwrap_or_else(|e| Err(e.to_string()));
+        let fetched = tokio::task::spawn_blocking(move || fetch(&source))
+            .await
+            .unwrap_or_else(|e| Err(JwksError::Task(e.to_string())));
         match fetched {
             Ok(keys) => {
                 if let Ok(mut k) = self.keys.write() {
@@ -225,13 +227,29 @@ pub fn principal_from_claims(
     Ok(Principal { name: name.to_string(), email: text("email").map(str::to_string), groups })
 }
 
+/// Why a JWK set could not be had.
+#[derive(Debug, thiserror::Error)]
+enum JwksError {
+    #[error("cannot read the JWKS {}: {source}", path.display())]
+    Read { path: std::path::PathBuf, source: std::io::Error },
+    #[error("cannot fetch the JWKS {url}: {detail}")]
+    Fetch { url: String, detail: String },
+    /// `from`: the file or URL.
+    #[error("{from}: not a JWK set ({detail})")]
+    NotJwks { from: String, detail: String },
+    /// The background task that fetched it did not finish.
+    #[error("{0}")]
+    Task(String),
+}
+
 /// Read or fetch a JWK set.
-fn fetch(source: &JwksSource) -> Result<JwkSet, String> {
+fn fetch(source: &JwksSource) -> Result<JwkSet, JwksError> {
     match source {
         JwksSource::File(path) => {
             let text =
-                std::fs::read_to_string(path).map_err(|e| format!("cannot read the JWKS {}: {e}", path.display()))?;
-            serde_json::from_str(&text).map_err(|e| format!("{}: not a JWK set ({e})", path.display()))
+                std::fs::read_to_string(path).map_err(|source| JwksError::Read { path: path.clone(), source })?;
+            serde_json::from_str(&text)
+                .map_err(|e| JwksError::NotJwks { from: path.display().to_string(), detail: e.to_string() })
         }
         JwksSource::Url(url) => {
             let agent = ureq::Agent::config_builder()
@@ -247,10 +265,10 @@ fn fetch(source: &JwksSource) -> Result<JwkSet, String> {
             agent
                 .get(url)
                 .call()
-                .map_err(|e| format!("cannot fetch the JWKS {url}: {e}"))?
+                .map_err(|e| JwksError::Fetch { url: url.clone(), detail: e.to_string() })?
                 .body_mut()
                 .read_json::<JwkSet>()
-                .map_err(|e| format!("{url}: not a JWK set ({e})"))
+                .map_err(|e| JwksError::NotJwks { from: url.clone(), detail: e.to_string() })
         }
     }
 }

@@ -103,6 +103,7 @@ impl User {
             .env_remove("WAYLAND_DISPLAY")
             .env_remove("FCI_BROWSER")
             .env_remove("FCI_TEST_NOW")
+            .env_remove("DBUS_SESSION_BUS_ADDRESS")
             .stdin(Stdio::null());
         c
     }

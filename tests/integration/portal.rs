@@ -515,12 +515,13 @@ fn another_user_can_neither_see_nor_revoke_names_render_as_text_and_every_change
 }
 
 /// The site's store queries on one back end: a fixed scenario, the answers as text.
-async fn site_queries(store: &fci_connector::service::store::Store) -> Vec<String> {
+/// The site's queries on `store`, filled with the same documents relative to `now` (one `now` for both stores, so a
+/// second boundary between the two runs cannot make them differ).
+async fn site_queries(store: &fci_connector::service::store::Store, now: i64) -> Vec<String> {
     use fci_connector::licensing::api::{DenialCode, Document, RequestRecord};
     use fci_connector::service::store::portal::{DocumentFilter, DocumentSort};
     use time::OffsetDateTime;
     use uuid::Uuid;
-    let now = OffsetDateTime::now_utc().unix_timestamp();
     let at = |t: i64| OffsetDateTime::from_unix_timestamp(t).unwrap();
     for (n, owner, name) in [
         (1u128, "Alice@Contoso.com", "Q3 forecast.docx"),
@@ -626,7 +627,8 @@ fn the_sites_queries_answer_alike_on_sqlite_and_postgresql() {
         use fci_connector::service::store::Store;
         let sqlite = Store::open("sqlite://site.db", dir.path()).await.unwrap();
         let postgres = Store::open(&cluster.url, dir.path()).await.unwrap();
-        let (a, b) = (site_queries(&sqlite).await, site_queries(&postgres).await);
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let (a, b) = (site_queries(&sqlite, now).await, site_queries(&postgres, now).await);
         for (x, y) in a.iter().zip(&b) {
             assert_eq!(x, y);
         }

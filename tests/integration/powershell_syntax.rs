@@ -8,12 +8,17 @@ fn scripts_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fci-scripts")
 }
 
-/// The `.ps1` files in `fci-scripts/`, in name order.
+/// The scripts (`.ps1`) and modules (`.psm1`) in `fci-scripts/`, in name order.
 fn scripts() -> Vec<PathBuf> {
+    files_ending(&["ps1", "psm1"])
+}
+
+/// The files in `fci-scripts/` with one of these extensions, in name order.
+fn files_ending(extensions: &[&str]) -> Vec<PathBuf> {
     let mut found: Vec<PathBuf> = std::fs::read_dir(scripts_dir())
         .unwrap()
         .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x.eq_ignore_ascii_case("ps1")))
+        .filter(|p| p.extension().is_some_and(|x| extensions.iter().any(|e| x.eq_ignore_ascii_case(e))))
         .collect();
     found.sort();
     found
@@ -55,7 +60,8 @@ fn syntax_errors(source: &str) -> Vec<String> {
 #[test]
 fn every_script_parses() {
     let mut failures = Vec::new();
-    for script in scripts() {
+    // The module manifest (.psd1) is PowerShell data: it must parse too.
+    for script in files_ending(&["ps1", "psm1", "psd1"]) {
         let source = std::fs::read_to_string(&script).unwrap();
         let name = script.strip_prefix(env!("CARGO_MANIFEST_DIR")).unwrap_or(&script).display().to_string();
         failures.extend(syntax_errors(&source).into_iter().map(|e| format!("{name}:{e}")));
@@ -67,6 +73,7 @@ fn every_script_parses() {
 fn the_deployment_scripts_are_all_there() {
     let names: Vec<String> = scripts().iter().map(|p| p.file_name().unwrap().to_string_lossy().into_owned()).collect();
     for expected in [
+        "FciConnector.psm1",
         "Get-FciFileStatus.ps1",
         "Install-FciConnector.ps1",
         "Install-FciLicensingService.ps1",
@@ -87,6 +94,42 @@ fn every_script_has_comment_based_help() {
             assert!(source.contains(keyword), "{}: no {keyword} in its comment-based help", script.display());
         }
     }
+}
+
+/// The functions a module exports: its `Export-ModuleMember -Function` list, as written.
+fn exported_functions(source: &str) -> Vec<String> {
+    let Some(start) = source.find("Export-ModuleMember -Function") else { return Vec::new() };
+    let list = &source[start..];
+    let end = list.find(')').unwrap_or(list.len());
+    list[..end].split('\'').skip(1).step_by(2).map(str::to_string).collect()
+}
+
+#[test]
+fn the_readers_module_exports_documented_commands_and_its_manifest_agrees() {
+    let module = std::fs::read_to_string(scripts_dir().join("FciConnector.psm1")).unwrap();
+    let exported = exported_functions(&module);
+    for wanted in ["Open-FciFile", "Unprotect-FciFile", "Get-FciFileStatus", "Connect-FciService"] {
+        assert!(exported.iter().any(|e| e == wanted), "FciConnector.psm1 does not export {wanted}: {exported:?}");
+    }
+    for name in &exported {
+        // Each exported function's own comment-based help sits between its opening line and its param block.
+        let opening = format!("function {name} {{");
+        let at = module.find(&opening).unwrap_or_else(|| panic!("FciConnector.psm1 exports {name} but defines none"));
+        let body = &module[at..];
+        let help = &body[..body.find("param(").unwrap_or(body.len())];
+        for keyword in [".SYNOPSIS", ".DESCRIPTION", ".EXAMPLE"] {
+            assert!(help.contains(keyword), "FciConnector.psm1: {name} has no {keyword} in its comment-based help");
+        }
+    }
+    let manifest = std::fs::read_to_string(scripts_dir().join("FciConnector.psd1")).unwrap();
+    let start = manifest.find("FunctionsToExport").unwrap();
+    let listed: Vec<String> = manifest[start..manifest[start..].find(')').unwrap() + start]
+        .split('\'')
+        .skip(1)
+        .step_by(2)
+        .map(str::to_string)
+        .collect();
+    assert_eq!(listed, exported, "FciConnector.psd1's FunctionsToExport differs from the module's export list");
 }
 
 #[test]
@@ -597,6 +640,46 @@ const CMDLETS: &[Cmdlet] = &[
             ("Wait", Switch),
             ("InputObject", Value),
         ],
+        false,
+    ),
+    core(
+        "Get-Command",
+        &[
+            ("Name", Value),
+            ("Verb", Value),
+            ("Noun", Value),
+            ("Module", Value),
+            ("FullyQualifiedModule", Value),
+            (
+                "CommandType",
+                Enum(&[
+                    "Alias",
+                    "Function",
+                    "Filter",
+                    "Cmdlet",
+                    "ExternalScript",
+                    "Application",
+                    "Script",
+                    "Workflow",
+                    "Configuration",
+                    "All",
+                ]),
+            ),
+            ("TotalCount", Value),
+            ("Syntax", Switch),
+            ("ShowCommandInfo", Switch),
+            ("ArgumentList", Value),
+            ("All", Switch),
+            ("ListImported", Switch),
+            ("ParameterName", Value),
+            ("ParameterType", Value),
+        ],
+        false,
+    ),
+    // Microsoft.PowerShell.Core: the reader's module.
+    core(
+        "Export-ModuleMember",
+        &[("Function", Value), ("Cmdlet", Value), ("Variable", Value), ("Alias", Value)],
         false,
     ),
     core("ConvertFrom-Json", &[("InputObject", Value)], false),

@@ -54,7 +54,8 @@ impl ReaderScratch {
         c.env("HOME", self.path())
             .env("XDG_CONFIG_HOME", self.path().join("config"))
             .env("XDG_CACHE_HOME", self.path().join("cache"))
-            .env_remove("FCI_TEST_NOW");
+            .env_remove("FCI_TEST_NOW")
+            .env_remove("DBUS_SESSION_BUS_ADDRESS");
         c
     }
 

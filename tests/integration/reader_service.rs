@@ -82,7 +82,9 @@ impl Readers {
             .env("HOME", self.home(user))
             .env_remove("XDG_CACHE_HOME")
             .env_remove("XDG_CONFIG_HOME")
-            .env_remove("FCI_TEST_NOW");
+            .env_remove("FCI_TEST_NOW")
+            // No desktop session's Secret Service unless a test gives one: the cache key is then the key file.
+            .env_remove("DBUS_SESSION_BUS_ADDRESS");
         c
     }
 
@@ -98,6 +100,13 @@ impl Readers {
     fn open(&self, user: &str, file: &Path, out: &Path) -> Command {
         let mut c = self.as_user(user, &["open"]);
         c.arg(file).arg("--output").arg(out);
+        c
+    }
+
+    /// `open --launch` as `user`, with `program` (`FCI_TEST_LAUNCHER`) instead of the default application.
+    fn launch(&self, user: &str, file: &Path, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        let mut c = self.as_user(user, &["open", "--launch"]);
+        c.arg(file).env("FCI_TEST_LAUNCHER", program);
         c
     }
 
@@ -322,4 +331,225 @@ fn the_licensing_url_in_the_file_is_used_when_trusted() {
     let a = c.assert().success();
     let tracking: Tracking = serde_json::from_str(&stdout(&a)).unwrap();
     assert_eq!(tracking.document.content_id, content_id(&file));
+}
+
+/// A desktop session's Secret Service for one test: a session bus (`dbus-daemon`) and GNOME Keyring's secrets
+/// component on it, unlocked with a password, in a folder of their own. Both stop when dropped.
+struct KeyringSession {
+    _dir: tempfile::TempDir,
+    address: String,
+    children: Vec<std::process::Child>,
+}
+
+impl KeyringSession {
+    fn start() -> KeyringSession {
+        use std::io::{BufRead, Write};
+        use std::process::{Command as Process, Stdio};
+        let dir = tempfile::tempdir().unwrap();
+        let mut bus = Process::new("dbus-daemon")
+            .args(["--session", "--nofork", "--print-address=1"])
+            .arg(format!("--address=unix:path={}", dir.path().join("bus").display()))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("dbus-daemon (Debian dbus-daemon; .ci/run installs it)");
+        let mut address = String::new();
+        std::io::BufReader::new(bus.stdout.take().unwrap()).read_line(&mut address).unwrap();
+        let address = address.trim().to_string();
+        assert!(address.starts_with("unix:"), "dbus-daemon printed no address: {address:?}");
+        let mut keyring = Process::new("gnome-keyring-daemon")
+            .args(["--unlock", "--components=secrets", "--foreground"])
+            .env("DBUS_SESSION_BUS_ADDRESS", &address)
+            .env("HOME", dir.path())
+            .env("XDG_DATA_HOME", dir.path().join("data"))
+            .env("XDG_RUNTIME_DIR", dir.path())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("gnome-keyring-daemon (Debian gnome-keyring; .ci/run installs it)");
+        // The login keyring's password on stdin, then end of input.
+        keyring.stdin.take().unwrap().write_all(b"test-password").unwrap();
+        let session = KeyringSession { _dir: dir, address, children: vec![bus, keyring] };
+        // Ready when the Secret Service's name has an owner on the bus (bounded poll, not a sleep for a race).
+        let owned = || {
+            Process::new("dbus-send")
+                .args(["--session", "--print-reply", "--dest=org.freedesktop.DBus", "/org/freedesktop/DBus"])
+                .args(["org.freedesktop.DBus.NameHasOwner", "string:org.freedesktop.secrets"])
+                .env("DBUS_SESSION_BUS_ADDRESS", &session.address)
+                .output()
+                .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("boolean true"))
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while !owned() {
+            assert!(std::time::Instant::now() < deadline, "gnome-keyring-daemon did not take org.freedesktop.secrets");
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        session
+    }
+}
+
+impl Drop for KeyringSession {
+    fn drop(&mut self) {
+        for child in self.children.iter_mut().rev() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+#[test]
+fn in_a_session_with_a_secret_service_the_cache_key_is_kept_there_not_on_disk() {
+    let r = Readers::new();
+    let service = r.d.start();
+    let session = KeyringSession::start();
+    let original = pattern(30_000);
+    let file = r.d.protect("keyring.txt", &original, OWNER, TEMPLATE_ID);
+    let cid = content_id(&file);
+    let alice = "alice@contoso.com";
+    let in_session = |c: &mut Command| {
+        c.env("DBUS_SESSION_BUS_ADDRESS", &session.address);
+    };
+
+    let mut c = r.open(alice, &file, &r.out(alice, "online.txt"));
+    in_session(&mut c);
+    c.assert().success();
+    assert_eq!(std::fs::read(r.out(alice, "online.txt")).unwrap(), original);
+    // The entry is on disk, its key is not.
+    assert_eq!(r.cache_listing(alice), [format!("{cid}.ulic")]);
+    let mut c = r.as_user_plain(alice, &["licenses", "cache", "list"]);
+    in_session(&mut c);
+    let a = c.assert().success();
+    assert!(stdout(&a).contains("Secret Service"), "{}", stdout(&a));
+    assert!(stdout(&a).contains(&cid.to_string()), "{}", stdout(&a));
+
+    // The service is gone: the key from the Secret Service opens the cached use license.
+    service.stop();
+    let mut c = r.open(alice, &file, &r.out(alice, "offline.txt"));
+    in_session(&mut c);
+    let a = c.assert().success();
+    assert!(stdout(&a).contains("offline cache"), "{}", stdout(&a));
+    assert_eq!(std::fs::read(r.out(alice, "offline.txt")).unwrap(), original);
+
+    // Outside the session (a copy of the folder, another login) the entry cannot be opened: its key is not on disk.
+    let mut c = r.open(alice, &file, &r.out(alice, "elsewhere.txt"));
+    c.env_remove("DBUS_SESSION_BUS_ADDRESS").assert().code(18);
+    assert!(!r.out(alice, "elsewhere.txt").exists());
+}
+
+/// A launcher for `open --launch` (`FCI_TEST_LAUNCHER`): records the copy's path and its folders' modes in
+/// `<dir>/launched`, then appends `edit` to the copy, as a user saving a change would.
+#[cfg(unix)]
+fn launcher(dir: &Path, edit: &str) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let script = dir.join("launcher.sh");
+    let log = dir.join("launched");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nset -e\nprintf '%s\\n' \"$1\" > '{log}'\nstat -c %a \"$(dirname \"$1\")\" >> '{log}'\n\
+             stat -c %a \"$(dirname \"$(dirname \"$1\")\")\" >> '{log}'\nprintf '%s' '{edit}' >> \"$1\"\n",
+            log = log.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    script
+}
+
+#[cfg(unix)]
+/// The launch folder of `user` (their decrypted copies).
+fn launch_dir(r: &Readers, user: &str) -> PathBuf {
+    r.home(user).join(".cache/fci-connector/open")
+}
+
+#[cfg(unix)]
+#[test]
+fn launch_keeps_an_edit_for_edit_re_protected_in_place_and_not_for_view_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let r = Readers::new();
+    let _service = r.d.start();
+    let original = pattern(150_000);
+    let file = r.d.protect("q3.txt", &original, OWNER, TEMPLATE_ID);
+    let cid = content_id(&file);
+    let protected = std::fs::read(&file).unwrap();
+
+    // alice has VIEW,EDIT: the edit is kept, protected again in place under the same license.
+    let alice = "alice@contoso.com";
+    let script = launcher(&r.home(alice), " edited by alice");
+    let a = r.launch(alice, &file, &script).assert().success();
+    assert!(stdout(&a).contains("saved:"), "{}", stdout(&a));
+    let launched = std::fs::read_to_string(r.home(alice).join("launched")).unwrap();
+    let lines: Vec<&str> = launched.lines().collect();
+    let copy = Path::new(lines[0]);
+    assert_eq!(copy.file_name().unwrap(), "q3.txt", "the copy keeps the file's name");
+    assert!(copy.starts_with(launch_dir(&r, alice)), "{launched}");
+    assert_eq!(lines[1..], ["700", "700"], "the copy's folder and the launch folder are the user's only");
+    assert!(!copy.exists() && !copy.parent().unwrap().exists(), "the copy is wiped");
+    assert!(r.listing(&launch_dir(&r, alice)).is_empty());
+    let mode = std::fs::metadata(launch_dir(&r, alice)).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o700);
+
+    assert!(is_protected(&file));
+    assert_ne!(std::fs::read(&file).unwrap(), protected);
+    let mut reader = std::io::BufReader::new(std::fs::File::open(&file).unwrap());
+    let license = fci_connector::protect::container::Envelope::read(&mut reader).unwrap().license;
+    assert_eq!(license.content_id, cid);
+    assert_eq!(license.template_id.to_string(), TEMPLATE_ID);
+    assert_eq!(license.owner.as_deref(), Some(OWNER));
+    let mut edited = original.clone();
+    edited.extend_from_slice(b" edited by alice");
+    assert_eq!(license.original_size, edited.len() as u64);
+    let out = r.out(alice, "q3.txt");
+    r.open(alice, &file, &out).assert().success();
+    assert_eq!(std::fs::read(&out).unwrap(), edited, "the edit opens again");
+    assert_eq!(r.listing(&r.d.path().join("data")), ["q3.txt"], "no temporary file left beside it");
+
+    // bob (@fabrikam.com) has VIEW only: told the edit was not kept (15), the file byte for byte as it was, the copy
+    // wiped.
+    let bob = "bob@fabrikam.com";
+    let protected = std::fs::read(&file).unwrap();
+    let script = launcher(&r.home(bob), " edited by bob");
+    let a = r.launch(bob, &file, &script).assert().code(15);
+    assert!(stderr(&a).contains("your changes were not kept"), "{}", stderr(&a));
+    assert_eq!(std::fs::read(&file).unwrap(), protected);
+    let launched = std::fs::read_to_string(r.home(bob).join("launched")).unwrap();
+    let copy = PathBuf::from(launched.lines().next().unwrap());
+    assert!(!copy.exists() && !copy.parent().unwrap().exists(), "the copy is wiped");
+    assert!(r.listing(&launch_dir(&r, bob)).is_empty());
+
+    // Opened and closed without a change: nothing to keep, exit 0 for VIEW too, the file as it was.
+    let a = r.launch(bob, &file, "true").assert().success();
+    assert!(stdout(&a).contains("not changed"), "{}", stdout(&a));
+    assert_eq!(std::fs::read(&file).unwrap(), protected);
+    assert!(r.listing(&launch_dir(&r, bob)).is_empty());
+}
+
+#[cfg(unix)]
+#[test]
+fn copies_left_by_a_crash_are_wiped_at_the_next_open_unless_still_held_open() {
+    let r = Readers::new();
+    let _service = r.d.start();
+    let file = r.d.protect("left.txt", &pattern(10_000), OWNER, TEMPLATE_ID);
+    let alice = "alice@contoso.com";
+    let open = launch_dir(&r, alice);
+    // What a crash during the wait leaves: a copy folder (and an application's lock file) without a running run.
+    std::fs::create_dir_all(open.join("0123abcd")).unwrap();
+    std::fs::write(open.join("0123abcd/left.txt"), b"plaintext of an earlier open").unwrap();
+    std::fs::write(open.join("0123abcd/.~lock.left.txt#"), b"lock").unwrap();
+    // A copy a live process still holds open (this test process): left alone.
+    std::fs::create_dir_all(open.join("4567ef01")).unwrap();
+    std::fs::write(open.join("4567ef01/held.txt"), b"still in use").unwrap();
+    let holder = std::fs::File::open(open.join("4567ef01/held.txt")).unwrap();
+
+    // Any open sweeps, --output too.
+    let a = r.open(alice, &file, &r.out(alice, "left.txt")).assert().success();
+    assert!(stderr(&a).contains("wiped 1 decrypted"), "{}", stderr(&a));
+    assert_eq!(r.listing(&open), ["4567ef01"]);
+    assert_eq!(std::fs::read(open.join("4567ef01/held.txt")).unwrap(), b"still in use");
+
+    // Once it is closed, the next open wipes it.
+    drop(holder);
+    r.launch(alice, &file, "true").assert().success();
+    assert!(r.listing(&open).is_empty());
 }

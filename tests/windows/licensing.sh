@@ -4,8 +4,9 @@
 # 1. The reader under Wine: the Windows exe protects a file with a template whose licensing URL is the Linux
 #    `serve` (built natively, on loopback, with a deployment made here: `keys generate`, `templates create
 #    --license-server`, an openssl CA, server certificate and user certificates), then `open --output` signs in with
-#    a client certificate and must write the original bytes; a user the template does not grant is refused (exit 15)
-#    and no plaintext is written.
+#    a client certificate and must write the original bytes; the use license is kept in the offline cache, whose key
+#    DPAPI seals (`licenses cache list` says so; the key file is not the raw key), and opens the file again once the
+#    service is stopped; a user the template does not grant is refused (exit 15) and no plaintext is written.
 # 2. The Windows service under Wine: the exe registered with Wine's service manager (sc create) as
 #    `serve <config> --windows-service`, started (sc start), queried until RUNNING, asked over TLS for /healthz,
 #    stopped (sc stop) until STOPPED, and its log must show the graceful shutdown; a service whose config is broken
@@ -96,7 +97,7 @@ make_pki "$LIC"
 openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$LIC/keys/signing.key.pem" 2>/dev/null
 chmod 600 "$LIC/keys/signing.key.pem"
 "$LINUX_FCI" --templates "$LIC/templates" templates create --id $LIC_TEMPLATE --name "Contoso - Licensed" \
-    --key "$LIC/keys/issuer.pub.pem" --grant "finance@contoso.com=VIEW,EDIT" --offline-days 0 \
+    --key "$LIC/keys/issuer.pub.pem" --grant "finance@contoso.com=VIEW,EDIT" --offline-days 7 \
     --license-server "$LIC_URL" >/dev/null
 write_service_config "$LIC" "$LIC_PORT"
 "$LINUX_FCI" serve "$LIC/licensing.toml" >"$LIC/serve.out" 2>"$LIC/serve.log" &
@@ -118,13 +119,8 @@ else
         not_ok "protect with a licensing URL" "exit $RC: $OUTPUT"
     else
         reader=(--reader-config "$LIC_WIN\\reader.toml" --ca-file "$LIC_WIN\\server-ca.pem")
-        fci open "$LIC_WIN\\report.txt" --output "$LIC_WIN\\report.opened.txt" "${reader[@]}" \
-            --client-cert "$LIC_WIN\\finance.pem" --client-key "$LIC_WIN\\finance.key"
-        if [ $RC = 0 ] && cmp -s "$LIC_C/report.opened.txt" "$SENSITIVE"; then
-            ok "open --output through the Linux service (client certificate): the original bytes"
-        else
-            not_ok "open --output through the Linux service" "exit $RC: $OUTPUT"
-        fi
+        # First (a refusal discards the cached use license of that file: all the certificates here are one Windows
+        # user, so it would discard the granted user's).
         fci open "$LIC_WIN\\report.txt" --output "$LIC_WIN\\report.stranger.txt" "${reader[@]}" \
             --client-cert "$LIC_WIN\\stranger.pem" --client-key "$LIC_WIN\\stranger.key"
         if [ $RC = 15 ] && [ ! -e "$LIC_C/report.stranger.txt" ]; then
@@ -132,9 +128,37 @@ else
         else
             not_ok "open by a user not granted" "exit $RC (want 15), output file: $(ls "$LIC_C" | grep -c stranger.txt): $OUTPUT"
         fi
+        fci open "$LIC_WIN\\report.txt" --output "$LIC_WIN\\report.opened.txt" "${reader[@]}" \
+            --client-cert "$LIC_WIN\\finance.pem" --client-key "$LIC_WIN\\finance.key"
+        if [ $RC = 0 ] && cmp -s "$LIC_C/report.opened.txt" "$SENSITIVE"; then
+            ok "open --output through the Linux service (client certificate): the original bytes"
+        else
+            not_ok "open --output through the Linux service" "exit $RC: $OUTPUT"
+        fi
+        # The use license allows 7 days offline: it is cached, under a key file whose key DPAPI seals (so the
+        # file is not the raw 32-byte key), and the cache says so.
+        fci licenses cache list
+        KEY_FILE=$(find "$C/users" -path '*/AppData/Local/FciConnector/licenses/cache.key' 2>/dev/null | head -1)
+        KEY_SIZE=$(stat -c %s "$KEY_FILE" 2>/dev/null || echo none)
+        if [ $RC = 0 ] && [[ $OUTPUT == *"sealed with Windows DPAPI"* ]] && [[ $OUTPUT == *"finance"* ]] \
+            && [ "$KEY_SIZE" != none ] && [ "$KEY_SIZE" -gt 32 ]; then
+            ok "the offline cache holds the use license, its key sealed with DPAPI (key file $KEY_SIZE bytes)"
+        else
+            not_ok "the offline cache under DPAPI" "exit $RC, key file size $KEY_SIZE: $OUTPUT"
+        fi
     fi
 fi
 stop_linux_service
+if [ -e "$LIC_C/report.opened.txt" ]; then
+    # The service is gone: the cached use license opens the file (DPAPI unseals the cache key).
+    fci open "$LIC_WIN\\report.txt" --output "$LIC_WIN\\report.offline.txt" "${reader[@]}" \
+        --client-cert "$LIC_WIN\\finance.pem" --client-key "$LIC_WIN\\finance.key"
+    if [ $RC = 0 ] && cmp -s "$LIC_C/report.offline.txt" "$SENSITIVE" && [[ $OUTPUT == *"offline cache"* ]]; then
+        ok "open with the service stopped: from the DPAPI-sealed offline cache, the original bytes"
+    else
+        not_ok "open from the offline cache" "exit $RC: $OUTPUT"
+    fi
+fi
 
 echo "== licensing: the Windows service under Wine's service manager"
 SVC_C=$LIC_C/svc

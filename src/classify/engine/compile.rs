@@ -8,7 +8,7 @@ use aho_corasick::{AhoCorasick, AhoCorasickKind};
 use regex_automata::meta;
 
 use super::super::model::*;
-use super::super::regex_dialect::{self, Engine};
+use super::super::regex_dialect::{self, Engine, PatternError};
 
 /// Bytes scanned in this process before the keyword automaton is rebuilt as a DFA. Overlapping keyword search
 /// walks the automaton byte by byte (no prefilter helps with a hundred-odd keywords on prose); the DFA takes
@@ -34,7 +34,7 @@ pub(super) struct LinearSet {
     /// Per detector: its slot in `positions` (linear regex detectors only).
     position_slot: Vec<Option<usize>>,
     /// Position regexes, one per distinct source (several functions share a pattern), compiled on first use.
-    positions: Vec<(String, OnceLock<Result<meta::Regex, String>>)>,
+    positions: Vec<(String, OnceLock<Result<meta::Regex, PatternError>>)>,
 }
 
 /// Every keyword term of every detector in one ASCII-case-insensitive automaton.
@@ -71,7 +71,7 @@ pub(super) struct EntityPlan {
 }
 
 /// Compile `model`'s detectors; `Err` names the detector that cannot be compiled.
-pub fn compile(model: &Model) -> Result<Compiled, (DetId, String)> {
+pub fn compile(model: &Model) -> Result<Compiled, (DetId, PatternError)> {
     // In this order so the detector named on failure is the one it always was.
     let backtracking = Backtracking::compile(model)?;
     let linear = LinearSet::compile(model)?;
@@ -81,7 +81,7 @@ pub fn compile(model: &Model) -> Result<Compiled, (DetId, String)> {
 
 impl Compiled {
     /// The position regex of linear detector `det`, compiled on first use.
-    pub(super) fn linear_regex(&self, det: DetId) -> Result<&meta::Regex, String> {
+    pub(super) fn linear_regex(&self, det: DetId) -> Result<&meta::Regex, PatternError> {
         self.linear.position_regex(det)
     }
 
@@ -91,11 +91,11 @@ impl Compiled {
 }
 
 impl LinearSet {
-    fn compile(model: &Model) -> Result<LinearSet, (DetId, String)> {
+    fn compile(model: &Model) -> Result<LinearSet, (DetId, PatternError)> {
         let mut sources = Vec::new();
         let mut dets = Vec::new();
         let mut position_slot = vec![None; model.detectors.len()];
-        let mut positions: Vec<(String, OnceLock<Result<meta::Regex, String>>)> = Vec::new();
+        let mut positions: Vec<(String, OnceLock<Result<meta::Regex, PatternError>>)> = Vec::new();
         for (id, det) in model.detectors.iter().enumerate() {
             let Matcher::Regex { source, engine: Engine::Linear } = &det.matcher else {
                 continue;
@@ -125,16 +125,16 @@ impl LinearSet {
         Ok(LinearSet { set, dets, position_slot, positions })
     }
 
-    fn position_regex(&self, det: DetId) -> Result<&meta::Regex, String> {
+    fn position_regex(&self, det: DetId) -> Result<&meta::Regex, PatternError> {
         let Some((source, cell)) = self.position_slot[det].map(|slot| &self.positions[slot]) else {
-            return Err("not a linear regex".into());
+            return Err(PatternError::NotLinear);
         };
         cell.get_or_init(|| regex_dialect::positions(source)).as_ref().map_err(Clone::clone)
     }
 }
 
 impl Keywords {
-    fn compile(model: &Model) -> Result<Keywords, (DetId, String)> {
+    fn compile(model: &Model) -> Result<Keywords, (DetId, PatternError)> {
         let mut patterns: Vec<String> = Vec::new();
         let mut targets: Vec<Vec<(DetId, usize)>> = Vec::new();
         for (id, det) in model.detectors.iter().enumerate() {
@@ -158,7 +158,7 @@ impl Keywords {
         } else {
             Some(
                 automaton(&patterns, AhoCorasickKind::NoncontiguousNFA)
-                    .map_err(|e| (targets[0][0].0, e.to_string()))?,
+                    .map_err(|e| (targets[0][0].0, PatternError::Keywords(e.to_string())))?,
             )
         };
         Ok(Keywords { nfa, dfa: OnceLock::new(), patterns, scanned: AtomicU64::new(0), targets })
@@ -195,7 +195,7 @@ fn case_variants(term: &Term) -> Vec<String> {
 }
 
 impl Backtracking {
-    fn compile(model: &Model) -> Result<Backtracking, (DetId, String)> {
+    fn compile(model: &Model) -> Result<Backtracking, (DetId, PatternError)> {
         let mut regexes: Vec<Option<fancy_regex::Regex>> = (0..model.detectors.len()).map(|_| None).collect();
         let mut dets = Vec::new();
         for (id, det) in model.detectors.iter().enumerate() {

@@ -61,7 +61,7 @@ fn search_positions(
     let re = match compiled.linear_regex(job.det) {
         Ok(re) => re,
         Err(e) => {
-            run.failed = Some(e);
+            run.failed = Some(e.to_string());
             return run;
         }
     };

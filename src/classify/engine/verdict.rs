@@ -156,7 +156,7 @@ fn aggregate_properties(
                 values_by_prop[pi] = Some(v);
             }
             Err(conflict) => {
-                problems.push(Problem { source: format!("property \"{}\"", prop.name), message: conflict })
+                problems.push(Problem { source: format!("property \"{}\"", prop.name), message: conflict.to_string() })
             }
         }
     }

@@ -219,6 +219,33 @@ impl Envelope {
         stream::open(&keys.payload, self.header.segment_size(), payload, output).map_err(ContainerError::from)
     }
 
+    /// Seal new content under this container's license and content key (the reader saving an edit): the same license
+    /// (content id, template, owner, rights, expiry, key wraps) but for `size` bytes of plaintext, the same notice
+    /// and segment size, and a fresh salt, so no payload key or nonce of the old content is used again. The content
+    /// key must verify the header first. Returns the plaintext length written, which the caller compares with
+    /// `size` (the whole container is void if they differ).
+    pub fn seal_again<R: Read, W: Write>(
+        &self,
+        content_key: &ContentKey,
+        size: u64,
+        input: R,
+        output: &mut W,
+    ) -> Result<u64, ContainerError> {
+        self.verified_keys(content_key)?;
+        let license = License { original_size: size, ..self.license.clone() };
+        let mut salt = [0u8; 32];
+        getrandom::fill(&mut salt)
+            .map_err(|e| ContainerError::Io(io::Error::other(format!("the OS random source failed: {e}"))))?;
+        let params = SealParams {
+            license: &license,
+            content_key,
+            salt,
+            segment_log2: self.header.segment_log2,
+            notice: self.header.notice.clone(),
+        };
+        seal(&params, input, output).map_err(ContainerError::Io)
+    }
+
     /// The header exactly as the file holds it, MAC included: the license block a reader sends to the service.
     pub fn header_bytes(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(self.header.authenticated.len() + self.header.mac.len());
@@ -318,6 +345,26 @@ mod tests {
             Envelope::read(&mut with.as_slice()).unwrap().license.license_server.as_deref(),
             Some("https://rms.contoso.com/")
         );
+    }
+
+    #[test]
+    fn sealed_again_keeps_the_license_and_key_with_a_fresh_salt() {
+        let with = sealed(&license(Some("https://rms.contoso.com/")));
+        let envelope = Envelope::read(&mut with.as_slice()).unwrap();
+        let mut again = Vec::new();
+        assert_eq!(envelope.seal_again(&ContentKey([9; 32]), 5, &b"edits"[..], &mut again).unwrap(), 5);
+        let resealed = Envelope::read(&mut again.as_slice()).unwrap();
+        assert_eq!(resealed.license, License { original_size: 5, ..envelope.license.clone() });
+        assert_eq!(resealed.header.notice, envelope.header.notice);
+        assert_eq!(resealed.header.version, envelope.header.version);
+        assert_ne!(resealed.header.salt, envelope.header.salt);
+        let mut out = Vec::new();
+        let payload = &again[resealed.header.len() as usize..];
+        resealed.open_with_content_key(&ContentKey([9; 32]), payload, &mut out).unwrap();
+        assert_eq!(out, b"edits");
+        // Only with the file's own content key.
+        let err = envelope.seal_again(&ContentKey([8; 32]), 5, &b"edits"[..], &mut Vec::new()).unwrap_err();
+        assert!(matches!(err, ContainerError::HeaderMac), "{err}");
     }
 
     #[test]

@@ -109,7 +109,7 @@ impl Portal {
     }
 
     /// The provider, discovered once.
-    async fn provider(&self) -> Result<Arc<Provider>, String> {
+    async fn provider(&self) -> Result<Arc<Provider>, DiscoveryError> {
         let mut held = self.provider.lock().await;
         if let Some(p) = held.as_ref() {
             return Ok(p.clone());
@@ -122,12 +122,22 @@ impl Portal {
         };
         let provider = tokio::task::spawn_blocking(move || Provider::discover(&oidc, None))
             .await
-            .map_err(|e| e.to_string())?
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| DiscoveryError::Task(e.to_string()))?
+            .map_err(DiscoveryError::Discover)?;
         let provider = Arc::new(provider);
         *held = Some(provider.clone());
         Ok(provider)
     }
+}
+
+/// Why the OpenID provider could not be discovered.
+#[derive(Debug, thiserror::Error)]
+enum DiscoveryError {
+    /// The background task that asked did not finish.
+    #[error("{0}")]
+    Task(String),
+    #[error("{0}")]
+    Discover(crate::reader::ReaderError),
 }
 
 /// The site's routes (none without `[portal]`), to merge into the service's router.
@@ -266,7 +276,7 @@ async fn viewer(
                     let c = session_cookie(portal, &s);
                     (s, Some(c))
                 }
-                Err(e) => return Err(error_page(StatusCode::INTERNAL_SERVER_ERROR, &e)),
+                Err(e) => return Err(error_page(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string())),
             },
             None if is_post => {
                 return Err(error_page(StatusCode::FORBIDDEN, "You are not signed in (or your session ended)."));
@@ -377,15 +387,20 @@ async fn mine_handler(
     v.page(StatusCode::OK, "My documents", "mine", pages::mine(&rows, &state, &q))
 }
 
+/// A filter date that is not `YYYY-MM-DD`; `what` names the field.
+#[derive(Debug, thiserror::Error)]
+#[error("{what}: expected a date YYYY-MM-DD")]
+struct BadDate {
+    what: &'static str,
+}
+
 /// A date `YYYY-MM-DD` (UTC midnight), or the problem.
-fn parse_date(text: &str, what: &str) -> Result<Option<OffsetDateTime>, String> {
+fn parse_date(text: &str, what: &'static str) -> Result<Option<OffsetDateTime>, BadDate> {
     if text.is_empty() {
         return Ok(None);
     }
     let format = time::macros::format_description!("[year]-[month]-[day]");
-    time::Date::parse(text, format)
-        .map(|d| Some(d.midnight().assume_utc()))
-        .map_err(|_| format!("{what}: expected a date YYYY-MM-DD"))
+    time::Date::parse(text, format).map(|d| Some(d.midnight().assume_utc())).map_err(|_| BadDate { what })
 }
 
 async fn admin_handler(
@@ -425,11 +440,11 @@ async fn admin_handler(
     let template_id = uuid(&f.template, "Template");
     let content_id = uuid(&f.content_id, "Content id");
     let from = parse_date(&f.from, "First seen from").unwrap_or_else(|m| {
-        problems.push(m);
+        problems.push(m.to_string());
         None
     });
     let to = parse_date(&f.to, "First seen to").unwrap_or_else(|m| {
-        problems.push(m);
+        problems.push(m.to_string());
         None
     });
     let filter = DocumentFilter {
@@ -753,7 +768,7 @@ async fn callback_handler(
     let principal = with_directory_groups(&svc, principal).await;
     let s = match Session::new(&principal, "oidc", t) {
         Ok(s) => s,
-        Err(e) => return fail(&e),
+        Err(e) => return fail(&e.to_string()),
     };
     tracing::info!(principal = %principal.name, "portal: signed in");
     let mut r = redirect(&signin.next);

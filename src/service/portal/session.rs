@@ -55,10 +55,19 @@ pub struct Session {
     pub last: i64,
 }
 
+/// Why a session or the session key cannot be had.
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    #[error("the OS random source failed: {0}")]
+    Random(getrandom::Error),
+    #[error("the session key has {len} bytes; at least {MIN_KEY_LEN} are needed")]
+    ShortKey { len: usize },
+}
+
 impl Session {
-    pub fn new(principal: &Principal, via: &str, now: i64) -> Result<Session, String> {
+    pub fn new(principal: &Principal, via: &str, now: i64) -> Result<Session, SessionError> {
         let mut sid = [0u8; 16];
-        getrandom::fill(&mut sid).map_err(|e| format!("the OS random source failed: {e}"))?;
+        getrandom::fill(&mut sid).map_err(SessionError::Random)?;
         Ok(Session {
             p: principal.name.clone(),
             e: principal.email.clone(),
@@ -97,9 +106,9 @@ pub struct Keys {
 }
 
 impl Keys {
-    pub fn new(key: &[u8]) -> Result<Keys, String> {
+    pub fn new(key: &[u8]) -> Result<Keys, SessionError> {
         if key.len() < MIN_KEY_LEN {
-            return Err(format!("the session key has {} bytes; at least {MIN_KEY_LEN} are needed", key.len()));
+            return Err(SessionError::ShortKey { len: key.len() });
         }
         Ok(Keys { key: Zeroizing::new(key.to_vec()) })
     }
