@@ -8,8 +8,9 @@
 #   --no-build                       use target/release/fci-connector as it is (bench/compare.sh built it)
 #   SIGNING=p256 bash bench/service.sh   sign use licenses with ECDSA P-256 instead of Ed25519
 #
-# Two loads: distinct files (every request a file the service has not seen: one RSA private-key operation each) and
-# repeated opens (100 files, the content-key cache warm). Only 200 answers count; any other answer fails the run.
+# Three loads: distinct files as fast as the service answers (every request a file the service has not seen: one RSA
+# private-key operation each), distinct files offered at the target rate (the latency target: bench/service/paced.lua)
+# and repeated opens (100 files, the content-key cache warm). Only 200 answers count; any other answer fails the run.
 # Installs what it needs (wrk, openssl with apt-get; PyJWT and cryptography with pip). PostgreSQL (a throwaway
 # cluster on a loopback port, run as the postgres user) needs root and PostgreSQL's server binaries; without them it
 # is skipped with a note. The load average before and after is recorded with the figures.
@@ -55,10 +56,13 @@ fi
 BIN=$ROOT/target/release/fci-connector
 
 if [ $QUICK -eq 1 ]; then
-    DISTINCT=400; REPEAT=100; DISTINCT_SECONDS=2; DURATION=2
+    DISTINCT=400; PACED=600; REPEAT=100; DISTINCT_SECONDS=2; PACED_SECONDS=1; DURATION=2
 else
-    DISTINCT=4000; REPEAT=100; DISTINCT_SECONDS=6; DURATION=20
+    DISTINCT=4000; PACED=4000; REPEAT=100; DISTINCT_SECONDS=6; PACED_SECONDS=6; DURATION=20
 fi
+# The offered rate of the paced load: the distinct-files target (PostgreSQL's is half, as bench/service/report.py has it).
+PACED_RATE_SQLITE=500
+PACED_RATE_POSTGRES=250
 CONNECTIONS=64
 THREADS=2
 TEMPLATE=0b5e7c1d-93a4-4f2e-8d61-5c0a7e9f1b23
@@ -79,7 +83,7 @@ cleanup() {
     rm -rf "$W" ${PG_DIR:+"$PG_DIR"}
 }
 trap cleanup EXIT
-mkdir -p "$W/keys" "$W/tls" "$W/templates" "$W/distinct" "$W/repeat" "$W/logs" "$W/runs"
+mkdir -p "$W/keys" "$W/tls" "$W/templates" "$W/distinct" "$W/paced" "$W/repeat" "$W/logs" "$W/runs"
 chmod 700 "$W/keys" "$W/tls"
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 
@@ -135,21 +139,22 @@ EOF
 }
 
 # --- the protected files and the request bodies -----------------------------------------------------------------
-say "protecting $DISTINCT distinct files and $REPEAT for repeated opens"
-python3 - "$W" "$DISTINCT" "$REPEAT" <<'EOF'
+say "protecting $DISTINCT + $PACED distinct files and $REPEAT for repeated opens"
+python3 - "$W" "$DISTINCT" "$PACED" "$REPEAT" <<'EOF'
 import os, sys
-w, distinct, repeat = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-for folder, n in (("distinct", distinct), ("repeat", repeat)):
+w, distinct, paced, repeat = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+for folder, n in (("distinct", distinct), ("paced", paced), ("repeat", repeat)):
     for i in range(n):
         with open(os.path.join(w, folder, f"f{i:06}.txt"), "w") as f:
             f.write(f"benchmark file {folder} {i}\n" * 8)
 EOF
-for set in distinct repeat; do
+for set in distinct paced repeat; do
     "$BIN" --templates "$W/templates" --log-dir "$W/logs" protect "$W/$set" --recurse --template "$TEMPLATE" \
         --always --owner owner@contoso.com >/dev/null
     python3 bench/service/prepare.py bodies "$W/$set.jsonl" "$W/$set"
 done
-[ "$(wc -l <"$W/distinct.jsonl")" -eq "$DISTINCT" ] && [ "$(wc -l <"$W/repeat.jsonl")" -eq "$REPEAT" ]
+[ "$(wc -l <"$W/distinct.jsonl")" -eq "$DISTINCT" ] && [ "$(wc -l <"$W/paced.jsonl")" -eq "$PACED" ] &&
+    [ "$(wc -l <"$W/repeat.jsonl")" -eq "$REPEAT" ]
 
 # --- the service ------------------------------------------------------------------------------------------------
 start_service() { # STORE_URL
@@ -185,9 +190,12 @@ EOF
 # CPU ticks (user + system) of a process.
 ticks() { local s; read -r -a s <"/proc/$1/stat"; echo $((s[13] + s[14])); }
 
-# run NAME BODIES MODE SECONDS: one wrk run; its RESULT line, CPU seconds and /metrics deltas to $W/runs/NAME.
+# run NAME BODIES MODE SECONDS [RATE]: one wrk run (with RATE: paced.lua, requests offered at RATE per second); its
+# RESULT line, CPU seconds and /metrics deltas to $W/runs/NAME.
 run() {
-    local name=$1 bodies=$2 mode=$3 seconds=$4
+    local name=$1 bodies=$2 mode=$3 seconds=$4 rate=${5:-}
+    local script=bench/service/licenses.lua
+    [ -z "$rate" ] || script=bench/service/paced.lua
     local m0 m1 s0 s1
     m0=$(metrics)
     s0=$(ticks "$SERVE_PID")
@@ -195,8 +203,8 @@ run() {
     # it (read with the `read` builtin, so no other child is counted).
     (
         read -r -a a <"/proc/$BASHPID/stat"
-        wrk -t "$THREADS" -c "$CONNECTIONS" -d "${seconds}s" --timeout 10s --latency -s bench/service/licenses.lua \
-            "$URL" -- "$bodies" "$TOKEN" "$mode" "$THREADS" >"$W/runs/$name.wrk"
+        wrk -t "$THREADS" -c "$CONNECTIONS" -d "${seconds}s" --timeout 10s --latency -s "$script" \
+            "$URL" -- "$bodies" "$TOKEN" "$mode" "$THREADS" $rate >"$W/runs/$name.wrk"
         read -r -a b <"/proc/$BASHPID/stat"
         echo $((b[15] + b[16] - a[15] - a[16])) >"$W/runs/$name.wrk-ticks"
     )
@@ -207,17 +215,19 @@ run() {
     grep -v '^RESULT' "$W/runs/$name.wrk" >&2 || true
 }
 
-loads() { # STORE
-    local store=$1
+loads() { # STORE PACED_RATE
+    local store=$1 paced_rate=$2
     say "$store: distinct files (${DISTINCT_SECONDS}s, $DISTINCT files to ask for)"
     run "$store-distinct" "$W/distinct.jsonl" distinct "$DISTINCT_SECONDS"
+    say "$store: distinct files offered at $paced_rate/s (${PACED_SECONDS}s, $PACED files to ask for)"
+    run "$store-paced" "$W/paced.jsonl" distinct "$PACED_SECONDS" "$paced_rate"
     say "$store: repeated opens of $REPEAT files (each asked for once first, then ${DURATION}s)"
     python3 bench/service/prepare.py warm "$URL" "$TOKEN" "$W/repeat.jsonl" "$W/tls/server.pem"
     run "$store-repeat" "$W/repeat.jsonl" repeat "$DURATION"
 }
 
 start_service "sqlite://licensing.db"
-loads sqlite
+loads sqlite "$PACED_RATE_SQLITE"
 stop_service
 
 # --- PostgreSQL: a throwaway cluster, as tests/integration/store_postgres.rs makes it ---------------------------
@@ -242,7 +252,7 @@ else
         export PG_VERSION
         PG_VERSION=$("$PG_BIN/postgres" --version)
         start_service "postgres://postgres@127.0.0.1:$PG_PORT/postgres"
-        loads postgres
+        loads postgres "$PACED_RATE_POSTGRES"
         stop_service
     else
         PG_NOTE="skipped: the throwaway cluster did not start ($(tail -1 "$W/initdb.log" 2>/dev/null))"
@@ -254,7 +264,7 @@ LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # --- report -----------------------------------------------------------------------------------------------------
 say "results"
-export W QUICK TICK SIGNING_ALG DISTINCT REPEAT DISTINCT_SECONDS DURATION CONNECTIONS THREADS LOAD_BEFORE LOAD_AFTER ROOT
+export W QUICK TICK SIGNING_ALG DISTINCT PACED PACED_SECONDS PACED_RATE_SQLITE PACED_RATE_POSTGRES REPEAT DISTINCT_SECONDS DURATION CONNECTIONS THREADS LOAD_BEFORE LOAD_AFTER ROOT
 V_FCI="$($BIN --version 2>/dev/null || echo fci-connector) ($(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown))"
 V_WRK=$( (wrk -v 2>&1 || true) | sed -n 1p | cut -d' ' -f1-2)
 V_RUSTC=$(rustc --version 2>/dev/null || echo rustc)

@@ -112,8 +112,11 @@ impl Service {
         for k in &config.issuer_keys {
             check_key_file(&k.path, "issuer key")?;
             let pass = k.passphrase_env.as_deref().map(passphrase).transpose()?;
-            let key = HolderKey::read(&k.path, pass.as_deref().map(|p| p.as_bytes()))
+            let mut key = HolderKey::read(&k.path, pass.as_deref().map(|p| p.as_bytes()))
                 .map_err(|e| Error::new(ExitClass::Config, e.message().to_string()))?;
+            if !key.use_aws_lc() {
+                tracing::warn!(key = %k.path.display(), "AWS-LC refused the issuer key; unwrapping with the rsa crate");
+            }
             issuer_keys.insert(key.id.clone(), key);
         }
         check_key_file(&config.signing_key, "signing key")?;

@@ -3,7 +3,7 @@
 # runs the Windows test cases against the real executable. Prints one line per case and a closing
 # "N passed, N failed"; exits non-zero when a case failed.
 #
-# Works on a fresh Debian machine: missing packages (rustc-web, rust-web-src, gcc-mingw-w64-x86-64, wine64) are
+# Works on a fresh Debian machine: missing packages (rustc-web, rust-web-src, gcc-mingw-w64-x86-64, nasm, wine64) are
 # installed with apt-get. Everything it builds or makes goes under target-windows/ (ignored by git).
 #
 #   bash tests/windows/run.sh             build, then run every case
@@ -35,6 +35,8 @@ missing=()
 [ -x /usr/bin/rustc ] || missing+=(rustc-web)
 [ -d /usr/lib/rustlib/src/rust/library ] || missing+=(rust-web-src)
 command -v x86_64-w64-mingw32-gcc >/dev/null || missing+=(gcc-mingw-w64-x86-64)
+# AWS-LC (the licensing service's RSA private-key operation) assembles its x86-64 code with NASM for Windows.
+command -v nasm >/dev/null || missing+=(nasm)
 [ -x "$WINE" ] || missing+=(wine64)
 command -v openssl >/dev/null || missing+=(openssl)
 command -v curl >/dev/null || missing+=(curl)
