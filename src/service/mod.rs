@@ -49,9 +49,6 @@ pub struct Service {
     /// Directory groups, when `[groups.ldap]` is configured.
     pub directory: Option<ldap::LdapGroups>,
     pub cache: KeyCache,
-    /// One permit per core for the RSA private-key operations: unwraps beyond that wait their turn rather than
-    /// share the cores, so a burst is answered one after another instead of all late together (the p99 at load).
-    pub unwrap_slots: tokio::sync::Semaphore,
     pub metrics: metrics::Metrics,
     pub limiter: http::RateLimiter,
     /// The tracking site, with `[portal]`.
@@ -161,7 +158,6 @@ impl Service {
             auth: auth::Authenticator { oidc, certs },
             directory,
             cache: KeyCache::new(KEY_CACHE_ENTRIES),
-            unwrap_slots: tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get())),
             metrics: metrics::Metrics::new(),
             limiter: http::RateLimiter::new(config.limits.requests_per_minute),
             portal,
