@@ -20,18 +20,6 @@ fn share(s: &Scratch) -> PathBuf {
     root
 }
 
-/// Every file under `dir` with its bytes.
-fn contents(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
-    let mut out: Vec<_> = walkdir::WalkDir::new(dir)
-        .into_iter()
-        .map(|e| e.unwrap())
-        .filter(|e| e.file_type().is_file())
-        .map(|e| (e.path().to_path_buf(), std::fs::read(e.path()).unwrap()))
-        .collect();
-    out.sort();
-    out
-}
-
 fn protect_folder(s: &Scratch, root: &Path) -> assert_cmd::Command {
     let mut c = s.task();
     c.arg("protect").arg(root).args(["--recurse", "--template", TEMPLATE_ID, "--quiet"]);

@@ -175,18 +175,6 @@ fn an_interrupted_folder_run_resumes_and_protects_each_file_once() {
     }
 }
 
-/// Every file under `dir` with its bytes.
-fn contents(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
-    let mut out: Vec<_> = walkdir::WalkDir::new(dir)
-        .into_iter()
-        .map(|e| e.unwrap())
-        .filter(|e| e.file_type().is_file())
-        .map(|e| (e.path().to_path_buf(), std::fs::read(e.path()).unwrap()))
-        .collect();
-    out.sort();
-    out
-}
-
 #[cfg(unix)]
 #[test]
 fn links_in_the_tree_are_never_followed_and_each_is_named() {

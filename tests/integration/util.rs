@@ -344,3 +344,15 @@ pub fn remove_user(name: &str) {
     let _guard = USERADD.lock().unwrap_or_else(|e| e.into_inner());
     let _ = std::process::Command::new("userdel").arg(name).output();
 }
+
+/// Every file under `dir` with its bytes.
+pub fn contents(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out: Vec<_> = walkdir::WalkDir::new(dir)
+        .into_iter()
+        .map(|e| e.unwrap())
+        .filter(|e| e.file_type().is_file())
+        .map(|e| (e.path().to_path_buf(), std::fs::read(e.path()).unwrap()))
+        .collect();
+    out.sort();
+    out
+}
