@@ -44,8 +44,8 @@ pub static FUNCTIONS: std::sync::LazyLock<Vec<Function>> = std::sync::LazyLock::
     let eu_date =
         format!(r"(?-u:\b)(?:{DAY}[/.-]{MONTH}[/.-]{year}|{DAY}\.? {m}\.?,? {year}|{DAY}-{m}-{year})(?-u:\b)");
     let any_date = format!("(?:{us_date}|{eu_date})");
-    // 1/28, 01/28, 12/2027, 12-27, Jan 2010, January 10.
-    let expiration = format!(r"(?-u:\b)(?:(?:0?[1-9]|1[0-2]) ?[/-] ?{year}|{m}\.?[ /-]{year})(?-u:\b)");
+    // 1/28, 01/28, 12/2027, 12-27, Jan 2010, January 10, Jan-10, Jan/2010, Jan2010 (Microsoft's "MonthYYYY").
+    let expiration = format!(r"(?-u:\b)(?:(?:0?[1-9]|1[0-2]) ?[/-] ?{year}|{m}\.?[ /-]?{year})(?-u:\b)");
     vec![
         Function {
             name: "Func_credit_card",
@@ -281,6 +281,60 @@ mod tests {
         assert_eq!(find_valid("Func_us_date", "born 07/04/1976 and Jan 5, 2020"), ["07/04/1976", "Jan 5, 2020"]);
         assert_eq!(find_valid("Func_eu_date", "geboren 31-12-1980"), ["31-12-1980"]);
         assert_eq!(find_valid("Func_expiration_date", "exp 09/27"), ["09/27"]);
+        // Every example on Microsoft's "Sensitive information type functions" page (Func_expiration_date).
+        for example in [
+            "01/11",
+            "1/11",
+            "01/2011",
+            "1/2011",
+            "01-22",
+            "1-11",
+            "01-2000",
+            "1-2000",
+            "Jan-2010",
+            "january-2010",
+            "Jan-10",
+            "january-10",
+            "january 2010",
+            "Jan 2010",
+            "january 10",
+            "Jan 10",
+            "january2010",
+            "Jan2010",
+            "january10",
+            "Jan10",
+            "january/2010",
+            "Jan/2010",
+            "january/10",
+            "Jan/10",
+        ] {
+            assert_eq!(find_valid("Func_expiration_date", &format!("valid thru {example} only")), [example]);
+        }
+        // And its Func_us_date and Func_eu_date examples, with month names in the languages it lists.
+        for example in
+            ["December 2, 2016", "Dec 2, 2016", "dec 02 2016", "12/2/2016", "12/02/16", "Dec-2-2016", "12-2-16"]
+        {
+            assert_eq!(find_valid("Func_us_date", &format!("on {example} we")), [example]);
+        }
+        for example in [
+            "2 Dec 2016",
+            "02 dec 2016",
+            "2 Dec 16",
+            "2/12/2016",
+            "02/12/16",
+            "2-Dec-2016",
+            "2-12-16",
+            "2 Dez 2016",
+            "2 Mei 2016",
+            "2-Dez-2016",
+            "5 März 2021",
+            "3 févr. 2020",
+            "4 maggio 2019",
+            "6 setembro 2018",
+            "7 septiembre 2017",
+        ] {
+            assert_eq!(find_valid("Func_eu_date", &format!("le {example} nous")), [example]);
+        }
         assert_eq!(find_valid("Func_email_address", "mail jane.doe@contoso.com."), ["jane.doe@contoso.com"]);
         assert_eq!(find_valid("Func_email_address", "a..b@contoso.com"), Vec::<String>::new());
         assert!(lookup("func_SSN").is_some());
