@@ -187,6 +187,12 @@ mkfifo "$OUT/keepalive"
 "$WINE" cmd /c pause <"$OUT/keepalive" >/dev/null 2>&1 &
 KEEPALIVE=$!
 exec 7>"$OUT/keepalive"
+# The keepalive's Wine must be the one that starts the wineserver and the service manager: started by a command
+# below whose output is captured, they would inherit the capture's pipe and it would never end (a hang, not a fail).
+for _ in $(seq 200); do
+    pgrep -f 'system32.services\.exe' >/dev/null && break
+    sleep 0.1
+done
 sc create "$SVC_NAME" binPath= "\"$FCI\" serve \"$SVC_WIN\\licensing.toml\" --windows-service"
 if [ $RC != 0 ]; then
     not_ok "sc create" "exit $RC: $OUTPUT"
