@@ -3,8 +3,8 @@
 //! the process, so this is where an admin reads why each file was or was not protected.
 //!
 //! Many processes append at once (FSRM's continuous mode beside a scheduled run): every append and rotation
-//! happens under an exclusive lock on a separate lock file (released by closing it), and each record is written with one `write_all` of a
-//! whole line, so lines never interleave or tear. A log that cannot be written never fails the run; the problem is
+//! happens under an exclusive lock on a separate lock file (released by closing it), and each record is written with
+//! one `write_all` of a whole line, so lines never interleave or tear. A log that cannot be written never fails the run; the problem is
 //! reported on stderr.
 
 use std::fs::{File, OpenOptions};
