@@ -111,13 +111,15 @@ assert not luhn_ok(CARD_TYPO)
 assert aba_ok(ABA_CHASE) and aba_ok(ABA_BOFA) and not aba_ok(ABA_TYPO)
 
 
-def part_numbers(count: int, seed: int, luhn_valid: bool):
-    """16-digit catalogue or tracking numbers, grouped 4-4-4-4, that do (or do not) pass the Luhn check."""
+def part_numbers(count: int, seed: int, luhn_valid: bool, visa_shaped: bool = False):
+    """16-digit catalogue or tracking numbers, grouped 4-4-4-4, that do (or do not) pass the Luhn check; with
+    `visa_shaped`, only those that begin with a 4, as a Visa card number does (Func_credit_card wants a brand's
+    first digits as well as the Luhn check)."""
     out, n = [], seed
     while len(out) < count:
         n = (n * 6364136223846793005 + 1442695040888963407) % (1 << 64)
         digits = f"{n % 10**16:016d}"
-        if digits[0] == "0":
+        if digits[0] == "0" or (visa_shaped and digits[0] != "4"):
             continue
         if luhn_ok(digits) == luhn_valid:
             out.append(" ".join(digits[i:i + 4] for i in range(0, 16, 4)))
@@ -280,8 +282,9 @@ DOCUMENTS = [
     doc("Engineering/Logs/shipment-tracking.csv", "csv", "Shipment tracking",
         T(["shipped", "carrier", "tracking_number", "status"],
           *[["2026-03-%02d" % (i + 3), "Contoso Freight", n, "delivered"]
-            for i, n in enumerate(part_numbers(3, 11, luhn_valid=True))]),
-        note="near miss: 16-digit tracking numbers that happen to pass the Luhn check, with no card keyword"),
+            for i, n in enumerate(part_numbers(3, 11, luhn_valid=True, visa_shaped=True))]),
+        note="16-digit tracking numbers that happen to be shaped like Visa numbers and pass the Luhn check, with no "
+             "card keyword: three of them are the shape of a card export, protected by volume"),
     doc("Engineering/README.txt", "text", "README",
         P("Engineering share"),
         P("Specs/ holds drawings and design documents, Test-data/ synthetic fixtures only, Logs/ exports."),

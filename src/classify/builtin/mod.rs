@@ -51,9 +51,10 @@ pub static FUNCTIONS: std::sync::LazyLock<Vec<Function>> = std::sync::LazyLock::
             name: "Func_credit_card",
             pattern: r"(?-u:\b)(?:[0-9]{14,19}|[0-9]{4}(?:-[0-9]{4}){2}-[0-9]{2,7}|[0-9]{4}(?: [0-9]{4}){2} [0-9]{2,7}|[0-9]{4}[ -][0-9]{6}[ -][0-9]{4,5})(?-u:\b)".into(),
             validate: |v, o| checksums::credit_card(v, o.ignore_test_card_numbers),
-            // The digits of a grouped IBAN (AT61 1904 3002 3457 3201) are that IBAN, not a card.
+            // The digits of a grouped IBAN (AT63 4190 4300 2345 7329) are that IBAN, not a card.
             refuse_in_context: Some(inside_an_iban),
-            description: "payment card number: 14-19 digits, optionally grouped with spaces or dashes, Luhn check",
+            description: "payment card number: 14-19 digits, optionally grouped with spaces or dashes, a card brand's \
+                          range and length, Luhn check",
         },
         Function {
             name: "Func_ssn",
@@ -245,12 +246,15 @@ mod tests {
         assert_eq!(find_valid("Func_iban", "AL47212110090000000235698741 ALL CAPS"), ["AL47212110090000000235698741"]);
         assert_eq!(find_valid("Func_iban", "VG96 VPVG 0000 0123 4567 8901 X"), ["VG96 VPVG 0000 0123 4567 8901"]);
         assert_eq!(find_valid("Func_iban", "AT61 1904 3002 3457 3201 EUR"), ["AT61 1904 3002 3457 3201"]);
-        // Its digits are Luhn-valid as a card; inside the IBAN they are not one, on their own they are.
-        assert!(checksums::credit_card("1904 3002 3457 3201", true));
-        let text = "Pay to AT61 1904 3002 3457 3201 EUR today";
-        let at = text.find("1904").unwrap();
+        // Microsoft's example's digits (1904…) are no card brand's; these (4190…) are a Visa-shaped, Luhn-valid
+        // number: inside the IBAN they are not a card, on their own they are.
+        assert_eq!(find_valid("Func_iban", "AT63 4190 4300 2345 7329 EUR"), ["AT63 4190 4300 2345 7329"]);
+        assert!(checksums::credit_card("4190 4300 2345 7329", true));
+        let text = "Pay to AT63 4190 4300 2345 7329 EUR today";
+        let at = text.find("4190").unwrap();
         assert!(inside_an_iban(text, at, at + 19));
-        assert!(!inside_an_iban("card 1904 3002 3457 3201 EUR", 5, 24));
+        assert_eq!(find_valid("Func_credit_card", text), ["4190 4300 2345 7329"], "the pattern finds it");
+        assert!(!inside_an_iban("card 4190 4300 2345 7329 EUR", 5, 24));
         for &(country, len) in checksums::IBAN_LENGTHS {
             let iban = make_iban(country, len);
             assert!(checksums::iban(&iban), "{iban}");
