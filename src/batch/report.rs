@@ -422,7 +422,7 @@ tr.would-protect td:nth-child(2){color:#2b6cb0;font-weight:600}tr.failed td:nth-
 color:#c53030;font-weight:600}.none{color:#888}.run{display:grid;grid-template-columns:max-content 1fr;gap:.2em 1em;\
 margin:0 0 1.2em}.run dt{color:#555}.run dd{margin:0;overflow-wrap:anywhere}.id{font-family:monospace;color:#555}\
 .legend dl{display:grid;grid-template-columns:max-content 1fr;gap:.2em 1em;margin:0}.legend dt{font-weight:600;\
-text-align:right;font-variant-numeric:tabular-nums}.legend dd{margin:0}.legend{margin:1.2em 0}";
+text-align:right;font-variant-numeric:tabular-nums}.legend dd{margin:0}.legend{margin:1.2em 0}td:last-child{white-space:nowrap}";
 
 const SCRIPT: &str = "document.querySelectorAll('th').forEach(function(th,col){th.addEventListener('click',function(){\
 var tb=th.closest('table').tBodies[0],rows=Array.from(tb.rows),asc=th.dataset.asc!=='1';th.dataset.asc=asc?'1':'0';\
