@@ -106,8 +106,7 @@ impl RunInfo {
 
 /// The time now, RFC 3339 in UTC, to the second.
 fn now() -> String {
-    let t = time::OffsetDateTime::now_utc();
-    t.replace_nanosecond(0).unwrap_or(t).format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+    crate::protect::container::license::timestamp(time::OffsetDateTime::now_utc())
 }
 
 /// Write the report of `files` and `summary` to `path`, in the format its extension names.
