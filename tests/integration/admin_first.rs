@@ -262,7 +262,11 @@ fn check_run(run: &serde_json::Value, before: time::OffsetDateTime, after: time:
     let names: Vec<&str> = names.iter().map(String::as_str).collect();
     assert_eq!(run["rules"]["files"], serde_json::json!(names));
     assert_eq!(run["rules"]["folder"], rules().display().to_string());
-    assert_eq!(run["rules"]["sha256"], rules_sha256(&rules(), &names));
+    let sha256 = rules_sha256(&rules(), &names);
+    assert_eq!(run["rules"]["sha256"], sha256);
+    // `rules check` names the same version, so an admin can tell whether a report ran with today's rules.
+    let a = cmd().arg("--rules").arg(rules()).args(["rules", "check"]).assert().success();
+    assert!(stdout(&a).contains(&format!("\nrules version {} (SHA-256 {sha256})\n", &sha256[..12])), "{}", stdout(&a));
     assert_eq!(run["tool"]["name"], "fci-connector");
     assert_eq!(run["tool"]["version"], env!("CARGO_PKG_VERSION"));
 }
