@@ -269,15 +269,24 @@ impl Summary {
     }
 }
 
+/// `n` bytes in binary units (KiB, MiB, …), as the console summary shows them.
 fn human_bytes(n: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    scaled(n, 1024.0, ["B", "KiB", "MiB", "GiB", "TiB"])
+}
+
+/// `n` bytes in decimal units (1 KB = 1,000 bytes), as the HTML report shows them to a manager.
+pub(crate) fn human_size(n: u64) -> String {
+    scaled(n, 1000.0, ["bytes", "KB", "MB", "GB", "TB"])
+}
+
+fn scaled(n: u64, step: f64, units: [&str; 5]) -> String {
     let mut v = n as f64;
     let mut unit = 0;
-    while v >= 1024.0 && unit < UNITS.len() - 1 {
-        v /= 1024.0;
+    while v >= step && unit < units.len() - 1 {
+        v /= step;
         unit += 1;
     }
-    if unit == 0 { format!("{n} B") } else { format!("{v:.1} {}", UNITS[unit]) }
+    if unit == 0 { format!("{n} {}", units[0]) } else { format!("{v:.1} {}", units[unit]) }
 }
 
 #[cfg(test)]
@@ -293,6 +302,16 @@ mod tests {
             }
             Ok(())
         }
+    }
+
+    #[test]
+    fn sizes_in_binary_and_decimal_units() {
+        assert_eq!(human_bytes(512), "512 B");
+        assert_eq!(human_bytes(1536), "1.5 KiB");
+        assert_eq!(human_size(999), "999 bytes");
+        assert_eq!(human_size(11_386), "11.4 KB");
+        assert_eq!(human_size(2_500_000), "2.5 MB");
+        assert_eq!(human_size(3_200_000_000), "3.2 GB");
     }
 
     #[test]

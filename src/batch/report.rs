@@ -3,6 +3,12 @@
 //! manager can read: charts of files by decision, by property value and by entity, and a sortable table; no
 //! external scripts, fonts or images). Reports never contain matched values.
 //!
+//! The JSON report's `run` object (also on the last line of JSON lines) and the top of the HTML page say what a
+//! manager asks first ([`RunInfo`]): when the run started and ended, on which host, with which template (id and
+//! name) and which rules (the rule files and the SHA-256 of their bytes), and which program version; the HTML page
+//! also says in words what each exit code in it means (the words of `src/exit.rs`) and shows sizes in KB, MB, GB
+//! (the exact byte counts stay in the CSV and JSON reports).
+//!
 //! A [`Writer`] takes the files as the run finishes them and keeps none in memory: CSV, JSON and JSON lines go
 //! straight to a temporary file beside the report (the JSON document lists the files first and ends with the
 //! summary); the HTML page is spooled to a temporary JSON-lines file beside the report and put together at the
@@ -11,15 +17,18 @@
 //! [`HTML_ALL_FILES`] files lists only the files that need attention (protected or to be protected, failed), at
 //! most [`HTML_ATTENTION_FILES`] of them, and says how many it leaves out: the CSV and JSON reports list every file.
 
+use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::io::{BufRead, BufReader, BufWriter, Seek, Write};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::Summary;
+use super::{Summary, human_size};
+use crate::classify::RulesVersion;
 use crate::error::Setting;
 use crate::pipeline::{ActionKind, Decision, FileResult, VerdictKind};
+use crate::protect::templates::{self, Template, TemplateStore};
 use crate::protect::tempname;
 use crate::{Error, ExitClass};
 
@@ -28,9 +37,81 @@ pub const HTML_ALL_FILES: usize = 10_000;
 /// Above [`HTML_ALL_FILES`], the HTML page lists at most this many of the files that need attention.
 pub const HTML_ATTENTION_FILES: usize = 10_000;
 
+/// What a report says about the run itself (the JSON report's `run` object, the top of the HTML page).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RunInfo {
+    /// When the run started, RFC 3339 in UTC, to the second.
+    pub started: String,
+    /// When its report was finished (the same form); empty until then.
+    pub ended: String,
+    /// The machine the run ran on.
+    pub host: String,
+    pub tool: Tool,
+    /// The run's template (asked for, or the config's default); a protection policy line may name another for
+    /// some files (each file's `template` says which). `None` when the run has none.
+    pub template: Option<TemplateRef>,
+    /// The rules the files were classified with; `None` when files were protected without classifying.
+    pub rules: Option<RulesVersion>,
+}
+
+/// This program, as the reports name it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Tool {
+    pub name: &'static str,
+    pub version: &'static str,
+    /// The commit it was built from (`git rev-parse --short HEAD`), "unknown" outside a repository.
+    pub commit: &'static str,
+}
+
+/// A template as the reports name it: its id and, when the template store has it, its name.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct TemplateRef {
+    pub id: String,
+    pub name: Option<String>,
+}
+
+impl TemplateRef {
+    /// The template `given` (any GUID spelling, shown canonical when it parses) as `store` names it; without a
+    /// name when there is no store or it has no template by that id.
+    pub fn lookup(given: &str, store: Option<&TemplateStore>) -> TemplateRef {
+        match store.and_then(|s| s.get(given).ok()) {
+            Some(t) => TemplateRef::from(t),
+            None => TemplateRef {
+                id: templates::parse_id(given).map_or_else(|_| given.to_string(), |id| id.to_string()),
+                name: None,
+            },
+        }
+    }
+}
+
+impl From<&Template> for TemplateRef {
+    fn from(t: &Template) -> TemplateRef {
+        TemplateRef { id: t.id.to_string(), name: Some(t.name.clone()) }
+    }
+}
+
+impl RunInfo {
+    /// A run starting now on this machine.
+    pub fn start(template: Option<TemplateRef>, rules: Option<RulesVersion>) -> RunInfo {
+        RunInfo {
+            started: now(),
+            ended: String::new(),
+            host: crate::platform::host_name(),
+            tool: Tool { name: "fci-connector", version: env!("CARGO_PKG_VERSION"), commit: env!("FCI_BUILD_COMMIT") },
+            template,
+            rules,
+        }
+    }
+}
+
+/// The time now, RFC 3339 in UTC, to the second.
+fn now() -> String {
+    crate::protect::container::license::timestamp(time::OffsetDateTime::now_utc())
+}
+
 /// Write the report of `files` and `summary` to `path`, in the format its extension names.
-pub fn write(path: &Path, title: &str, summary: &Summary, files: &[FileResult]) -> Result<(), Error> {
-    let mut writer = Writer::create(path, title)?;
+pub fn write(path: &Path, title: &str, run: RunInfo, summary: &Summary, files: &[FileResult]) -> Result<(), Error> {
+    let mut writer = Writer::create(path, title, run)?;
     for r in files {
         writer.add(r)?;
     }
@@ -49,10 +130,13 @@ enum Format {
 pub struct Writer {
     path: PathBuf,
     title: String,
+    run: RunInfo,
     format: Format,
     /// CSV, JSON and JSON lines: the report itself; HTML: the spool of its rows.
     out: BufWriter<Temp>,
     files: usize,
+    /// The exit codes of the files so far (at most one per exit code), for the HTML page's legend.
+    codes: BTreeSet<u8>,
 }
 
 impl std::fmt::Debug for Writer {
@@ -97,14 +181,16 @@ pub fn check_name(path: &Path) -> Result<(), Error> {
 impl Writer {
     /// Start the report at `path` (a usage error when its extension names no format, a write error when no file can
     /// be created beside it): before the run, so that a bad report name costs nothing.
-    pub fn create(path: &Path, title: &str) -> Result<Writer, Error> {
+    pub fn create(path: &Path, title: &str, run: RunInfo) -> Result<Writer, Error> {
         let format = format_of(path)?;
         let mut writer = Writer {
             path: path.to_path_buf(),
             title: title.to_string(),
+            run,
             format,
             out: BufWriter::new(Temp::beside(path)?),
             files: 0,
+            codes: BTreeSet::new(),
         };
         match format {
             Format::Csv => writer.put(CSV_HEADER.as_bytes())?,
@@ -128,33 +214,40 @@ impl Writer {
             Format::Html => serde_json::to_string(&html_row(r)).unwrap_or_default() + "\n",
         };
         self.files += 1;
+        self.codes.insert(r.class.code());
         self.put(text.as_bytes())
     }
 
     /// Close the report with the run's `summary` and put it in place.
     pub fn finish(self, summary: &Summary) -> Result<(), Error> {
-        let Writer { path, title, format, out, files } = self;
+        let Writer { path, title, mut run, format, out, files, mut codes } = self;
+        run.ended = now();
         let failed = |e: std::io::Error| Error::io("cannot write the report", &path, e, ExitClass::Write);
         let mut out = out.into_inner().map_err(|e| failed(e.into_error()))?;
         let report = match format {
             Format::Csv => out,
             Format::JsonLines => {
-                let line = serde_json::to_string(&serde_json::json!({ "summary": summary })).unwrap_or_default();
-                writeln!(out, "{line}").map_err(failed)?;
+                let line = serde_json::json!({ "run": run, "summary": summary });
+                writeln!(out, "{}", serde_json::to_string(&line).unwrap_or_default()).map_err(failed)?;
                 out
             }
             Format::Json => {
-                let value = serde_json::to_value(summary).unwrap_or_default();
-                let summary = indent(&serde_json::to_string_pretty(&value).unwrap_or_default(), "  ");
+                let pretty = |value: serde_json::Value| {
+                    indent(&serde_json::to_string_pretty(&value).unwrap_or_default(), "  ").trim_start().to_string()
+                };
+                let run = pretty(serde_json::to_value(&run).unwrap_or_default());
+                let summary = pretty(serde_json::to_value(summary).unwrap_or_default());
                 let close = if files == 0 { "]" } else { "\n  ]" };
-                write!(out, "{close},\n  \"summary\": {}\n}}\n", summary.trim_start()).map_err(failed)?;
+                write!(out, "{close},\n  \"run\": {run},\n  \"summary\": {summary}\n}}\n").map_err(failed)?;
                 out
             }
             Format::Html => {
                 let mut report = BufWriter::new(Temp::beside(&path)?);
                 out.file()?.rewind().map_err(failed)?;
                 let spool = BufReader::new(out.file()?);
-                html_page(&mut report, &title, summary, files, spool).map_err(failed)?;
+                codes.insert(summary.exit.code());
+                let page = Page { title: &title, run: &run, summary, files, codes: &codes };
+                page.write(&mut report, spool).map_err(failed)?;
                 report.into_inner().map_err(|e| failed(e.into_error()))?
             }
         };
@@ -325,7 +418,10 @@ font-variant-numeric:tabular-nums}table{border-collapse:collapse;width:100%;font
 th:hover{background:#e6e6e6}td:first-child{overflow-wrap:break-word;min-width:16em}tr:nth-child(even) td{background:#fafafa}\
 tr.failed td,tr.error td{background:#fff0f0}tr.protected td:nth-child(2),tr.protect td:nth-child(2),\
 tr.would-protect td:nth-child(2){color:#2b6cb0;font-weight:600}tr.failed td:nth-child(2),tr.error td:nth-child(2){\
-color:#c53030;font-weight:600}.none{color:#888}";
+color:#c53030;font-weight:600}.none{color:#888}.run{display:grid;grid-template-columns:max-content 1fr;gap:.2em 1em;\
+margin:0 0 1.2em}.run dt{color:#555}.run dd{margin:0;overflow-wrap:anywhere}.id{font-family:monospace;color:#555}\
+.legend dl{display:grid;grid-template-columns:max-content 1fr;gap:.2em 1em;margin:0}.legend dt{font-weight:600;\
+text-align:right;font-variant-numeric:tabular-nums}.legend dd{margin:0}.legend{margin:1.2em 0}td:last-child{white-space:nowrap}";
 
 const SCRIPT: &str = "document.querySelectorAll('th').forEach(function(th,col){th.addEventListener('click',function(){\
 var tb=th.closest('table').tBodies[0],rows=Array.from(tb.rows),asc=th.dataset.asc!=='1';th.dataset.asc=asc?'1':'0';\
@@ -355,112 +451,207 @@ fn html_row(r: &FileResult) -> HtmlRow {
 }
 
 /// One self-contained page.
-pub fn html(title: &str, summary: &Summary, files: &[FileResult]) -> String {
+pub fn html(title: &str, run: &RunInfo, summary: &Summary, files: &[FileResult]) -> String {
     let mut spool = String::new();
     for r in files {
         spool += &(serde_json::to_string(&html_row(r)).unwrap_or_default() + "\n");
     }
+    let mut codes: BTreeSet<u8> = files.iter().map(|r| r.class.code()).collect();
+    codes.insert(summary.exit.code());
     let mut out = Vec::new();
     // Writing to memory cannot fail.
-    let _ = html_page(&mut out, title, summary, files.len(), spool.as_bytes());
+    let _ = Page { title, run, summary, files: files.len(), codes: &codes }.write(&mut out, spool.as_bytes());
     String::from_utf8(out).unwrap_or_default()
 }
 
-/// The page, its table rows read from `spool` (one [`HtmlRow`] a line, `files` of them).
-fn html_page(
-    out: &mut impl Write,
-    title: &str,
-    summary: &Summary,
+/// What the HTML page is made of besides its table rows.
+struct Page<'a> {
+    title: &'a str,
+    run: &'a RunInfo,
+    summary: &'a Summary,
+    /// How many rows the spool holds.
     files: usize,
-    spool: impl BufRead,
-) -> std::io::Result<()> {
-    fn sorted<K: std::fmt::Display>(m: &std::collections::BTreeMap<K, usize>) -> Vec<(String, usize)> {
-        let mut v: Vec<(String, usize)> = m.iter().map(|(k, n)| (k.to_string(), *n)).collect();
-        v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-        v
+    /// The exit codes of the files and of the run, explained in words.
+    codes: &'a BTreeSet<u8>,
+}
+
+/// An RFC 3339 UTC time (as [`now`] writes it) as a person reads it: `2026-11-30 08:05:32 UTC`.
+fn time_text(t: &str) -> String {
+    match t.strip_suffix('Z') {
+        Some(t) => format!("{} UTC", t.replacen('T', " ", 1)),
+        None => t.replacen('T', " ", 1),
     }
-    let mut head = format!(
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{t}</title><style>{STYLE}</style></head><body><h1>{t}</h1>",
-        t = esc(title)
-    );
-    head += "<div class=\"cards\">";
-    let count = |decision: Decision| summary.decisions.get(&decision).copied().unwrap_or(0);
-    let (protected, would) =
-        (count(Decision::Action(ActionKind::Protected)), count(Decision::Action(ActionKind::WouldProtect)));
-    // A dry run protects nothing: its card says what it would protect, so nobody reads "0 protected" as "safe".
-    let protect_card = if would > 0 && protected == 0 {
-        ("would protect", would)
-    } else {
-        ("protected", protected + count(Decision::Verdict(VerdictKind::Protect)))
-    };
-    let cards = [
-        ("files", "", summary.files.to_string()),
-        (protect_card.0, "protect", protect_card.1.to_string()),
-        ("failed", "failed", summary.failed.values().sum::<usize>().to_string()),
-        ("elapsed", "", format!("{:.2} s", summary.elapsed_seconds)),
-        ("exit code", "", summary.exit.code().to_string()),
-    ];
-    for (label, class, value) in cards {
-        let _ = write!(head, "<div class=\"card {class}\"><b data-card=\"{label}\">{}</b>{label}</div>", esc(&value));
+}
+
+/// A duration as a person reads it: seconds to two places under a minute, else hours, minutes and seconds.
+fn duration_text(seconds: f64) -> String {
+    if seconds < 60.0 {
+        return format!("{seconds:.2} s");
     }
-    head += "</div><div class=\"charts\">";
-    head += &chart("by-decision", "Files by decision", &sorted(&summary.decisions));
-    head += &chart("by-property", "Files by property value", &sorted(&summary.properties));
-    head += &chart("by-entity", "Files by rule or entity found", &sorted(&summary.entities));
-    head += "</div><h2>Files</h2>";
-    let all = files <= HTML_ALL_FILES;
-    if !all {
-        let _ = write!(
-            head,
-            "<p class=\"partial\" data-files=\"{files}\">This run looked at {files} files, too many for one page: the table \
-             lists only the files that need attention (protected or to be protected, failed), at most \
-             {HTML_ATTENTION_FILES} of them. The counts above include every file; a CSV or JSON report (a report file \
-             name ending in .csv, .json or .jsonl) lists every file.</p>"
-        );
-    }
-    head += "<table><thead><tr><th>Path</th><th>Decision</th><th>Reason</th><th>Properties</th>\
-            <th>Rules and entities (count, confidence)</th><th>Exit</th><th>Bytes</th></tr></thead><tbody>";
-    out.write_all(head.as_bytes())?;
-    let (mut shown, mut line) = (0usize, String::new());
-    let mut spool = spool;
-    while {
-        line.clear();
-        spool.read_line(&mut line)? > 0
-    } {
-        let Ok(r) = serde_json::from_str::<HtmlRow>(&line) else { continue };
-        if !all && (!r.attention || shown >= HTML_ATTENTION_FILES) {
-            continue;
+    let whole = seconds.round() as u64;
+    let (h, m, s) = (whole / 3600, whole / 60 % 60, whole % 60);
+    if h > 0 { format!("{h} h {m:02} min {s:02} s") } else { format!("{m} min {s:02} s") }
+}
+
+/// The meaning of an exit code in words (src/exit.rs, docs/EXIT-CODES.md).
+fn meaning(code: u8) -> &'static str {
+    ExitClass::from_code(code).map_or("not an exit code of this program", |c| c.meaning())
+}
+
+impl Page<'_> {
+    /// When, where, with what: the run's facts, one per line.
+    fn run_facts(&self) -> String {
+        let (run, summary) = (self.run, self.summary);
+        let template = match &run.template {
+            Some(TemplateRef { id, name: Some(name) }) => {
+                format!("{} <span class=\"id\">{}</span>", esc(name), esc(id))
+            }
+            Some(TemplateRef { id, name: None }) => {
+                format!("<span class=\"id\">{}</span> (not in the template store)", esc(id))
+            }
+            None => "none given".to_string(),
+        };
+        let rules = match &run.rules {
+            Some(rules) => format!(
+                "version <b title=\"SHA-256 {}\">{}</b> (SHA-256 of the rule files), {} file{} in {}: {}",
+                esc(&rules.sha256),
+                esc(rules.short()),
+                rules.files.len(),
+                if rules.files.len() == 1 { "" } else { "s" },
+                esc(&rules.folder),
+                esc(&rules.files.join(", "))
+            ),
+            None => "none: the files were protected without classifying".to_string(),
+        };
+        let timed = |t: &str| format!("<time datetime=\"{}\">{}</time>", esc(t), esc(&time_text(t)));
+        let facts = [
+            ("started", "Started", timed(&run.started)),
+            ("ended", "Ended", timed(&run.ended)),
+            ("duration", "Duration", esc(&duration_text(summary.elapsed_seconds))),
+            ("host", "Host", esc(&run.host)),
+            ("template", "Template", template),
+            ("rules", "Rules", rules),
+            ("outcome", "Outcome", format!("exit code {}: {}", summary.exit.code(), esc(summary.exit.meaning()))),
+            ("tool", "Program", format!("{} {} (commit {})", run.tool.name, run.tool.version, esc(run.tool.commit))),
+        ];
+        let mut out = String::from("<dl class=\"run\" id=\"run\">");
+        for (key, label, value) in facts {
+            let _ = write!(out, "<dt>{label}</dt><dd data-run=\"{key}\">{value}</dd>");
         }
-        shown += 1;
-        write!(
-            out,
-            "<tr class=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td data-sort=\"{}\">{}</td></tr>",
-            esc(&r.class),
-            path_cell(&r.path),
-            esc(&r.class),
-            esc(&r.note),
-            esc(&r.properties),
-            esc(&r.matches),
-            r.exit,
-            r.bytes,
-            r.bytes
-        )?;
+        out + "</dl>"
     }
-    let mut tail = String::from("</tbody></table>");
-    if !all {
-        let _ = write!(
-            tail,
-            "<p class=\"partial\" data-shown=\"{shown}\" data-left-out=\"{}\">{shown} files listed; {} more not \
-             listed here.</p>",
-            files - shown.min(files),
-            files - shown.min(files)
+
+    /// What each exit code on the page means.
+    fn legend(&self) -> String {
+        let mut out = String::from("<section class=\"legend\" id=\"exit-codes\"><h2>What the exit codes mean</h2><dl>");
+        for code in self.codes {
+            let _ = write!(out, "<dt data-exit=\"{code}\">{code}</dt><dd>{}</dd>", esc(meaning(*code)));
+        }
+        out + "</dl></section>"
+    }
+
+    /// The page, its table rows read from `spool` (one [`HtmlRow`] a line, `files` of them).
+    fn write(&self, out: &mut impl Write, spool: impl BufRead) -> std::io::Result<()> {
+        fn sorted<K: std::fmt::Display>(m: &std::collections::BTreeMap<K, usize>) -> Vec<(String, usize)> {
+            let mut v: Vec<(String, usize)> = m.iter().map(|(k, n)| (k.to_string(), *n)).collect();
+            v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+            v
+        }
+        let (summary, files) = (self.summary, self.files);
+        let mut head = format!(
+            "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{t}</title><style>{STYLE}</style></head><body><h1>{t}</h1>",
+            t = esc(self.title)
         );
+        head += &self.run_facts();
+        head += "<div class=\"cards\">";
+        let count = |decision: Decision| summary.decisions.get(&decision).copied().unwrap_or(0);
+        let (protected, would) =
+            (count(Decision::Action(ActionKind::Protected)), count(Decision::Action(ActionKind::WouldProtect)));
+        // A dry run protects nothing: its card says what it would protect, so nobody reads "0 protected" as "safe".
+        let protect_card = if would > 0 && protected == 0 {
+            ("would protect", would)
+        } else {
+            ("protected", protected + count(Decision::Verdict(VerdictKind::Protect)))
+        };
+        let failed = summary.failed.values().sum::<usize>();
+        let cards = [
+            ("files", "", summary.files.to_string(), String::new()),
+            ("size", "", human_size(summary.bytes), format!("{} bytes", summary.bytes)),
+            (protect_card.0, "protect", protect_card.1.to_string(), String::new()),
+            // Red only when something failed: "0 failed" is good news.
+            ("failed", if failed > 0 { "failed" } else { "" }, failed.to_string(), String::new()),
+            ("elapsed", "", duration_text(summary.elapsed_seconds), String::new()),
+            ("exit code", "", summary.exit.code().to_string(), summary.exit.meaning().to_string()),
+        ];
+        for (label, class, value, title) in cards {
+            let class = if class.is_empty() { "card".to_string() } else { format!("card {class}") };
+            let title = if title.is_empty() { String::new() } else { format!(" title=\"{}\"", esc(&title)) };
+            let _ =
+                write!(head, "<div class=\"{class}\"{title}><b data-card=\"{label}\">{}</b>{label}</div>", esc(&value));
+        }
+        head += "</div>";
+        head += &self.legend();
+        head += "<div class=\"charts\">";
+        head += &chart("by-decision", "Files by decision", &sorted(&summary.decisions));
+        head += &chart("by-property", "Files by property value", &sorted(&summary.properties));
+        head += &chart("by-entity", "Files by rule or entity found", &sorted(&summary.entities));
+        head += "</div><h2>Files</h2>";
+        let all = files <= HTML_ALL_FILES;
+        if !all {
+            let _ = write!(
+                head,
+                "<p class=\"partial\" data-files=\"{files}\">This run looked at {files} files, too many for one page: the \
+                 table lists only the files that need attention (protected or to be protected, failed), at most \
+                 {HTML_ATTENTION_FILES} of them. The counts above include every file; a CSV or JSON report (a report \
+                 file name ending in .csv, .json or .jsonl) lists every file.</p>"
+            );
+        }
+        head += "<table><thead><tr><th>Path</th><th>Decision</th><th>Reason</th><th>Properties</th>\
+                <th>Rules and entities (count, confidence)</th><th>Exit</th><th>Size</th></tr></thead><tbody>";
+        out.write_all(head.as_bytes())?;
+        let (mut shown, mut line) = (0usize, String::new());
+        let mut spool = spool;
+        while {
+            line.clear();
+            spool.read_line(&mut line)? > 0
+        } {
+            let Ok(r) = serde_json::from_str::<HtmlRow>(&line) else { continue };
+            if !all && (!r.attention || shown >= HTML_ATTENTION_FILES) {
+                continue;
+            }
+            shown += 1;
+            write!(
+                out,
+                "<tr class=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td title=\"{}\">{}</td><td data-sort=\"{}\" title=\"{} bytes\">{}</td></tr>",
+                esc(&r.class),
+                path_cell(&r.path),
+                esc(&r.class),
+                esc(&r.note),
+                esc(&r.properties),
+                esc(&r.matches),
+                esc(meaning(r.exit)),
+                r.exit,
+                r.bytes,
+                r.bytes,
+                human_size(r.bytes)
+            )?;
+        }
+        let mut tail = String::from("</tbody></table>");
+        if !all {
+            let _ = write!(
+                tail,
+                "<p class=\"partial\" data-shown=\"{shown}\" data-left-out=\"{}\">{shown} files listed; {} more not \
+                 listed here.</p>",
+                files - shown.min(files),
+                files - shown.min(files)
+            );
+        }
+        tail += "<p class=\"none\">Matched values are never shown: only rule and entity names, counts and \
+                confidence. Sizes: 1 KB = 1,000 bytes (the CSV and JSON reports give every size in bytes).</p><script>";
+        tail += SCRIPT;
+        tail += "</script></body></html>\n";
+        out.write_all(tail.as_bytes())
     }
-    tail += "<p class=\"none\">Matched values are never shown: only rule and entity names, counts and \
-            confidence.</p><script>";
-    tail += SCRIPT;
-    tail += "</script></body></html>\n";
-    out.write_all(tail.as_bytes())
 }
 
 #[cfg(test)]
@@ -488,11 +679,23 @@ mod tests {
         r
     }
 
+    /// A run with a template and a rule set, as a folder run of `protect` starts one.
+    fn run() -> RunInfo {
+        let rules = RulesVersion {
+            folder: "rules <x>".into(),
+            files: vec!["10-a.xml".into(), "20-b.xml".into()],
+            sha256: "0123456789abcdef".repeat(4),
+        };
+        let template =
+            TemplateRef { id: "e6ee2481-26b9-45e5-b34a-f744eacd53b0".into(), name: Some("Conf & co".into()) };
+        RunInfo::start(Some(template), Some(rules))
+    }
+
     fn report(name: &str, files: &[FileResult]) -> (String, Summary) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(name);
         let summary = Summary::of(files, std::time::Duration::from_millis(1500));
-        write(&path, "t <1>", &summary, files).unwrap();
+        write(&path, "t <1>", run(), &summary, files).unwrap();
         // Created as a plain write would create it (a temporary file's owner-only mode is not kept).
         let plain = dir.path().join("plain");
         std::fs::write(&plain, "x").unwrap();
@@ -509,9 +712,92 @@ mod tests {
         for n in [0, 1, 5] {
             let files: Vec<FileResult> = (0..n).map(result).collect();
             let (text, summary) = report("r.json", &files);
-            let whole = serde_json::json!({ "summary": summary, "files": files });
+            let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+            let run = &value["run"];
+            let whole = serde_json::json!({ "summary": summary, "files": files, "run": run });
             assert_eq!(text, serde_json::to_string_pretty(&whole).unwrap() + "\n", "{n} files");
+            let expected = RunInfo { ended: run["ended"].as_str().unwrap().to_string(), ..run_of(&value) };
+            assert_eq!(run, &serde_json::to_value(expected).unwrap());
+            assert!(run["started"].as_str().unwrap() <= run["ended"].as_str().unwrap(), "{run}");
         }
+    }
+
+    /// [`run`], started when the report `value` says.
+    fn run_of(value: &serde_json::Value) -> RunInfo {
+        RunInfo { started: value["run"]["started"].as_str().unwrap().to_string(), ..run() }
+    }
+
+    #[test]
+    fn times_are_rfc_3339_utc_to_the_second() {
+        let t = now();
+        assert!(regex::Regex::new(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$").unwrap().is_match(&t), "{t}");
+        assert!(time::OffsetDateTime::parse(&t, &time::format_description::well_known::Rfc3339).is_ok());
+        assert_eq!(time_text("2026-11-30T08:05:32Z"), "2026-11-30 08:05:32 UTC");
+        assert_eq!(duration_text(1.5), "1.50 s");
+        assert_eq!(duration_text(125.2), "2 min 05 s");
+        assert_eq!(duration_text(3725.0), "1 h 02 min 05 s");
+    }
+
+    #[test]
+    fn the_html_page_says_when_where_with_what_and_what_the_codes_mean() {
+        let mut files: Vec<FileResult> = (0..4).map(result).collect();
+        files[1].bytes = 2_345_678;
+        let (page, summary) = report("r.html", &files);
+        let host = crate::platform::host_name();
+        for (key, text) in [
+            ("host", esc(&host)),
+            ("template", "Conf &amp; co <span class=\"id\">e6ee2481-26b9-45e5-b34a-f744eacd53b0</span>".into()),
+            ("duration", "1.50 s".into()),
+            ("outcome", format!("exit code 0: {}", esc(ExitClass::Success.meaning()))),
+        ] {
+            assert!(page.contains(&format!("<dd data-run=\"{key}\">{text}</dd>")), "{key}: {page}");
+        }
+        assert!(
+            page.contains(
+                ">0123456789ab</b> (SHA-256 of the rule files), 2 files in rules &lt;x&gt;: 10-a.xml, 20-b.xml"
+            )
+        );
+        let times =
+            regex::Regex::new(r#"data-run="(started|ended)"><time datetime="([^"]+)">([^<]+) UTC</time>"#).unwrap();
+        let times: Vec<_> =
+            times.captures_iter(&page).map(|c| (c[1].to_string(), c[2].to_string(), c[3].to_string())).collect();
+        assert_eq!(times.len(), 2, "{page}");
+        assert_eq!(times[0].2, times[0].1.trim_end_matches('Z').replace('T', " "));
+        // The legend: the words of every code on the page, here only 0.
+        assert!(page.contains(&format!("<dt data-exit=\"0\">0</dt><dd>{}</dd>", esc(ExitClass::Success.meaning()))));
+        assert_eq!(page.matches("<dt data-exit=").count(), 1);
+        // Sizes in decimal units, the exact count kept for sorting and on hover.
+        assert!(page.contains(r#"<td data-sort="2345678" title="2345678 bytes">2.3 MB</td>"#), "{page}");
+        assert!(page.contains(&format!(r#"<div class="card" title="{} bytes"><b data-card="size">"#, summary.bytes)));
+        // "0 failed" is not red.
+        assert!(page.contains(r#"<div class="card"><b data-card="failed">0</b>"#), "{page}");
+        // Equal to the page made from the files in memory.
+        let run = RunInfo { started: times[0].1.clone(), ended: times[1].1.clone(), ..run() };
+        assert_eq!(page, html("t <1>", &run, &summary, &files));
+
+        // A failed file: its code explained, the failed card red, the run's exit code explained.
+        let busy = Error::new(ExitClass::Busy, "held open");
+        files.push(FileResult::failed("share/busy.txt".into(), &busy, "held open".into()));
+        let summary = Summary::of(&files, std::time::Duration::from_secs(90));
+        let page = html("t", &run, &summary, &files);
+        assert!(page.contains(r#"<div class="card failed"><b data-card="failed">1</b>"#), "{page}");
+        assert!(page.contains(&format!("<dt data-exit=\"4\">4</dt><dd>{}</dd>", esc(ExitClass::Busy.meaning()))));
+        assert!(page.contains(&format!("<td title=\"{}\">4</td>", esc(ExitClass::Busy.meaning()))));
+        assert!(page.contains(r#"<dd data-run="outcome">exit code 4: "#));
+        assert!(page.contains(r#"<dd data-run="duration">1 min 30 s</dd>"#));
+        assert_eq!(page.matches("<dt data-exit=").count(), 2);
+    }
+
+    #[test]
+    fn a_run_without_template_or_rules_says_so() {
+        let run = RunInfo { template: None, rules: None, ..run() };
+        let page = html("t", &run, &Summary::default(), &[]);
+        assert!(page.contains(r#"<dd data-run="template">none given</dd>"#));
+        assert!(page.contains(r#"<dd data-run="rules">none: the files were protected without classifying</dd>"#));
+        let unknown = TemplateRef::lookup("{E6EE2481-26B9-45E5-B34A-F744EACD53B0}", None);
+        assert_eq!(unknown, TemplateRef { id: "e6ee2481-26b9-45e5-b34a-f744eacd53b0".into(), name: None });
+        let page = html("t", &RunInfo { template: Some(unknown), ..run }, &Summary::default(), &[]);
+        assert!(page.contains("b0</span> (not in the template store)</dd>"), "{page}");
     }
 
     #[test]
@@ -523,7 +809,9 @@ mod tests {
         for (line, file) in lines.iter().zip(&files) {
             assert_eq!(line, &serde_json::to_value(file).unwrap());
         }
-        assert_eq!(lines[5], serde_json::json!({ "summary": summary }));
+        assert_eq!(lines[5]["summary"], serde_json::to_value(&summary).unwrap());
+        let expected = RunInfo { ended: lines[5]["run"]["ended"].as_str().unwrap().to_string(), ..run_of(&lines[5]) };
+        assert_eq!(lines[5], serde_json::json!({ "run": expected, "summary": summary }));
         let (text, _) = report("r.csv", &files);
         assert_eq!(text, csv(&files));
         assert_eq!(text.lines().count(), 6);
@@ -532,10 +820,10 @@ mod tests {
     #[test]
     fn a_bad_extension_is_refused_before_the_run() {
         let dir = tempfile::tempdir().unwrap();
-        let e = Writer::create(&dir.path().join("r.txt"), "t").unwrap_err();
+        let e = Writer::create(&dir.path().join("r.txt"), "t", run()).unwrap_err();
         assert_eq!(e.class(), ExitClass::Usage);
         assert!(e.message().contains(".jsonl"), "{}", e.message());
-        let e = Writer::create(&dir.path().join("missing/r.json"), "t").unwrap_err();
+        let e = Writer::create(&dir.path().join("missing/r.json"), "t", run()).unwrap_err();
         assert!(e.message().starts_with("cannot write the report"), "{}", e.message());
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
     }
@@ -547,7 +835,7 @@ mod tests {
         let (page, _) = report("r.html", &small);
         assert_eq!(row.find_iter(&page).count(), 30);
         assert!(!page.contains("class=\"partial\""));
-        assert_eq!(page, html("t <1>", &Summary::of(&small, std::time::Duration::from_millis(1500)), &small));
+        assert!(page.contains(r#"data-run="host""#));
 
         let n = HTML_ALL_FILES + 3;
         let large: Vec<FileResult> = (0..n).map(result).collect();

@@ -52,7 +52,7 @@ pub mod scope;
 
 pub use diag::{Diagnostic, Severity};
 pub use engine::Scanner;
-pub use ruleset::{CheckReport, LoadedRules, RuleSet, Stats};
+pub use ruleset::{CheckReport, LoadedRules, RuleSet, RulesVersion, Stats};
 
 /// Whether to protect a file.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]

@@ -3,6 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
+use sha2::{Digest, Sha256};
+
 use super::diag::{Diagnostic, Diagnostics, Severity};
 use super::engine::{self, Compiled, Scanner};
 use super::model::Model;
@@ -17,6 +19,24 @@ const MAX_RULE_FILE: u64 = 32 * 1024 * 1024;
 pub struct RuleSet {
     model: Model,
     compiled: Compiled,
+    version: RulesVersion,
+}
+
+/// Which rules a run used: the rule folder, its rule files in load order, and the SHA-256 of their bytes
+/// concatenated in that order (what `cat` of the listed files piped to `sha256sum` prints), in lower-case hex.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct RulesVersion {
+    pub folder: String,
+    /// File names, in load order.
+    pub files: Vec<String>,
+    pub sha256: String,
+}
+
+impl RulesVersion {
+    /// The first 12 hex digits of the hash, for a person to compare at a glance.
+    pub fn short(&self) -> &str {
+        self.sha256.get(..12).unwrap_or(&self.sha256)
+    }
 }
 
 /// A rule set that loaded, and the warnings it loaded with (things skipped, e.g. tenant-only references).
@@ -75,8 +95,9 @@ impl RuleSet {
         let files = rule_files(dir)?;
         let mut diagnostics = Vec::new();
         let mut docs = Vec::new();
+        let mut hash = Sha256::new();
         for file in &files {
-            match read_doc(file) {
+            match read_doc(file, &mut hash) {
                 Ok(doc) => docs.push((file, doc)),
                 Err(d) => diagnostics.push(d),
             }
@@ -124,7 +145,18 @@ impl RuleSet {
         let mut rules = None;
         if !diagnostics.iter().any(|d| d.severity == Severity::Error) {
             match engine::compile(&model) {
-                Ok(compiled) => rules = Some(RuleSet { model, compiled }),
+                Ok(compiled) => {
+                    let version = RulesVersion {
+                        folder: dir.display().to_string(),
+                        files: files
+                            .iter()
+                            .filter_map(|f| f.file_name())
+                            .map(|n| n.to_string_lossy().into_owned())
+                            .collect(),
+                        sha256: crate::protect::keys::hex(&hash.finalize()),
+                    };
+                    rules = Some(RuleSet { model, compiled, version })
+                }
                 Err((det, message)) => diagnostics.push(Diagnostic {
                     file: dir.to_path_buf(),
                     line: 1,
@@ -147,6 +179,11 @@ impl RuleSet {
         let mut s = self.scanner(path);
         s.feed(text);
         s.finish()
+    }
+
+    /// Which rule files were loaded, and the hash of their bytes.
+    pub fn version(&self) -> &RulesVersion {
+        &self.version
     }
 
     /// The template protection uses when the policy names none.
@@ -205,7 +242,8 @@ fn rule_files(dir: &Path) -> Result<Vec<PathBuf>, Error> {
     Ok(files)
 }
 
-fn read_doc(file: &Path) -> Result<Element, Diagnostic> {
+/// Read and parse one rule file, adding its bytes to `hash`.
+fn read_doc(file: &Path, hash: &mut Sha256) -> Result<Element, Diagnostic> {
     let fail = |line, col, message: String| Diagnostic {
         file: file.to_path_buf(),
         line,
@@ -218,6 +256,7 @@ fn read_doc(file: &Path) -> Result<Element, Diagnostic> {
         return Err(fail(1, 1, format!("larger than {} MiB; not a rule file", MAX_RULE_FILE >> 20)));
     }
     let bytes = std::fs::read(file).map_err(|e| fail(1, 1, format!("cannot read: {e}")))?;
+    hash.update(&bytes);
     // Every problem reading the tree is reported as "not well-formed", as rule files always have been.
     xml::parse_bytes(&bytes).map_err(|e| fail(e.line, e.col, format!("not well-formed XML: {}", e.message)))
 }

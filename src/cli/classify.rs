@@ -16,7 +16,7 @@ use crate::batch::walk::{self, Found};
 use crate::batch::{self, report};
 use crate::classify::MatchSummary;
 use crate::pipeline::verdict::{self, Source};
-use crate::pipeline::{Decision, FileResult};
+use crate::pipeline::{Decision, FileResult, VerdictKind};
 use crate::{Error, ExitClass};
 
 #[derive(Args, Debug)]
@@ -83,7 +83,13 @@ pub fn run(global: &GlobalOptions, args: ClassifyArgs) -> Result<ExitClass, Erro
     }
     let walker = walk::Walker::new(&args.folder.walk_options())?;
     let title = format!("fci-connector: classification of {}", paths_text(&args.paths));
-    let mut report = args.folder.report.as_deref().map(|path| report::Writer::create(path, &title)).transpose()?;
+    // The template a protection would use when the policy line names none: the config's default (its name when the
+    // template store has it; classify needs no template store).
+    let template =
+        settings.template_id().map(|id| report::TemplateRef::lookup(id, settings.template_store().ok().as_ref()));
+    let run = || report::RunInfo::start(template.clone(), Some(loaded.rules.version().clone()));
+    let mut report =
+        args.folder.report.as_deref().map(|path| report::Writer::create(path, &title, run())).transpose()?;
     let mut summary = batch::Summary::default();
     let mut out = std::io::stdout().lock();
     if args.format == Format::Csv {
@@ -124,7 +130,11 @@ pub fn run(global: &GlobalOptions, args: ClassifyArgs) -> Result<ExitClass, Erro
     let work = |job: Job| match job {
         Job::File(found) => {
             let judged = verdict::verdict(Source::Path(&found.path), &loaded.rules, &config.limits, args.show_values);
-            Done::File(FileResult::of_verdict(found.path.display().to_string(), judged, found.bytes))
+            let mut row = FileResult::of_verdict(found.path.display().to_string(), judged, found.bytes);
+            if row.decision == Decision::Verdict(VerdictKind::Protect) && row.template.is_none() {
+                row.template = template.as_ref().map(|t| t.id.clone());
+            }
+            Done::File(row)
         }
         Job::Row(row) => Done::Row(row),
         Job::Warning(s) => Done::Warning(s),

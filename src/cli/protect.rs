@@ -162,7 +162,12 @@ fn run_folder(
     let walker = walk::Walker::new(&walk_options)?;
     let what = if args.dry_run { "dry run" } else { "protection" };
     let title = format!("fci-connector: {what} of {}", args.file.display());
-    let mut report = args.folder.report.as_deref().map(|path| report::Writer::create(path, &title)).transpose()?;
+    let run = || {
+        let rules = session.rules().map(|r| r.version().clone());
+        report::RunInfo::start(session.template().map(report::TemplateRef::from), rules)
+    };
+    let mut report =
+        args.folder.report.as_deref().map(|path| report::Writer::create(path, &title, run())).transpose()?;
     let mut summary = batch::Summary::default();
     let mut walk_class = ExitClass::Success;
     let options = batch::RunOptions { jobs: args.folder.jobs, progress: !args.folder.quiet && !args.json };

@@ -60,6 +60,10 @@ fn check(global: &GlobalOptions) -> Result<ExitClass, Error> {
         s.patterns,
         s.policy
     );
+    if let Some(v) = report.rules.as_ref().map(RuleSet::version) {
+        // As folder reports name the rules they ran with.
+        println!("rules version {} (SHA-256 {})", v.short(), v.sha256);
+    }
     for d in &report.diagnostics {
         println!("{}", super::printable(&d.to_string()));
     }

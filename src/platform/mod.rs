@@ -224,6 +224,12 @@ pub fn raw_command_line() -> Option<OsString> {
     imp::raw_command_line()
 }
 
+/// This machine's name, as the reports name it (Unix `gethostname`, Windows the DNS host name from
+/// `GetComputerNameExW`, both through the `whoami` crate); "unknown" when the OS gives none.
+pub fn host_name() -> String {
+    whoami::hostname().ok().filter(|h| !h.is_empty()).unwrap_or_else(|| "unknown".to_string())
+}
+
 /// Record a failure in the system's event log where there is one (Windows Application log, source
 /// [`EVENT_SOURCE`]). Never fails the run: an event log that is full, missing or not allowed is ignored.
 pub fn report_failure_event(message: &str) {

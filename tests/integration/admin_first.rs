@@ -224,3 +224,99 @@ fn samples_md_has_no_stray_note() {
     let text = std::fs::read_to_string(root().join("docs/SAMPLES.md")).unwrap();
     assert!(!text.contains("*(for the README)*"));
 }
+
+/// The time now, to the second (reports give their times to the second).
+fn now_s() -> time::OffsetDateTime {
+    let t = time::OffsetDateTime::now_utc();
+    t.replace_nanosecond(0).unwrap()
+}
+
+fn rfc3339(v: &serde_json::Value) -> time::OffsetDateTime {
+    let text = v.as_str().unwrap_or_else(|| panic!("not a time: {v}"));
+    assert!(text.ends_with('Z'), "UTC: {text}");
+    time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).unwrap()
+}
+
+/// The rows of a report CSV (no field of these shares needs quotes), by column name.
+fn csv_rows(text: &str) -> Vec<std::collections::BTreeMap<String, String>> {
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    lines
+        .map(|l| {
+            let fields: Vec<&str> = l.split(',').collect();
+            assert_eq!(fields.len(), header.len(), "{l}");
+            header.iter().zip(fields).map(|(h, f)| (h.to_string(), f.to_string())).collect()
+        })
+        .collect()
+}
+
+/// The JSON report and the JSON-lines summary line say when the run started and ended, on which host, with which
+/// template and rules, and which program; the keys that were there before are unchanged.
+fn check_run(run: &serde_json::Value, before: time::OffsetDateTime, after: time::OffsetDateTime, template: &str) {
+    let (started, ended) = (rfc3339(&run["started"]), rfc3339(&run["ended"]));
+    assert!(before <= started && started <= ended && ended <= after, "{run}");
+    assert_eq!(run["host"], host_name());
+    assert_eq!(run["template"], serde_json::json!({ "id": TEMPLATE_ID, "name": template }));
+    let names = rule_file_names();
+    assert!(names.len() >= 2, "{names:?}");
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    assert_eq!(run["rules"]["files"], serde_json::json!(names));
+    assert_eq!(run["rules"]["folder"], rules().display().to_string());
+    let sha256 = rules_sha256(&rules(), &names);
+    assert_eq!(run["rules"]["sha256"], sha256);
+    // `rules check` names the same version, so an admin can tell whether a report ran with today's rules.
+    let a = cmd().arg("--rules").arg(rules()).args(["rules", "check"]).assert().success();
+    assert!(stdout(&a).contains(&format!("\nrules version {} (SHA-256 {sha256})\n", &sha256[..12])), "{}", stdout(&a));
+    assert_eq!(run["tool"]["name"], "fci-connector");
+    assert_eq!(run["tool"]["version"], env!("CARGO_PKG_VERSION"));
+}
+
+#[test]
+fn reports_say_when_where_and_with_which_template_and_rules() {
+    let s = Scratch::new();
+    let root = share(&s);
+    let (json, jsonl, csv) = (s.path().join("r.json"), s.path().join("r.jsonl"), s.path().join("r.csv"));
+    let before = now_s();
+    for report in [&json, &jsonl, &csv] {
+        protect_folder(&s, &root).arg("--dry-run").arg("--report").arg(report).assert().success();
+    }
+    let after = now_s();
+    let doc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    check_run(&doc["run"], before, after, "Contoso - Confidential");
+    assert_eq!(doc["summary"]["files"], 6);
+    assert_eq!(doc["summary"]["decisions"]["would-protect"], 3);
+    assert_eq!(doc["files"].as_array().unwrap().len(), 6);
+    let last: serde_json::Value =
+        serde_json::from_str(std::fs::read_to_string(&jsonl).unwrap().lines().last().unwrap()).unwrap();
+    check_run(&last["run"], before, after, "Contoso - Confidential");
+    assert_eq!(last["summary"]["files"], 6);
+    // The CSV's template column names the template of every file the run protects (or would).
+    let rows = csv_rows(&std::fs::read_to_string(&csv).unwrap());
+    let protect: Vec<_> = rows.iter().filter(|r| r["decision"] == "would-protect").collect();
+    assert_eq!(protect.len(), 3);
+    assert!(protect.iter().all(|r| r["template"] == TEMPLATE_ID), "{rows:?}");
+    assert!(rows.iter().all(|r| r["bytes"].parse::<u64>().unwrap() > 0), "exact byte counts: {rows:?}");
+
+    // classify: the template of its protect rows is the configured default (the policy names none).
+    let config = s.path().join("fci-connector.toml");
+    std::fs::write(&config, format!("default_template = \"{{{}}}\"\n", TEMPLATE_ID.to_uppercase())).unwrap();
+    let classify = |extra: &[&str]| {
+        let mut c = s.task();
+        c.arg("--config").arg(&config).arg("classify").arg(&root).args(["--recurse", "--quiet"]).args(extra);
+        c.assert().success()
+    };
+    let (csv, json) = (s.path().join("c.csv"), s.path().join("c.json"));
+    let before = now_s();
+    let out = stdout(&classify(&["--format", "csv", "--report", csv.to_str().unwrap()]));
+    classify(&["--format", "csv", "--report", json.to_str().unwrap()]);
+    let after = now_s();
+    for text in [out, std::fs::read_to_string(&csv).unwrap()] {
+        let rows = csv_rows(&text);
+        let protect: Vec<_> = rows.iter().filter(|r| r["decision"] == "protect").collect();
+        assert_eq!(protect.len(), 3, "{text}");
+        assert!(protect.iter().all(|r| r["template"] == TEMPLATE_ID), "{text}");
+        assert!(rows.iter().filter(|r| r["decision"] == "skip").all(|r| r["template"].is_empty()), "{text}");
+    }
+    let doc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    check_run(&doc["run"], before, after, "Contoso - Confidential");
+}

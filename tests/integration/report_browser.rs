@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
 
-use crate::util::root;
+use crate::util::{host_name, root, rule_file_names, rules_sha256};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const TEMPLATE_ID: &str = "e6ee2481-26b9-45e5-b34a-f744eacd53b0";
@@ -124,6 +124,57 @@ fn the_rendered_html_report_shows_the_numbers_of_the_json_report() {
     let listed: Vec<String> =
         json["files"].as_array().unwrap().iter().map(|f| f["decision"].as_str().unwrap().to_string()).collect();
     assert_eq!(rendered, listed);
+
+    // What a manager asks first: when, where, with which template and rules, what the exit codes mean.
+    let run = &json["run"];
+    let fact = |key: &str| {
+        let re = regex::Regex::new(&format!(r#"<dd data-run="{key}">(.*?)</dd>"#)).unwrap();
+        re.captures(&dom).unwrap_or_else(|| panic!("{key} not shown")).get(1).unwrap().as_str().to_string()
+    };
+    let time = regex::Regex::new(r#"^<time datetime="([^"]+)">(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) UTC</time>$"#).unwrap();
+    let (started, ended) = (fact("started"), fact("ended"));
+    let (started, ended) = (time.captures(&started).expect(&started), time.captures(&ended).expect(&ended));
+    assert!(started[1] <= ended[1] && started[1].ends_with('Z'), "{} {}", &started[1], &ended[1]);
+    assert_eq!(started[2], started[1].trim_end_matches('Z').replace('T', " "));
+    // The HTML run came before the JSON run.
+    assert!(&ended[1] <= run["started"].as_str().unwrap(), "{} then {}", &ended[1], run["started"]);
+    assert_eq!(fact("host"), html_escape(&host_name()));
+    assert_eq!(run["host"], host_name());
+    assert_eq!(fact("template"), format!(r#"Contoso - Confidential (demo) <span class="id">{TEMPLATE_ID}</span>"#));
+    assert_eq!(run["template"], serde_json::json!({ "id": TEMPLATE_ID, "name": "Contoso - Confidential (demo)" }));
+    let names = rule_file_names();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let sha256 = rules_sha256(&root().join("classification-rules"), &names);
+    assert_eq!(run["rules"]["sha256"], sha256);
+    assert!(
+        fact("rules").contains(&format!(r#"<b title="SHA-256 {sha256}">{}</b>"#, &sha256[..12])),
+        "{}",
+        fact("rules")
+    );
+    assert!(fact("rules").ends_with(&names.join(", ")), "{}", fact("rules"));
+    assert!(
+        fact("outcome").starts_with("exit code 0: done: protected, or deliberately left alone"),
+        "{}",
+        fact("outcome")
+    );
+    assert!(
+        dom.contains(r#"<dt data-exit="0">0</dt><dd>done: protected, or deliberately left alone"#),
+        "the exit code legend"
+    );
+    // Sizes in KB, the exact byte count in the JSON.
+    let size = regex::Regex::new(r#"<td data-sort="([0-9]+)" title="([0-9]+) bytes">([0-9.]+) KB</td>"#).unwrap();
+    let sized: Vec<_> = size.captures_iter(&dom).collect();
+    assert!(!sized.is_empty(), "no size in KB");
+    for c in &sized {
+        let bytes: f64 = c[1].parse().unwrap();
+        assert_eq!(format!("{:.1}", bytes / 1000.0), c[3], "{}", &c[0]);
+    }
+    let bytes: Vec<u64> = json["files"].as_array().unwrap().iter().map(|f| f["bytes"].as_u64().unwrap()).collect();
+    assert!(sized.iter().all(|c| bytes.contains(&c[1].parse().unwrap())));
+    // "0 failed" in the neutral colour: the card has no class the page colours red.
+    assert_eq!(json["summary"]["failed"], serde_json::json!({}));
+    assert!(dom.contains(r#"<div class="card"><b data-card="failed">0</b>failed</div>"#), "the failed card");
+    assert!(dom.contains(".card.failed b{color:#c53030}"), "red is kept for failures");
 
     // Self-contained, and never the sensitive values.
     for external in ["<script src", "<link", "url(", "@import"] {

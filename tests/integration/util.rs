@@ -356,3 +356,32 @@ pub fn contents(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     out.sort();
     out
 }
+
+/// This machine's name as the OS gives it (what a folder report names as its host).
+pub fn host_name() -> String {
+    let name = std::fs::read_to_string("/proc/sys/kernel/hostname").or_else(|_| {
+        std::process::Command::new("hostname").output().map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+    });
+    name.unwrap().trim().to_string()
+}
+
+/// The rules' version a report gives, recomputed: the SHA-256 of the rule files' bytes in the order listed, in hex.
+pub fn rules_sha256(dir: &Path, files: &[&str]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hash = Sha256::new();
+    for name in files {
+        hash.update(std::fs::read(dir.join(name)).unwrap());
+    }
+    hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The `*.xml` files of the repository's rule folder, in load order (file-name order).
+pub fn rule_file_names() -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(rules())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".xml"))
+        .collect();
+    names.sort_by_key(|n| n.to_lowercase());
+    names
+}

@@ -47,7 +47,8 @@ pub struct License {
     pub wraps: Vec<KeyWrap>,
 }
 
-fn timestamp(t: OffsetDateTime) -> String {
+/// `t` as RFC 3339, to the second (UTC when `t` is).
+pub(crate) fn timestamp(t: OffsetDateTime) -> String {
     t.replace_nanosecond(0).unwrap_or(t).format(&Rfc3339).unwrap_or_default()
 }
 
