@@ -188,7 +188,7 @@ KERNEL=$(uname -sr)
 MEM=$(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo)
 export V_FCI V_HYPERFINE V_AGE V_GPG V_RG V_RUSTC CPU CORES KERNEL MEM
 status=0
-python3 bench/report.py || status=1
+PYTHONDONTWRITEBYTECODE=1 python3 bench/report.py || status=1
 
 # --- 6. the licensing service under load (bench/service.sh: its own deployment, figures and targets) -----------
 say "6. the licensing service (bench/service.sh)"

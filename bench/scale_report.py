@@ -5,7 +5,8 @@ section of docs/PERFORMANCE.md, between the `scale.sh:begin` and `scale.sh:end` 
 target is missed."""
 
 import os
-import sys
+
+import perfdoc
 
 env = os.environ
 W, QUICK = env["W"], env["QUICK"] == "1"
@@ -73,20 +74,4 @@ print("\n".join(rows))
 print()
 print(html)
 print()
-print("\n".join(["%-62s %12s   goal %-10s %s" % (w, s, g, "met" if m else "MISSED") for w, s, g, m in targets]))
-if QUICK:
-    print("\n(quick mode: small shares, figures not comparable with the targets; docs/PERFORMANCE.md untouched)")
-    sys.exit(0)
-
-path = os.path.join(env["ROOT"], "docs", "PERFORMANCE.md")
-BEGIN, END = "<!-- scale.sh:begin -->", "<!-- scale.sh:end -->"
-with open(path) as f:
-    doc = f.read()
-if BEGIN not in doc or END not in doc:
-    sys.exit("docs/PERFORMANCE.md has no %s ... %s section to write into" % (BEGIN, END))
-head, rest = doc.split(BEGIN, 1)
-_, tail = rest.split(END, 1)
-with open(path, "w") as f:
-    f.write(head + BEGIN + "\n" + "\n".join(section) + "\n" + END + tail)
-print("\nwrote docs/PERFORMANCE.md")
-sys.exit(0 if all(m for _, _, _, m in targets) else 1)
+perfdoc.finish("scale.sh", section, targets, QUICK, env["ROOT"])
