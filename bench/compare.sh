@@ -4,8 +4,11 @@
 #   bash bench/compare.sh            full run: 64 KiB files, 1 GiB, 200 MB corpus, 2,000 docx; checks the targets,
 #                                    rewrites the measured section of docs/PERFORMANCE.md; exit 1 if a target is missed
 #   bash bench/compare.sh --quick    small inputs, few runs, no target checks, docs untouched (for CI)
+#   bash bench/compare.sh --scale-only [--quick]    only the scale row (bench/scale.sh)
+#   bash bench/compare.sh --clean    remove the scale row's generated shares ($FCI_SCALE_DIR) and exit
 #
-# The last section is the licensing service under load, bench/service.sh (runnable alone; see its header).
+# The last sections are the licensing service under load, bench/service.sh, and folder runs at scale over a
+# generated share of 1,000,000 files, bench/scale.sh (each runnable alone; see their headers).
 #
 # On a fresh Debian machine it installs what it needs with apt-get (hyperfine, age, gnupg, ripgrep, time, python3),
 # builds the release binary, and works in a temporary folder it removes at the end. Run it on a quiet machine:
@@ -15,13 +18,21 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 
 QUICK=0
+SCALE_ONLY=0
 for arg in "$@"; do
     case "$arg" in
         --quick) QUICK=1 ;;
-        -h | --help) sed -n '2,12p' "$0"; exit 0 ;;
+        --scale-only) SCALE_ONLY=1 ;;
+        --clean) exec bash bench/scale.sh --clean ;;
+        -h | --help) sed -n '2,15p' "$0"; exit 0 ;;
         *) echo "compare.sh: unknown option $arg" >&2; exit 2 ;;
     esac
 done
+if [ $SCALE_ONLY -eq 1 ]; then
+    scale_args=()
+    [ $QUICK -eq 0 ] || scale_args+=(--quick)
+    exec bash bench/scale.sh "${scale_args[@]}"
+fi
 
 say() { printf '\n== %s\n' "$*" >&2; }
 
@@ -177,11 +188,15 @@ KERNEL=$(uname -sr)
 MEM=$(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo)
 export V_FCI V_HYPERFINE V_AGE V_GPG V_RG V_RUSTC CPU CORES KERNEL MEM
 status=0
-python3 bench/report.py || status=1
+PYTHONDONTWRITEBYTECODE=1 python3 bench/report.py || status=1
 
 # --- 6. the licensing service under load (bench/service.sh: its own deployment, figures and targets) -----------
 say "6. the licensing service (bench/service.sh)"
 service_args=(--no-build)
 [ $QUICK -eq 0 ] || service_args+=(--quick)
 bash bench/service.sh "${service_args[@]}" || status=1
+
+# --- 7. folder runs at scale (bench/scale.sh: generated shares of 10^5 and 10^6 files, kept between runs) -------
+say "7. folder runs at scale (bench/scale.sh)"
+bash bench/scale.sh "${service_args[@]}" || status=1
 exit $status

@@ -5,6 +5,8 @@
     gen.py docx  OUT BYTES         one Word document of about BYTES on disk, sensitive
     gen.py docxs DIR COUNT         COUNT small Word documents, one in four sensitive, the rest clean
     gen.py bytes OUT BYTES         incompressible bytes (for the 1 GiB protect)
+    gen.py share DIR COUNT         COUNT small text files (about 100 bytes) in up to 1,000 folders of at least 100
+                                   files, one in ten sensitive (the scale row); DIR/.complete marks a finished share
 
 The planted values pass the validators of the default rules (Luhn, SSA areas, per-country IBAN length and
 mod-97), and sit next to the keywords the rules look for, so the classifier does its full work: candidates,
@@ -164,8 +166,28 @@ def docx_of_size(path, size, rng, sensitive):
     write_docx(path, paragraphs, "Report %d" % rng.randint(1, 10**6))
 
 
+SHARE_SENSITIVE = "Employee record. Social Security Number: 536-22-8175\n"
+SHARE_CLEAN = "Minutes of the weekly meeting: nothing to report.\n"
+
+
+def write_share(root, n):
+    """`n` small text files in min(1000, n / 100) folders (a share: many folders, none huge), one in ten sensitive;
+    `root/.complete` is written last, so an interrupted generation is started again, not reused."""
+    folders = max(1, min(1000, n // 100))
+    per = -(-n // folders)
+    for i in range(n):
+        folder = os.path.join(root, "dept%04d" % (i // per))
+        if i % per == 0:
+            os.makedirs(folder, exist_ok=True)
+        body = SHARE_SENSITIVE if i % 10 == 0 else SHARE_CLEAN
+        with open(os.path.join(folder, "note%07d.txt" % i), "w") as f:
+            f.write("%sfile %d\n" % (body, i))
+    with open(os.path.join(root, ".complete"), "w") as f:
+        f.write("%d\n" % n)
+
+
 def main(argv):
-    if len(argv) != 4 or argv[1] not in ("text", "docx", "docxs", "bytes"):
+    if len(argv) != 4 or argv[1] not in ("text", "docx", "docxs", "bytes", "share"):
         sys.exit(__doc__)
     what, out, n = argv[1], argv[2], int(argv[3])
     if what == "text":
@@ -181,6 +203,8 @@ def main(argv):
         rng = random.Random(2000)
         for i in range(n):
             docx_of_size(os.path.join(out, "doc%05d.docx" % i), rng.randint(2000, 12000), rng, i % 4 == 0)
+    elif what == "share":
+        write_share(out, n)
     else:
         with open(out, "wb") as f:
             chunk = 8 * 1024 * 1024

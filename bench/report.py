@@ -5,7 +5,8 @@ and ratio against its target, and (full mode) rewrite the measured section of do
 
 import json
 import os
-import sys
+
+import perfdoc
 
 env = os.environ
 W, QUICK = env["W"], env["QUICK"] == "1"
@@ -130,20 +131,4 @@ header = [
 ]
 section = header + summary + [""] + out
 
-print("\n".join(["%-62s %12s   goal %-10s %s" % (w, s, g, "met" if m else "MISSED") for w, s, g, m in targets]))
-if QUICK:
-    print("\n(quick mode: small inputs, figures not comparable with the targets; docs/PERFORMANCE.md untouched)")
-    sys.exit(0)
-
-path = os.path.join(env["ROOT"], "docs", "PERFORMANCE.md")
-BEGIN, END = "<!-- compare.sh:begin -->", "<!-- compare.sh:end -->"
-with open(path) as f:
-    doc = f.read()
-if BEGIN not in doc or END not in doc:
-    sys.exit("docs/PERFORMANCE.md has no %s ... %s section to write into" % (BEGIN, END))
-head, rest = doc.split(BEGIN, 1)
-_, tail = rest.split(END, 1)
-with open(path, "w") as f:
-    f.write(head + BEGIN + "\n" + "\n".join(section) + "\n" + END + tail)
-print("\nwrote docs/PERFORMANCE.md")
-sys.exit(0 if all(m for _, _, _, m in targets) else 1)
+perfdoc.finish("compare.sh", section, targets, QUICK, env["ROOT"])

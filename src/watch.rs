@@ -18,9 +18,18 @@
 //! A file has settled when its size and modification time have not changed for the debounce interval and, where
 //! the OS can tell (Linux: a read lease, which the kernel refuses while anyone has the file open for writing),
 //! nobody has it open for writing. A watched folder that is renamed or removed is watched again when it reappears.
+//!
+//! Memory stays bounded whatever the size of the trees (issue 21): a scan (the initial one, a root watched again, a
+//! folder moved in, a rescan after lost events) walks on a thread of its own and hands its files over a bounded
+//! queue ([`crate::batch::WINDOW`]) to the loop as it finds them. A file found by a scan whose modification time is
+//! older than the debounce interval and that nobody has open for writing has settled already and is processed at
+//! once; only the files changed within the interval wait among the pending ones. What was processed is
+//! remembered as a 64-bit digest of its identity, at most [`WatchOptions::remember`] of them.
 
+use std::collections::hash_map::RandomState;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::fs::File;
+use std::hash::BuildHasher;
 use std::io;
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
@@ -29,7 +38,7 @@ use std::time::{Duration, Instant, SystemTime};
 use notify::event::{AccessKind, AccessMode, ModifyKind, RenameMode};
 use notify::{EventKind, RecursiveMode, Watcher};
 
-use crate::batch::walk::{self, Filter, FolderId, Walked};
+use crate::batch::walk::{self, Entry, Filter, FolderId};
 use crate::{Error, ExitClass};
 
 /// How the watcher behaves.
@@ -82,25 +91,33 @@ struct Pending {
 /// What a file was when it was processed: its identity and the version of its content.
 type Seen = (FolderId, u64, Option<SystemTime>);
 
-/// Files already processed, by identity, with a bound: the oldest entries are forgotten first.
+/// Files already processed, by identity, with a bound: the oldest entries are forgotten first. Each is kept as a
+/// 64-bit keyed digest of its [`Seen`] (16 bytes or so with the set's overhead, against some 150 for the whole
+/// tuple); the key is drawn per process, so nobody can shape a file to collide with another on purpose.
 struct Processed {
-    seen: HashSet<Seen>,
-    order: VecDeque<Seen>,
+    keys: RandomState,
+    seen: HashSet<u64>,
+    order: VecDeque<u64>,
     limit: usize,
 }
 
 impl Processed {
+    /// Room for `limit` digests is taken at once: the memory of the set is known from the start (some 4 MiB for
+    /// the default 200,000) instead of growing, and doubling, with the number of files processed.
     fn new(limit: usize) -> Processed {
-        Processed { seen: HashSet::new(), order: VecDeque::new(), limit: limit.max(1) }
+        let limit = limit.max(1);
+        let (seen, order) = (HashSet::with_capacity(limit + 1), VecDeque::with_capacity(limit + 1));
+        Processed { keys: RandomState::new(), seen, order, limit }
     }
 
     fn contains(&self, s: &Seen) -> bool {
-        self.seen.contains(s)
+        self.seen.contains(&self.keys.hash_one(s))
     }
 
     fn insert(&mut self, s: Seen) {
-        if self.seen.insert(s) {
-            self.order.push_back(s);
+        let digest = self.keys.hash_one(s);
+        if self.seen.insert(digest) {
+            self.order.push_back(digest);
         }
         while self.order.len() > self.limit {
             if let Some(old) = self.order.pop_front() {
@@ -108,6 +125,16 @@ impl Processed {
             }
         }
     }
+}
+
+/// A folder for the scanning thread to walk: the index of its root, the root, the folder.
+type ScanJob = (usize, PathBuf, PathBuf);
+
+/// What the scanning thread finds, in walk order.
+enum Scanned {
+    /// A file of the tree (excludes and this program's own folders already left out).
+    File(usize, PathBuf),
+    Warning(String),
 }
 
 /// What reaches the loop from the watcher's thread.
@@ -124,7 +151,7 @@ type Notify = Arc<dyn Fn(Notice) + Send + Sync>;
 
 /// Watch `roots` until `stop` returns true (or Ctrl+C / SIGTERM), calling `process(root, file)` once for each file
 /// that settles, and `notice` for the rest. Runs on a tokio runtime of its own; `process` runs on a blocking
-/// thread, one file at a time.
+/// thread, one file at a time; folders are scanned on a thread of their own.
 pub fn watch(
     roots: &[PathBuf],
     options: &WatchOptions,
@@ -148,6 +175,7 @@ pub fn watch(
         // Events name paths as the watch was given them; absolute, so they compare with the roots.
         absolute.push(std::path::absolute(root).map_err(|e| Error::io("cannot open", root, e, ExitClass::NotFound))?);
     }
+    let (scan_tx, scanned) = scanner(filter.clone(), private.clone())?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .enable_io()
@@ -160,6 +188,8 @@ pub fn watch(
         private,
         pending: HashMap::new(),
         scans: Vec::new(),
+        scan_tx,
+        scanned,
         processed: Processed::new(options.remember),
         notice: Arc::new(notice),
     };
@@ -174,6 +204,9 @@ struct State {
     pending: HashMap<PathBuf, Pending>,
     /// Folders to scan, each not before its instant (so the watcher has added its watch first).
     scans: Vec<(usize, PathBuf, Instant)>,
+    /// Where due folders go to be walked, and where their files come back (a bounded queue).
+    scan_tx: std::sync::mpsc::Sender<ScanJob>,
+    scanned: tokio::sync::mpsc::Receiver<Scanned>,
     processed: Processed,
     notice: Notify,
 }
@@ -213,6 +246,10 @@ impl State {
                     }
                     Message::Error(e) => (self.notice)(Notice::Warning(e)),
                 },
+                Some(found) = self.scanned.recv() => match found {
+                    Scanned::File(root, path) => self.found(root, path, &process).await,
+                    Scanned::Warning(w) => (self.notice)(Notice::Warning(w)),
+                },
                 _ = tick.tick() => {
                     if stop() {
                         return Ok(());
@@ -220,22 +257,46 @@ impl State {
                     self.rewatch(&mut watcher, &mut watched, false);
                     self.scan_due();
                     for (root, path, seen) in self.settled() {
-                        // Checked again at the last moment: the tree may have changed since it settled.
-                        let root_path = self.roots[root].clone();
-                        if beneath(&root_path, &path).is_err() {
-                            continue;
-                        }
-                        let run = process.clone();
-                        let (r, p) = (root_path.clone(), path.clone());
-                        let _ = tokio::task::spawn_blocking(move || run(&r, &p)).await;
-                        self.processed.insert(seen);
-                        // What the rewrite left at that name is processed too: its rename is not new work.
-                        if let Ok(after) = open_beneath(&root_path, &path).and_then(|f| seen_of(&f)) {
-                            self.processed.insert(after);
-                        }
+                        self.process_file(root, path, seen, &process).await;
                     }
                 }
             }
+        }
+    }
+
+    /// Process a settled file (checked again at the last moment: the tree may have changed since it settled) and
+    /// remember it.
+    async fn process_file(&mut self, root: usize, path: PathBuf, seen: Seen, process: &Process) {
+        let root_path = self.roots[root].clone();
+        if beneath(&root_path, &path).is_err() {
+            return;
+        }
+        let run = process.clone();
+        let (r, p) = (root_path.clone(), path.clone());
+        let _ = tokio::task::spawn_blocking(move || run(&r, &p)).await;
+        self.processed.insert(seen);
+        // What the rewrite left at that name is processed too: its rename is not new work.
+        if let Ok(after) = open_beneath(&root_path, &path).and_then(|f| seen_of(&f)) {
+            self.processed.insert(after);
+        }
+    }
+
+    /// A file a scan found: processed now if it has settled already (unchanged for the debounce interval by its
+    /// modification time, nobody writing it) and was not processed before; pending like any changed file if not.
+    async fn found(&mut self, root: usize, path: PathBuf, process: &Process) {
+        let Ok(meta) = beneath(&self.roots[root], &path) else { return };
+        let age = meta.modified().ok().and_then(|m| SystemTime::now().duration_since(m).ok());
+        if !meta.is_file() || self.pending.contains_key(&path) || age.is_none_or(|a| a < self.options.debounce) {
+            return self.note(path);
+        }
+        let Ok(file) = open_beneath(&self.roots[root], &path) else { return };
+        if open_for_writing(&file) {
+            return self.note(path);
+        }
+        let Ok(seen) = seen_of(&file) else { return };
+        drop(file);
+        if !self.processed.contains(&seen) {
+            self.process_file(root, path, seen, process).await;
         }
     }
 
@@ -319,7 +380,7 @@ impl State {
             .any(|a| walk::folder_id(a).is_some_and(|id| self.private.contains(&id)))
     }
 
-    /// Scan the folders whose time has come, adding their files to the pending ones.
+    /// Hand the folders whose time has come to the scanning thread.
     fn scan_due(&mut self) {
         let now = Instant::now();
         let (due, later): (Vec<_>, Vec<_>) = std::mem::take(&mut self.scans).into_iter().partition(|s| s.2 <= now);
@@ -333,20 +394,8 @@ impl State {
             if folder != root_path && !beneath(&root_path, &folder).is_ok_and(|m| m.is_dir()) {
                 continue;
             }
-            let mut walked = Walked::default();
-            let _ = walk::walk_into(&root_path, &folder, &self.filter, &self.private, &mut |entry| {
-                walked.add(entry);
-                std::ops::ControlFlow::Continue(())
-            });
-            for skipped in walked.skipped {
-                (self.notice)(Notice::Warning(skipped));
-            }
-            for problem in walked.problems {
-                (self.notice)(Notice::Warning(problem.message().to_string()));
-            }
-            for found in walked.files {
-                self.note(found.path);
-            }
+            // The thread lives as long as the receiver of its findings, which this state holds.
+            let _ = self.scan_tx.send((root, root_path, folder));
         }
     }
 
@@ -380,6 +429,36 @@ impl State {
         ready.sort_by(|a, b| a.1.cmp(&b.1));
         ready
     }
+}
+
+/// Start the thread that walks the folders sent to it, one after the other, and sends back what it finds through a
+/// queue of at most [`crate::batch::WINDOW`] entries (it waits while the queue is full). It stops when either end
+/// is dropped.
+fn scanner(
+    filter: Filter,
+    private: HashSet<FolderId>,
+) -> Result<(std::sync::mpsc::Sender<ScanJob>, tokio::sync::mpsc::Receiver<Scanned>), Error> {
+    let (jobs_tx, jobs) = std::sync::mpsc::channel::<ScanJob>();
+    let (found_tx, found) = tokio::sync::mpsc::channel(crate::batch::WINDOW);
+    std::thread::Builder::new()
+        .name("watch-scan".into())
+        .spawn(move || {
+            for (root, root_path, folder) in jobs {
+                let flow = walk::walk_into(&root_path, &folder, &filter, &private, &mut |entry| {
+                    let sent = match entry {
+                        Entry::File(f) => found_tx.blocking_send(Scanned::File(root, f.path)),
+                        Entry::Skipped(s) => found_tx.blocking_send(Scanned::Warning(s)),
+                        Entry::Problem(e) => found_tx.blocking_send(Scanned::Warning(e.message().to_string())),
+                    };
+                    if sent.is_ok() { std::ops::ControlFlow::Continue(()) } else { std::ops::ControlFlow::Break(()) }
+                });
+                if flow.is_break() {
+                    return;
+                }
+            }
+        })
+        .map_err(|e| Error::new(ExitClass::Internal, format!("cannot start the watcher's scanning thread: {e}")))?;
+    Ok((jobs_tx, found))
 }
 
 /// The events worth acting on, as messages: finished writes, creations and names moved in. Opens, reads, closes

@@ -1,13 +1,14 @@
 //! `status`: whether files are protected, and by what, without any key.
 
 use std::collections::BTreeMap;
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
 use serde::Serialize;
 
 use super::{GlobalOptions, printable};
-use crate::batch::walk::WalkOptions;
+use crate::batch::walk::{Entry, WalkOptions, Walker};
 use crate::protect::{self, FileState};
 use crate::{Error, ExitClass};
 
@@ -194,27 +195,33 @@ pub fn status_line(path: &Path) -> (StatusLine, ExitClass) {
 }
 
 /// Call `each` with every file `path` stands for: the file itself (or whatever it is: `status_line` says); a
-/// folder's files in name order, or with `recurse` every file below it through the folder walk (only the paths are
-/// gathered, the statuses are taken one at a time). A folder or subfolder that cannot be read is an error, returned
-/// after the files that could be read.
+/// folder's files in name order, or with `recurse` every file below it through the folder walk, streamed (`each`
+/// runs as the walk meets each file; nothing is kept per file). A folder or subfolder that cannot be read is an
+/// error, returned after the files that could be read.
 fn for_each_file(path: &Path, recurse: bool, walk: &WalkOptions, each: &mut dyn FnMut(&Path)) -> Vec<Error> {
     if !path.is_dir() {
         each(path);
         return Vec::new();
     }
     if recurse {
-        return match crate::batch::walk::files(std::slice::from_ref(&path.to_path_buf()), walk) {
-            Ok(walked) => {
-                for skipped in &walked.skipped {
-                    eprintln!("fci-connector: warning: {}", printable(skipped));
-                }
-                for found in &walked.files {
-                    each(&found.path);
-                }
-                walked.problems
-            }
-            Err(e) => vec![e],
+        // Streamed: each file's status is taken as the walk meets it, so nothing is kept per file.
+        let walker = match Walker::new(walk) {
+            Ok(w) => w,
+            Err(e) => return vec![e],
         };
+        let mut problems = Vec::new();
+        let walked = walker.walk(path, &mut |entry| {
+            match entry {
+                Entry::File(found) => each(&found.path),
+                Entry::Skipped(skipped) => eprintln!("fci-connector: warning: {}", printable(&skipped)),
+                Entry::Problem(e) => problems.push(e),
+            }
+            ControlFlow::Continue(())
+        });
+        if let Err(e) = walked {
+            problems.push(e);
+        }
+        return problems;
     }
     let entries = match std::fs::read_dir(path) {
         Ok(rd) => rd,

@@ -2,6 +2,8 @@
 //! --report r.json` over 2,000 and over 20,000 generated files. The larger run's peak resident memory (the child's
 //! maximum RSS as `wait4` reports it, through GNU time: not an address-space size, which thread stacks and allocator
 //! arenas make meaningless) must be within 1.2x of the smaller's, and every file must be counted and reported once.
+//! The same for `watch --initial-scan --dry-run` (Linux): the watcher is stopped with Ctrl+C (SIGINT, which GNU time
+//! ignores and the watcher obeys) once its log holds a line for every file, and each file must be logged once.
 //!
 //! Needs /usr/bin/time (Debian package `time`, which .ci/run installs); without it the test fails and says so.
 
@@ -28,12 +30,12 @@ fn share(s: &Scratch, n: usize) -> PathBuf {
     root
 }
 
-/// Run the binary with `args` under GNU time; its stdout goes to `stdout`. Returns the peak RSS in KiB.
-fn peak_kib(s: &Scratch, args: &[&std::ffi::OsStr], stdout: &Path) -> u64 {
-    let peak = s.path().join("peak.txt");
-    let status = Command::new(TIME)
+/// The binary with `args` under GNU time, which writes the peak RSS to `peak`; stderr is dropped.
+fn timed(s: &Scratch, args: &[&std::ffi::OsStr], peak: &Path) -> Command {
+    let mut command = Command::new(TIME);
+    command
         .args(["-f", "%M", "-o"])
-        .arg(&peak)
+        .arg(peak)
         .arg(env!("CARGO_BIN_EXE_fci-connector"))
         .arg("--templates")
         .arg(s.templates())
@@ -42,13 +44,22 @@ fn peak_kib(s: &Scratch, args: &[&std::ffi::OsStr], stdout: &Path) -> u64 {
         .arg("--log-dir")
         .arg(s.path().join("logs"))
         .args(args)
-        .stdout(Stdio::from(std::fs::File::create(stdout).unwrap()))
-        .stderr(Stdio::null())
-        .status()
-        .unwrap();
-    assert!(status.success(), "{args:?}: {status:?}");
-    let text = std::fs::read_to_string(&peak).unwrap();
+        .stderr(Stdio::null());
+    command
+}
+
+/// The peak RSS in KiB that GNU time wrote to `peak`.
+fn read_peak(peak: &Path) -> u64 {
+    let text = std::fs::read_to_string(peak).unwrap();
     text.lines().last().and_then(|l| l.trim().parse().ok()).unwrap_or_else(|| panic!("no peak in {text:?}"))
+}
+
+/// Run the binary with `args` under GNU time; its stdout goes to `stdout`. Returns the peak RSS in KiB.
+fn peak_kib(s: &Scratch, args: &[&std::ffi::OsStr], stdout: &Path) -> u64 {
+    let peak = s.path().join("peak.txt");
+    let status = timed(s, args, &peak).stdout(Stdio::from(std::fs::File::create(stdout).unwrap())).status().unwrap();
+    assert!(status.success(), "{args:?}: {status:?}");
+    read_peak(&peak)
 }
 
 /// Classify and protect (dry run, JSON report) a share of `n` files; check the counts; the two peaks in KiB.
@@ -108,4 +119,63 @@ fn peak_memory_of_a_folder_run_does_not_grow_with_the_number_of_files() {
     );
     assert!(classify_large * 10 <= classify_small * 12, "classify: {classify_small} KiB -> {classify_large} KiB");
     assert!(protect_large * 10 <= protect_small * 12, "protect: {protect_small} KiB -> {protect_large} KiB");
+}
+
+/// `watch --initial-scan --dry-run` over a share of `n` files: wait until the log has a line for each (bounded: a
+/// guard against a watcher that never gets there, not a performance check), stop it with Ctrl+C, check that each
+/// file was processed once; its peak in KiB.
+#[cfg(target_os = "linux")]
+fn watch_scan(n: usize) -> u64 {
+    use std::os::unix::process::CommandExt;
+    use std::time::{Duration, Instant};
+
+    let s = Scratch::new();
+    let root = share(&s, n);
+    let peak = s.path().join("peak.txt");
+    let args: [&std::ffi::OsStr; 8] = [
+        "watch".as_ref(),
+        root.as_os_str(),
+        "--initial-scan".as_ref(),
+        "--dry-run".as_ref(),
+        "--template".as_ref(),
+        TEMPLATE_ID.as_ref(),
+        "--debounce".as_ref(),
+        "0".as_ref(),
+    ];
+    // A process group of its own, so that Ctrl+C reaches the watcher through GNU time (which ignores it).
+    let mut child = timed(&s, &args, &peak).stdout(Stdio::null()).process_group(0).spawn().unwrap();
+    let log = s.path().join("logs/fci-connector.log");
+    let lines = || std::fs::read_to_string(&log).map(|t| t.lines().count()).unwrap_or(0);
+    let deadline = Instant::now() + Duration::from_secs(900);
+    while lines() < n && Instant::now() < deadline && child.try_wait().unwrap().is_none() {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let logged = lines();
+    let group = format!("-{}", child.id());
+    let _ = Command::new("kill").args(["-INT", "--", &group]).status();
+    let status = child.wait().unwrap();
+    assert_eq!(logged, n, "the watcher logged {logged} of {n} files");
+    assert!(status.success(), "watch: {status:?}");
+    let text = std::fs::read_to_string(&log).unwrap();
+    let mut paths: Vec<String> = text
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            v["path"].as_str().unwrap().to_string()
+        })
+        .collect();
+    paths.sort();
+    paths.dedup();
+    assert_eq!(paths.len(), n, "each file logged once");
+    read_peak(&peak)
+}
+
+#[test]
+#[cfg(target_os = "linux")]
+fn peak_memory_of_watch_s_initial_scan_does_not_grow_with_the_number_of_files() {
+    assert!(Path::new(TIME).exists(), "{TIME} not found: install the Debian package `time` (.ci/run does)");
+    let small = watch_scan(2_000);
+    let large = watch_scan(20_000);
+    eprintln!("peak RSS (KiB) of watch --initial-scan, 2,000 -> 20,000 files: {small} -> {large}");
+    assert!(large * 10 <= small * 12, "watch --initial-scan: {small} KiB -> {large} KiB");
 }
