@@ -32,7 +32,15 @@ pub fn parse_wildcards(list: &str) -> Vec<String> {
 impl Scope {
     /// Whether the file at `path` is in scope.
     pub fn contains(&self, path: &Path) -> bool {
-        let full = normalize_folder(&path.to_string_lossy());
+        let text = path.to_string_lossy();
+        // Folders compare whole paths, so a relative path is made absolute, but only then: it costs a system call.
+        // `D:\x` and `\\server\share` are whole paths on any platform.
+        let whole = text.starts_with(['/', '\\']) || text.as_bytes().get(1) == Some(&b':');
+        let full = if whole || (self.include_folders.is_empty() && self.exclude_folders.is_empty()) {
+            normalize_folder(&text)
+        } else {
+            normalize_folder(&std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()).to_string_lossy())
+        };
         // The name after the last separator of either kind, so `D:\x\a.docx` works on any platform.
         let name = full.rsplit('/').next().unwrap_or_default();
         let under = |folder: &String| {
@@ -72,6 +80,15 @@ pub fn wildcard(pattern: &str, name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_relative_path_is_compared_from_the_working_folder() {
+        let cwd = std::env::current_dir().unwrap();
+        let hr = normalize_folder(&cwd.join("hr").to_string_lossy());
+        let scope = Scope { include_folders: vec![hr], ..Scope::default() };
+        assert!(scope.contains(Path::new("hr/a.docx")));
+        assert!(!scope.contains(Path::new("other/a.docx")));
+    }
 
     #[test]
     fn wildcards() {

@@ -11,6 +11,9 @@ use std::path::Path;
 
 use crate::{Error, ExitClass};
 
+pub use head::{HEAD_LEN, Head, open_regular};
+
+mod head;
 mod office;
 mod pdf;
 mod pfile;
@@ -151,31 +154,34 @@ pub struct Label {
 /// Errors are I/O failures only (naming the file); a file whose structures cannot be parsed is not protected as
 /// far as this function can tell, or protected with fewer details.
 pub fn foreign_protection(path: &Path) -> Result<Option<ForeignProtection>, Error> {
-    let io = |doing: &str, e| Error::io(doing, path, e, ExitClass::Unreadable);
-    // Checked before opening: opening a FIFO would block.
-    if !std::fs::metadata(path).map_err(|e| io("cannot open", e))?.is_file() {
-        return Err(Error::new(ExitClass::NotFound, format!("{}: not a regular file", path.display())));
-    }
-    let file = File::open(path).map_err(|e| io("cannot open", e))?;
-    foreign_protection_of(file, path)
+    let (mut file, head) = open_regular(path)?;
+    foreign_protection_in(&head, &mut file, path)
 }
 
-/// [`foreign_protection`] of a file already open for reading (from its start); `path` names it in errors.
+/// [`foreign_protection`] of a file already open for reading; `path` names it in errors.
 pub fn foreign_protection_of(mut file: File, path: &Path) -> Result<Option<ForeignProtection>, Error> {
     let io = |doing: &str, e| Error::io(doing, path, e, ExitClass::Unreadable);
     file.seek(SeekFrom::Start(0)).map_err(|e| io("cannot read", e))?;
     let len = file.metadata().map_err(|e| io("cannot read", e))?.len();
-    let mut head = Vec::with_capacity(1024);
-    (&mut file).take(1024).read_to_end(&mut head).map_err(|e| io("cannot read", e))?;
-    file.seek(SeekFrom::Start(0)).map_err(|e| io("cannot read", e))?;
-    let found = if head.starts_with(pfile::MAGIC) {
-        Some(pfile::detect(&mut file, len).map_err(|e| io("cannot read", e))?)
-    } else if head.starts_with(office::OLE_MAGIC) {
-        office::detect(file)
-    } else if head.starts_with(b"PK\x03\x04") {
-        zip::detect(file)
-    } else if let Some(at) = find(&head, b"%PDF-") {
-        pdf::detect(&mut file, len, at as u64, &head[at..]).map_err(|e| io("cannot read", e))?
+    let head = Head::read(&mut file, len).map_err(|e| io("cannot read", e))?;
+    foreign_protection_in(&head, &mut file, path)
+}
+
+/// [`foreign_protection`] of the open `file` whose start is `head`. Only a file whose first bytes name a
+/// protecting format is read further (and its position moved); the rest are decided by the head alone.
+pub fn foreign_protection_in(head: &Head, file: &mut File, path: &Path) -> Result<Option<ForeignProtection>, Error> {
+    let io = |doing: &str, e| Error::io(doing, path, e, ExitClass::Unreadable);
+    let len = head.len();
+    let start = &head.bytes()[..head.bytes().len().min(1024)];
+    let found = if start.starts_with(pfile::MAGIC) {
+        file.seek(SeekFrom::Start(0)).map_err(|e| io("cannot read", e))?;
+        Some(pfile::detect(file, len).map_err(|e| io("cannot read", e))?)
+    } else if start.starts_with(office::OLE_MAGIC) {
+        office::detect(file.try_clone().map_err(|e| io("cannot read", e))?)
+    } else if start.starts_with(b"PK\x03\x04") {
+        zip::detect(file.try_clone().map_err(|e| io("cannot read", e))?)
+    } else if let Some(at) = find(start, b"%PDF-") {
+        pdf::detect(file, len, at as u64, &start[at..]).map_err(|e| io("cannot read", e))?
     } else {
         None
     };

@@ -86,10 +86,11 @@ pub struct ExtractInfo {
 /// [`ExitClass::Unreadable`], I/O problems their own class.
 pub fn extract(path: &Path, limits: &Limits, sink: &mut dyn FnMut(&str)) -> Result<ExtractInfo, Error> {
     let mut budget = Budget::new(limits, sink);
-    let outcome = open(path).and_then(|file| read(file, path, &mut budget));
-    let text_bytes = budget.finish();
-    let (format, fallback) = outcome.map_err(|err| err.context(path.display()))?;
-    Ok(ExtractInfo { format, fallback, text_bytes })
+    let outcome = open(path).and_then(|mut file| {
+        let head = read_head(&mut file)?;
+        read(file, head, path, &mut budget)
+    });
+    finish(budget, outcome, path)
 }
 
 /// Stream the text of `file`, already open (by handle, beneath the task's folder), into `sink`; `path` names it
@@ -104,7 +105,33 @@ pub fn extract_file(
     // From the start, whatever read the file before (the header checks share its position).
     let outcome = std::io::Seek::rewind(&mut file)
         .map_err(|e| io_error("cannot read", e))
-        .and_then(|()| read(file, path, &mut budget));
+        .and_then(|()| read_head(&mut file))
+        .and_then(|head| read(file, head, path, &mut budget));
+    finish(budget, outcome, path)
+}
+
+/// Stream the text of `file` into `sink`, going on from `head`, its start, already read (by
+/// [`crate::detect::open_regular`]); `file` is positioned just after the head, or anywhere if its first bytes
+/// name a format other than text (those readers start from the beginning again). `path` names it in errors and
+/// gives the extension.
+pub fn extract_after_head(
+    file: std::fs::File,
+    head: crate::detect::Head,
+    path: &Path,
+    limits: &Limits,
+    sink: &mut dyn FnMut(&str),
+) -> Result<ExtractInfo, Error> {
+    let mut budget = Budget::new(limits, sink);
+    let outcome = read(file, head, path, &mut budget);
+    finish(budget, outcome, path)
+}
+
+fn read_head(file: &mut std::fs::File) -> Result<crate::detect::Head, Error> {
+    let len = file.metadata().map_err(|e| io_error("cannot read", e))?.len();
+    crate::detect::Head::read(file, len).map_err(|e| io_error("cannot read", e))
+}
+
+fn finish(budget: Budget<'_>, outcome: Result<(String, bool), Error>, path: &Path) -> Result<ExtractInfo, Error> {
     let text_bytes = budget.finish();
     let (format, fallback) = outcome.map_err(|err| err.context(path.display()))?;
     Ok(ExtractInfo { format, fallback, text_bytes })
@@ -119,11 +146,23 @@ fn open(path: &Path) -> Result<std::fs::File, Error> {
     std::fs::File::open(path).map_err(|e| io_error("cannot open", e))
 }
 
-/// Sniff the format and run its reader; returns the format name and whether it was the strings fallback.
-fn read(file: std::fs::File, path: &Path, budget: &mut Budget) -> Result<(String, bool), Error> {
-    let format = sniff::sniff(&file, path)?;
+/// Sniff the format from `head` and run its reader; returns the format name and whether it was the strings
+/// fallback. Text goes on from the head (a small file is not read again); the other readers start over.
+fn read(
+    mut file: std::fs::File,
+    head: crate::detect::Head,
+    path: &Path,
+    budget: &mut Budget,
+) -> Result<(String, bool), Error> {
+    let format = sniff::sniff(head.bytes(), path);
+    if format != Format::Text {
+        std::io::Seek::rewind(&mut file).map_err(|e| io_error("cannot read", e))?;
+    }
     let name = match format {
-        Format::Text => return text::read(file, budget).map(|enc| (format!("text/{enc}"), false)),
+        Format::Text => {
+            let whole = head.is_whole_file();
+            return text::read_after(head.into_bytes(), whole, file, budget).map(|enc| (format!("text/{enc}"), false));
+        }
         Format::Zip => return archive::read_zip_file(file, budget),
         Format::Ole => return ole::read(file, budget),
         // `%PDF-` near the start does not make a file a PDF: without a PDF's structure (a version header, and a last

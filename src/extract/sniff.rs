@@ -1,15 +1,9 @@
 //! Format sniffing: the first bytes decide (zip, OLE, PDF, RTF magic), the extension only breaks ties between
 //! text formats, so a renamed file is still read by the right reader.
 
-use std::fs::File;
-use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 
-use super::{io_error, text};
-use crate::Error;
-
-/// How much of the file is looked at to decide its format.
-const SAMPLE: usize = 8 * 1024;
+use super::text;
 
 /// The reader a file is handed to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -28,13 +22,11 @@ pub enum Format {
     Binary,
 }
 
-/// Decide the format of `file` (at its start) from its first bytes and `path`'s extension; leaves it at its start.
-pub fn sniff(mut file: &File, path: &Path) -> Result<Format, Error> {
-    let mut sample = Vec::with_capacity(SAMPLE);
-    file.take(SAMPLE as u64).read_to_end(&mut sample).map_err(|e| io_error("cannot read", e))?;
-    file.seek(SeekFrom::Start(0)).map_err(|e| io_error("cannot read", e))?;
+/// Decide the format of a file from `head`, its first bytes (see [`crate::detect::HEAD_LEN`]), and `path`'s
+/// extension.
+pub fn sniff(head: &[u8], path: &Path) -> Format {
     let extension = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
-    Ok(classify(&sample, &extension))
+    classify(head, &extension)
 }
 
 /// The format for a file starting with `sample`, named with `extension` (lowercase, without the dot).

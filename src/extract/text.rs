@@ -58,20 +58,32 @@ fn utf16_without_bom(sample: &[u8]) -> Option<&'static Encoding> {
 
 /// Decode `reader` as text and push it; returns the encoding's name, e.g. `utf-8`.
 pub fn read(reader: impl Read, budget: &mut Budget) -> Result<String, Error> {
+    read_after(Vec::new(), false, reader, budget)
+}
+
+/// [`read`], going on from `start`, the bytes already read from the file's start (`at_end`: they are all of it,
+/// so nothing more is read), with `reader` positioned just after them.
+pub fn read_after(start: Vec<u8>, at_end: bool, reader: impl Read, budget: &mut Budget) -> Result<String, Error> {
     let mut reader = reader;
+    let mut at_end = at_end;
     // Neither buffer is zeroed or sized beyond what the file needs: a folder run reads many small files, and
     // clearing a 64 KiB block (and mapping a 192 KiB one) for each was most of the cost of a 60-byte file.
-    let mut input = Vec::with_capacity(BLOCK);
-    let first = read_block(&mut reader, &mut input)?;
+    let mut input = start;
+    if !at_end {
+        // The encoding is decided on a whole first block, as if it had been read at once.
+        input.reserve(BLOCK.saturating_sub(input.len()));
+        let have = input.len();
+        (&mut reader).take((BLOCK - have.min(BLOCK)) as u64).read_to_end(&mut input).map_err(read_failure)?;
+        at_end = input.len() < BLOCK;
+    }
     let encoding = detect_encoding(&input).unwrap_or(WINDOWS_1252);
     let mut decoder = encoding.new_decoder_with_bom_removal();
-    let mut output = String::with_capacity(decoder.max_utf8_buffer_length(first.max(16)).unwrap_or(BLOCK * 3));
-    let mut filled = first;
+    let mut output =
+        String::with_capacity(decoder.max_utf8_buffer_length(input.len().max(16)).unwrap_or(BLOCK * 3));
     loop {
-        let last = filled == 0;
-        let mut src = &input[..filled];
+        let mut src = &input[..];
         loop {
-            let (result, read, _) = decoder.decode_to_string(src, &mut output, last);
+            let (result, read, _) = decoder.decode_to_string(src, &mut output, at_end);
             budget.push(&output)?;
             output.clear();
             src = &src[read..];
@@ -79,10 +91,11 @@ pub fn read(reader: impl Read, budget: &mut Budget) -> Result<String, Error> {
                 break;
             }
         }
-        if last {
+        if at_end {
             break;
         }
-        filled = read_block(&mut reader, &mut input)?;
+        // A block shorter than asked for ends the file.
+        at_end = read_block(&mut reader, &mut input)? < BLOCK;
     }
     Ok(encoding.name().to_ascii_lowercase())
 }

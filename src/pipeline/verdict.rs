@@ -307,44 +307,30 @@ pub enum Source<'a> {
 /// `watch` and `rules test` give. `values`: keep up to five matched values per match (shown by `classify` only
 /// when asked; never logged).
 pub fn verdict(source: Source<'_>, rules: &RuleSet, limits: &Limits, values: bool) -> Judged {
-    let (path, file) = match source {
-        Source::Open(file, path) => (path, Some(file)),
-        Source::Path(path) => (path, None),
+    let path = match &source {
+        Source::Open(_, path) | Source::Path(path) => *path,
     };
-    // Folder scopes compare whole paths, so a relative argument is made absolute first.
-    let full = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
-    let file = match file {
-        Some(file) => file,
-        None => {
-            // Checked before opening: opening a FIFO would block.
-            if !full.is_file() {
-                let why = if full.exists() { "not a regular file" } else { "no such file" };
-                return Judged::error(Error::new(ExitClass::NotFound, format!("{}: {why}", path.display())));
-            }
-            // One handle for the protection check and the reading: a folder run of small files is bound by
-            // system calls, and opening each file twice was a fifth of them.
-            let opened = match std::fs::File::open(path) {
-                Ok(file) => file,
-                Err(e) => return Judged::error(Error::io("cannot open", path, e, ExitClass::Unreadable)),
+    let mut scanner = rules.scanner(path).with_values(values);
+    let mut feed = |chunk: &str| scanner.feed(chunk);
+    let extracted = match source {
+        Source::Open(file, _) => extract::extract_file(file, path, limits, &mut feed),
+        Source::Path(_) => {
+            // One open, one status call and (for a small file) one read serve the protection check, the format
+            // sniffing and the text: a folder run of small files is bound by system calls.
+            let (mut file, head) = match detect::open_regular(path) {
+                Ok(opened) => opened,
+                Err(e) => return Judged::error(e),
             };
-            let checked = opened
-                .try_clone()
-                .map_err(|e| Error::io("cannot read", path, e, ExitClass::Unreadable))
-                .and_then(|clone| detect::foreign_protection_of(clone, path));
-            match checked {
+            match detect::foreign_protection_in(&head, &mut file, path) {
                 Ok(Some(foreign)) => {
                     let reason = SkipReason::ProtectedByOther(foreign.protector.to_string());
                     return Judged { verdict: Verdict::Skip(reason), classification: None };
                 }
-                Ok(None) => opened,
+                Ok(None) => extract::extract_after_head(file, head, path, limits, &mut feed),
                 Err(e) => return Judged::error(e),
             }
         }
     };
-    let mut scanner = rules.scanner(&full).with_values(values);
-    let mut feed = |chunk: &str| scanner.feed(chunk);
-    // `extract_file` reads from the start whatever the protection check read before.
-    let extracted = extract::extract_file(file, path, limits, &mut feed);
     if let Err(e) = extracted {
         return Judged::error(e);
     }

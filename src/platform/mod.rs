@@ -236,6 +236,14 @@ pub fn report_failure_event(message: &str) {
     imp::report_failure_event(message)
 }
 
+/// Open `path` (following links, as the admin named it) for reading without waiting on what cannot be read: a FIFO
+/// opens at once instead of blocking until a writer comes. The caller checks the handle's type before reading; one
+/// open and one status call per file instead of a status call by name first (a folder run of small files is bound
+/// by system calls).
+pub fn open_to_read(path: &Path) -> io::Result<File> {
+    imp::open_to_read(path)
+}
+
 /// Create the new file `path` for writing, failing if anything has the name. `owner_only` (a secret): mode 0600
 /// where modes exist, else 0644; on Windows the file gets its folder's inherited ACL, which [`restrict_to_owner`]
 /// narrows before anything secret is written.

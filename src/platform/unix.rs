@@ -441,6 +441,13 @@ pub fn is_held_open(_path: &Path) -> io::Result<bool> {
 
 pub fn report_failure_event(_message: &str) {}
 
+pub fn open_to_read(path: &Path) -> io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    // Without blocking: a FIFO opens at once (and is then refused by its type) instead of waiting for a writer.
+    let flags = OFlags::NONBLOCK | OFlags::NOCTTY;
+    std::fs::OpenOptions::new().read(true).custom_flags(flags.bits() as i32).open(path)
+}
+
 pub fn create_new(path: &Path, owner_only: bool) -> io::Result<File> {
     use std::os::unix::fs::OpenOptionsExt;
     std::fs::OpenOptions::new().write(true).create_new(true).mode(if owner_only { 0o600 } else { 0o644 }).open(path)

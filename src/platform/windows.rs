@@ -249,6 +249,11 @@ pub fn is_held_open(path: &Path) -> io::Result<bool> {
     }
 }
 
+pub fn open_to_read(path: &Path) -> io::Result<File> {
+    // Opening never blocks here: a pipe is not reached through a file path.
+    File::open(path)
+}
+
 pub fn create_new(path: &Path, owner_only: bool) -> io::Result<File> {
     // No modes here: the caller narrows the DACL (`restrict_to_owner`) before writing anything secret, through this
     // handle, so a secret's handle needs WRITE_DAC (and READ_CONTROL, which SetSecurityInfo reads with) beside
