@@ -284,13 +284,20 @@ impl State {
     /// A file a scan found: processed now if it has settled already (unchanged for the debounce interval by its
     /// modification time, nobody writing it) and was not processed before; pending like any changed file if not.
     async fn found(&mut self, root: usize, path: PathBuf, process: &Process) {
-        let Ok(meta) = beneath(&self.roots[root], &path) else { return };
-        let age = meta.modified().ok().and_then(|m| SystemTime::now().duration_since(m).ok());
-        if !meta.is_file() || self.pending.contains_key(&path) || age.is_none_or(|a| a < self.options.debounce) {
+        if self.pending.contains_key(&path) {
             return self.note(path);
         }
-        let Ok(file) = open_beneath(&self.roots[root], &path) else { return };
-        if open_for_writing(&file) {
+        // Opened by handle at once (without blocking, refusing anything but a regular file) and measured on the
+        // handle: the path is resolved once, not once by name and once more to open it.
+        let file = match open_beneath(&self.roots[root], &path) {
+            Ok(file) => file,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return,
+            // No longer a plain file beneath the root (a folder, a link): looked at as an event would be.
+            Err(_) => return self.note(path),
+        };
+        let Ok(meta) = file.metadata() else { return };
+        let age = meta.modified().ok().and_then(|m| SystemTime::now().duration_since(m).ok());
+        if age.is_none_or(|a| a < self.options.debounce) || open_for_writing(&file) {
             return self.note(path);
         }
         let Ok(seen) = seen_of(&file) else { return };
