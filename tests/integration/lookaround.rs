@@ -202,16 +202,15 @@ fn rewritten_look_arounds_find_exactly_what_the_backtracker_finds_on_the_sample_
     }
 }
 
+fn rules_check(dir: &Path) -> assert_cmd::assert::Assert {
+    Command::cargo_bin("fci-connector").unwrap().arg("--rules").arg(dir).args(["rules", "check"]).assert()
+}
+
 #[test]
 fn rules_check_names_the_patterns_that_keep_the_backtracker_and_why() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::copy(Path::new(INTEROP).join("HealthCare.xml"), dir.path().join("HealthCare.xml")).unwrap();
-    let out = Command::cargo_bin("fci-connector")
-        .unwrap()
-        .arg("--rules")
-        .arg(dir.path())
-        .args(["rules", "check"])
-        .assert()
+    let out = rules_check(dir.path())
         .success()
         .stdout(predicates::str::contains(
             "HealthCare.xml:347:2: note: Regex regex_dutch_zipcode: backtracking engine at the starts the linear \
@@ -235,12 +234,7 @@ fn rules_check_names_the_patterns_that_keep_the_backtracker_and_why() {
          </ClassificationRules>\n",
     )
     .unwrap();
-    Command::cargo_bin("fci-connector")
-        .unwrap()
-        .arg("--rules")
-        .arg(fsrm.path())
-        .args(["rules", "check"])
-        .assert()
+    rules_check(fsrm.path())
         .success()
         .stdout(predicates::str::contains(
             "r.xml:4:3: note: regular expression \"(?<!\\\\d)(\\\\d)\\\\1\": backtracking engine everywhere, because it \
