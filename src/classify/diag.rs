@@ -5,10 +5,12 @@ use std::path::{Path, PathBuf};
 
 use crate::xml::Element;
 
-/// How bad a problem is: errors make the rule set invalid (exit 6), warnings only mean something is skipped.
+/// How bad a problem is: errors make the rule set invalid (exit 6), warnings only mean something is skipped, notes
+/// say how something runs (a pattern kept on the backtracking engine, and why) and are shown by `rules check` only.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
+    Note,
     Warning,
     Error,
 }
@@ -26,6 +28,7 @@ pub struct Diagnostic {
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let level = match self.severity {
+            Severity::Note => "note",
             Severity::Warning => "warning",
             Severity::Error => "error",
         };
@@ -50,6 +53,10 @@ impl<'a> Diagnostics<'a> {
 
     pub fn warning(&mut self, at: &Element, message: impl Into<String>) {
         self.push(at, Severity::Warning, message.into());
+    }
+
+    pub fn note(&mut self, at: &Element, message: impl Into<String>) {
+        self.push(at, Severity::Note, message.into());
     }
 
     fn push(&mut self, at: &Element, severity: Severity, message: String) {

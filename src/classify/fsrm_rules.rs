@@ -285,11 +285,16 @@ fn condition(
                     })
                 }
                 ExprKind::Regex => match regex_dialect::engine_for(&expr) {
-                    Ok(engine) => model.add(Detector {
-                        label: label.clone(),
-                        matcher: Matcher::Regex { source: expr, engine },
-                        checks: Vec::new(),
-                    }),
+                    Ok(engine) => {
+                        if let Some(why) = regex_dialect::fallback(&expr, engine) {
+                            diags.note(el, format!("regular expression {expr:?}: {why}"));
+                        }
+                        model.add(Detector {
+                            label: label.clone(),
+                            matcher: Matcher::Regex { source: expr, engine },
+                            checks: Vec::new(),
+                        })
+                    }
                     Err(e) => return fail(diags, format!("invalid regular expression: {e}")),
                 },
             };

@@ -43,6 +43,7 @@ pub mod diag;
 pub mod engine;
 pub mod fsrm_params;
 pub mod fsrm_rules;
+pub mod lookaround;
 pub mod model;
 pub mod purview;
 pub mod regex_dialect;

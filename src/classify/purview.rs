@@ -245,6 +245,9 @@ impl<'a> Package<'a> {
                 return None;
             }
         };
+        if let Some(why) = regex_dialect::fallback(source, engine) {
+            diags.note(el, format!("Regex {id}: {why}"));
+        }
         let mut checks = Vec::new();
         for v in el.attr("validators").unwrap_or_default().split([',', ';', ' ']).filter(|v| !v.is_empty()) {
             if let Some(f) = builtin::lookup(v) {

@@ -74,6 +74,15 @@ pub fn engine_for(source: &str) -> Result<Engine, PatternError> {
     }
 }
 
+/// Why a pattern needs the backtracking engine (at candidate starts or everywhere), for `rules check`; `None` when
+/// it runs on the linear engine (look-around guards included, see [`super::lookaround`]).
+pub fn fallback(source: &str, engine: Engine) -> Option<String> {
+    match engine {
+        Engine::Linear => None,
+        Engine::Backtracking => super::lookaround::fallback(source),
+    }
+}
+
 /// Compile a pattern the linear engine accepts.
 pub fn linear(source: &str) -> Result<regex::Regex, PatternError> {
     regex::RegexBuilder::new(source)

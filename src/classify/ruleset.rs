@@ -74,7 +74,10 @@ impl RuleSet {
         crate::locate::check_trusted(dir, "rule folder")?;
         let report = Self::check(dir)?;
         match report.rules {
-            Some(rules) => Ok(LoadedRules { rules, warnings: report.diagnostics }),
+            Some(rules) => Ok(LoadedRules {
+                rules,
+                warnings: report.diagnostics.into_iter().filter(|d| d.severity == Severity::Warning).collect(),
+            }),
             None => {
                 let errors: Vec<String> = report
                     .diagnostics

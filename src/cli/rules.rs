@@ -68,7 +68,7 @@ fn check(global: &GlobalOptions) -> Result<ExitClass, Error> {
         println!("{}", super::printable(&d.to_string()));
     }
     let mut errors = report.diagnostics.iter().filter(|d| d.severity == Severity::Error).count();
-    let warnings = report.diagnostics.len() - errors;
+    let warnings = report.diagnostics.iter().filter(|d| d.severity == Severity::Warning).count();
     // Every template the protection policy names must be in the template store, by id or exact name.
     let named = report.rules.as_ref().map(RuleSet::policy_templates).unwrap_or_default();
     if !named.is_empty() {

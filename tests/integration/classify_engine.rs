@@ -63,7 +63,7 @@ fn both_interop_packages_load_with_warnings_for_tenant_only_parts() {
     let report = RuleSet::check(Path::new(INTEROP)).unwrap();
     assert!(report.rules.is_some());
     assert_eq!(report.stats.entities, 14);
-    assert!(report.diagnostics.iter().all(|d| d.severity == Severity::Warning));
+    assert!(report.diagnostics.iter().all(|d| d.severity != Severity::Error));
     let text: Vec<String> = report.diagnostics.iter().map(ToString::to_string).collect();
     assert!(
         text.iter().any(|d| d.contains("HealthCare.xml:30:11: warning: 490f642f-d3a6-4510-940f-7bfdb343d4ad")),

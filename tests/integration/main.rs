@@ -26,6 +26,7 @@ mod hostile_rewrite;
 mod ldap_directory;
 mod license_server;
 mod login;
+mod lookaround;
 mod platform_boundary;
 mod portal;
 mod powershell_syntax;

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use aho_corasick::{AhoCorasick, AhoCorasickKind};
 use regex_automata::meta;
 
+use super::super::lookaround::Backtracker;
 use super::super::model::*;
 use super::super::regex_dialect::{self, Engine, PatternError};
 
@@ -51,7 +52,7 @@ pub(super) struct Keywords {
 /// The backtracking (`fancy-regex`) detectors, searched one by one under a time budget.
 pub(super) struct Backtracking {
     /// Per detector: its regex (backtracking regex detectors only).
-    pub(super) regexes: Vec<Option<fancy_regex::Regex>>,
+    pub(super) regexes: Vec<Option<Backtracker>>,
     pub(super) dets: Vec<DetId>,
 }
 
@@ -196,11 +197,11 @@ fn case_variants(term: &Term) -> Vec<String> {
 
 impl Backtracking {
     fn compile(model: &Model) -> Result<Backtracking, (DetId, PatternError)> {
-        let mut regexes: Vec<Option<fancy_regex::Regex>> = (0..model.detectors.len()).map(|_| None).collect();
+        let mut regexes: Vec<Option<Backtracker>> = (0..model.detectors.len()).map(|_| None).collect();
         let mut dets = Vec::new();
         for (id, det) in model.detectors.iter().enumerate() {
             if let Matcher::Regex { source, engine: Engine::Backtracking } = &det.matcher {
-                regexes[id] = Some(regex_dialect::backtracking(source).map_err(|e| (id, e))?);
+                regexes[id] = Some(Backtracker::new(source).map_err(|e| (id, e))?);
                 dets.push(id);
             }
         }

@@ -144,7 +144,7 @@ impl Scanner<'_> {
             },
             Matcher::Regex { engine: Engine::Backtracking, .. } => self.compiled.backtracking.regexes[processor]
                 .as_ref()
-                .is_some_and(|re| re.find_iter(value).any(|m| m.is_ok_and(|m| fits(m.start(), m.end())))),
+                .is_some_and(|re| re.fancy().find_iter(value).any(|m| m.is_ok_and(|m| fits(m.start(), m.end())))),
         }
     }
 }

@@ -303,16 +303,16 @@ impl<'r> Scanner<'r> {
             while pos <= text.len() {
                 match re.find_from_pos(text, pos) {
                     Ok(None) => break,
-                    Ok(Some(m)) => {
-                        if m.start() >= limit {
+                    Ok(Some((start, end))) => {
+                        if start >= limit {
                             break;
                         }
-                        if m.start() == m.end() {
-                            pos = next_char(text, m.end());
+                        if start == end {
+                            pos = next_char(text, end);
                             continue;
                         }
-                        raw.push(RawHit { det, start: m.start(), end: m.end() });
-                        pos = m.end();
+                        raw.push(RawHit { det, start, end });
+                        pos = end;
                         self.resume[det] = self.buf_byte + pos as u64;
                     }
                     Err(e) => {
