@@ -30,8 +30,19 @@ pub fn parse_wildcards(list: &str) -> Vec<String> {
 }
 
 impl Scope {
+    /// No folder and no name narrows it (most rules): every file is in scope, without looking at its path.
+    fn is_everywhere(&self) -> bool {
+        self.include_folders.is_empty()
+            && self.exclude_folders.is_empty()
+            && self.file_names.is_empty()
+            && self.exclude_file_names.is_empty()
+    }
+
     /// Whether the file at `path` is in scope.
     pub fn contains(&self, path: &Path) -> bool {
+        if self.is_everywhere() {
+            return true;
+        }
         let text = path.to_string_lossy();
         // Folders compare whole paths, so a relative path is made absolute, but only then: it costs a system call.
         // `D:\x` and `\\server\share` are whole paths on any platform.
