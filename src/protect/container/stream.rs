@@ -1,7 +1,8 @@
 //! The payload: AES-256-GCM over fixed-size segments in the STREAM construction (Hoang, Reyhanitabar, Rogaway,
 //! Vizár 2015), as age uses it. Each segment's nonce is an 11-byte big-endian segment counter followed by a
 //! last-segment flag byte, so reordering, dropping, truncating at a segment boundary and appending are all
-//! authentication failures. Memory is one segment, whatever the file size.
+//! authentication failures. Memory is two segments in line, and at most `PIPELINE_BUFFERS` buffers of
+//! `PIPELINE_BUFFER` bytes once a large payload is sealed in a pipeline, whatever the file size.
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::sync::mpsc;
