@@ -67,10 +67,10 @@ fn at_end<R: Read>(r: &mut BufReader<R>) -> io::Result<bool> {
 /// pays for a thread.
 const PIPELINE_AFTER: u64 = 8 * 1024 * 1024;
 /// Plaintext per pipeline buffer (segments with their tags, written in one call).
-const PIPELINE_BUFFER: usize = 1024 * 1024;
+const PIPELINE_BUFFER: usize = 256 * 1024;
 /// Pipeline buffers in existence at once: sealed ones waiting for the writer, the one it writes, the one being
-/// filled. Bounds the pipeline's memory (~8 MiB) whatever the file size.
-const PIPELINE_BUFFERS: usize = 8;
+/// filled. Bounds the pipeline's memory (~1 MiB: it stays in cache) whatever the file size.
+const PIPELINE_BUFFERS: usize = 4;
 
 /// Seals segments in order: counter, nonce and tag.
 struct Sealer {
