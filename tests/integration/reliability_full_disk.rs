@@ -85,6 +85,23 @@ fn file_size_limit_exit_8_original_intact_no_temp() {
     assert_untouched(&data, &f, &protected, &listing, "unprotect --output");
 }
 
+/// A file large enough for the sealing pipeline (past 8 MiB the protected copy is written on a thread of its own):
+/// a write that fails there is the same exit 8, with the original intact and no temporary file.
+#[test]
+fn file_size_limit_in_the_sealing_pipeline_exit_8_original_intact_no_temp() {
+    let s = Scratch::new();
+    let data = s.path().join("data");
+    let original = pattern(14 << 20);
+    let f = s.file("large.bin", &original);
+    let listing = listing_of(&data);
+    for limit in [9 << 20, 13 << 20] {
+        let out = with_fsize_limit(protect(&s, &f), limit).output().unwrap();
+        assert_write_failure(&out, "protect");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("large.bin"), "names the file");
+        assert_untouched(&data, &f, &original, &listing, "protect");
+    }
+}
+
 /// A tmpfs of `size` mounted for the life of the value.
 pub(crate) struct SmallDisk {
     dir: tempfile::TempDir,

@@ -179,3 +179,33 @@ fn peak_memory_of_watch_s_initial_scan_does_not_grow_with_the_number_of_files() 
     eprintln!("peak RSS (KiB) of watch --initial-scan, 2,000 -> 20,000 files: {small} -> {large}");
     assert!(large * 10 <= small * 12, "watch --initial-scan: {small} KiB -> {large} KiB");
 }
+
+/// Protecting a large file (past 8 MiB the payload is sealed in a pipeline: a writer thread and a bounded set of
+/// buffers) stays within the 32 MiB target, and the container opens to the same bytes.
+#[test]
+fn peak_memory_of_protecting_a_large_file_is_bounded_and_the_file_round_trips() {
+    assert!(Path::new(TIME).exists(), "{TIME} not found: install the Debian package `time` (.ci/run does)");
+    let s = Scratch::new();
+    let original = crate::util::pattern(96 << 20);
+    let f = s.file("large.bin", &original);
+    let peak = peak_kib(
+        &s,
+        &["protect".as_ref(), f.as_os_str(), "--template".as_ref(), TEMPLATE_ID.as_ref(), "--always".as_ref()],
+        &s.path().join("protect.out"),
+    );
+    eprintln!("peak RSS of protecting 96 MiB: {peak} KiB");
+    assert!(peak <= 32 * 1024, "protect of 96 MiB: peak RSS {peak} KiB");
+    assert!(std::fs::read(&f).unwrap() != original, "protected");
+    let copy = s.path().join("data/copy.bin");
+    let out = crate::util::bin(&s.templates())
+        .arg("unprotect")
+        .arg(&f)
+        .arg("--key")
+        .arg(crate::util::key("issuer.key.pem"))
+        .arg("--output")
+        .arg(&copy)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(std::fs::read(&copy).unwrap() == original, "the same bytes back");
+}

@@ -139,7 +139,7 @@ fn encode_header(keys: &FileKeys, params: &SealParams<'_>) -> Vec<u8> {
 }
 
 /// Write a complete container for `input` to `output`. Returns the plaintext length.
-pub fn seal<R: Read, W: Write>(params: &SealParams<'_>, input: R, output: &mut W) -> io::Result<u64> {
+pub fn seal<R: Read, W: Write + Send>(params: &SealParams<'_>, input: R, output: &mut W) -> io::Result<u64> {
     let keys = FileKeys::derive(params.content_key, &params.salt);
     output.write_all(&encode_header(&keys, params))?;
     stream::seal(&keys.payload, 1 << params.segment_log2, input, output)
@@ -224,7 +224,7 @@ impl Envelope {
     /// and segment size, and a fresh salt, so no payload key or nonce of the old content is used again. The content
     /// key must verify the header first. Returns the plaintext length written, which the caller compares with
     /// `size` (the whole container is void if they differ).
-    pub fn seal_again<R: Read, W: Write>(
+    pub fn seal_again<R: Read, W: Write + Send>(
         &self,
         content_key: &ContentKey,
         size: u64,
