@@ -64,7 +64,7 @@ struct OdfText {
 
 impl Visitor for OdfText {
     fn start(&mut self, element: &BytesStart, budget: &mut Budget) -> Result<(), Error> {
-        match xml::local(element).as_str() {
+        match xml::local(element) {
             "s" => budget.push(" "),
             "tab" => budget.push("\t"),
             "line-break" => budget.push("\n"),

@@ -151,7 +151,7 @@ impl PartText {
 impl Visitor for PartText {
     fn start(&mut self, element: &BytesStart, budget: &mut Budget) -> Result<(), Error> {
         let local = xml::local(element);
-        match local.as_str() {
+        match local {
             "c" if self.style == Style::Sheet => {
                 self.shared_string_cell = xml::attribute(element, "t").as_deref() == Some("s");
             }
@@ -161,7 +161,7 @@ impl Visitor for PartText {
             "br" | "cr" if self.style == Style::Content => budget.push("\n")?,
             _ => {}
         }
-        if self.in_text > 0 || self.is_text_element(&local) {
+        if self.in_text > 0 || self.is_text_element(local) {
             self.in_text += 1;
         }
         Ok(())

@@ -21,33 +21,76 @@ pub(crate) trait Visitor {
     fn text(&mut self, text: &str, budget: &mut Budget) -> Result<(), Error>;
 }
 
+/// Parts of at most this many bytes (and at most `max_buffered_bytes`) are inflated whole and parsed in place: the
+/// parser then borrows every token from that one buffer instead of copying it out of a chain of buffered readers,
+/// and no token can outgrow the cap. Larger parts are streamed. Typical Office parts are well below it; a 64 KiB
+/// docx holds a body part of about 400 KiB.
+const IN_MEMORY: u64 = 1024 * 1024;
+
 /// Walk the XML in `input` (named `part` in errors), calling `visitor`.
-pub(crate) fn walk(input: impl Read, part: &str, budget: &mut Budget, visitor: &mut dyn Visitor) -> Result<(), Error> {
-    let capped = TokenCap { inner: io::BufReader::new(input), since_event: 0, cap: budget.limits.max_buffered_bytes };
-    let mut reader = Reader::from_reader(capped);
+pub(crate) fn walk(
+    mut input: impl Read,
+    part: &str,
+    budget: &mut Budget,
+    visitor: &mut dyn Visitor,
+) -> Result<(), Error> {
+    let cap = budget.limits.max_buffered_bytes;
+    let whole_up_to = IN_MEMORY.min(cap);
+    let mut head = Vec::with_capacity(64 * 1024);
+    (&mut input).take(whole_up_to + 1).read_to_end(&mut head).map_err(|e| from_io(part, &e))?;
+    let mut walker = Walker { part, max_depth: budget.limits.max_xml_depth, depth: 0, events: 0 };
+    if head.len() as u64 <= whole_up_to {
+        let mut reader = Reader::from_reader(head.as_slice());
+        reader.config_mut().allow_dangling_amp = true;
+        loop {
+            let event = reader.read_event().map_err(|e| xml_error(part, e))?;
+            if !walker.event(event, budget, visitor)? {
+                return Ok(());
+            }
+        }
+    }
+    let inner = io::BufReader::new(io::Cursor::new(head).chain(input));
+    let mut reader = Reader::from_reader(TokenCap { inner, since_event: 0, cap });
     reader.config_mut().allow_dangling_amp = true;
-    let max_depth = budget.limits.max_xml_depth;
-    let mut depth = 0usize;
     let mut buf = Vec::new();
-    let mut events = 0u32;
     loop {
         reader.get_mut().since_event = 0;
         let event = reader.read_event_into(&mut buf).map_err(|e| xml_error(part, e))?;
+        if !walker.event(event, budget, visitor)? {
+            return Ok(());
+        }
+        buf.clear();
+    }
+}
+
+/// The state of one part's walk, shared by the in-memory and the streaming parser.
+struct Walker<'p> {
+    part: &'p str,
+    max_depth: usize,
+    depth: usize,
+    events: u32,
+}
+
+impl Walker<'_> {
+    /// Hand one event to `visitor`; false at the end of the part.
+    fn event(&mut self, event: Event<'_>, budget: &mut Budget, visitor: &mut dyn Visitor) -> Result<bool, Error> {
+        let part = self.part;
         match event {
             Event::Start(e) => {
-                depth += 1;
-                if depth > max_depth {
+                self.depth += 1;
+                if self.depth > self.max_depth {
+                    let max_depth = self.max_depth;
                     return Err(unreadable(format!("{part}: XML nesting deeper than max_xml_depth ({max_depth})")));
                 }
                 visitor.start(&e, budget)?;
             }
             Event::Empty(e) => {
                 visitor.start(&e, budget)?;
-                visitor.end(e.local_name().as_ref(), budget)?;
+                visitor.end(local(&e), budget)?;
             }
             Event::End(e) => {
-                depth = depth.saturating_sub(1);
-                visitor.end(e.local_name().as_ref(), budget)?;
+                self.depth = self.depth.saturating_sub(1);
+                visitor.end(without_prefix(e.name().into_inner()), budget)?;
             }
             Event::Text(t) => visitor.text(&t.xml10_content(), budget)?,
             Event::CData(t) => visitor.text(&t, budget)?,
@@ -66,14 +109,14 @@ pub(crate) fn walk(input: impl Read, part: &str, budget: &mut Budget, visitor: &
                     )));
                 }
             }
-            Event::Eof => return Ok(()),
+            Event::Eof => return Ok(false),
             Event::Comment(_) | Event::Decl(_) | Event::PI(_) => {}
         }
-        buf.clear();
-        events = events.wrapping_add(1);
-        if events.is_multiple_of(4096) {
+        self.events = self.events.wrapping_add(1);
+        if self.events.is_multiple_of(4096) {
             budget.check_time()?;
         }
+        Ok(true)
     }
 }
 
@@ -116,9 +159,18 @@ impl<R: BufRead> BufRead for TokenCap<R> {
     }
 }
 
-/// The local name of an element (without its namespace prefix).
-pub(crate) fn local(element: &BytesStart) -> String {
-    element.local_name().as_ref().to_owned()
+/// The local name of an element (without its namespace prefix), borrowed from it.
+pub(crate) fn local<'e>(element: &'e BytesStart<'_>) -> &'e str {
+    without_prefix(element.name().into_inner())
+}
+
+/// `w:t` → `t`: what quick-xml's `local_name` gives, without its searcher set-up, which on Office XML's short
+/// names cost more than the search (twice per element).
+fn without_prefix(name: &str) -> &str {
+    match name.bytes().position(|b| b == b':') {
+        Some(colon) => &name[colon + 1..],
+        None => name,
+    }
 }
 
 /// The unescaped value of attribute `name` (qualified name as written, e.g. `t` or `meta:name`).
@@ -200,6 +252,20 @@ mod tests {
         let big = format!("<a>{}</a>", "x".repeat(300_000));
         let err = run(&big, &limits).unwrap_err();
         assert!(err.message().contains("max_buffered_bytes"), "{}", err.message());
+    }
+
+    #[test]
+    fn parts_read_in_memory_and_streamed_give_the_same_text() {
+        let xml = format!("<a>{}<c>&amp;&#x31;<![CDATA[<x>]]></c></a>", "<b>4111 1111</b><e/>".repeat(50));
+        let expected = format!("{}&1<x>\n", "4111 1111\n".repeat(50));
+        // Within max_buffered_bytes: parsed in memory.
+        assert_eq!(run(&xml, &Limits::default()).unwrap(), expected);
+        // Larger than max_buffered_bytes, though no token is: streamed.
+        let limits = Limits { max_buffered_bytes: 64, ..Limits::default() };
+        assert!(xml.len() > 64);
+        assert_eq!(run(&xml, &limits).unwrap(), expected);
+        let err = run(&format!("{xml}<"), &limits).unwrap_err();
+        assert!(err.message().starts_with("part.xml: malformed XML"), "{}", err.message());
     }
 
     #[test]

