@@ -78,8 +78,7 @@ pub fn read_after(start: Vec<u8>, at_end: bool, reader: impl Read, budget: &mut 
     }
     let encoding = detect_encoding(&input).unwrap_or(WINDOWS_1252);
     let mut decoder = encoding.new_decoder_with_bom_removal();
-    let mut output =
-        String::with_capacity(decoder.max_utf8_buffer_length(input.len().max(16)).unwrap_or(BLOCK * 3));
+    let mut output = String::with_capacity(decoder.max_utf8_buffer_length(input.len().max(16)).unwrap_or(BLOCK * 3));
     loop {
         let mut src = &input[..];
         loop {
