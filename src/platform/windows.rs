@@ -250,7 +250,7 @@ pub fn is_held_open(path: &Path) -> io::Result<bool> {
 }
 
 pub fn open_to_read(path: &Path) -> io::Result<File> {
-    // Opening never blocks here: a pipe is not reached through a file path.
+    // CreateFile does not wait: a busy named pipe fails at once, and the caller refuses what is not a file.
     File::open(path)
 }
 
