@@ -85,12 +85,8 @@ pub struct ExtractInfo {
 /// Errors name the file and the cause; content problems (corrupt document, a limit reached) carry
 /// [`ExitClass::Unreadable`], I/O problems their own class.
 pub fn extract(path: &Path, limits: &Limits, sink: &mut dyn FnMut(&str)) -> Result<ExtractInfo, Error> {
-    let mut budget = Budget::new(limits, sink);
-    let outcome = open(path).and_then(|mut file| {
-        let head = read_head(&mut file)?;
-        read(file, head, path, &mut budget)
-    });
-    finish(budget, outcome, path)
+    let (file, head) = crate::detect::open_regular(path)?;
+    extract_after_head(file, head, path, limits, sink)
 }
 
 /// Stream the text of `file`, already open (by handle, beneath the task's folder), into `sink`; `path` names it
@@ -135,15 +131,6 @@ fn finish(budget: Budget<'_>, outcome: Result<(String, bool), Error>, path: &Pat
     let text_bytes = budget.finish();
     let (format, fallback) = outcome.map_err(|err| err.context(path.display()))?;
     Ok(ExtractInfo { format, fallback, text_bytes })
-}
-
-fn open(path: &Path) -> Result<std::fs::File, Error> {
-    // Checked before opening: opening a FIFO would block.
-    let metadata = std::fs::metadata(path).map_err(|e| io_error("cannot open", e))?;
-    if !metadata.is_file() {
-        return Err(Error::new(ExitClass::NotFound, "not a regular file"));
-    }
-    std::fs::File::open(path).map_err(|e| io_error("cannot open", e))
 }
 
 /// Sniff the format from `head` and run its reader; returns the format name and whether it was the strings
