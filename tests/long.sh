@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The long modes of the reliability suite, then every fuzz target for a given time.
 #
-#   bash tests/long.sh            # long tests, then each of the 13 fuzz targets for 600 s (about 2 h 15 min)
+#   bash tests/long.sh            # long tests, then each of the 14 fuzz targets for 600 s (about 2 h 25 min)
 #   bash tests/long.sh 60         # each fuzz target for 60 s
 #   bash tests/long.sh 0          # long tests only
 #   FUZZ_TARGETS="container license_xml" bash tests/long.sh 1200

@@ -140,6 +140,23 @@ pub fn linear_set(sources: &[String]) -> Result<meta::Regex, PatternError> {
         .map_err(|e| one_line(&e.to_string()))
 }
 
+/// The automaton of many linear patterns for the scanner's single pass ([`super::engine`]): the same dialect and
+/// size limit as [`linear_set`], without capture groups (a DFA is built from it), forwards or `reversed` (to find
+/// where a match that ends at a known position starts).
+pub fn linear_set_nfa(sources: &[String], reversed: bool) -> Result<regex_automata::nfa::thompson::NFA, PatternError> {
+    use regex_automata::nfa::thompson;
+    thompson::Compiler::new()
+        .syntax(regex_automata::util::syntax::Config::new().multi_line(true).crlf(true))
+        .configure(
+            thompson::Config::new()
+                .nfa_size_limit(Some(8 * SIZE_LIMIT))
+                .which_captures(thompson::WhichCaptures::None)
+                .reverse(reversed),
+        )
+        .build_many(sources)
+        .map_err(|e| one_line(&e.to_string()))
+}
+
 /// Error texts from the regex crates span several lines with a caret diagram; diagnostics are one line.
 fn one_line(message: &str) -> PatternError {
     let lines: Vec<&str> = message.lines().map(str::trim).filter(|l| !l.is_empty()).collect();

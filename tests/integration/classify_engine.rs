@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use fci_connector::classify::engine::Window;
+use fci_connector::classify::engine::{Passes, Window};
 use fci_connector::classify::{Classification, Decision, MatchKind, RuleSet, Severity};
 
 const INTEROP: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/interop/purview-rulepack");
@@ -193,9 +193,10 @@ fn chunked_input_gives_the_same_result_as_whole_input() {
         Window { size: 4096, overlap: 200, context: 100, parallel_from: usize::MAX },
         Window { size: 4096, overlap: 200, context: 100, parallel_from: 0 },
     ];
-    for window in windows {
+    // Both engines: the single pass and the per-detector searches it replaced.
+    for (window, passes) in windows.into_iter().flat_map(|w| [(w, Passes::Single), (w, Passes::PerDetector)]) {
         for step in [1usize, 7, 64, 333, 5000] {
-            let mut s = rules.scanner(&file()).with_window(window);
+            let mut s = rules.scanner(&file()).with_window(window).with_passes(passes);
             let mut rest = text.as_str();
             let mut n = step;
             while !rest.is_empty() {
@@ -207,7 +208,7 @@ fn chunked_input_gives_the_same_result_as_whole_input() {
                 rest = &rest[cut..];
                 n = n % 97 + step; // vary the chunk sizes
             }
-            assert_eq!(summary(&s.finish()), whole, "window {window:?}, step {step}");
+            assert_eq!(summary(&s.finish()), whole, "window {window:?}, {passes:?}, step {step}");
         }
     }
 }

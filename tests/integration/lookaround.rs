@@ -2,16 +2,17 @@
 //! fancy-regex finds, for every pattern of every interop package and of the default rules, on random text with
 //! planted values and on the text of the sample share; `rules check` names the patterns that keep the backtracker.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use assert_cmd::Command;
 use fci_connector::classify::lookaround::Backtracker;
 use fci_connector::classify::regex_dialect;
 use predicates::prelude::*;
 
+use crate::util::{Rng, regex_patterns_under, sample_share_texts};
+
 const INTEROP: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/interop/purview-rulepack");
 const DEFAULT_RULES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/classification-rules");
-const SAMPLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/samples/share");
 
 /// Shapes the packages do not have, for the parts of the rewrite they would not reach: guards on either side with
 /// Unicode classes, flags, look-ahead at the start, look-behind at the end, alternatives of one and of different
@@ -44,38 +45,10 @@ const SHAPES: &[&str] = &[
 
 /// The `<Regex>` patterns of every rule file under `dir`, with the case-insensitive form of each as well.
 fn patterns_under(dir: &Path, out: &mut Vec<String>) {
-    let re = regex::Regex::new(r"(?s)<Regex\b[^>]*>(.*?)</Regex>").unwrap();
-    for entry in walk(dir) {
-        if entry.extension().is_none_or(|e| e != "xml") {
-            continue;
-        }
-        let bytes = std::fs::read(&entry).unwrap();
-        let text = if bytes.starts_with(&[0xFF, 0xFE]) {
-            let units: Vec<u16> = bytes[2..].chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect();
-            String::from_utf16_lossy(&units)
-        } else {
-            String::from_utf8_lossy(&bytes).trim_start_matches('\u{feff}').to_string()
-        };
-        for m in re.captures_iter(&text) {
-            let source =
-                m[1].trim().replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", "\"").replace("&amp;", "&");
-            out.push(regex_dialect::effective_source(&source, true));
-            out.push(source);
-        }
+    for source in regex_patterns_under(dir) {
+        out.push(regex_dialect::effective_source(&source, true));
+        out.push(source);
     }
-}
-
-fn walk(dir: &Path) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() { stack.push(p) } else { files.push(p) }
-        }
-    }
-    files.sort();
-    files
 }
 
 fn all_patterns() -> Vec<String> {
@@ -87,21 +60,6 @@ fn all_patterns() -> Vec<String> {
     assert!(patterns.iter().filter(|p| p.contains("(?<!")).count() >= 4, "HealthCare's look-arounds are read");
     patterns.extend(SHAPES.iter().map(|s| s.to_string()));
     patterns
-}
-
-/// A deterministic generator (xorshift64*).
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
 }
 
 /// Random text from an alphabet that meets every guard on both sides, with values of the packages' shapes planted.
@@ -137,9 +95,9 @@ fn random_text(rng: &mut Rng, len: usize) -> String {
     let mut s = String::new();
     while s.len() < len {
         if rng.below(6) == 0 {
-            s.push_str(PLANTED[rng.below(PLANTED.len())]);
+            s.push_str(PLANTED[rng.below(PLANTED.len() as u64) as usize]);
         } else {
-            s.push_str(PIECES[rng.below(PIECES.len())]);
+            s.push_str(PIECES[rng.below(PIECES.len() as u64) as usize]);
         }
     }
     s
@@ -159,7 +117,7 @@ fn assert_same(source: &str, fast: &Backtracker, slow: &fancy_regex::Regex, text
 
 #[test]
 fn rewritten_look_arounds_find_exactly_what_the_backtracker_finds() {
-    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    let mut rng = Rng::seeded(0x9E37_79B9_7F4A_7C15);
     let texts: Vec<String> = (0..12).map(|i| random_text(&mut rng, 200 + i * 700)).collect();
     let mut off_backtracker = 0;
     for source in all_patterns() {
@@ -171,7 +129,7 @@ fn rewritten_look_arounds_find_exactly_what_the_backtracker_finds() {
         for text in &texts {
             assert_same(&source, &fast, &slow, text, 0);
             // A search that starts inside the text sees the text before it as context (look-behind, \b, ^).
-            let mut mid = rng.below(text.len());
+            let mut mid = rng.below(text.len() as u64) as usize;
             while !text.is_char_boundary(mid) {
                 mid -= 1;
             }
@@ -183,14 +141,7 @@ fn rewritten_look_arounds_find_exactly_what_the_backtracker_finds() {
 
 #[test]
 fn rewritten_look_arounds_find_exactly_what_the_backtracker_finds_on_the_sample_share() {
-    let mut texts = Vec::new();
-    for file in walk(Path::new(SAMPLES)) {
-        let mut text = String::new();
-        if fci_connector::extract::extract(&file, &Default::default(), &mut |chunk| text.push_str(chunk)).is_ok() {
-            texts.push(text);
-        }
-    }
-    assert!(texts.len() >= 30, "the sample share's files are read: {}", texts.len());
+    let texts = sample_share_texts();
     let total: usize = texts.iter().map(String::len).sum();
     assert!(total > 8_000, "{total} bytes of text");
     for source in all_patterns() {

@@ -45,6 +45,7 @@ mod rules_check;
 mod rules_test;
 mod sample_share;
 mod scale_memory;
+mod scan_engines;
 mod service;
 mod service_postgres;
 mod status_share;

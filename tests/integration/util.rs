@@ -226,6 +226,11 @@ impl Rng {
         self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
     }
 
+    /// A fixed seed, for inputs that must be the same every run.
+    pub fn seeded(seed: u64) -> Rng {
+        Rng(seed | 1)
+    }
+
     /// Uniform-enough in `0..n` (n > 0).
     pub fn below(&mut self, n: u64) -> u64 {
         self.next() % n
@@ -384,4 +389,52 @@ pub fn rule_file_names() -> Vec<String> {
         .collect();
     names.sort_by_key(|n| n.to_lowercase());
     names
+}
+
+/// Every file under `dir`, in order.
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() { stack.push(p) } else { files.push(p) }
+        }
+    }
+    files.sort();
+    files
+}
+
+/// The `<Regex>` patterns of every rule file under `dir` (UTF-8 or UTF-16), as written.
+pub fn regex_patterns_under(dir: &Path) -> Vec<String> {
+    let re = regex::Regex::new(r"(?s)<Regex\b[^>]*>(.*?)</Regex>").unwrap();
+    let mut out = Vec::new();
+    for file in files_under(dir).into_iter().filter(|f| f.extension().is_some_and(|e| e == "xml")) {
+        let bytes = std::fs::read(&file).unwrap();
+        let text = if bytes.starts_with(&[0xFF, 0xFE]) {
+            let units: Vec<u16> = bytes[2..].chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect();
+            String::from_utf16_lossy(&units)
+        } else {
+            String::from_utf8_lossy(&bytes).trim_start_matches('\u{feff}').to_string()
+        };
+        for m in re.captures_iter(&text) {
+            out.push(
+                m[1].trim().replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", "\"").replace("&amp;", "&"),
+            );
+        }
+    }
+    out
+}
+
+/// The text of every file of the sample share the extractor reads.
+pub fn sample_share_texts() -> Vec<String> {
+    let mut texts = Vec::new();
+    for file in files_under(&root().join("samples/share")) {
+        let mut text = String::new();
+        if fci_connector::extract::extract(&file, &Default::default(), &mut |chunk| text.push_str(chunk)).is_ok() {
+            texts.push(text);
+        }
+    }
+    assert!(texts.len() >= 30, "the sample share's files are read: {}", texts.len());
+    texts
 }

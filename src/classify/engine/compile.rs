@@ -1,5 +1,6 @@
-//! The rule set's detectors compiled once for scanning: the linear regexes as one multi-pattern set, the keywords as
-//! one Aho-Corasick automaton, the backtracking regexes one by one, and the plan of which hits entities need.
+//! The rule set's detectors compiled once for scanning: the linear regexes as one single-pass automaton, the
+//! keywords as one Aho-Corasick automaton, the backtracking regexes one by one, and the plan of which hits entities
+//! need.
 
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -11,6 +12,7 @@ use super::super::builtin;
 use super::super::lookaround::Backtracker;
 use super::super::model::*;
 use super::super::regex_dialect::{self, Engine, PatternError};
+use super::single_pass::SinglePass;
 
 /// Bytes scanned in this process before the keyword automaton is rebuilt as a DFA. Overlapping keyword search
 /// walks the automaton byte by byte (no prefilter helps with a hundred-odd keywords on prose); the DFA takes
@@ -27,10 +29,14 @@ pub struct Compiled {
     pub(super) plan: EntityPlan,
 }
 
-/// The linear (`regex-automata`) detectors: one set that says which occur in a window, then a position regex per
-/// detector present.
+/// The linear (`regex-automata`) detectors: the single pass that says where each one's matches lie in a window,
+/// then a position regex per detector present. The set that only says which occur serves the windows the single
+/// pass declines.
 pub(super) struct LinearSet {
-    pub(super) set: Option<meta::Regex>,
+    pub(super) single_pass: Option<SinglePass>,
+    /// Set pattern sources, for the set built on first need.
+    sources: Vec<String>,
+    set: OnceLock<Option<meta::Regex>>,
     /// Set pattern → its detector.
     pub(super) dets: Vec<DetId>,
     /// Per detector: its slot in `positions` (linear regex detectors only).
@@ -112,11 +118,11 @@ impl LinearSet {
                 }
             });
         }
-        let set = if sources.is_empty() {
+        let single_pass = if sources.is_empty() {
             None
         } else {
-            match regex_dialect::linear_set(&sources) {
-                Ok(set) => Some(set),
+            match regex_dialect::linear_set_nfa(&sources, false) {
+                Ok(nfa) => SinglePass::new(&sources, nfa),
                 Err(e) => {
                     // Name the culprit: the first pattern that fails alone, else the first one.
                     let culprit = sources.iter().zip(&dets).find(|(src, _)| regex_dialect::linear(src).is_err());
@@ -124,7 +130,16 @@ impl LinearSet {
                 }
             }
         };
-        Ok(LinearSet { set, dets, position_slot, positions })
+        Ok(LinearSet { single_pass, sources, set: OnceLock::new(), dets, position_slot, positions })
+    }
+
+    /// The set that says which patterns occur in a window, built on first need; `None` when there are no linear
+    /// detectors or the set cannot be built (every detector is then searched).
+    pub(super) fn set(&self) -> Option<&meta::Regex> {
+        if self.sources.is_empty() {
+            return None;
+        }
+        self.set.get_or_init(|| regex_dialect::linear_set(&self.sources).ok()).as_ref()
     }
 
     fn position_regex(&self, det: DetId) -> Result<&meta::Regex, PatternError> {

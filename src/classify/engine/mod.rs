@@ -1,12 +1,13 @@
 //! The scanning engine: the rule set compiled once, then one streaming pass per file.
 //!
 //! Text arrives as `&str` chunks of any size, split anywhere. The scanner buffers it into windows; each window gets
-//! one multi-pattern pass (a `regex-automata` automaton over every linear pattern, reporting which occur) and one
-//! Aho-Corasick pass over every keyword; only the patterns present are then searched for positions, and
-//! backtracking patterns individually. The last [`OVERLAP`] bytes of a window are scanned again with the next one,
-//! so a match that crosses a chunk boundary is found exactly once; only a single match longer than that could be
-//! cut. Memory stays bounded: the buffer holds one window, and hits are dropped once no entity window can reach
-//! them. Feeding the text in any chunking gives the same result as feeding it at once.
+//! one single pass over every linear pattern (`single_pass`: a `regex-automata` lazy DFA reporting where each
+//! pattern's matches end, and its reverse giving where they start) and one Aho-Corasick pass over every keyword;
+//! each linear detector present is then searched only where its matches lie, and backtracking patterns
+//! individually. The last [`OVERLAP`] bytes of a window are scanned again with the next one, so a match that
+//! crosses a chunk boundary is found exactly once; only a single match longer than that could be cut. Memory
+//! stays bounded: the buffer holds one window, and hits are dropped once no entity window can reach them. Feeding
+//! the text in any chunking gives the same result as feeding it at once.
 //!
 //! [`compile`] builds the [`Compiled`] detectors once per rule set; [`Scanner`] (`scan`) runs the passes over each
 //! window and keeps the hits; `evidence` turns `IdMatch` hits and their surroundings into entity instances;
@@ -15,6 +16,7 @@
 mod compile;
 mod evidence;
 mod scan;
+mod single_pass;
 mod verdict;
 
 pub use compile::{Compiled, compile};
@@ -27,10 +29,11 @@ pub const WINDOW: usize = 256 * 1024;
 pub const OVERLAP: usize = 8 * 1024;
 /// Bytes kept before the scan start so look-behind, `\b` and `^` see the preceding text.
 const CONTEXT: usize = 1024;
-/// Stretches of text at least this long are scanned on two threads: the keyword pass beside the multi-pattern pass,
-/// then the position searches of the detectors present split between both. Shorter ones (every file FSRM hands
-/// over one at a time is mostly one short window) stay on one thread, where starting threads would cost more
-/// than it saves.
+/// Stretches of text at least this long are scanned on two threads: the keyword pass beside the single pass, then
+/// the position searches of the detectors present split between both; and the single pass finds where matches
+/// start as well as where they end. Shorter ones (every file FSRM hands over one at a time is mostly one short
+/// window) stay on one thread and get only the ends, where starting threads or building the reverse automaton
+/// would cost more than it saves.
 pub const PARALLEL_FROM: usize = 128 * 1024;
 /// Sample values kept per match name with `--show-values`.
 const MAX_SAMPLES: usize = 5;
@@ -49,6 +52,18 @@ impl Default for Window {
     fn default() -> Self {
         Window { size: WINDOW, overlap: OVERLAP, context: CONTEXT, parallel_from: PARALLEL_FROM }
     }
+}
+
+/// How the linear detectors' matches are found in a window.
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Passes {
+    /// One pass reports where every pattern's matches end and start; each detector present is searched only there.
+    #[default]
+    Single,
+    /// The engine the single pass replaced, kept for the windows it declines: a set says which patterns occur, and
+    /// each is searched over the whole window.
+    PerDetector,
 }
 
 /// Characters in `s`. The standard library counts a word of bytes at a time; the byte filter this replaced compiled

@@ -1,4 +1,4 @@
-//! One streaming pass per file: the text buffered into windows, each window's passes (multi-pattern set and the
+//! One streaming pass per file: the text buffered into windows, each window's passes (the single pass and the
 //! position searches it calls for, keywords, backtracking patterns), and the validated hits kept.
 
 use std::collections::{BTreeMap, VecDeque};
@@ -11,7 +11,8 @@ use super::super::builtin::dates;
 use super::super::model::*;
 use super::super::regex_dialect;
 use super::super::{Classification, builtin};
-use super::{Compiled, MAX_SAMPLES, Window, count_chars, next_char};
+use super::single_pass::Starts;
+use super::{Compiled, MAX_SAMPLES, Passes, Window, count_chars, next_char};
 
 /// One occurrence of a detector, in characters from the start of the text.
 #[derive(Debug, Clone)]
@@ -32,11 +33,12 @@ pub(super) struct RawHit {
     pub(super) end: usize,
 }
 
-/// One regex detector's position search in a window: where it resumes (absolute byte).
-#[derive(Clone, Copy)]
+/// One regex detector's position search in a window: where it resumes (absolute byte), and where the single pass
+/// says its matches may start.
 struct PositionJob {
     det: DetId,
     resume: u64,
+    starts: Starts,
 }
 
 /// What one position search found, and the detector state it leaves.
@@ -51,7 +53,7 @@ struct PositionRun {
 /// offset of `text[0]`).
 fn search_positions(
     compiled: &Compiled,
-    job: PositionJob,
+    job: &PositionJob,
     text: &str,
     from: usize,
     limit: usize,
@@ -67,7 +69,13 @@ fn search_positions(
     };
     let mut pos = from.max(job.resume.saturating_sub(buf_byte) as usize);
     while pos <= text.len() {
-        let Some(m) = re.find(Input::new(text).range(pos..)) else {
+        // No match starts between `pos` and where the single pass says the next one may (a char boundary, since
+        // matches start on one; stepping back to one never skips a match).
+        let Some(mut at) = job.starts.search_from(pos) else { break };
+        while at > pos && !text.is_char_boundary(at) {
+            at -= 1;
+        }
+        let Some(m) = re.find(Input::new(text).range(at..)) else {
             break;
         };
         if m.start() >= limit {
@@ -122,6 +130,7 @@ pub struct Scanner<'r> {
     pub(super) compiled: &'r Compiled,
     pub(super) path: std::path::PathBuf,
     pub(super) window: Window,
+    pub(super) passes: Passes,
     pub(super) show_values: bool,
     pub(super) buf: String,
     /// Absolute byte and character offsets of `buf[0]`.
@@ -154,6 +163,7 @@ impl<'r> Scanner<'r> {
             compiled,
             path: path.to_path_buf(),
             window: Window::default(),
+            passes: Passes::default(),
             show_values: false,
             buf: String::new(),
             buf_byte: 0,
@@ -184,6 +194,13 @@ impl<'r> Scanner<'r> {
     #[doc(hidden)]
     pub fn with_window(mut self, window: Window) -> Self {
         self.window = Window { size: window.size.max(2 * window.overlap + 4), ..window };
+        self
+    }
+
+    /// Find the linear detectors' matches with another engine (tests compare them).
+    #[doc(hidden)]
+    pub fn with_passes(mut self, passes: Passes) -> Self {
+        self.passes = passes;
         self
     }
 
@@ -244,23 +261,23 @@ impl<'r> Scanner<'r> {
     /// detectors it found, the keyword pass, the backtracking patterns. Long stretches use two threads.
     fn scan_window(&mut self, text: &str, from: usize, limit: usize) -> Vec<RawHit> {
         let (compiled, model, buf_byte) = (self.compiled, self.model, self.buf_byte);
-        let search = move |job: &PositionJob| search_positions(compiled, *job, text, from, limit, buf_byte);
+        let search = move |job: &PositionJob| search_positions(compiled, job, text, from, limit, buf_byte);
         let mut raw = Vec::new();
         let runs: Vec<PositionRun> = if limit - from >= self.window.parallel_from {
             std::thread::scope(|scope| {
                 let keywords = scope.spawn(|| keyword_hits(compiled, model, text, from, limit));
-                let jobs = self.position_jobs(text, from);
+                let jobs = self.position_jobs(text, from, true);
                 // Alternate detectors between the threads: the present ones are of similar cost on real text.
-                let theirs: Vec<PositionJob> = jobs.iter().skip(1).step_by(2).copied().collect();
-                let other = scope.spawn(move || theirs.iter().map(search).collect::<Vec<_>>());
-                let mut runs: Vec<PositionRun> = jobs.iter().step_by(2).map(search).collect();
+                let (mine, theirs): (Vec<_>, Vec<_>) = jobs.into_iter().enumerate().partition(|(i, _)| i % 2 == 0);
+                let other = scope.spawn(move || theirs.iter().map(|(_, job)| search(job)).collect::<Vec<_>>());
+                let mut runs: Vec<PositionRun> = mine.iter().map(|(_, job)| search(job)).collect();
                 raw.extend(join(keywords));
                 runs.extend(join(other));
                 runs
             })
         } else {
             raw.extend(keyword_hits(compiled, model, text, from, limit));
-            self.position_jobs(text, from).iter().map(search).collect()
+            self.position_jobs(text, from, false).iter().map(search).collect()
         };
         for run in runs {
             raw.extend(run.hits);
@@ -276,16 +293,31 @@ impl<'r> Scanner<'r> {
     }
 
     /// The multi-pattern pass: which linear regex detectors occur in the window, each with where its search
-    /// resumes (matches of one detector do not overlap across windows).
-    fn position_jobs(&self, text: &str, from: usize) -> Vec<PositionJob> {
-        let Some(set) = &self.compiled.linear.set else { return Vec::new() };
-        let mut present = PatternSet::new(set.pattern_len());
-        set.which_overlapping_matches(&Input::new(text).range(from..), &mut present);
+    /// resumes (matches of one detector do not overlap across windows) and where its matches may start. When the
+    /// single pass declines the window (or a test asks for the engine it replaced), the set says which occur and
+    /// each is searched over the whole window.
+    fn position_jobs(&self, text: &str, from: usize, long: bool) -> Vec<PositionJob> {
+        let linear = &self.compiled.linear;
+        let single = match (&linear.single_pass, self.passes) {
+            (Some(pass), Passes::Single) => pass.run(text, from, long),
+            _ => None,
+        };
+        let present: Vec<(usize, Starts)> = match single {
+            Some(present) => present,
+            None => match linear.set() {
+                Some(set) => {
+                    let mut present = PatternSet::new(set.pattern_len());
+                    set.which_overlapping_matches(&Input::new(text).range(from..), &mut present);
+                    present.iter().map(|pid| (pid.as_usize(), Starts::Unknown)).collect()
+                }
+                None => (0..linear.dets.len()).map(|p| (p, Starts::Unknown)).collect(),
+            },
+        };
         present
-            .iter()
-            .map(|pid| self.compiled.linear.dets[pid.as_usize()])
-            .filter(|&det| self.failed[det].is_none())
-            .map(|det| PositionJob { det, resume: self.resume[det] })
+            .into_iter()
+            .map(|(pattern, starts)| (linear.dets[pattern], starts))
+            .filter(|&(det, _)| self.failed[det].is_none())
+            .map(|(det, starts)| PositionJob { det, resume: self.resume[det], starts })
             .collect()
     }
 

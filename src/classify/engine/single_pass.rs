@@ -1,0 +1,223 @@
+//! The single pass over a window: one lazy DFA over every linear pattern, run in overlapping mode, reports where
+//! each pattern's matches end; a reverse DFA over the same patterns then gives, for each end, the leftmost start of
+//! a match ending there. A detector's position search needs no scan of the text between its matches: no match
+//! starts before the smallest start of any end still ahead, so each search begins there (see
+//! [`Starts::search_from`]). Validators and proximity then see only the hits, as before.
+//!
+//! The lazy DFA can decline a window (its cache thrashing, or a Unicode `\b` meeting non-ASCII text); the scanner
+//! then asks the multi-pattern set which patterns occur and searches each one present over the whole window, the
+//! engine this pass replaced. Both find exactly the same matches (tests/integration/scan_engines.rs and the
+//! `scan_engines` fuzz target compare them).
+
+use std::sync::{Mutex, OnceLock};
+
+use regex_automata::hybrid::dfa::{Cache, DFA, OverlappingState};
+use regex_automata::nfa::thompson::NFA;
+use regex_automata::{Anchored, Input, MatchKind, PatternID};
+
+use super::super::regex_dialect;
+
+/// Ends recorded per pattern and window. A pattern that ends more often than this in one window (a `\d+` over a
+/// table of numbers) is searched over the whole window instead: the list would cost more memory than the search
+/// saves.
+const MAX_ENDS: usize = 4096;
+
+/// The forward and reverse automata of the linear patterns, with their caches.
+pub(super) struct SinglePass {
+    sources: Vec<String>,
+    forward: DFA,
+    /// Built on the first window with a match: a file without one never pays for it.
+    reverse: OnceLock<Option<DFA>>,
+    forward_caches: Caches,
+    reverse_caches: Caches,
+}
+
+/// Where one pattern's matches may start in a window.
+pub(super) enum Starts {
+    /// The pattern's match ends in the window in order, and for each the leftmost start of any match ending there
+    /// or later.
+    Known { ends: Vec<usize>, min_start_from: Vec<usize> },
+    /// Only the ends (a short stretch, where building the reverse automaton would cost more than it saves): search
+    /// from the current position while an end lies ahead.
+    Ends(Vec<usize>),
+    /// Not tracked (too many ends, or the reverse automaton declined): search the whole window.
+    Unknown,
+}
+
+impl Starts {
+    /// Where a search for this pattern's next match at or after `pos` may begin without missing one; `None` when
+    /// no match starts at or after `pos`. A non-empty match starting at or after `pos` ends after `pos`, so it is
+    /// one of the ends still ahead, and it starts no earlier than the leftmost start of those.
+    pub(super) fn search_from(&self, pos: usize) -> Option<usize> {
+        match self {
+            Starts::Unknown => Some(pos),
+            Starts::Ends(ends) => ends.last().is_some_and(|&last| last > pos).then_some(pos),
+            Starts::Known { ends, min_start_from } => {
+                let ahead = ends.partition_point(|&e| e <= pos);
+                min_start_from.get(ahead).map(|&start| start.max(pos))
+            }
+        }
+    }
+}
+
+impl SinglePass {
+    /// `None` when the patterns are too large for a lazy DFA: the scanner then uses the set and whole-window
+    /// searches for every window.
+    pub(super) fn new(sources: &[String], nfa: NFA) -> Option<SinglePass> {
+        let forward = DFA::builder().configure(config().starts_for_each_pattern(false)).build_from_nfa(nfa).ok()?;
+        Some(SinglePass {
+            sources: sources.to_vec(),
+            forward,
+            reverse: OnceLock::new(),
+            forward_caches: Caches::default(),
+            reverse_caches: Caches::default(),
+        })
+    }
+
+    /// Per pattern that occurs in `text[from..]`: where its matches start (with `starts`; else only where they
+    /// end). `None` when the forward automaton declines this window.
+    pub(super) fn run(&self, text: &str, from: usize, starts: bool) -> Option<Vec<(usize, Starts)>> {
+        let ends = self.forward_caches.with(&self.forward, |cache| self.ends(cache, text, from))?;
+        let present: Vec<(usize, Option<Vec<usize>>)> =
+            ends.into_iter().enumerate().filter(|(_, e)| !matches!(e, Some(e) if e.is_empty())).collect();
+        if !starts {
+            return Some(
+                present.into_iter().map(|(p, ends)| (p, ends.map_or(Starts::Unknown, Starts::Ends))).collect(),
+            );
+        }
+        if present.is_empty() {
+            return Some(Vec::new());
+        }
+        let reverse = self.reverse.get_or_init(|| {
+            let nfa = regex_dialect::linear_set_nfa(&self.sources, true).ok()?;
+            DFA::builder().configure(config().starts_for_each_pattern(true)).build_from_nfa(nfa).ok()
+        });
+        Some(
+            present
+                .into_iter()
+                .map(|(pattern, ends)| {
+                    let starts = match (ends, reverse) {
+                        (Some(ends), Some(reverse)) => self
+                            .reverse_caches
+                            .with(reverse, |cache| leftmost_starts(reverse, cache, text, pattern, ends))
+                            .unwrap_or(Starts::Unknown),
+                        _ => Starts::Unknown,
+                    };
+                    (pattern, starts)
+                })
+                .collect(),
+        )
+    }
+
+    /// Every pattern's match ends in `text[from..]`, in order (`None` for a pattern with more than [`MAX_ENDS`]).
+    fn ends(&self, cache: &mut Cache, text: &str, from: usize) -> Option<Vec<Option<Vec<usize>>>> {
+        let mut ends: Vec<Option<Vec<usize>>> = vec![Some(Vec::new()); self.sources.len()];
+        let input = Input::new(text).range(from..);
+        let mut state = OverlappingState::start();
+        loop {
+            self.forward.try_search_overlapping_fwd(cache, &input, &mut state).ok()?;
+            let Some(found) = state.get_match() else { break };
+            let slot = &mut ends[found.pattern().as_usize()];
+            match slot {
+                Some(list) if list.len() == MAX_ENDS => *slot = None,
+                Some(list) => list.push(found.offset()),
+                None => {}
+            }
+        }
+        Some(ends)
+    }
+}
+
+/// For each end of `pattern`'s matches, the leftmost start of a match ending there, then the smallest of those
+/// from each end on. `None` when the reverse automaton declines.
+fn leftmost_starts(reverse: &DFA, cache: &mut Cache, text: &str, pattern: usize, ends: Vec<usize>) -> Option<Starts> {
+    let anchored = Anchored::Pattern(PatternID::new(pattern).ok()?);
+    let mut min_start_from = Vec::with_capacity(ends.len());
+    for &end in &ends {
+        let input = Input::new(text).range(..end).anchored(anchored);
+        // A match ends here, so the reverse search finds its start; were it not to, searching from the current
+        // position (start 0) is still correct.
+        let start = reverse.try_search_rev(cache, &input).ok()?.map_or(0, |m| m.offset());
+        min_start_from.push(start);
+    }
+    for i in (0..min_start_from.len().saturating_sub(1)).rev() {
+        min_start_from[i] = min_start_from[i].min(min_start_from[i + 1]);
+    }
+    Some(Starts::Known { ends, min_start_from })
+}
+
+/// The lazy DFA settings the regex crate's own engines use: reporting every pattern's matches (`All`), Unicode
+/// `\b` by quitting on non-ASCII text, and giving up rather than rebuilding states for every byte.
+fn config() -> regex_automata::hybrid::dfa::Config {
+    DFA::config()
+        .match_kind(MatchKind::All)
+        .unicode_word_boundary(true)
+        .minimum_cache_clear_count(Some(3))
+        .minimum_bytes_per_state(Some(10))
+}
+
+/// Lazy DFA caches for the threads scanning with one rule set (a folder run scans files on several).
+#[derive(Default)]
+struct Caches(Mutex<Vec<Cache>>);
+
+impl Caches {
+    fn with<T>(&self, dfa: &DFA, f: impl FnOnce(&mut Cache) -> Option<T>) -> Option<T> {
+        let taken = self.0.lock().ok().and_then(|mut c| c.pop());
+        let mut cache = taken.unwrap_or_else(|| dfa.create_cache());
+        let result = f(&mut cache);
+        if let Ok(mut caches) = self.0.lock() {
+            caches.push(cache);
+        }
+        result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn starts(sources: &[&str], text: &str) -> Vec<(usize, Vec<usize>, Vec<usize>)> {
+        let sources: Vec<String> = sources.iter().map(|s| s.to_string()).collect();
+        let pass = SinglePass::new(&sources, regex_dialect::linear_set_nfa(&sources, false).unwrap()).unwrap();
+        pass.run(text, 0, true)
+            .unwrap()
+            .into_iter()
+            .map(|(p, s)| match s {
+                Starts::Known { ends, min_start_from } => (p, ends, min_start_from),
+                Starts::Ends(_) | Starts::Unknown => panic!("pattern {p}: no starts"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn reports_every_end_and_the_leftmost_start_from_each() {
+        // Pattern 1 ends at 2 ("b") and at 3 ("abz", which starts earlier): a search from 0 must begin at 0.
+        let found = starts(&[r"\d{3}", r"a\w*z|b"], "abz 123 x 4567");
+        assert_eq!(found, vec![(0, vec![7, 13, 14], vec![4, 10, 11]), (1, vec![2, 3], vec![0, 0])]);
+    }
+
+    #[test]
+    fn search_begins_at_the_leftmost_start_ahead() {
+        let s = Starts::Known { ends: vec![7, 12, 13], min_start_from: vec![4, 9, 10] };
+        assert_eq!(s.search_from(0), Some(4));
+        assert_eq!(s.search_from(7), Some(9));
+        assert_eq!(s.search_from(11), Some(11));
+        assert_eq!(s.search_from(13), None);
+        assert_eq!(Starts::Unknown.search_from(5), Some(5));
+        assert_eq!(Starts::Ends(vec![7, 13]).search_from(5), Some(5));
+        assert_eq!(Starts::Ends(vec![7, 13]).search_from(13), None);
+    }
+
+    #[test]
+    fn a_pattern_that_never_matches_is_not_reported() {
+        assert_eq!(starts(&["zzz", r"\d"], "a1"), vec![(1, vec![2], vec![1])]);
+    }
+
+    #[test]
+    fn unicode_word_boundaries_on_non_ascii_text_decline_the_window() {
+        let sources = [r"\b\w+\b".to_string()];
+        let pass = SinglePass::new(&sources, regex_dialect::linear_set_nfa(&sources, false).unwrap()).unwrap();
+        assert!(pass.run("plain ascii", 0, true).is_some());
+        assert!(pass.run("naïve", 0, false).is_none());
+    }
+}
