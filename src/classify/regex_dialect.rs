@@ -11,6 +11,7 @@
 use std::time::Duration;
 
 use regex_automata::meta;
+use regex_syntax::hir::Hir;
 
 /// Backtracking steps one search may take before it is abandoned.
 pub const BACKTRACK_LIMIT: usize = 1_000_000;
@@ -100,8 +101,12 @@ pub fn linear(source: &str) -> Result<regex::Regex, PatternError> {
 /// prefilter either: extracting literals from the detectors' alternations of classes and repetitions (IBAN shapes,
 /// month names) cost 14 M instructions per invocation, a fifth of a whole `protect`, to speed up long texts by 8%.
 pub fn positions(source: &str) -> Result<meta::Regex, PatternError> {
+    positions_of(&parse_linear(source)?)
+}
+
+/// [`positions`] of a pattern already parsed.
+pub fn positions_of(pattern: &Hir) -> Result<meta::Regex, PatternError> {
     meta::Regex::builder()
-        .syntax(regex_automata::util::syntax::Config::new().multi_line(true).crlf(true))
         .configure(
             meta::Config::new()
                 .nfa_size_limit(Some(SIZE_LIMIT))
@@ -110,8 +115,13 @@ pub fn positions(source: &str) -> Result<meta::Regex, PatternError> {
                 .backtrack(false)
                 .auto_prefilter(false),
         )
-        .build(source)
+        .build_from_hir(pattern)
         .map_err(|e| one_line(&e.to_string()))
+}
+
+/// The linear dialect's syntax: `^` and `$` at line ends, `\r\n` one line end.
+fn syntax() -> regex_automata::util::syntax::Config {
+    regex_automata::util::syntax::Config::new().multi_line(true).crlf(true)
 }
 
 /// Compile a pattern with the backtracking engine.
@@ -127,33 +137,37 @@ pub fn backtracking(source: &str) -> Result<fancy_regex::Regex, PatternError> {
 
 /// One automaton over many linear patterns that reports which of them occur anywhere in a text: the single pass
 /// every chunk gets, so only the patterns present are searched again for positions.
-pub fn linear_set(sources: &[String]) -> Result<meta::Regex, PatternError> {
+pub fn linear_set(patterns: &[Hir]) -> Result<meta::Regex, PatternError> {
     meta::Regex::builder()
-        .syntax(regex_automata::util::syntax::Config::new().multi_line(true).crlf(true))
         .configure(
             meta::Config::new()
                 .match_kind(regex_automata::MatchKind::All)
                 .nfa_size_limit(Some(8 * SIZE_LIMIT))
                 .auto_prefilter(false),
         )
-        .build_many(sources)
+        .build_many_from_hir(patterns)
         .map_err(|e| one_line(&e.to_string()))
 }
 
-/// The automaton of many linear patterns for the scanner's single pass ([`super::engine`]): the same dialect and
-/// size limit as [`linear_set`], without capture groups (a DFA is built from it), forwards or `reversed` (to find
-/// where a match that ends at a known position starts).
-pub fn linear_set_nfa(sources: &[String], reversed: bool) -> Result<regex_automata::nfa::thompson::NFA, PatternError> {
+/// A linear pattern parsed once, in the dialect of [`linear`], for the automata built from it: the single pass's
+/// forward and reverse automata ([`linear_set_nfa`]) and the detector's position regex ([`positions_of`]).
+pub fn parse_linear(source: &str) -> Result<Hir, PatternError> {
+    regex_automata::util::syntax::parse_with(source, &syntax()).map_err(|e| one_line(&e.to_string()))
+}
+
+/// The automaton of many linear patterns for the scanner's single pass ([`super::engine`]): the same size limit as
+/// [`linear_set`], without capture groups (a DFA is built from it), forwards or `reversed` (to find where a match
+/// that ends at a known position starts).
+pub fn linear_set_nfa(patterns: &[Hir], reversed: bool) -> Result<regex_automata::nfa::thompson::NFA, PatternError> {
     use regex_automata::nfa::thompson;
     thompson::Compiler::new()
-        .syntax(regex_automata::util::syntax::Config::new().multi_line(true).crlf(true))
         .configure(
             thompson::Config::new()
                 .nfa_size_limit(Some(8 * SIZE_LIMIT))
                 .which_captures(thompson::WhichCaptures::None)
                 .reverse(reversed),
         )
-        .build_many(sources)
+        .build_many_from_hir(patterns)
         .map_err(|e| one_line(&e.to_string()))
 }
 
@@ -207,7 +221,8 @@ mod tests {
 
     #[test]
     fn set_reports_which_patterns_occur() {
-        let set = linear_set(&[r"\d{4}".into(), r"(?i)secret".into(), "zzz".into()]).unwrap();
+        let patterns: Vec<Hir> = [r"\d{4}", r"(?i)secret", "zzz"].iter().map(|p| parse_linear(p).unwrap()).collect();
+        let set = linear_set(&patterns).unwrap();
         let mut found = regex_automata::PatternSet::new(set.pattern_len());
         set.which_overlapping_matches(&regex_automata::Input::new("a SECRET 1234"), &mut found);
         assert!(found.contains(0.into()) && found.contains(1.into()) && !found.contains(2.into()));

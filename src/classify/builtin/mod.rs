@@ -176,13 +176,14 @@ static IBAN: std::sync::LazyLock<Option<regex_automata::meta::Regex>> =
 /// process for both: a document with IBANs and card numbers paid the same 3.5 M-instruction build twice.
 pub(crate) fn positions(
     source: &str,
+    parsed: &regex_syntax::hir::Hir,
 ) -> Result<regex_automata::meta::Regex, crate::classify::regex_dialect::PatternError> {
     if source == IBAN_SOURCE.as_str()
         && let Some(re) = IBAN.as_ref()
     {
         return Ok(re.clone());
     }
-    crate::classify::regex_dialect::positions(source)
+    crate::classify::regex_dialect::positions_of(parsed)
 }
 
 /// Whether `text[start..end]` lies inside a valid IBAN (one that begins at most 40 bytes before it). The search

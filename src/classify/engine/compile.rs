@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind};
 use regex_automata::meta;
+use regex_syntax::hir::Hir;
 
 use super::super::builtin;
 use super::super::lookaround::Backtracker;
@@ -34,15 +35,24 @@ pub struct Compiled {
 /// pass declines.
 pub(super) struct LinearSet {
     pub(super) single_pass: Option<SinglePass>,
-    /// Set pattern sources, for the set built on first need.
-    sources: Vec<String>,
+    /// Set pattern → its pattern, parsed once for every automaton built from it.
+    pub(super) patterns: Vec<Hir>,
+    /// The set built on first need.
     set: OnceLock<Option<meta::Regex>>,
     /// Set pattern → its detector.
     pub(super) dets: Vec<DetId>,
     /// Per detector: its slot in `positions` (linear regex detectors only).
     position_slot: Vec<Option<usize>>,
-    /// Position regexes, one per distinct source (several functions share a pattern), compiled on first use.
-    positions: Vec<(String, OnceLock<Result<meta::Regex, PatternError>>)>,
+    /// Position regexes, one per distinct source (several functions share a pattern).
+    positions: Vec<PositionRegex>,
+}
+
+/// A linear source's position regex, compiled on first use from its parsed pattern.
+struct PositionRegex {
+    source: String,
+    /// A set pattern of this source (index into [`LinearSet::patterns`]).
+    pattern: usize,
+    regex: OnceLock<Result<meta::Regex, PatternError>>,
 }
 
 /// Every keyword term of every detector in one ASCII-case-insensitive automaton.
@@ -100,53 +110,61 @@ impl Compiled {
 
 impl LinearSet {
     fn compile(model: &Model) -> Result<LinearSet, (DetId, PatternError)> {
-        let mut sources = Vec::new();
+        let mut patterns: Vec<Hir> = Vec::new();
         let mut dets = Vec::new();
         let mut position_slot = vec![None; model.detectors.len()];
-        let mut positions: Vec<(String, OnceLock<Result<meta::Regex, PatternError>>)> = Vec::new();
+        let mut positions: Vec<PositionRegex> = Vec::new();
         for (id, det) in model.detectors.iter().enumerate() {
             let Matcher::Regex { source, engine: Engine::Linear } = &det.matcher else {
                 continue;
             };
-            sources.push(source.clone());
-            dets.push(id);
-            position_slot[id] = Some(match positions.iter().position(|(s, _)| s == source) {
-                Some(slot) => slot,
+            let slot = match positions.iter().position(|p| p.source == *source) {
+                Some(slot) => {
+                    patterns.push(patterns[positions[slot].pattern].clone());
+                    slot
+                }
                 None => {
-                    positions.push((source.clone(), OnceLock::new()));
+                    patterns.push(regex_dialect::parse_linear(source).map_err(|e| (id, e))?);
+                    let pattern = patterns.len() - 1;
+                    positions.push(PositionRegex { source: source.clone(), pattern, regex: OnceLock::new() });
                     positions.len() - 1
                 }
-            });
+            };
+            position_slot[id] = Some(slot);
+            dets.push(id);
         }
-        let single_pass = if sources.is_empty() {
+        let single_pass = if patterns.is_empty() {
             None
         } else {
-            match regex_dialect::linear_set_nfa(&sources, false) {
-                Ok(nfa) => SinglePass::new(&sources, nfa),
+            match regex_dialect::linear_set_nfa(&patterns, false) {
+                Ok(nfa) => SinglePass::new(nfa),
                 Err(e) => {
                     // Name the culprit: the first pattern that fails alone, else the first one.
-                    let culprit = sources.iter().zip(&dets).find(|(src, _)| regex_dialect::linear(src).is_err());
+                    let culprit = patterns
+                        .iter()
+                        .zip(&dets)
+                        .find(|(p, _)| regex_dialect::linear_set_nfa(std::slice::from_ref(*p), false).is_err());
                     return Err((culprit.map_or(dets[0], |(_, &d)| d), e));
                 }
             }
         };
-        Ok(LinearSet { single_pass, sources, set: OnceLock::new(), dets, position_slot, positions })
+        Ok(LinearSet { single_pass, patterns, set: OnceLock::new(), dets, position_slot, positions })
     }
 
     /// The set that says which patterns occur in a window, built on first need; `None` when there are no linear
     /// detectors or the set cannot be built (every detector is then searched).
     pub(super) fn set(&self) -> Option<&meta::Regex> {
-        if self.sources.is_empty() {
+        if self.patterns.is_empty() {
             return None;
         }
-        self.set.get_or_init(|| regex_dialect::linear_set(&self.sources).ok()).as_ref()
+        self.set.get_or_init(|| regex_dialect::linear_set(&self.patterns).ok()).as_ref()
     }
 
     fn position_regex(&self, det: DetId) -> Result<&meta::Regex, PatternError> {
-        let Some((source, cell)) = self.position_slot[det].map(|slot| &self.positions[slot]) else {
+        let Some(p) = self.position_slot[det].map(|slot| &self.positions[slot]) else {
             return Err(PatternError::NotLinear);
         };
-        cell.get_or_init(|| builtin::positions(source)).as_ref().map_err(Clone::clone)
+        p.regex.get_or_init(|| builtin::positions(&p.source, &self.patterns[p.pattern])).as_ref().map_err(Clone::clone)
     }
 }
 

@@ -299,7 +299,7 @@ impl<'r> Scanner<'r> {
     fn position_jobs(&self, text: &str, from: usize, long: bool) -> Vec<PositionJob> {
         let linear = &self.compiled.linear;
         let single = match (&linear.single_pass, self.passes) {
-            (Some(pass), Passes::Single) => pass.run(text, from, long),
+            (Some(pass), Passes::Single) => pass.run(text, from, long, &linear.patterns),
             _ => None,
         };
         let present: Vec<(usize, Starts)> = match single {

@@ -14,6 +14,7 @@ use std::sync::{Mutex, OnceLock};
 use regex_automata::hybrid::dfa::{Cache, DFA, OverlappingState};
 use regex_automata::nfa::thompson::NFA;
 use regex_automata::{Anchored, Input, MatchKind, PatternID};
+use regex_syntax::hir::Hir;
 
 use super::super::regex_dialect;
 
@@ -24,7 +25,6 @@ const MAX_ENDS: usize = 4096;
 
 /// The forward and reverse automata of the linear patterns, with their caches.
 pub(super) struct SinglePass {
-    sources: Vec<String>,
     forward: DFA,
     /// Built on the first window with a match: a file without one never pays for it.
     reverse: OnceLock<Option<DFA>>,
@@ -63,10 +63,9 @@ impl Starts {
 impl SinglePass {
     /// `None` when the patterns are too large for a lazy DFA: the scanner then uses the set and whole-window
     /// searches for every window.
-    pub(super) fn new(sources: &[String], nfa: NFA) -> Option<SinglePass> {
+    pub(super) fn new(nfa: NFA) -> Option<SinglePass> {
         let forward = DFA::builder().configure(config().starts_for_each_pattern(false)).build_from_nfa(nfa).ok()?;
         Some(SinglePass {
-            sources: sources.to_vec(),
             forward,
             reverse: OnceLock::new(),
             forward_caches: Caches::default(),
@@ -75,8 +74,9 @@ impl SinglePass {
     }
 
     /// Per pattern that occurs in `text[from..]`: where its matches start (with `starts`; else only where they
-    /// end). `None` when the forward automaton declines this window.
-    pub(super) fn run(&self, text: &str, from: usize, starts: bool) -> Option<Vec<(usize, Starts)>> {
+    /// end). `None` when the forward automaton declines this window. `patterns` are the ones the pass was built
+    /// from, for its reverse automaton.
+    pub(super) fn run(&self, text: &str, from: usize, starts: bool, patterns: &[Hir]) -> Option<Vec<(usize, Starts)>> {
         let ends = self.forward_caches.with(&self.forward, |cache| self.ends(cache, text, from))?;
         let present: Vec<(usize, Option<Vec<usize>>)> =
             ends.into_iter().enumerate().filter(|(_, e)| !matches!(e, Some(e) if e.is_empty())).collect();
@@ -89,7 +89,7 @@ impl SinglePass {
             return Some(Vec::new());
         }
         let reverse = self.reverse.get_or_init(|| {
-            let nfa = regex_dialect::linear_set_nfa(&self.sources, true).ok()?;
+            let nfa = regex_dialect::linear_set_nfa(patterns, true).ok()?;
             DFA::builder().configure(config().starts_for_each_pattern(true)).build_from_nfa(nfa).ok()
         });
         Some(
@@ -111,7 +111,7 @@ impl SinglePass {
 
     /// Every pattern's match ends in `text[from..]`, in order (`None` for a pattern with more than [`MAX_ENDS`]).
     fn ends(&self, cache: &mut Cache, text: &str, from: usize) -> Option<Vec<Option<Vec<usize>>>> {
-        let mut ends: Vec<Option<Vec<usize>>> = vec![Some(Vec::new()); self.sources.len()];
+        let mut ends: Vec<Option<Vec<usize>>> = vec![Some(Vec::new()); self.forward.pattern_len()];
         let input = Input::new(text).range(from..);
         let mut state = OverlappingState::start();
         loop {
@@ -176,10 +176,14 @@ impl Caches {
 mod tests {
     use super::*;
 
+    fn pass(sources: &[&str]) -> (SinglePass, Vec<Hir>) {
+        let patterns: Vec<Hir> = sources.iter().map(|s| regex_dialect::parse_linear(s).unwrap()).collect();
+        (SinglePass::new(regex_dialect::linear_set_nfa(&patterns, false).unwrap()).unwrap(), patterns)
+    }
+
     fn starts(sources: &[&str], text: &str) -> Vec<(usize, Vec<usize>, Vec<usize>)> {
-        let sources: Vec<String> = sources.iter().map(|s| s.to_string()).collect();
-        let pass = SinglePass::new(&sources, regex_dialect::linear_set_nfa(&sources, false).unwrap()).unwrap();
-        pass.run(text, 0, true)
+        let (pass, patterns) = pass(sources);
+        pass.run(text, 0, true, &patterns)
             .unwrap()
             .into_iter()
             .map(|(p, s)| match s {
@@ -215,9 +219,8 @@ mod tests {
 
     #[test]
     fn unicode_word_boundaries_on_non_ascii_text_decline_the_window() {
-        let sources = [r"\b\w+\b".to_string()];
-        let pass = SinglePass::new(&sources, regex_dialect::linear_set_nfa(&sources, false).unwrap()).unwrap();
-        assert!(pass.run("plain ascii", 0, true).is_some());
-        assert!(pass.run("naïve", 0, false).is_none());
+        let (pass, patterns) = pass(&[r"\b\w+\b"]);
+        assert!(pass.run("plain ascii", 0, true, &patterns).is_some());
+        assert!(pass.run("naïve", 0, false, &patterns).is_none());
     }
 }
