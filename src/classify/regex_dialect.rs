@@ -135,8 +135,8 @@ pub fn backtracking(source: &str) -> Result<fancy_regex::Regex, PatternError> {
         .map_err(|e| one_line(&e.to_string()))
 }
 
-/// One automaton over many linear patterns that reports which of them occur anywhere in a text: the single pass
-/// every chunk gets, so only the patterns present are searched again for positions.
+/// One automaton over many linear patterns that reports which of them occur anywhere in a text, for the windows the
+/// scanner's single pass declines: only the patterns present are then searched for positions.
 pub fn linear_set(patterns: &[Hir]) -> Result<meta::Regex, PatternError> {
     meta::Regex::builder()
         .configure(

@@ -168,8 +168,20 @@ fn iban_pattern() -> String {
 
 static IBAN_SOURCE: std::sync::LazyLock<String> = std::sync::LazyLock::new(iban_pattern);
 
-static IBAN: std::sync::LazyLock<Option<regex_automata::meta::Regex>> =
-    std::sync::LazyLock::new(|| crate::classify::regex_dialect::positions(&IBAN_SOURCE).ok());
+static IBAN: std::sync::OnceLock<Option<regex_automata::meta::Regex>> = std::sync::OnceLock::new();
+
+/// The IBAN shapes' position regex, compiled once per process; from `parsed` when the caller has the pattern
+/// parsed already (the rule set does), so it is not parsed a second time.
+fn iban(parsed: Option<&regex_syntax::hir::Hir>) -> Option<&'static regex_automata::meta::Regex> {
+    IBAN.get_or_init(|| {
+        match parsed {
+            Some(hir) => crate::classify::regex_dialect::positions_of(hir),
+            None => crate::classify::regex_dialect::positions(&IBAN_SOURCE),
+        }
+        .ok()
+    })
+    .as_ref()
+}
 
 /// Compile a linear pattern for position searches ([`crate::classify::regex_dialect::positions`]). The IBAN
 /// shapes, which `Func_iban` searches and [`inside_an_iban`] checks card numbers against, are compiled once per
@@ -179,7 +191,7 @@ pub(crate) fn positions(
     parsed: &regex_syntax::hir::Hir,
 ) -> Result<regex_automata::meta::Regex, crate::classify::regex_dialect::PatternError> {
     if source == IBAN_SOURCE.as_str()
-        && let Some(re) = IBAN.as_ref()
+        && let Some(re) = iban(Some(parsed))
     {
         return Ok(re.clone());
     }
@@ -189,7 +201,7 @@ pub(crate) fn positions(
 /// Whether `text[start..end]` lies inside a valid IBAN (one that begins at most 40 bytes before it). The search
 /// stays within that reach of the candidate: a card number in a long text must not cost a scan of the rest of it.
 fn inside_an_iban(text: &str, start: usize, end: usize) -> bool {
-    let Some(re) = IBAN.as_ref() else { return false };
+    let Some(re) = iban(None) else { return false };
     let mut from = start.saturating_sub(40);
     while !text.is_char_boundary(from) {
         from += 1;
