@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
-# fci-connector side by side with age, gpg, cp and ripgrep, on generated inputs, in one run (issue #8).
+# fci-connector side by side with age, gpg, cp and ripgrep, on generated inputs, in one run (issues #8 and #16).
+#
+# fci-connector's rewrite flushes the new file to disk before the rename (what makes a crash safe), so its
+# yardsticks are `age` and `cp` each followed by an fsync of their output; the plain rows stay for reference.
 #
 #   bash bench/compare.sh            full run: 64 KiB files, 1 GiB, 200 MB corpus, 2,000 docx; checks the targets,
 #                                    rewrites the measured section of docs/PERFORMANCE.md; exit 1 if a target is missed
 #   bash bench/compare.sh --quick    small inputs, few runs, no target checks, docs untouched (for CI)
 #   bash bench/compare.sh --scale-only [--quick]    only the scale row (bench/scale.sh)
+#   bash bench/compare.sh --core     the full run without its last two sections (service, scale): those keep the
+#                                    figures their own scripts last wrote
 #   bash bench/compare.sh --clean    remove the scale row's generated shares ($FCI_SCALE_DIR) and exit
 #
 # The last sections are the licensing service under load, bench/service.sh, and folder runs at scale over a
@@ -19,12 +24,14 @@ ROOT=$PWD
 
 QUICK=0
 SCALE_ONLY=0
+CORE=0
 for arg in "$@"; do
     case "$arg" in
         --quick) QUICK=1 ;;
         --scale-only) SCALE_ONLY=1 ;;
+        --core) CORE=1 ;;
         --clean) exec bash bench/scale.sh --clean ;;
-        -h | --help) sed -n '2,15p' "$0"; exit 0 ;;
+        -h | --help) sed -n '2,20p' "$0"; exit 0 ;;
         *) echo "compare.sh: unknown option $arg" >&2; exit 2 ;;
     esac
 done
@@ -95,9 +102,11 @@ bench() {
 for kind in txt docx; do
     say "1. per-file protect of a 64 KiB .$kind"
     src=$W/in/file64k.$kind
-    bench "file-$kind" -N "${RUNS[@]}" --prepare "cp $src $W/work/f.$kind" \
+    # Through the shell (hyperfine subtracts its start-up from every command): `age + fsync` is two commands.
+    bench "file-$kind" "${RUNS[@]}" --prepare "cp $src $W/work/f.$kind" \
         -n fci-connector "$FCI protect $W/work/f.$kind --template $TEMPLATE" \
         -n age "age -r $AGE_R -o $W/work/f.age $src" \
+        -n "age + fsync" "age -r $AGE_R -o $W/work/f.age $src && sync $W/work/f.age" \
         -n gpg "${GPG[*]} -o $W/work/f.gpg -e $src" \
         -n cp "cp $src $W/work/f.copy"
     # The invocation must really have protected the file, or the figure means nothing.
@@ -128,6 +137,21 @@ printf '%s\n' "${PATTERNS[@]}" >"$W/patterns"
 bench corpus -N "${BIGRUNS[@]}" \
     -n fci-connector "$BIN $RULES classify $W/in/corpus.txt" \
     -n "rg -c" "rg -c -f $W/patterns $W/in/corpus.txt"
+
+# --- 3b. a real Purview package with look-arounds against the default rules, on the same corpus ---------------
+# Microsoft's HealthCare package (../shared/interop, beside the clone, as in CI) alone in a rule folder.
+HEALTHCARE=${FCI_SHARED:-$ROOT/../shared}/interop/purview-rulepack/HealthCare.xml
+if [ -f "$HEALTHCARE" ]; then
+    say "3b. classify $((CORPUS / 1000 / 1000)) MB of text with the Purview HealthCare package"
+    mkdir -p "$W/healthcare"
+    cp "$HEALTHCARE" "$W/healthcare/"
+    bench lookaround -N "${BIGRUNS[@]}" \
+        -n "default rules" "$BIN $RULES classify $W/in/corpus.txt" \
+        -n "HealthCare.xml" "$BIN --rules $W/healthcare classify $W/in/corpus.txt"
+elif [ $QUICK -eq 0 ]; then
+    echo "compare.sh: $HEALTHCARE is missing (set FCI_SHARED to the folder holding interop/)" >&2
+    exit 2
+fi
 
 # --- 4. classify --recurse of a folder of docx ------------------------------------------------------------------
 say "4. classify --recurse of $DOCS docx"
@@ -189,6 +213,8 @@ MEM=$(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo)
 export V_FCI V_HYPERFINE V_AGE V_GPG V_RG V_RUSTC CPU CORES KERNEL MEM
 status=0
 PYTHONDONTWRITEBYTECODE=1 python3 bench/report.py || status=1
+
+[ $CORE -eq 0 ] || exit $status
 
 # --- 6. the licensing service under load (bench/service.sh: its own deployment, figures and targets) -----------
 say "6. the licensing service (bench/service.sh)"

@@ -30,9 +30,9 @@ def ms(s):
     return "%.1f ms" % (s * 1000) if s < 10 else "%.2f s" % s
 
 
-def timing_table(title, measured, rows_unit=None):
-    lines = ["| %s | mean ± σ | %s |" % (title, rows_unit or "relative to fci-connector"), "|---|---|---|"]
-    fci = measured["fci-connector"][0]
+def timing_table(title, measured, rows_unit=None, reference="fci-connector"):
+    lines = ["| %s | mean ± σ | %s |" % (title, rows_unit or "relative to " + reference), "|---|---|---|"]
+    fci = measured[reference][0]
     for cmd, (mean, sd) in measured.items():
         rel = rows_unit and "" or "%.2f×" % (mean / fci)
         lines.append("| %s | %s ± %s | %s |" % (cmd, ms(mean), ms(sd), rel))
@@ -55,8 +55,10 @@ for label, m in (("64 KiB text file", file_txt), ("64 KiB docx", file_docx)):
     out.append("")
     out += timing_table("command", m)
     out.append("")
-    ratio = m["fci-connector"][0] / m["age"][0]
-    target("per-file protect with classification, %s (× age)" % label, ratio, "%.2f×" % ratio, 1.0, "≤ 1.0×")
+    ratio = m["fci-connector"][0] / m["age + fsync"][0]
+    goal, shown_goal = (1.0, "≤ 1.0×") if label.endswith("text file") else (1.25, "≤ 1.25×")
+    target("per-file protect with classification, %s (× age + fsync)" % label, ratio, "%.2f×" % ratio, goal,
+           shown_goal)
 
 big = runs("big")
 size_mib = int(env["BIG"]) // MIB
@@ -69,8 +71,8 @@ out.append("")
 for cmd, (mean, _) in big.items():
     out.append("- %s: %.0f MB/s" % (cmd, int(env["BIG"]) / mean / 1e6))
 out.append("")
-ratio = big["fci-connector"][0] / big["cp"][0]
-target("protect of %d MiB (× cp)" % size_mib, ratio, "%.2f×" % ratio, 1.25, "≤ 1.25×")
+ratio = big["fci-connector"][0] / big["cp + fsync"][0]
+target("protect of %d MiB (× cp + fsync)" % size_mib, ratio, "%.2f×" % ratio, 1.1, "≤ 1.1×")
 
 corpus = runs("corpus")
 corpus_mb = int(env["CORPUS"]) / 1e6
@@ -86,6 +88,21 @@ out.append("")
 ratio = corpus["rg -c"][0] / corpus["fci-connector"][0]
 target("text classification throughput (× rg)", ratio, "%.2f×" % ratio, 0.8, "≥ 0.8×", higher_is_better=True)
 
+if os.path.exists(os.path.join(W, "json", "lookaround.json")):
+    look = runs("lookaround")
+    out.append("**3b. Classify the same %.0f MB with a real Purview package with look-arounds** (Microsoft's "
+               "HealthCare.xml alone in the rule folder, against the default rules)" % corpus_mb)
+    out.append("")
+    out += timing_table("rules", look, reference="default rules")
+    out.append("")
+    for cmd, (mean, _) in look.items():
+        out.append("- %s: %.0f MB/s" % (cmd, corpus_mb / mean))
+    out.append("")
+    ratio = look["default rules"][0] / look["HealthCare.xml"][0]
+    # Three decimals: a ratio just under the goal must not read as the goal.
+    target("Purview HealthCare.xml throughput (× the default rules')", ratio, "%.3f×" % ratio, 0.5, "≥ 0.5×",
+           higher_is_better=True)
+
 folder = runs("folder")
 docs = int(env["DOCS"])
 mean, sd = folder["fci-connector"]
@@ -93,7 +110,7 @@ rate = docs / mean
 out.append("**4. `classify --recurse` of %d generated docx** (2-12 KB of text each, one in four sensitive): "
            "%s ± %s, **%.0f files/s** on %s cores" % (docs, ms(mean), ms(sd), rate, env["CORES"]))
 out.append("")
-target("classify --recurse of docx (files/s)", rate, "%.0f/s" % rate, 2000, "≥ 2,000/s", higher_is_better=True)
+target("classify --recurse of docx (files/s)", rate, "%.0f/s" % rate, 8000, "≥ 8,000/s", higher_is_better=True)
 
 out.append("**5. Peak resident memory** (GNU time `%M`)")
 out.append("")
@@ -114,8 +131,8 @@ target("peak RSS of protect and classify (MiB)", worst, "%.1f MiB" % worst, 32, 
 
 rules_ms = env.get("RULES_LOAD_MS")
 if rules_ms:
-    target("load and compile the default rule set (criterion)", float(rules_ms), "%.3f ms" % float(rules_ms), 1.0,
-           "≤ 1 ms")
+    target("load and compile the default rule set (criterion)", float(rules_ms), "%.3f ms" % float(rules_ms), 0.5,
+           "≤ 0.5 ms")
 
 summary = ["| target | measured | goal | |", "|---|---|---|---|"]
 for what, shown, goal, met in targets:
