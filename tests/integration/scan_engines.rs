@@ -173,6 +173,16 @@ fn assert_same_findings(name: &str, rules: &RuleSet, texts: &[String]) -> usize 
                 with_matches += 1;
             }
         }
+        // Threads change who searches, never what is found: the same windows on one thread (the look-around
+        // patterns after the other passes) and on several (beside them).
+        let one_thread = Window { size: 2048, overlap: 300, context: 64, parallel_from: usize::MAX };
+        let threads = Window { parallel_from: 0, ..one_thread };
+        assert_eq!(
+            classify(rules, text, Some(one_thread), Passes::Single),
+            classify(rules, text, Some(threads), Passes::Single),
+            "{name}, text {i} ({} bytes): one thread against several",
+            text.len()
+        );
     }
     with_matches
 }
@@ -218,4 +228,25 @@ fn the_single_pass_finds_what_the_per_detector_searches_find_on_the_sample_share
         found += assert_same_findings(&name, &rules, &texts);
     }
     assert!(found >= 10, "the sample share has sensitive files: {found}");
+}
+
+#[test]
+fn look_around_patterns_find_the_same_on_one_thread_and_beside_the_other_passes() {
+    // A back-reference keeps the backtracker everywhere; on a long stretch it runs on a thread of its own.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("r.xml"),
+        "<ClassificationRules>\n<PropertyDefinition name=\"P\" type=\"YesNo\"/>\n<Rule name=\"pairs\" property=\"P\" \
+         value=\"Yes\">\n  <Regex>(?&lt;!\\d)(\\d)\\1(?!\\d)</Regex>\n</Rule>\n</ClassificationRules>\n",
+    )
+    .unwrap();
+    let rules = RuleSet::load(dir.path()).unwrap().rules;
+    // 3,000 pairs of equal digits standing alone, and as many runs of three digits that must not count.
+    let text: String = (0..3000).map(|i| format!("row has {0}{0} and 1{0}2.\n", i % 10)).collect();
+    let one_thread = Window { size: 2048, overlap: 300, context: 64, parallel_from: usize::MAX };
+    let found = classify(&rules, &text, Some(one_thread), Passes::Single);
+    assert!(found.contains("count: 3000,"), "{found}");
+    for window in [Window { parallel_from: 0, ..one_thread }, Window::default()] {
+        assert_eq!(classify(&rules, &text, Some(window), Passes::Single), found, "window {window:?}");
+    }
 }

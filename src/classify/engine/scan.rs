@@ -119,6 +119,68 @@ fn keyword_hits(compiled: &Compiled, model: &Model, text: &str, from: usize, lim
     raw
 }
 
+/// One look-around detector's search in a window: where it resumes (absolute byte) and the time it has spent on
+/// this file so far.
+struct BacktrackJob {
+    det: DetId,
+    resume: u64,
+    spent: Duration,
+}
+
+/// The matches of the look-around (backtracking) detectors that start in `text[from..limit]`, each under the time
+/// budget (`buf_byte`, `buf_char`: the absolute byte and character offsets of `text[0]`). Runs beside the other
+/// passes on a long stretch, so it reads only shared state and returns what the detector state becomes.
+fn backtracking_runs(
+    compiled: &Compiled,
+    jobs: &[BacktrackJob],
+    text: &str,
+    from: usize,
+    limit: usize,
+    (buf_byte, buf_char): (u64, u64),
+) -> Vec<(PositionRun, Duration)> {
+    let mut runs = Vec::with_capacity(jobs.len());
+    for job in jobs {
+        let mut run = PositionRun { det: job.det, hits: Vec::new(), resume: None, failed: None };
+        let Some(re) = &compiled.backtracking.regexes[job.det] else {
+            continue;
+        };
+        let started = Instant::now();
+        let mut pos = from.max(job.resume.saturating_sub(buf_byte) as usize);
+        while pos <= text.len() {
+            match re.find_from_pos(text, pos) {
+                Ok(None) => break,
+                Ok(Some((start, end))) => {
+                    if start >= limit {
+                        break;
+                    }
+                    if start == end {
+                        pos = next_char(text, end);
+                        continue;
+                    }
+                    run.hits.push(RawHit { det: job.det, start, end });
+                    pos = end;
+                    run.resume = Some(buf_byte + pos as u64);
+                }
+                Err(e) => {
+                    let at = buf_char + count_chars(&text[..pos]);
+                    run.failed =
+                        Some(format!("{e} (searching from character {at}); matches after that point not counted"));
+                    break;
+                }
+            }
+            if job.spent + started.elapsed() > regex_dialect::BACKTRACK_TIME_BUDGET {
+                run.failed = Some(format!(
+                    "took longer than {} s on this file; matches after that point not counted",
+                    regex_dialect::BACKTRACK_TIME_BUDGET.as_secs()
+                ));
+                break;
+            }
+        }
+        runs.push((run, started.elapsed()));
+    }
+    runs
+}
+
 /// A scoped thread's result; a panic in it is the scanner's own panic.
 fn join<T>(handle: std::thread::ScopedJoinHandle<'_, T>) -> T {
     handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
@@ -257,14 +319,19 @@ impl<'r> Scanner<'r> {
         self.scan_from = limit - drop;
     }
 
-    /// Every pass over `text[from..limit]`: the multi-pattern pass and the position searches of the regex
-    /// detectors it found, the keyword pass, the backtracking patterns. Long stretches use two threads.
+    /// Every pass over `text[from..limit]`: the single pass and the position searches of the regex detectors it
+    /// found, the keyword pass, the look-around (backtracking) patterns. Long stretches use two threads, and a third
+    /// for the look-around patterns when there are any (each of those is a whole pass of its own).
     fn scan_window(&mut self, text: &str, from: usize, limit: usize) -> Vec<RawHit> {
         let (compiled, model, buf_byte) = (self.compiled, self.model, self.buf_byte);
+        let offsets = (self.buf_byte, self.buf_char);
         let search = move |job: &PositionJob| search_positions(compiled, job, text, from, limit, buf_byte);
+        let backtrack_jobs = self.backtrack_jobs();
+        let backtrack = |jobs: &[BacktrackJob]| backtracking_runs(compiled, jobs, text, from, limit, offsets);
         let mut raw = Vec::new();
-        let runs: Vec<PositionRun> = if limit - from >= self.window.parallel_from {
+        let (runs, backtracked): (Vec<PositionRun>, _) = if limit - from >= self.window.parallel_from {
             std::thread::scope(|scope| {
+                let backtracking = (!backtrack_jobs.is_empty()).then(|| scope.spawn(|| backtrack(&backtrack_jobs)));
                 let keywords = scope.spawn(|| keyword_hits(compiled, model, text, from, limit));
                 let jobs = self.position_jobs(text, from, true);
                 // Alternate detectors between the threads: the present ones are of similar cost on real text.
@@ -273,12 +340,18 @@ impl<'r> Scanner<'r> {
                 let mut runs: Vec<PositionRun> = mine.iter().map(|(_, job)| search(job)).collect();
                 raw.extend(join(keywords));
                 runs.extend(join(other));
-                runs
+                (runs, backtracking.map(join).unwrap_or_default())
             })
         } else {
             raw.extend(keyword_hits(compiled, model, text, from, limit));
-            self.position_jobs(text, from, false).iter().map(search).collect()
+            let runs = self.position_jobs(text, from, false).iter().map(search).collect();
+            (runs, backtrack(&backtrack_jobs))
         };
+        let mut runs = runs;
+        for (run, spent) in backtracked {
+            self.fancy_time[run.det] += spent;
+            runs.push(run);
+        }
         for run in runs {
             raw.extend(run.hits);
             if let Some(resume) = run.resume {
@@ -288,8 +361,19 @@ impl<'r> Scanner<'r> {
                 self.failed[run.det] = run.failed;
             }
         }
-        self.scan_backtracking(text, from, limit, &mut raw);
         raw
+    }
+
+    /// The look-around detectors still searched, with where each resumes and the time it has spent.
+    fn backtrack_jobs(&self) -> Vec<BacktrackJob> {
+        let compiled = self.compiled;
+        compiled
+            .backtracking
+            .dets
+            .iter()
+            .filter(|&&det| self.failed[det].is_none() && compiled.backtracking.regexes[det].is_some())
+            .map(|&det| BacktrackJob { det, resume: self.resume[det], spent: self.fancy_time[det] })
+            .collect()
     }
 
     /// The multi-pattern pass: which linear regex detectors occur in the window, each with where its search
@@ -319,51 +403,6 @@ impl<'r> Scanner<'r> {
             .filter(|&(det, _)| self.failed[det].is_none())
             .map(|(det, starts)| PositionJob { det, resume: self.resume[det], starts })
             .collect()
-    }
-
-    fn scan_backtracking(&mut self, text: &str, from: usize, limit: usize, raw: &mut Vec<RawHit>) {
-        let compiled = self.compiled;
-        for &det in &compiled.backtracking.dets {
-            if self.failed[det].is_some() {
-                continue;
-            }
-            let Some(re) = &compiled.backtracking.regexes[det] else {
-                continue;
-            };
-            let started = Instant::now();
-            let mut pos = from.max(self.resume[det].saturating_sub(self.buf_byte) as usize);
-            while pos <= text.len() {
-                match re.find_from_pos(text, pos) {
-                    Ok(None) => break,
-                    Ok(Some((start, end))) => {
-                        if start >= limit {
-                            break;
-                        }
-                        if start == end {
-                            pos = next_char(text, end);
-                            continue;
-                        }
-                        raw.push(RawHit { det, start, end });
-                        pos = end;
-                        self.resume[det] = self.buf_byte + pos as u64;
-                    }
-                    Err(e) => {
-                        let at = self.buf_char + count_chars(&text[..pos]);
-                        self.failed[det] =
-                            Some(format!("{e} (searching from character {at}); matches after that point not counted"));
-                        break;
-                    }
-                }
-                if self.fancy_time[det] + started.elapsed() > regex_dialect::BACKTRACK_TIME_BUDGET {
-                    self.failed[det] = Some(format!(
-                        "took longer than {} s on this file; matches after that point not counted",
-                        regex_dialect::BACKTRACK_TIME_BUDGET.as_secs()
-                    ));
-                    break;
-                }
-            }
-            self.fancy_time[det] += started.elapsed();
-        }
     }
 
     /// Validate, count and keep the hits of one window.
