@@ -324,12 +324,12 @@ impl<'r> Scanner<'r> {
     /// for the look-around patterns when there are any (each of those is a whole pass of its own).
     fn scan_window(&mut self, text: &str, from: usize, limit: usize) -> Vec<RawHit> {
         let (compiled, model, buf_byte) = (self.compiled, self.model, self.buf_byte);
-        let offsets = (self.buf_byte, self.buf_char);
+        let offsets = (buf_byte, self.buf_char);
         let search = move |job: &PositionJob| search_positions(compiled, job, text, from, limit, buf_byte);
         let backtrack_jobs = self.backtrack_jobs();
         let backtrack = |jobs: &[BacktrackJob]| backtracking_runs(compiled, jobs, text, from, limit, offsets);
         let mut raw = Vec::new();
-        let (runs, backtracked): (Vec<PositionRun>, _) = if limit - from >= self.window.parallel_from {
+        let (mut runs, backtracked): (Vec<PositionRun>, _) = if limit - from >= self.window.parallel_from {
             std::thread::scope(|scope| {
                 let backtracking = (!backtrack_jobs.is_empty()).then(|| scope.spawn(|| backtrack(&backtrack_jobs)));
                 let keywords = scope.spawn(|| keyword_hits(compiled, model, text, from, limit));
@@ -347,7 +347,6 @@ impl<'r> Scanner<'r> {
             let runs = self.position_jobs(text, from, false).iter().map(search).collect();
             (runs, backtrack(&backtrack_jobs))
         };
-        let mut runs = runs;
         for (run, spent) in backtracked {
             self.fancy_time[run.det] += spent;
             runs.push(run);
@@ -366,12 +365,11 @@ impl<'r> Scanner<'r> {
 
     /// The look-around detectors still searched, with where each resumes and the time it has spent.
     fn backtrack_jobs(&self) -> Vec<BacktrackJob> {
-        let compiled = self.compiled;
-        compiled
+        self.compiled
             .backtracking
             .dets
             .iter()
-            .filter(|&&det| self.failed[det].is_none() && compiled.backtracking.regexes[det].is_some())
+            .filter(|&&det| self.failed[det].is_none())
             .map(|&det| BacktrackJob { det, resume: self.resume[det], spent: self.fancy_time[det] })
             .collect()
     }
