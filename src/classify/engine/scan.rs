@@ -11,6 +11,7 @@ use super::super::builtin::dates;
 use super::super::model::*;
 use super::super::regex_dialect;
 use super::super::{Classification, builtin};
+use super::compile::Keywords;
 use super::single_pass::Starts;
 use super::{Compiled, MAX_SAMPLES, Passes, Window, count_chars, next_char};
 
@@ -96,8 +97,9 @@ fn search_positions(
 fn keyword_hits(compiled: &Compiled, model: &Model, text: &str, from: usize, limit: usize) -> Vec<RawHit> {
     let mut raw = Vec::new();
     let Some(ac) = compiled.keywords.for_window(limit - from) else { return raw };
-    let input = aho_corasick::Input::new(text).range(from..);
-    for m in ac.find_overlapping_iter(input) {
+    let folded = Keywords::fold(text.as_bytes().get(from..).unwrap_or_default());
+    for m in ac.find_overlapping_iter(&folded) {
+        let m = aho_corasick::Match::new(m.pattern(), from + m.start()..from + m.end());
         if m.start() >= limit {
             continue;
         }
