@@ -35,7 +35,7 @@ const MONTH: &str = "(?:0?[1-9]|1[0-2])";
 
 /// Every built-in function. Names are Microsoft's where Purview has the function.
 pub static FUNCTIONS: std::sync::LazyLock<Vec<Function>> = std::sync::LazyLock::new(|| {
-    let m = dates::MONTH_PATTERN.as_str();
+    let m = dates::MONTH_PATTERN;
     let year = "(?:[0-9]{4}|[0-9]{2})";
     // Numeric (12/31/2024, 12-31-24), or with a month name: "December 2, 2016", "Dec-2-2016", "Dec 2 16".
     let us_date = format!(r"(?-u:\b)(?:{MONTH}[/-]{DAY}[/-]{year}|{m}\.?(?: {DAY},? |-{DAY}-){year})(?-u:\b)");
