@@ -37,7 +37,7 @@ const MONTH_NAMES: [&[&str]; 12] = [
 /// Regex fragment for a month name or abbreviation of [`MONTH_NAMES`] (case-insensitive), written as a trie:
 /// names that share a beginning share it (`j(?:an(?:uar(?:y|i)?|v(?:ier)?|eiro)?|…)`). The same language as one
 /// branch per name with half the letters, so every FSRM invocation parses and compiles it (three automata: the
-/// single pass forwards and backwards, the position search) in ~2.6 M fewer instructions. It is a constant, not
+/// single pass forwards and backwards, the position search) in ~2.9 M fewer instructions. It is a constant, not
 /// built at start-up, for the same reason; `tests::month_pattern_is_the_trie_of_the_names` says what to write
 /// here when a name is added. Which name wins where two could start a match never matters: every pattern that
 /// uses the fragment wants a non-letter (`.`, `,`, a space, `/`, `-`) or a digit right after the name, so of two

@@ -59,7 +59,7 @@ struct PositionRegex {
 
 /// Every keyword term of every detector in one automaton, ASCII-case-insensitive by folding: its patterns are
 /// ASCII-lower-cased and so is the text it searches ([`Keywords::fold`]). The same matches as aho-corasick's own
-/// `ascii_case_insensitive`, built in a third of the instructions (that option adds a transition for each letter's
+/// `ascii_case_insensitive`, built in about half the instructions (that option adds a transition for each letter's
 /// other case to every state, and every FSRM invocation builds this automaton).
 pub(super) struct Keywords {
     nfa: Option<AhoCorasick>,
