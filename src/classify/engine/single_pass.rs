@@ -37,9 +37,11 @@ pub(super) enum Starts {
     /// The pattern's match ends in the window in order, and for each the leftmost start of any match ending there
     /// or later.
     Known { ends: Vec<usize>, min_start_from: Vec<usize> },
-    /// Only the ends (a short stretch, where building the reverse automaton would cost more than it saves): search
-    /// from the current position while an end lies ahead.
-    Ends(Vec<usize>),
+    /// Only the ends (a short stretch, where building the reverse automaton would cost more than it saves), with
+    /// the pattern's longest match in bytes when it has one: a match ending at the next end ahead or later starts
+    /// no earlier than that end minus the longest match, so the search begins there instead of at the current
+    /// position (an unbounded pattern searches from the current position while an end lies ahead).
+    Ends { ends: Vec<usize>, longest: Option<usize> },
     /// Not tracked (too many ends, or the reverse automaton declined): search the whole window.
     Unknown,
 }
@@ -51,7 +53,10 @@ impl Starts {
     pub(super) fn search_from(&self, pos: usize) -> Option<usize> {
         match self {
             Starts::Unknown => Some(pos),
-            Starts::Ends(ends) => ends.last().is_some_and(|&last| last > pos).then_some(pos),
+            Starts::Ends { ends, longest } => {
+                let next_end = *ends.get(ends.partition_point(|&e| e <= pos))?;
+                Some(longest.map_or(pos, |longest| next_end.saturating_sub(longest).max(pos)))
+            }
             Starts::Known { ends, min_start_from } => {
                 let ahead = ends.partition_point(|&e| e <= pos);
                 min_start_from.get(ahead).map(|&start| start.max(pos))
@@ -82,7 +87,13 @@ impl SinglePass {
             ends.into_iter().enumerate().filter(|(_, e)| !matches!(e, Some(e) if e.is_empty())).collect();
         if !starts {
             return Some(
-                present.into_iter().map(|(p, ends)| (p, ends.map_or(Starts::Unknown, Starts::Ends))).collect(),
+                present
+                    .into_iter()
+                    .map(|(p, ends)| {
+                        let longest = patterns.get(p).and_then(|hir| hir.properties().maximum_len());
+                        (p, ends.map_or(Starts::Unknown, |ends| Starts::Ends { ends, longest }))
+                    })
+                    .collect(),
             );
         }
         if present.is_empty() {
@@ -188,7 +199,7 @@ mod tests {
             .into_iter()
             .map(|(p, s)| match s {
                 Starts::Known { ends, min_start_from } => (p, ends, min_start_from),
-                Starts::Ends(_) | Starts::Unknown => panic!("pattern {p}: no starts"),
+                Starts::Ends { .. } | Starts::Unknown => panic!("pattern {p}: no starts"),
             })
             .collect()
     }
@@ -208,8 +219,16 @@ mod tests {
         assert_eq!(s.search_from(11), Some(11));
         assert_eq!(s.search_from(13), None);
         assert_eq!(Starts::Unknown.search_from(5), Some(5));
-        assert_eq!(Starts::Ends(vec![7, 13]).search_from(5), Some(5));
-        assert_eq!(Starts::Ends(vec![7, 13]).search_from(13), None);
+        let unbounded = Starts::Ends { ends: vec![7, 13], longest: None };
+        assert_eq!(unbounded.search_from(5), Some(5));
+        assert_eq!(unbounded.search_from(13), None);
+        // The longest match is 4 bytes: nothing ending at 13 or later starts before 9, at 7 or later before 3.
+        let bounded = Starts::Ends { ends: vec![7, 13], longest: Some(4) };
+        assert_eq!(bounded.search_from(0), Some(3));
+        assert_eq!(bounded.search_from(5), Some(5));
+        assert_eq!(bounded.search_from(7), Some(9));
+        assert_eq!(bounded.search_from(10), Some(10));
+        assert_eq!(bounded.search_from(13), None);
     }
 
     #[test]
