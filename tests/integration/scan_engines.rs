@@ -31,7 +31,7 @@ fn xml_escape(s: &str) -> String {
 }
 
 /// A rule folder with one rule per linear pattern of the packages and the default rules, plus shapes that make
-/// matches overlap, nest, repeat and run long.
+/// matches overlap, nest, repeat and run long, and bounded ones whose leftmost-first match is not the longest.
 fn all_patterns_rules() -> tempfile::TempDir {
     let mut patterns = Vec::new();
     linear_patterns_under(Path::new(INTEROP), &mut patterns);
@@ -49,6 +49,10 @@ fn all_patterns_rules() -> tempfile::TempDir {
         r"é+\w",
         r"(?i)secret|classified",
         r"\s+\d",
+        // Bounded alternations whose first choice is not the longest: the leftmost-first match is not the longest.
+        r"\d{3}|\d{3}-\d{2}",
+        r"(?-u:\b)(?:\d{2}|\d{2}\.\d)(?-u:\b)",
+        r"[a-z]{1,3}?z",
     ] {
         patterns.push(extra.to_string());
     }

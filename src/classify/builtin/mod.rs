@@ -170,11 +170,22 @@ static IBAN_SOURCE: std::sync::LazyLock<String> = std::sync::LazyLock::new(iban_
 
 static IBAN: std::sync::OnceLock<Option<regex_automata::meta::Regex>> = std::sync::OnceLock::new();
 
-/// The IBAN shapes' position regex, compiled once per process; from `parsed` when the caller has the pattern
-/// parsed already (the rule set does), so it is not parsed a second time.
+/// The IBAN shapes as a rule set parsed them, for [`inside_an_iban`]: `Func_iban`'s matches are found without a
+/// regex of its own, and parsing the 1 KiB pattern again costs more than keeping a copy.
+static IBAN_PARSED: std::sync::OnceLock<regex_syntax::hir::Hir> = std::sync::OnceLock::new();
+
+/// Note a pattern a rule set parsed, so a check that needs the same pattern does not parse it again.
+pub(crate) fn parsed(source: &str, parsed: &regex_syntax::hir::Hir) {
+    if source == IBAN_SOURCE.as_str() {
+        IBAN_PARSED.get_or_init(|| parsed.clone());
+    }
+}
+
+/// The IBAN shapes' position regex, compiled once per process; from `parsed`, or what a rule set parsed, when
+/// there is one, so the pattern is not parsed a second time.
 fn iban(parsed: Option<&regex_syntax::hir::Hir>) -> Option<&'static regex_automata::meta::Regex> {
     IBAN.get_or_init(|| {
-        match parsed {
+        match parsed.or_else(|| IBAN_PARSED.get()) {
             Some(hir) => crate::classify::regex_dialect::positions_of(hir),
             None => crate::classify::regex_dialect::positions(&IBAN_SOURCE),
         }

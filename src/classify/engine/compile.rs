@@ -129,7 +129,9 @@ impl LinearSet {
                     slot
                 }
                 None => {
-                    patterns.push(regex_dialect::parse_linear(source).map_err(|e| (id, e))?);
+                    let parsed = regex_dialect::parse_linear(source).map_err(|e| (id, e))?;
+                    builtin::parsed(source, &parsed);
+                    patterns.push(parsed);
                     let pattern = patterns.len() - 1;
                     positions.push(PositionRegex { source: source.clone(), pattern, regex: OnceLock::new() });
                     positions.len() - 1

@@ -38,6 +38,8 @@ pub(super) struct RawHit {
 /// says its matches may start.
 struct PositionJob {
     det: DetId,
+    /// Its pattern in the single pass.
+    pattern: usize,
     resume: u64,
     starts: Starts,
 }
@@ -61,6 +63,11 @@ fn search_positions(
     buf_byte: u64,
 ) -> PositionRun {
     let mut run = PositionRun { det: job.det, hits: Vec::new(), resume: None, failed: None };
+    let mut pos = from.max(job.resume.saturating_sub(buf_byte) as usize);
+    match anchored_positions(compiled, job, text, pos, limit, buf_byte, &mut run) {
+        Some(declined_at) => pos = declined_at,
+        None => return run,
+    }
     let re = match compiled.linear_regex(job.det) {
         Ok(re) => re,
         Err(e) => {
@@ -68,7 +75,6 @@ fn search_positions(
             return run;
         }
     };
-    let mut pos = from.max(job.resume.saturating_sub(buf_byte) as usize);
     while pos <= text.len() {
         // No match starts between `pos` and where the single pass says the next one may (a char boundary, since
         // matches start on one; stepping back to one never skips a match).
@@ -91,6 +97,56 @@ fn search_positions(
         run.resume = Some(buf_byte + pos as u64);
     }
     run
+}
+
+/// [`search_positions`] without a regex of the detector's own, for a pattern of bounded length whose match ends
+/// the single pass reported: each position a match may start at (between its shortest and longest match before an
+/// end) is tried in order with the single pass's anchored automaton, and the first that matches is the match an
+/// unanchored search from `pos` finds. `None` when done; else the position to go on from with the regex (no ends
+/// known, an unbounded or possibly empty pattern, or the lazy DFA declining).
+fn anchored_positions(
+    compiled: &Compiled,
+    job: &PositionJob,
+    text: &str,
+    mut pos: usize,
+    limit: usize,
+    buf_byte: u64,
+    run: &mut PositionRun,
+) -> Option<usize> {
+    let linear = &compiled.linear;
+    let (Some(pass), Some(pattern)) = (&linear.single_pass, linear.patterns.get(job.pattern)) else {
+        return Some(pos);
+    };
+    let properties = pattern.properties();
+    let (Some(shortest), Some(longest)) = (properties.minimum_len(), properties.maximum_len()) else {
+        return Some(pos);
+    };
+    if shortest == 0 || matches!(job.starts, Starts::Unknown) {
+        return Some(pos);
+    }
+    pass.with_anchored(|mut search| {
+        while let Some(at) = job.starts.candidate_start(pos, shortest, longest) {
+            if at >= limit {
+                return None;
+            }
+            // A match is valid UTF-8 and not empty, so it starts on a character boundary.
+            if !text.is_char_boundary(at) {
+                pos = at + 1;
+                continue;
+            }
+            match search.end_of_match_at(text, job.pattern, at) {
+                Ok(Some(end)) => {
+                    run.hits.push(RawHit { det: job.det, start: at, end });
+                    pos = end;
+                    run.resume = Some(buf_byte + pos as u64);
+                }
+                Ok(None) => pos = at + 1,
+                Err(()) => return Some(pos),
+            }
+        }
+        None
+    })
+    .unwrap_or(Some(pos))
 }
 
 /// The keyword pass over `text[from..limit]`.
@@ -399,9 +455,9 @@ impl<'r> Scanner<'r> {
         };
         present
             .into_iter()
-            .map(|(pattern, starts)| (linear.dets[pattern], starts))
-            .filter(|&(det, _)| self.failed[det].is_none())
-            .map(|(det, starts)| PositionJob { det, resume: self.resume[det], starts })
+            .map(|(pattern, starts)| (pattern, linear.dets[pattern], starts))
+            .filter(|&(_, det, _)| self.failed[det].is_none())
+            .map(|(pattern, det, starts)| PositionJob { det, pattern, resume: self.resume[det], starts })
             .collect()
     }
 

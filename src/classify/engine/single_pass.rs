@@ -28,8 +28,29 @@ pub(super) struct SinglePass {
     forward: DFA,
     /// Built on the first window with a match: a file without one never pays for it.
     reverse: OnceLock<Option<DFA>>,
+    /// Leftmost-first searches anchored at one pattern, over the forward automaton's NFA, built on first use: a
+    /// pattern of bounded length is found from its ends without compiling a regex of its own.
+    anchored: OnceLock<Option<DFA>>,
     forward_caches: Caches,
     reverse_caches: Caches,
+    anchored_caches: Caches,
+}
+
+/// A search for matches starting exactly at a position, with a cache of its automaton held for one detector's
+/// searches in one window.
+pub(super) struct AnchoredSearch<'a> {
+    dfa: &'a DFA,
+    cache: &'a mut Cache,
+}
+
+impl AnchoredSearch<'_> {
+    /// Where `pattern`'s leftmost-first match starting at `at` ends, if one starts there (what an unanchored
+    /// search of that pattern alone finds when no match starts earlier). `Err` when the lazy DFA declines.
+    pub(super) fn end_of_match_at(&mut self, text: &str, pattern: usize, at: usize) -> Result<Option<usize>, ()> {
+        let pattern = PatternID::new(pattern).map_err(|_| ())?;
+        let input = Input::new(text).range(at..).anchored(Anchored::Pattern(pattern));
+        self.dfa.try_search_fwd(self.cache, &input).map(|m| m.map(|m| m.offset())).map_err(|_| ())
+    }
 }
 
 /// Where one pattern's matches may start in a window.
@@ -47,6 +68,18 @@ pub(super) enum Starts {
 }
 
 impl Starts {
+    /// The first position at or after `pos` where a match of a pattern no shorter than `shortest` and no longer
+    /// than `longest` bytes may start: one from which an end still ahead lies between `shortest` and `longest`
+    /// bytes on, and no earlier than [`Starts::search_from`] says. `None` when none does, or the ends are unknown.
+    pub(super) fn candidate_start(&self, pos: usize, shortest: usize, longest: usize) -> Option<usize> {
+        let (Starts::Known { ends, .. } | Starts::Ends { ends, .. }) = self else { return None };
+        let lower = self.search_from(pos)?;
+        // The intervals [end - longest, end - shortest] rise with the ends: the first that reaches `lower` holds
+        // the answer.
+        let end = *ends.get(ends.partition_point(|&e| e < lower.saturating_add(shortest)))?;
+        Some(lower.max(end.saturating_sub(longest)))
+    }
+
     /// Where a search for this pattern's next match at or after `pos` may begin without missing one; `None` when
     /// no match starts at or after `pos`. A non-empty match starting at or after `pos` ends after `pos`, so it is
     /// one of the ends still ahead, and it starts no earlier than the leftmost start of those.
@@ -73,9 +106,23 @@ impl SinglePass {
         Some(SinglePass {
             forward,
             reverse: OnceLock::new(),
+            anchored: OnceLock::new(),
             forward_caches: Caches::default(),
             reverse_caches: Caches::default(),
+            anchored_caches: Caches::default(),
         })
+    }
+
+    /// Run `search` with the anchored automaton; `None` when it cannot be built.
+    pub(super) fn with_anchored<T>(&self, search: impl FnOnce(AnchoredSearch<'_>) -> T) -> Option<T> {
+        let dfa = self
+            .anchored
+            .get_or_init(|| {
+                let config = config().match_kind(MatchKind::LeftmostFirst).starts_for_each_pattern(true);
+                DFA::builder().configure(config).build_from_nfa(self.forward.get_nfa().clone()).ok()
+            })
+            .as_ref()?;
+        self.anchored_caches.with(dfa, |cache| Some(search(AnchoredSearch { dfa, cache })))
     }
 
     /// Per pattern that occurs in `text[from..]`: where its matches start (with `starts`; else only where they
@@ -229,6 +276,32 @@ mod tests {
         assert_eq!(bounded.search_from(7), Some(9));
         assert_eq!(bounded.search_from(10), Some(10));
         assert_eq!(bounded.search_from(13), None);
+    }
+
+    #[test]
+    fn candidate_starts_lie_between_the_shortest_and_longest_match_before_an_end() {
+        // Matches of 2 to 4 bytes; ends at 7 and 13: starts 3-5, then 9-11.
+        let ends = Starts::Ends { ends: vec![7, 13], longest: Some(4) };
+        assert_eq!(ends.candidate_start(0, 2, 4), Some(3));
+        assert_eq!(ends.candidate_start(5, 2, 4), Some(5));
+        assert_eq!(ends.candidate_start(6, 2, 4), Some(9));
+        assert_eq!(ends.candidate_start(11, 2, 4), Some(11));
+        assert_eq!(ends.candidate_start(12, 2, 4), None);
+        // Known starts raise the bound: nothing ending at 7 or later starts before 4, at 13 before 10.
+        let known = Starts::Known { ends: vec![7, 13], min_start_from: vec![4, 10] };
+        assert_eq!(known.candidate_start(0, 2, 4), Some(4));
+        assert_eq!(known.candidate_start(6, 2, 4), Some(9));
+        assert_eq!(known.candidate_start(8, 2, 4), Some(10));
+        assert_eq!(Starts::Unknown.candidate_start(0, 2, 4), None);
+    }
+
+    #[test]
+    fn the_anchored_search_finds_the_leftmost_first_match_of_one_pattern() {
+        let (pass, _) = pass(&[r"\d{3}|\d{3}-\d{2}", r"[a-z]+-\d"]);
+        let ends = |at| pass.with_anchored(|mut s| s.end_of_match_at("x 123-45 ab-1", 0, at)).unwrap();
+        assert_eq!(ends(2), Ok(Some(5)), "the first alternative, not the longest");
+        assert_eq!(ends(3), Ok(None), "a match of the second pattern does not count");
+        assert_eq!(pass.with_anchored(|mut s| s.end_of_match_at("x 123-45 ab-1", 1, 9)).unwrap(), Ok(Some(13)));
     }
 
     #[test]
