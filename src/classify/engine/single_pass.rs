@@ -2,7 +2,10 @@
 //! each pattern's matches end; a reverse DFA over the same patterns then gives, for each end, the leftmost start of
 //! a match ending there. A detector's position search needs no scan of the text between its matches: no match
 //! starts before the smallest start of any end still ahead, so each search begins there (see
-//! [`Starts::search_from`]). Validators and proximity then see only the hits, as before.
+//! [`Starts::search_from`]). A pattern of bounded length needs no regex of its own at all: its matches start
+//! between its shortest and longest match before an end, and each such position is tried with one leftmost-first
+//! automaton over the same NFA, anchored at that pattern ([`SinglePass::with_anchored`]). Validators and
+//! proximity then see only the hits, as before.
 //!
 //! The lazy DFA can decline a window (its cache thrashing, or a Unicode `\b` meeting non-ASCII text); the scanner
 //! then asks the multi-pattern set which patterns occur and searches each one present over the whole window, the
