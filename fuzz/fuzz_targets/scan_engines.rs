@@ -1,7 +1,7 @@
 //! The scanner's single pass against the engine it replaced (a set saying which patterns occur, then each one
 //! present searched over the whole window): on any text, in any window size, both find exactly the same matches,
 //! values, entities and decision. The rules are the default rule set and shapes whose matches overlap, nest,
-//! repeat and run long.
+//! repeat and run long, or are guarded by look-arounds (their linear core is in the single pass).
 #![no_main]
 
 use std::path::Path;
@@ -22,6 +22,9 @@ const SHAPES: &str = r#"<ClassificationRules>
   <Rule name="lines" property="Hit" value="Yes"><Regex min="1">^.{1,40}$</Regex></Rule>
   <Rule name="empty" property="Hit" value="Yes"><Regex min="1">x*</Regex></Rule>
   <Rule name="mail" property="Hit" value="Yes"><Regex min="1">[a-z.]+@[a-z]+\.[a-z]{2,}</Regex></Rule>
+  <Rule name="guarded" property="Hit" value="Yes"><Regex min="1">(?&lt;![0-9])[0-9]{7}(?![0-9])</Regex></Rule>
+  <Rule name="guard after" property="Hit" value="Yes"><Regex min="1">\d{3}(?!\d)</Regex></Rule>
+  <Rule name="guarded run" property="Hit" value="Yes"><Regex min="1">(?&lt;!\d)\d+</Regex></Rule>
 </ClassificationRules>"#;
 
 fn rule_sets() -> &'static [RuleSet] {

@@ -17,6 +17,13 @@
 //! backtracker, anchored there, decides; the text between candidates is never backtracked over. Patterns the linear
 //! engine cannot read even then (back-references, atomic groups) run on the backtracker alone ([`Plan::Fancy`]).
 //! [`Backtracker::fallback`] says which patterns keep the backtracker and why; `rules check` prints it.
+//!
+//! The scanner does not run these loops window by window: it finds the matches of every core and superset
+//! ([`Backtracker::linear_superset`]) in one pass of its own over the window, and tries each possible start in
+//! order with [`Backtracker::match_at`], as the loops here do; [`Backtracker::find_from_pos`] serves the windows
+//! that pass declines.
+
+use std::sync::OnceLock;
 
 use regex_automata::{Anchored, Input, meta};
 use regex_syntax::hir::{Class, Hir, HirKind};
@@ -31,11 +38,29 @@ pub struct Backtracker {
 
 enum Plan {
     /// Linear core, guards checked around each of its matches; the backtracker is never run.
-    Guarded { core: meta::Regex, at_start: Vec<Guard>, at_end: Vec<Guard> },
+    Guarded { core: Linear, at_start: Vec<Guard>, at_end: Vec<Guard> },
     /// The backtracker anchored at each start the look-around-free superset pattern finds.
-    Candidates { superset: meta::Regex, why: String },
+    Candidates { superset: Linear, why: String },
     /// The backtracker alone.
     Fancy { why: String },
+}
+
+/// A linear pattern and its regex, compiled on first use: the scanner finds its matches in a single pass of its
+/// own and needs the regex only for the windows that pass declines.
+struct Linear {
+    source: String,
+    regex: OnceLock<Option<meta::Regex>>,
+}
+
+impl Linear {
+    fn new(source: String) -> Linear {
+        Linear { source, regex: OnceLock::new() }
+    }
+
+    /// `None` if it does not build (it was parsed when the plan was made, so only a size limit can stop it).
+    fn regex(&self) -> Option<&meta::Regex> {
+        self.regex.get_or_init(|| regex_dialect::positions(&self.source).ok()).as_ref()
+    }
 }
 
 /// One look-around checked at a position.
@@ -93,37 +118,56 @@ impl Backtracker {
         }
     }
 
+    /// A linear pattern that matches wherever this one does, starting at the same place: the core between the
+    /// guards, or the pattern without its look-arounds. `None` when the pattern needs the backtracker everywhere.
+    /// A match of it becomes this pattern's through [`Backtracker::match_at`].
+    pub fn linear_superset(&self) -> Option<&str> {
+        match &self.plan {
+            Plan::Guarded { core, .. } => Some(&core.source),
+            Plan::Candidates { superset, .. } => Some(&superset.source),
+            Plan::Fancy { .. } => None,
+        }
+    }
+
+    /// This pattern's match at `start`, given that the linear superset's leftmost-first match there ends at
+    /// `end`: the same match when the guards hold around it, or the backtracker's anchored at `start`.
+    pub fn match_at(&self, text: &str, start: usize, end: usize) -> Result<Option<(usize, usize)>, fancy_regex::Error> {
+        match &self.plan {
+            Plan::Guarded { at_start, at_end, .. } => Ok((at_start.iter().all(|g| g.holds(text, start))
+                && at_end.iter().all(|g| g.holds(text, end)))
+            .then_some((start, end))),
+            Plan::Candidates { .. } | Plan::Fancy { .. } => {
+                let input = fancy_regex::RegexInput::new(text).from_pos(start).anchored(true);
+                Ok(self.fancy.find_input(input)?.map(|found| (found.start(), found.end())))
+            }
+        }
+    }
+
+    /// Whether [`Backtracker::match_at`] may run the backtracker (and so take time worth watching).
+    pub fn backtracks(&self) -> bool {
+        !matches!(self.plan, Plan::Guarded { .. })
+    }
+
     /// The first match starting at or after byte `pos` of `text` (the text before `pos` is context for
     /// look-behind): exactly what `fancy_regex::Regex::find_from_pos` returns.
     pub fn find_from_pos(&self, text: &str, pos: usize) -> Result<Option<(usize, usize)>, fancy_regex::Error> {
-        match &self.plan {
-            Plan::Fancy { .. } => Ok(self.fancy.find_from_pos(text, pos)?.map(|m| (m.start(), m.end()))),
-            Plan::Guarded { core, at_start, at_end } => {
-                let mut at = pos;
-                while at <= text.len() {
-                    let Some(m) = core.find(Input::new(text).range(at..)) else { return Ok(None) };
-                    let (s, e) = (m.start(), m.end());
-                    if at_start.iter().all(|g| g.holds(text, s)) && at_end.iter().all(|g| g.holds(text, e)) {
-                        return Ok(Some((s, e)));
-                    }
-                    at = next_char(text, s);
-                }
-                Ok(None)
+        let superset = match &self.plan {
+            Plan::Guarded { core: linear, .. } | Plan::Candidates { superset: linear, .. } => linear.regex(),
+            Plan::Fancy { .. } => None,
+        };
+        let Some(superset) = superset else {
+            return Ok(self.fancy.find_from_pos(text, pos)?.map(|m| (m.start(), m.end())));
+        };
+        // The leftmost start of a superset match from `at` on is the next place a match may start.
+        let mut at = pos;
+        while at <= text.len() {
+            let Some(m) = superset.find(Input::new(text).range(at..)) else { return Ok(None) };
+            if let Some(found) = self.match_at(text, m.start(), m.end())? {
+                return Ok(Some(found));
             }
-            Plan::Candidates { superset, .. } => {
-                let mut at = pos;
-                while at <= text.len() {
-                    let Some(m) = superset.find(Input::new(text).range(at..)) else { return Ok(None) };
-                    let s = m.start();
-                    let input = fancy_regex::RegexInput::new(text).from_pos(s).anchored(true);
-                    if let Some(found) = self.fancy.find_input(input)? {
-                        return Ok(Some((found.start(), found.end())));
-                    }
-                    at = next_char(text, s);
-                }
-                Ok(None)
-            }
+            at = next_char(text, m.start());
         }
+        Ok(None)
     }
 }
 
@@ -185,10 +229,7 @@ fn plan(source: &str) -> Plan {
     let compile = |src: &str| regex_dialect::positions(src).map_err(|e| e.to_string());
     match shape(source) {
         Shape::Fancy { why } => Plan::Fancy { why },
-        Shape::Candidates { superset, why } => match compile(&superset) {
-            Ok(superset) => Plan::Candidates { superset, why },
-            Err(e) => Plan::Fancy { why: format!("the pattern without look-around does not compile: {e}") },
-        },
+        Shape::Candidates { superset, why } => Plan::Candidates { superset: Linear::new(superset), why },
         Shape::Guarded { core, at_start, at_end } => {
             let guards = |specs: Vec<GuardSpec>| -> Result<Vec<Guard>, String> {
                 specs
@@ -198,7 +239,7 @@ fn plan(source: &str) -> Plan {
             };
             let built = (|| {
                 Ok::<_, String>(Plan::Guarded {
-                    core: compile(&core)?,
+                    core: Linear::new(core),
                     at_start: guards(at_start)?,
                     at_end: guards(at_end)?,
                 })

@@ -1,8 +1,10 @@
 //! The single pass (src/classify/engine/single_pass.rs) finds exactly what the engine it replaced finds (a set
 //! saying which patterns occur, then each one present searched over the whole window): the same counts, values,
-//! entities, properties and decision, for the default rules, the interop packages and a rule set of every linear
-//! pattern they contain, on the text of the sample share and on random text with planted values, in windows of
-//! the real size and in small ones that put boundaries everywhere.
+//! entities, properties and decision, for the default rules, the interop packages and a rule set of every pattern
+//! they contain (look-around ones too: a single pass of their own finds where their linear parts match, and each
+//! possible start is decided by the guards or the backtracker anchored there; the engine it replaced searches each
+//! pattern over the whole window), on the text of the sample share and on random text with planted values, in
+//! windows of the real size and in small ones that put boundaries everywhere.
 
 use std::path::Path;
 
@@ -15,11 +17,11 @@ use crate::util::{Rng, regex_patterns_under, sample_share_texts};
 const INTEROP: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/interop/purview-rulepack");
 const DEFAULT_RULES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/classification-rules");
 
-/// Every `<Regex>` pattern under `dir` the linear engine takes, as written and case-insensitive.
-fn linear_patterns_under(dir: &Path, out: &mut Vec<String>) {
+/// Every `<Regex>` pattern under `dir`, as written and case-insensitive.
+fn patterns_under(dir: &Path, out: &mut Vec<String>) {
     for source in regex_patterns_under(dir) {
         for s in [regex_dialect::effective_source(&source, true), source] {
-            if regex_dialect::engine_for(&s) == Ok(Engine::Linear) && !out.contains(&s) {
+            if regex_dialect::engine_for(&s).is_ok() && !out.contains(&s) {
                 out.push(s);
             }
         }
@@ -30,13 +32,17 @@ fn xml_escape(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
 }
 
-/// A rule folder with one rule per linear pattern of the packages and the default rules, plus shapes that make
-/// matches overlap, nest, repeat and run long, and bounded ones whose leftmost-first match is not the longest.
+/// A rule folder with one rule per pattern of the packages and the default rules, plus shapes that make matches
+/// overlap, nest, repeat and run long, bounded ones whose leftmost-first match is not the longest, and look-around
+/// patterns of every plan: guards around a linear core (on either side, a core of unbounded length, one that can
+/// match empty), the backtracker at the starts of the pattern without its look-arounds, the backtracker alone.
 fn all_patterns_rules() -> tempfile::TempDir {
     let mut patterns = Vec::new();
-    linear_patterns_under(Path::new(INTEROP), &mut patterns);
-    linear_patterns_under(Path::new(DEFAULT_RULES), &mut patterns);
+    patterns_under(Path::new(INTEROP), &mut patterns);
+    patterns_under(Path::new(DEFAULT_RULES), &mut patterns);
     assert!(patterns.len() >= 6, "{patterns:#?}");
+    let linear = patterns.iter().filter(|p| regex_dialect::engine_for(p) == Ok(Engine::Linear)).count();
+    assert!(linear >= 6 && patterns.len() > linear + 4, "the packages' look-around patterns are read: {patterns:#?}");
     for extra in [
         r"a\w*z|b",
         r"\d+",
@@ -53,6 +59,19 @@ fn all_patterns_rules() -> tempfile::TempDir {
         r"\d{3}|\d{3}-\d{2}",
         r"(?-u:\b)(?:\d{2}|\d{2}\.\d)(?-u:\b)",
         r"[a-z]{1,3}?z",
+        // Look-around.
+        r"(?<![0-9])[0-9]{7}(?![0-9])",
+        r"(?<![a-zA-Z])[A-Z]{2}[A-Z0-9]{6}[0-9](?![0-9])",
+        // A guard that fails at one start and holds at the next, inside the first match.
+        r"\d{3}(?!\d)",
+        r"(?<=[a-z])[a-z]{2}(?![a-z])",
+        r"(?<!\d)\d+",
+        r"(?<=\s)\w{3}(?=\s|$)",
+        r"(?i)(?<!x)ab(?!c)",
+        r"(?<!é)\w{2}(?<!ü)",
+        r"(?<=\d)-?(?=\d)",
+        r"(?<!\d)(?:\d{3}|\d{5})(?!\d)",
+        r"(?<!\w)(\w)\w*\1(?!\w)",
     ] {
         patterns.push(extra.to_string());
     }
@@ -194,7 +213,7 @@ fn assert_same_findings(name: &str, rules: &RuleSet, texts: &[String]) -> usize 
 fn rule_sets() -> Vec<(String, RuleSet, Option<tempfile::TempDir>)> {
     let mut sets = Vec::new();
     let all = all_patterns_rules();
-    sets.push(("every linear pattern".to_string(), RuleSet::load(all.path()).unwrap().rules, Some(all)));
+    sets.push(("every pattern".to_string(), RuleSet::load(all.path()).unwrap().rules, Some(all)));
     sets.push(("default rules".to_string(), RuleSet::load(Path::new(DEFAULT_RULES)).unwrap().rules, None));
     sets.push(("interop packages".to_string(), RuleSet::load(Path::new(INTEROP)).unwrap().rules, None));
     for dir in std::fs::read_dir(Path::new(INTEROP).join("community")).unwrap() {

@@ -71,11 +71,21 @@ pub(super) struct Keywords {
     pub(super) targets: Vec<Vec<(DetId, usize)>>,
 }
 
-/// The backtracking (`fancy-regex`) detectors, searched one by one under a time budget.
+/// The look-around (`fancy-regex`) detectors, each under a time budget. Their linear parts (the core between a
+/// pattern's guards, or the pattern without its look-arounds: [`Backtracker::linear_superset`]) are in a single
+/// pass of their own, which says where each pattern's matches may start, as the linear detectors' pass does. It is
+/// kept apart from that one: a lazy DFA over patterns that overlap in what they match has states for every
+/// combination of their progress, and a look-around core beside the linear patterns (HealthCare's passport number
+/// beside its e-mail address) made the lazy DFA give up on text dense with letters and digits.
 pub(super) struct Backtracking {
     /// Per detector: its regex (backtracking regex detectors only).
     pub(super) regexes: Vec<Option<Backtracker>>,
     pub(super) dets: Vec<DetId>,
+    pub(super) single_pass: Option<SinglePass>,
+    /// Pass pattern → the linear part it is, parsed.
+    pub(super) patterns: Vec<Hir>,
+    /// Per detector: its pattern in the pass, if it has a linear part.
+    pub(super) in_pass: Vec<Option<usize>>,
 }
 
 /// What entity evaluation needs from the hits: which detectors keep positions, which hits open an evaluation, and
@@ -255,13 +265,32 @@ impl Backtracking {
     fn compile(model: &Model) -> Result<Backtracking, (DetId, PatternError)> {
         let mut regexes: Vec<Option<Backtracker>> = (0..model.detectors.len()).map(|_| None).collect();
         let mut dets = Vec::new();
+        let mut patterns = Vec::new();
+        let mut in_pass = vec![None; model.detectors.len()];
         for (id, det) in model.detectors.iter().enumerate() {
             if let Matcher::Regex { source, engine: Engine::Backtracking } = &det.matcher {
-                regexes[id] = Some(Backtracker::new(source).map_err(|e| (id, e))?);
+                let regex = Backtracker::new(source).map_err(|e| (id, e))?;
+                // A linear part that does not parse leaves the pattern to its own search (it parsed when the plan
+                // was made, so this does not happen).
+                if let Some(parsed) = regex.linear_superset().and_then(|s| regex_dialect::parse_linear(s).ok()) {
+                    in_pass[id] = Some(patterns.len());
+                    patterns.push(parsed);
+                }
+                regexes[id] = Some(regex);
                 dets.push(id);
             }
         }
-        Ok(Backtracking { regexes, dets })
+        // Without the pass (none of the patterns has a linear part, or they are too large together), every window
+        // is searched pattern by pattern.
+        let single_pass = if patterns.is_empty() {
+            None
+        } else {
+            regex_dialect::linear_set_nfa(&patterns, false).ok().and_then(SinglePass::new)
+        };
+        if single_pass.is_none() {
+            in_pass.fill(None);
+        }
+        Ok(Backtracking { regexes, dets, single_pass, patterns, in_pass })
     }
 }
 

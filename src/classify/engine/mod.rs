@@ -1,13 +1,14 @@
 //! The scanning engine: the rule set compiled once, then one streaming pass per file.
 //!
-//! Text arrives as `&str` chunks of any size, split anywhere. The scanner buffers it into windows; each window gets
-//! one single pass over every linear pattern (`single_pass`: a `regex-automata` lazy DFA reporting where each
-//! pattern's matches end, and its reverse giving where they start) and one Aho-Corasick pass over every keyword;
-//! each linear detector present is then searched only where its matches lie, and backtracking patterns
-//! individually. The last [`OVERLAP`] bytes of a window are scanned again with the next one, so a match that
-//! crosses a chunk boundary is found exactly once; only a single match longer than that could be cut. Memory
-//! stays bounded: the buffer holds one window, and hits are dropped once no entity window can reach them. Feeding
-//! the text in any chunking gives the same result as feeding it at once.
+//! Text arrives as `&str` chunks of any size, split anywhere. The scanner buffers it into windows; each window gets one
+//! single pass over every linear pattern (`single_pass`: a `regex-automata` lazy DFA reporting where each pattern's
+//! matches end, and its reverse giving where they start) and one Aho-Corasick pass over every keyword; each linear
+//! detector present is then searched only where its matches lie, and the look-around patterns likewise from a single
+//! pass of their own over their linear parts (each possible start decided by the pattern's guards or the backtracker).
+//! The last [`OVERLAP`] bytes of a window are scanned again with the next one, so a match that crosses a chunk boundary
+//! is found exactly once; only a single match longer than that could be cut. Memory stays bounded: the buffer holds one
+//! window, and hits are dropped once no entity window can reach them. Feeding the text in any chunking gives the same
+//! result as feeding it at once.
 //!
 //! [`compile`] builds the [`Compiled`] detectors once per rule set; [`Scanner`] (`scan`) runs the passes over each
 //! window and keeps the hits; `evidence` turns `IdMatch` hits and their surroundings into entity instances;

@@ -6,13 +6,14 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use regex_automata::{Input, PatternSet};
+use regex_syntax::hir::Hir;
 
 use super::super::builtin::dates;
 use super::super::model::*;
 use super::super::regex_dialect;
 use super::super::{Classification, builtin};
 use super::compile::Keywords;
-use super::single_pass::Starts;
+use super::single_pass::{SinglePass, Starts};
 use super::{Compiled, MAX_SAMPLES, Passes, Window, count_chars, next_char};
 
 /// One occurrence of a detector, in characters from the start of the text.
@@ -64,9 +65,14 @@ fn search_positions(
 ) -> PositionRun {
     let mut run = PositionRun { det: job.det, hits: Vec::new(), resume: None, failed: None };
     let mut pos = from.max(job.resume.saturating_sub(buf_byte) as usize);
-    match anchored_positions(compiled, job, text, pos, limit, buf_byte, &mut run) {
-        Some(declined_at) => pos = declined_at,
-        None => return run,
+    let linear = &compiled.linear;
+    if let (Some(pass), Some(parsed)) = (&linear.single_pass, linear.patterns.get(job.pattern)) {
+        let found = PassPattern { pass, pattern: job.pattern, parsed, starts: &job.starts };
+        let hit = |start, end| Step::Hit(start, end);
+        match anchored_positions(&found, text, pos, limit, buf_byte, &mut run, hit) {
+            Some(declined_at) => pos = declined_at,
+            None => return run,
+        }
     }
     let re = match compiled.linear_regex(job.det) {
         Ok(re) => re,
@@ -99,54 +105,83 @@ fn search_positions(
     run
 }
 
-/// [`search_positions`] without a regex of the detector's own, for a pattern of bounded length whose match ends
-/// the single pass reported: each position a match may start at (between its shortest and longest match before an
-/// end) is tried in order with the single pass's anchored automaton, and the first that matches is the match an
-/// unanchored search from `pos` finds. `None` when done; else the position to go on from with the regex (no ends
-/// known, an unbounded or possibly empty pattern, or the lazy DFA declining).
+/// What a candidate match found by an anchored search becomes.
+enum Step {
+    /// A match of the detector (the candidate itself, or the backtracker's match at its start).
+    Hit(usize, usize),
+    /// Not a match: try the next position.
+    Reject,
+    /// The detector's search stops for this file (the backtracker failed or ran out of time).
+    Stop(String),
+}
+
+/// One pass's automata and parsed patterns, and where one pattern's matches may start in the window.
+struct PassPattern<'a> {
+    pass: &'a SinglePass,
+    pattern: usize,
+    parsed: &'a Hir,
+    starts: &'a Starts,
+}
+
+/// A position search without a regex of the detector's own, for a pattern of bounded length whose match ends the
+/// single pass reported: each position a match may start at (between its shortest and longest match before an end)
+/// is tried in order with the single pass's anchored automaton, and the first that matches (and that `decide`
+/// accepts: a look-around pattern's guards or backtracker) is the match an unanchored search from `pos` finds.
+/// `None` when done; else the position to go on from with a search of its own (no ends known, an unbounded or
+/// possibly empty pattern, or the lazy DFA declining).
 fn anchored_positions(
-    compiled: &Compiled,
-    job: &PositionJob,
+    found: &PassPattern<'_>,
     text: &str,
     mut pos: usize,
     limit: usize,
     buf_byte: u64,
     run: &mut PositionRun,
+    mut decide: impl FnMut(usize, usize) -> Step,
 ) -> Option<usize> {
-    let linear = &compiled.linear;
-    let (Some(pass), Some(pattern)) = (&linear.single_pass, linear.patterns.get(job.pattern)) else {
-        return Some(pos);
-    };
-    let properties = pattern.properties();
+    let properties = found.parsed.properties();
     let (Some(shortest), Some(longest)) = (properties.minimum_len(), properties.maximum_len()) else {
         return Some(pos);
     };
-    if shortest == 0 || matches!(job.starts, Starts::Unknown) {
+    if shortest == 0 || matches!(found.starts, Starts::Unknown) {
         return Some(pos);
     }
-    pass.with_anchored(|mut search| {
-        while let Some(at) = job.starts.candidate_start(pos, shortest, longest) {
-            if at >= limit {
-                return None;
-            }
-            // A match is valid UTF-8 and not empty, so it starts on a character boundary.
-            if !text.is_char_boundary(at) {
-                pos = at + 1;
-                continue;
-            }
-            match search.end_of_match_at(text, job.pattern, at) {
-                Ok(Some(end)) => {
-                    run.hits.push(RawHit { det: job.det, start: at, end });
-                    pos = end;
-                    run.resume = Some(buf_byte + pos as u64);
+    found
+        .pass
+        .with_anchored(|mut search| {
+            while let Some(at) = found.starts.candidate_start(pos, shortest, longest) {
+                if at >= limit {
+                    return None;
                 }
-                Ok(None) => pos = at + 1,
-                Err(()) => return Some(pos),
+                // A match is valid UTF-8 and not empty, so it starts on a character boundary.
+                if !text.is_char_boundary(at) {
+                    pos = at + 1;
+                    continue;
+                }
+                let end = match search.end_of_match_at(text, found.pattern, at) {
+                    Ok(Some(end)) => end,
+                    Ok(None) => {
+                        pos = at + 1;
+                        continue;
+                    }
+                    Err(()) => return Some(pos),
+                };
+                match decide(at, end) {
+                    Step::Hit(start, end) if start == end => pos = next_char(text, end),
+                    Step::Hit(start, end) => {
+                        run.hits.push(RawHit { det: run.det, start, end });
+                        pos = end;
+                        run.resume = Some(buf_byte + pos as u64);
+                    }
+                    Step::Reject => pos = at + 1,
+                    Step::Stop(why) => {
+                        run.failed = Some(why);
+                        return None;
+                    }
+                }
             }
-        }
-        None
-    })
-    .unwrap_or(Some(pos))
+            None
+        })
+        .unwrap_or(Some(pos))
 }
 
 /// The keyword pass over `text[from..limit]`.
@@ -187,7 +222,9 @@ struct BacktrackJob {
 
 /// The matches of the look-around (backtracking) detectors that start in `text[from..limit]`, each under the time
 /// budget (`buf_byte`, `buf_char`: the absolute byte and character offsets of `text[0]`). Runs beside the other
-/// passes on a long stretch, so it reads only shared state and returns what the detector state becomes.
+/// passes on a long stretch, so it reads only shared state and returns what the detector state becomes. With
+/// `pass` (`Some(long)`: whether the stretch is long enough for the starts), one single pass over the patterns'
+/// linear parts says where each one's matches may start, as for the linear detectors.
 fn backtracking_runs(
     compiled: &Compiled,
     jobs: &[BacktrackJob],
@@ -195,17 +232,68 @@ fn backtracking_runs(
     from: usize,
     limit: usize,
     (buf_byte, buf_char): (u64, u64),
+    pass: Option<bool>,
 ) -> Vec<(PositionRun, Duration)> {
+    let lookaround = &compiled.backtracking;
+    let present = match (&lookaround.single_pass, pass) {
+        (Some(single_pass), Some(long)) => single_pass.run(text, from, long, &lookaround.patterns),
+        _ => None,
+    };
+    let unknown = Starts::Unknown;
     let mut runs = Vec::with_capacity(jobs.len());
     for job in jobs {
         let mut run = PositionRun { det: job.det, hits: Vec::new(), resume: None, failed: None };
-        let Some(re) = &compiled.backtracking.regexes[job.det] else {
+        let Some(re) = &lookaround.regexes[job.det] else {
             continue;
         };
         let started = Instant::now();
+        let over_budget = || job.spent + started.elapsed() > regex_dialect::BACKTRACK_TIME_BUDGET;
+        let budget_spent = || {
+            format!(
+                "took longer than {} s on this file; matches after that point not counted",
+                regex_dialect::BACKTRACK_TIME_BUDGET.as_secs()
+            )
+        };
+        let failure = |e: fancy_regex::Error, at: usize| {
+            let at = buf_char + count_chars(&text[..at]);
+            format!("{e} (searching from character {at}); matches after that point not counted")
+        };
         let mut pos = from.max(job.resume.saturating_sub(buf_byte) as usize);
+        let in_pass = lookaround.in_pass[job.det].zip(lookaround.single_pass.as_ref()).zip(present.as_ref());
+        let mut starts = &unknown;
+        if let Some(((pattern, single_pass), present)) = in_pass {
+            // Its linear part does not occur in the window: neither does the pattern.
+            let Some((_, found)) = present.iter().find(|(p, _)| *p == pattern) else {
+                runs.push((run, started.elapsed()));
+                continue;
+            };
+            starts = found;
+            let found = PassPattern { pass: single_pass, pattern, parsed: &lookaround.patterns[pattern], starts };
+            let decide = |start, end| {
+                if re.backtracks() && over_budget() {
+                    return Step::Stop(budget_spent());
+                }
+                match re.match_at(text, start, end) {
+                    Ok(Some((start, end))) => Step::Hit(start, end),
+                    Ok(None) => Step::Reject,
+                    Err(e) => Step::Stop(failure(e, start)),
+                }
+            };
+            match anchored_positions(&found, text, pos, limit, buf_byte, &mut run, decide) {
+                Some(declined_at) => pos = declined_at,
+                None => {
+                    runs.push((run, started.elapsed()));
+                    continue;
+                }
+            }
+        }
         while pos <= text.len() {
-            match re.find_from_pos(text, pos) {
+            // As for the linear detectors: no match starts before where the pass says the next one may.
+            let Some(mut at) = starts.search_from(pos) else { break };
+            while at > pos && !text.is_char_boundary(at) {
+                at -= 1;
+            }
+            match re.find_from_pos(text, at) {
                 Ok(None) => break,
                 Ok(Some((start, end))) => {
                     if start >= limit {
@@ -220,17 +308,12 @@ fn backtracking_runs(
                     run.resume = Some(buf_byte + pos as u64);
                 }
                 Err(e) => {
-                    let at = buf_char + count_chars(&text[..pos]);
-                    run.failed =
-                        Some(format!("{e} (searching from character {at}); matches after that point not counted"));
+                    run.failed = Some(failure(e, pos));
                     break;
                 }
             }
-            if job.spent + started.elapsed() > regex_dialect::BACKTRACK_TIME_BUDGET {
-                run.failed = Some(format!(
-                    "took longer than {} s on this file; matches after that point not counted",
-                    regex_dialect::BACKTRACK_TIME_BUDGET.as_secs()
-                ));
+            if over_budget() {
+                run.failed = Some(budget_spent());
                 break;
             }
         }
@@ -385,9 +468,11 @@ impl<'r> Scanner<'r> {
         let offsets = (buf_byte, self.buf_char);
         let search = move |job: &PositionJob| search_positions(compiled, job, text, from, limit, buf_byte);
         let backtrack_jobs = self.backtrack_jobs();
-        let backtrack = |jobs: &[BacktrackJob]| backtracking_runs(compiled, jobs, text, from, limit, offsets);
+        let long = limit - from >= self.window.parallel_from;
+        let pass = (self.passes == Passes::Single).then_some(long);
+        let backtrack = |jobs: &[BacktrackJob]| backtracking_runs(compiled, jobs, text, from, limit, offsets, pass);
         let mut raw = Vec::new();
-        let (mut runs, backtracked): (Vec<PositionRun>, _) = if limit - from >= self.window.parallel_from {
+        let (mut runs, backtracked): (Vec<PositionRun>, _) = if long {
             std::thread::scope(|scope| {
                 let backtracking = (!backtrack_jobs.is_empty()).then(|| scope.spawn(|| backtrack(&backtrack_jobs)));
                 let keywords = scope.spawn(|| keyword_hits(compiled, model, text, from, limit));
