@@ -45,21 +45,21 @@ enum Plan {
     Fancy { why: String },
 }
 
-/// A linear pattern and its regex, compiled on first use: the scanner finds its matches in a single pass of its
-/// own and needs the regex only for the windows that pass declines.
+/// A linear pattern, parsed once when the plan is made, and its regex, compiled on first use: the scanner finds
+/// its matches in a single pass of its own and needs the regex only for the windows that pass declines.
 struct Linear {
-    source: String,
+    parsed: Hir,
     regex: OnceLock<Option<meta::Regex>>,
 }
 
 impl Linear {
-    fn new(source: String) -> Linear {
-        Linear { source, regex: OnceLock::new() }
+    fn new(parsed: Hir) -> Linear {
+        Linear { parsed, regex: OnceLock::new() }
     }
 
-    /// `None` if it does not build (it was parsed when the plan was made, so only a size limit can stop it).
+    /// `None` if it does not build (only a size limit can stop a parsed pattern).
     fn regex(&self) -> Option<&meta::Regex> {
-        self.regex.get_or_init(|| regex_dialect::positions(&self.source).ok()).as_ref()
+        self.regex.get_or_init(|| regex_dialect::positions_of(&self.parsed).ok()).as_ref()
     }
 }
 
@@ -121,10 +121,10 @@ impl Backtracker {
     /// A linear pattern that matches wherever this one does, starting at the same place: the core between the
     /// guards, or the pattern without its look-arounds. `None` when the pattern needs the backtracker everywhere.
     /// A match of it becomes this pattern's through [`Backtracker::match_at`].
-    pub fn linear_superset(&self) -> Option<&str> {
+    pub fn linear_superset(&self) -> Option<&Hir> {
         match &self.plan {
-            Plan::Guarded { core, .. } => Some(&core.source),
-            Plan::Candidates { superset, .. } => Some(&superset.source),
+            Plan::Guarded { core, .. } => Some(&core.parsed),
+            Plan::Candidates { superset, .. } => Some(&superset.parsed),
             Plan::Fancy { .. } => None,
         }
     }
@@ -177,8 +177,8 @@ fn next_char(text: &str, at: usize) -> usize {
 
 /// What [`plan`] will build for a pattern, found without compiling anything.
 enum Shape {
-    Guarded { core: String, at_start: Vec<GuardSpec>, at_end: Vec<GuardSpec> },
-    Candidates { superset: String, why: String },
+    Guarded { core: Hir, at_start: Vec<GuardSpec>, at_end: Vec<GuardSpec> },
+    Candidates { superset: Hir, why: String },
     Fancy { why: String },
 }
 
@@ -217,7 +217,7 @@ fn shape(source: &str) -> Shape {
     };
     let superset = strip(source, &items);
     match parse(&superset) {
-        Ok(_) => Shape::Candidates { superset, why },
+        Ok(superset) => Shape::Candidates { superset, why },
         Err(_) => {
             Shape::Fancy { why: "it needs more than look-around (back-references, atomic groups or the like)".into() }
         }
@@ -289,7 +289,7 @@ fn guarded(source: &str, items: &[Item]) -> Result<Shape, String> {
     if !at_end.is_empty() && char_len(&core_hir).is_none() {
         return Err("the part before a trailing look-around can match different lengths".into());
     }
-    Ok(Shape::Guarded { core, at_start, at_end })
+    Ok(Shape::Guarded { core: core_hir, at_start, at_end })
 }
 
 fn guard(flags: &str, text: &str, kind: Kind) -> Result<GuardSpec, String> {

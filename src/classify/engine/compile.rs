@@ -84,7 +84,7 @@ pub(super) struct Backtracking {
     pub(super) single_pass: Option<SinglePass>,
     /// Pass pattern → the linear part it is, parsed.
     pub(super) patterns: Vec<Hir>,
-    /// Per detector: its pattern in the pass, if it has a linear part.
+    /// Per detector: its pattern in the pass, if it has a linear part (used only when the pass was built).
     pub(super) in_pass: Vec<Option<usize>>,
 }
 
@@ -270,11 +270,9 @@ impl Backtracking {
         for (id, det) in model.detectors.iter().enumerate() {
             if let Matcher::Regex { source, engine: Engine::Backtracking } = &det.matcher {
                 let regex = Backtracker::new(source).map_err(|e| (id, e))?;
-                // A linear part that does not parse leaves the pattern to its own search (it parsed when the plan
-                // was made, so this does not happen).
-                if let Some(parsed) = regex.linear_superset().and_then(|s| regex_dialect::parse_linear(s).ok()) {
+                if let Some(parsed) = regex.linear_superset() {
                     in_pass[id] = Some(patterns.len());
-                    patterns.push(parsed);
+                    patterns.push(parsed.clone());
                 }
                 regexes[id] = Some(regex);
                 dets.push(id);
@@ -287,9 +285,6 @@ impl Backtracking {
         } else {
             regex_dialect::linear_set_nfa(&patterns, false).ok().and_then(SinglePass::new)
         };
-        if single_pass.is_none() {
-            in_pass.fill(None);
-        }
         Ok(Backtracking { regexes, dets, single_pass, patterns, in_pass })
     }
 }
