@@ -1,7 +1,7 @@
 //! The scanner's single pass against the engine it replaced (a set saying which patterns occur, then each one
 //! present searched over the whole window): on any text, in any window size, both find exactly the same matches,
 //! values, entities and decision. The rules are the default rule set and shapes whose matches overlap, nest,
-//! repeat and run long, or are guarded by look-arounds (their linear core is in the single pass).
+//! repeat and run long, or are guarded by look-arounds (their cores are found by the look-around patterns' own pass).
 #![no_main]
 
 use std::path::Path;
