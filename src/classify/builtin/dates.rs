@@ -3,7 +3,7 @@
 
 /// Month names and abbreviations, lower-case, in the languages Microsoft's date functions read: English, French,
 /// German, Spanish, Italian, Portuguese and Dutch. Index = month - 1.
-const MONTH_NAMES: [&[&str]; 12] = [
+pub(super) const MONTH_NAMES: [&[&str]; 12] = [
     &[
         "january", "jan", "janvier", "janv", "januar", "jän", "jänner", "enero", "ene", "gennaio", "gen", "janeiro",
         "januari",

@@ -5,6 +5,7 @@
 
 pub mod checksums;
 pub mod dates;
+pub(crate) mod trees;
 
 /// Settings that change how functions validate.
 #[derive(Clone, Copy, Debug)]
@@ -32,11 +33,11 @@ pub struct Function {
 
 const DAY: &str = "(?:0?[1-9]|[12][0-9]|3[01])";
 const MONTH: &str = "(?:0?[1-9]|1[0-2])";
+const YEAR: &str = "(?:[0-9]{4}|[0-9]{2})";
 
 /// Every built-in function. Names are Microsoft's where Purview has the function.
 pub static FUNCTIONS: std::sync::LazyLock<Vec<Function>> = std::sync::LazyLock::new(|| {
-    let m = dates::MONTH_PATTERN;
-    let year = "(?:[0-9]{4}|[0-9]{2})";
+    let (m, year) = (dates::MONTH_PATTERN, YEAR);
     // Numeric (12/31/2024, 12-31-24), or with a month name: "December 2, 2016", "Dec-2-2016", "Dec 2 16".
     let us_date = format!(r"(?-u:\b)(?:{MONTH}[/-]{DAY}[/-]{year}|{m}\.?(?: {DAY},? |-{DAY}-){year})(?-u:\b)");
     // Numeric (31/12/2024, 31.12.2024, 31-12-24), or with a month name: "2 Dec 2016", "2-Dec-2016", "2 Dec 16",
@@ -44,8 +45,6 @@ pub static FUNCTIONS: std::sync::LazyLock<Vec<Function>> = std::sync::LazyLock::
     let eu_date =
         format!(r"(?-u:\b)(?:{DAY}[/.-]{MONTH}[/.-]{year}|{DAY}\.? {m}\.?,? {year}|{DAY}-{m}-{year})(?-u:\b)");
     let any_date = format!("(?:{us_date}|{eu_date})");
-    // 1/28, 01/28, 12/2027, 12-27, Jan 2010, January 10, Jan-10, Jan/2010, Jan2010 (Microsoft's "MonthYYYY").
-    let expiration = format!(r"(?-u:\b)(?:(?:0?[1-9]|1[0-2]) ?[/-] ?{year}|{m}\.?[ /-]?{year})(?-u:\b)");
     vec![
         Function {
             name: "Func_credit_card",
@@ -121,7 +120,7 @@ pub static FUNCTIONS: std::sync::LazyLock<Vec<Function>> = std::sync::LazyLock::
         },
         Function {
             name: "Func_expiration_date",
-            pattern: expiration,
+            pattern: EXPIRATION_SOURCE.clone(),
             validate: |v, _| dates::expiration_date(v),
             // Not the 03-14 of 2026-03-14, nor the 12/31 of 12/31/2024.
             refuse_in_context: Some(dates::part_of_a_longer_date),
@@ -150,23 +149,39 @@ pub static FUNCTIONS: std::sync::LazyLock<Vec<Function>> = std::sync::LazyLock::
 /// same shape share one branch (`(?:AT|BA|…)[0-9]{2}(?: ?[A-Z0-9]{4}){4}`): the same language as one branch per
 /// country, compiled in a third of the instructions, which every FSRM invocation pays.
 fn iban_pattern() -> String {
-    let mut shapes: Vec<(String, Vec<&str>)> = Vec::new();
+    let branches: Vec<String> = iban_shapes()
+        .iter()
+        .map(|&((groups, tail), ref countries)| {
+            let tail = if tail > 0 { format!(" ?[A-Z0-9]{{{tail}}}") } else { String::new() };
+            format!("(?:{})[0-9]{{2}}(?: ?[A-Z0-9]{{4}}){{{groups}}}{tail}", countries.join("|"))
+        })
+        .collect();
+    format!(r"(?-u:\b)(?:{})(?-u:\b)", branches.join("|"))
+}
+
+/// The IBAN formats by shape: (groups of four after the check digits, characters after them), and the countries
+/// of that shape, each in the order it first appears in [`checksums::IBAN_LENGTHS`].
+fn iban_shapes() -> Vec<((usize, usize), Vec<&'static str>)> {
+    let mut shapes: Vec<((usize, usize), Vec<&'static str>)> = Vec::new();
     for &(country, len) in checksums::IBAN_LENGTHS {
         let rest = len - 4;
-        let (groups, tail) = (rest / 4, rest % 4);
-        let tail = if tail > 0 { format!(" ?[A-Z0-9]{{{tail}}}") } else { String::new() };
-        let shape = format!("[0-9]{{2}}(?: ?[A-Z0-9]{{4}}){{{groups}}}{tail}");
+        let shape = (rest / 4, rest % 4);
         match shapes.iter_mut().find(|(s, _)| *s == shape) {
             Some((_, countries)) => countries.push(country),
             None => shapes.push((shape, vec![country])),
         }
     }
-    let branches: Vec<String> =
-        shapes.iter().map(|(shape, countries)| format!("(?:{}){shape}", countries.join("|"))).collect();
-    format!(r"(?-u:\b)(?:{})(?-u:\b)", branches.join("|"))
+    shapes
 }
 
 static IBAN_SOURCE: std::sync::LazyLock<String> = std::sync::LazyLock::new(iban_pattern);
+
+/// Func_expiration_date: 1/28, 01/28, 12/2027, 12-27, Jan 2010, January 10, Jan-10, Jan/2010, Jan2010 (Microsoft's
+/// "MonthYYYY").
+static EXPIRATION_SOURCE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    let (m, year) = (dates::MONTH_PATTERN, YEAR);
+    format!(r"(?-u:\b)(?:(?:0?[1-9]|1[0-2]) ?[/-] ?{year}|{m}\.?[ /-]?{year})(?-u:\b)")
+});
 
 static IBAN: std::sync::OnceLock<Option<regex_automata::meta::Regex>> = std::sync::OnceLock::new();
 
@@ -187,7 +202,7 @@ fn iban(parsed: Option<&regex_syntax::hir::Hir>) -> Option<&'static regex_automa
     IBAN.get_or_init(|| {
         match parsed.or_else(|| IBAN_PARSED.get()) {
             Some(hir) => crate::classify::regex_dialect::positions_of(hir),
-            None => crate::classify::regex_dialect::positions(&IBAN_SOURCE),
+            None => crate::classify::regex_dialect::positions_of(&trees::iban()),
         }
         .ok()
     })

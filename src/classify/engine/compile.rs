@@ -139,7 +139,10 @@ impl LinearSet {
                     slot
                 }
                 None => {
-                    let parsed = regex_dialect::parse_linear(source).map_err(|e| (id, e))?;
+                    let parsed = match builtin::trees::tree_of(source) {
+                        Some(tree) => tree,
+                        None => regex_dialect::parse_linear(source).map_err(|e| (id, e))?,
+                    };
                     builtin::parsed(source, &parsed);
                     patterns.push(parsed);
                     let pattern = patterns.len() - 1;
