@@ -3,7 +3,7 @@
 
 /// Month names and abbreviations, lower-case, in the languages Microsoft's date functions read: English, French,
 /// German, Spanish, Italian, Portuguese and Dutch. Index = month - 1.
-pub(super) const MONTH_NAMES: [&[&str]; 12] = [
+const MONTH_NAMES: [&[&str]; 12] = [
     &[
         "january", "jan", "janvier", "janv", "januar", "jän", "jänner", "enero", "ene", "gennaio", "gen", "janeiro",
         "januari",
@@ -43,6 +43,35 @@ pub(super) const MONTH_NAMES: [&[&str]; 12] = [
 /// uses the fragment wants a non-letter (`.`, `,`, a space, `/`, `-`) or a digit right after the name, so of two
 /// names where one begins the other at most one can be followed by what the pattern needs.
 pub const MONTH_PATTERN: &str = "(?i:(?:se(?:p(?:t(?:iembre|emb(?:er|re))?)?|t(?:iembre|tembre|embro)?)|f(?:e(?:v(?:ereiro|r(?:ier)?)?|b(?:r(?:uar(?:y|i)?|ero)|braio)?)|évr(?:ier)?)|nov(?:iembre|emb(?:er|r(?:e|o)))?|d(?:ic(?:iembre|embre)?|e(?:c(?:emb(?:er|re))?|z(?:emb(?:er|ro))?)|éc(?:embre)?)|a(?:ug(?:ust(?:us)?)?|pr(?:ile?)?|go(?:sto)?|vr(?:il)?|br(?:il)?|o(?:ût|ut))|j(?:an(?:uar(?:y|i)?|v(?:ier)?|eiro)?|u(?:i(?:l(?:let)?|n)|n(?:io?|ho|e)?|l(?:io?|ho|y)?)|än(?:ner)?)|g(?:en(?:naio)?|iu(?:gno)?)|o(?:ct(?:ob(?:er|re)|ubre)?|kt(?:ober)?|tt(?:obre)?|ut(?:ubro)?)|m(?:a(?:g(?:gio)?|r(?:c(?:h|o)|zo|ço|s)?|erz|art|yo?|io?)|ärz|r(?:z|t)|ei)|lug(?:lio)?|ene(?:ro)?))";
+
+/// [`MONTH_NAMES`] as characters, for writing their trie.
+pub(super) fn month_name_chars() -> Vec<Vec<char>> {
+    MONTH_NAMES.iter().flat_map(|m| m.iter()).map(|n| n.chars().collect()).collect()
+}
+
+/// A first letter and the distinct rests of the words that begin with it.
+pub(super) type TrieBranch<'a> = (char, Vec<&'a [char]>);
+
+/// One level of the trie of `words` (the alternation with shared beginnings factored out), as [`MONTH_PATTERN`]
+/// writes it and `trees` builds it: whether a word ends here, and per first letter the distinct rests of the words
+/// that begin with it, longer branches first.
+pub(super) fn trie_level<'a>(words: &[&'a [char]]) -> (bool, Vec<TrieBranch<'a>>) {
+    let mut ends_here = false;
+    let mut branches: Vec<TrieBranch<'a>> = Vec::new();
+    for w in words {
+        let Some((&first, rest)) = w.split_first() else {
+            ends_here = true;
+            continue;
+        };
+        match branches.iter_mut().find(|(c, _)| *c == first) {
+            Some((_, rests)) if !rests.contains(&rest) => rests.push(rest),
+            Some(_) => {}
+            None => branches.push((first, vec![rest])),
+        }
+    }
+    branches.sort_by_key(|(_, rests)| std::cmp::Reverse(rests.iter().map(|r| r.len()).max()));
+    (ends_here, branches)
+}
 
 /// Whether day `d` of month `m` exists in year `y`.
 pub fn valid_ymd(y: u32, m: u32, d: u32) -> bool {
@@ -199,21 +228,8 @@ mod tests {
 
     /// The alternation of `words` with shared beginnings factored out: longer branches first, then the end of a
     /// word (a greedy `?`).
-    fn trie(words: &[Vec<char>]) -> String {
-        let mut ends_here = false;
-        let mut branches: Vec<(char, Vec<Vec<char>>)> = Vec::new();
-        for w in words {
-            let Some((&first, rest)) = w.split_first() else {
-                ends_here = true;
-                continue;
-            };
-            match branches.iter_mut().find(|(c, _)| *c == first) {
-                Some((_, rests)) if !rests.contains(&rest.to_vec()) => rests.push(rest.to_vec()),
-                Some(_) => {}
-                None => branches.push((first, vec![rest.to_vec()])),
-            }
-        }
-        branches.sort_by_key(|(_, rests)| std::cmp::Reverse(rests.iter().map(Vec::len).max()));
+    fn trie(words: &[&[char]]) -> String {
+        let (ends_here, branches) = trie_level(words);
         let alternatives: Vec<String> = branches
             .iter()
             .map(|(c, rests)| format!("{}{}", regex_syntax::escape(c.encode_utf8(&mut [0; 4])), trie(rests)))
@@ -229,7 +245,8 @@ mod tests {
 
     #[test]
     fn month_pattern_is_the_trie_of_the_names() {
-        let names: Vec<Vec<char>> = MONTH_NAMES.iter().flat_map(|m| m.iter()).map(|n| n.chars().collect()).collect();
+        let names = month_name_chars();
+        let names: Vec<&[char]> = names.iter().map(Vec::as_slice).collect();
         assert_eq!(MONTH_PATTERN, format!("(?i:{})", trie(&names)), "MONTH_PATTERN must be the right-hand side");
     }
 

@@ -47,7 +47,7 @@ fn expiration_date() -> Hir {
     ]);
     let space = || optional(Hir::literal(*b" "));
     let numeric = Hir::concat(vec![month_number, space(), class(&[('/', '/'), ('-', '-')]), space(), year()]);
-    let names: Vec<Vec<char>> = dates::MONTH_NAMES.iter().flat_map(|m| m.iter()).map(|n| n.chars().collect()).collect();
+    let names = dates::month_name_chars();
     let names: Vec<&[char]> = names.iter().map(Vec::as_slice).collect();
     let named = Hir::concat(vec![
         month_names(&names),
@@ -59,22 +59,9 @@ fn expiration_date() -> Hir {
 }
 
 /// The trie of `words`, each letter case-insensitive: the tree of [`dates::MONTH_PATTERN`], which writes the same
-/// trie (`tests::month_pattern_is_the_trie_of_the_names` there), branch for branch.
+/// trie level by level ([`dates::trie_level`]; `tests::month_pattern_is_the_trie_of_the_names` there).
 fn month_names(words: &[&[char]]) -> Hir {
-    let mut ends_here = false;
-    let mut branches: Vec<(char, Vec<&[char]>)> = Vec::new();
-    for w in words {
-        let Some((&first, rest)) = w.split_first() else {
-            ends_here = true;
-            continue;
-        };
-        match branches.iter_mut().find(|(c, _)| *c == first) {
-            Some((_, rests)) if !rests.contains(&rest) => rests.push(rest),
-            Some(_) => {}
-            None => branches.push((first, vec![rest])),
-        }
-    }
-    branches.sort_by_key(|(_, rests)| std::cmp::Reverse(rests.iter().map(|r| r.len()).max()));
+    let (ends_here, branches) = dates::trie_level(words);
     let mut alternatives: Vec<Hir> = branches
         .iter()
         .map(|(c, rests)| match rests.as_slice() {
