@@ -143,7 +143,6 @@ impl LinearSet {
                         Some(tree) => tree,
                         None => regex_dialect::parse_linear(source).map_err(|e| (id, e))?,
                     };
-                    builtin::parsed(source, &parsed);
                     patterns.push(parsed);
                     let pattern = patterns.len() - 1;
                     positions.push(PositionRegex { source: source.clone(), pattern, regex: OnceLock::new() });
@@ -184,7 +183,7 @@ impl LinearSet {
         let Some(p) = self.position_slot[det].map(|slot| &self.positions[slot]) else {
             return Err(PatternError::NotLinear);
         };
-        p.regex.get_or_init(|| builtin::positions(&p.source, &self.patterns[p.pattern])).as_ref().map_err(Clone::clone)
+        p.regex.get_or_init(|| regex_dialect::positions_of(&self.patterns[p.pattern])).as_ref().map_err(Clone::clone)
     }
 }
 
