@@ -94,6 +94,81 @@ pub fn linear(source: &str) -> Result<regex::Regex, PatternError> {
         .map_err(|e| one_line(&e.to_string()))
 }
 
+/// `pattern` with its Unicode word-boundary assertions (`\b`, `\B` and the start/end forms) relaxed so that it
+/// admits every match it had and maybe more, or `None` when it has none: an automaton of the result finds where
+/// the pattern's matches may lie, which is what the scanner's hints need. A lazy DFA over a Unicode `\b` gives up
+/// on the first non-ASCII byte (a curly quote, an accented letter, a euro sign); over the result it does not.
+///
+/// A `\b` next to a part whose edge is always an ASCII word character (`\b[0-9]{6,17}\b`) becomes the ASCII
+/// `\b`: with a word character on one side, the Unicode boundary needs a non-word character on the other, and
+/// that character is no ASCII word character either. Any other such assertion is dropped, which only admits more.
+pub fn without_unicode_word_boundaries(pattern: &Hir) -> Option<Hir> {
+    use regex_syntax::hir::{Capture, HirKind, Look, Repetition};
+    fn relax(hir: &Hir) -> Hir {
+        if !hir.properties().look_set().contains_word_unicode() {
+            return hir.clone();
+        }
+        match hir.kind() {
+            HirKind::Look(_) => Hir::empty(),
+            HirKind::Repetition(rep) => Hir::repetition(Repetition { sub: Box::new(relax(&rep.sub)), ..rep.clone() }),
+            HirKind::Capture(cap) => Hir::capture(Capture { sub: Box::new(relax(&cap.sub)), ..cap.clone() }),
+            HirKind::Concat(subs) => Hir::concat(
+                subs.iter()
+                    .enumerate()
+                    .map(|(i, sub)| match sub.kind() {
+                        HirKind::Look(Look::WordUnicode)
+                            if subs.get(i + 1).is_some_and(|next| edge_is_ascii_word(next, Edge::First))
+                                || i.checked_sub(1).is_some_and(|p| edge_is_ascii_word(&subs[p], Edge::Last)) =>
+                        {
+                            Hir::look(Look::WordAscii)
+                        }
+                        _ => relax(sub),
+                    })
+                    .collect(),
+            ),
+            HirKind::Alternation(subs) => Hir::alternation(subs.iter().map(relax).collect()),
+            HirKind::Empty | HirKind::Literal(_) | HirKind::Class(_) => hir.clone(),
+        }
+    }
+    pattern.properties().look_set().contains_word_unicode().then(|| relax(pattern))
+}
+
+#[derive(Clone, Copy)]
+enum Edge {
+    First,
+    Last,
+}
+
+/// Whether every match of `hir` begins (or ends) with an ASCII word character: `[0-9A-Za-z_]`.
+fn edge_is_ascii_word(hir: &Hir, edge: Edge) -> bool {
+    use regex_syntax::hir::{Class, HirKind};
+    let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    let word_range = |lo: u32, hi: u32| (lo..=hi).all(|c| u8::try_from(c).is_ok_and(word));
+    match hir.kind() {
+        HirKind::Literal(lit) => match edge {
+            Edge::First => lit.0.first().is_some_and(|&b| word(b)),
+            Edge::Last => lit.0.last().is_some_and(|&b| word(b)),
+        },
+        HirKind::Class(Class::Unicode(class)) => {
+            class.ranges().iter().all(|r| word_range(u32::from(r.start()), u32::from(r.end())))
+        }
+        HirKind::Class(Class::Bytes(class)) => {
+            class.ranges().iter().all(|r| word_range(u32::from(r.start()), u32::from(r.end())))
+        }
+        HirKind::Repetition(rep) => rep.min >= 1 && edge_is_ascii_word(&rep.sub, edge),
+        HirKind::Capture(cap) => edge_is_ascii_word(&cap.sub, edge),
+        HirKind::Concat(subs) => {
+            let end = match edge {
+                Edge::First => subs.first(),
+                Edge::Last => subs.last(),
+            };
+            end.is_some_and(|sub| edge_is_ascii_word(sub, edge))
+        }
+        HirKind::Alternation(subs) => subs.iter().all(|sub| edge_is_ascii_word(sub, edge)),
+        HirKind::Empty | HirKind::Look(_) => false,
+    }
+}
+
 /// Compile a linear pattern for finding match positions in the scanner: the same dialect as [`linear`], built
 /// with only the engines a search for match bounds uses (the lazy DFA, with the PikeVM as its fallback). The full
 /// DFA, one-pass and bounded-backtracking engines only serve capture groups or tiny patterns, and building them
@@ -183,6 +258,38 @@ fn one_line(message: &str) -> PatternError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unicode_word_boundaries_are_relaxed_to_ascii_ones_beside_ascii_word_characters_else_dropped() {
+        let relaxed = |source: &str| without_unicode_word_boundaries(&parse_linear(source).unwrap());
+        let parsed = |source: &str| Some(parse_linear(source).unwrap());
+        assert_eq!(relaxed(r"\b[0-9]{6,17}\b"), parsed(r"(?-u:\b)[0-9]{6,17}(?-u:\b)"));
+        assert_eq!(relaxed(r"x\b(?:ab|c_)+"), parsed(r"x(?-u:\b)(?:ab|c_)+"));
+        // A word character that may be non-ASCII, or a side that may be empty: the assertion goes.
+        assert_eq!(relaxed(r"\b\w+\b"), parsed(r"\w+"));
+        assert_eq!(relaxed(r"\b[0-9]*-"), parsed(r"[0-9]*-"));
+        assert_eq!(relaxed(r"\B[0-9]{3}"), parsed(r"[0-9]{3}"));
+        assert_eq!(relaxed(r"(?:\b|-)[0-9]{3}"), parsed(r"(?:|-)[0-9]{3}"));
+        assert_eq!(relaxed(r"(?-u:\b)[0-9]{3}"), None, "no Unicode boundary");
+    }
+
+    #[test]
+    fn a_relaxed_pattern_matches_wherever_the_pattern_does() {
+        use regex_automata::{Anchored, Input};
+        let sources = [r"\b[0-9]{6,17}\b", r"\b\w{2,4}\b", r"\B[0-9]{2}", r"a\b.\b", r"(?:\b|x)[a-z]{2}\b", r"\b"];
+        let texts = ["é1234567 ü12345678ü “123456789” 1234567", "ab cd éf_g 中x 12a é٣٣ xab ax.b", "x12 é12 a é"];
+        for source in sources {
+            let original = regex::Regex::new(source).unwrap();
+            let relaxed = without_unicode_word_boundaries(&parse_linear(source).unwrap()).unwrap();
+            let relaxed = positions_of(&relaxed).unwrap();
+            for text in texts {
+                for m in original.find_iter(text) {
+                    let input = Input::new(text).range(m.start()..m.end()).anchored(Anchored::Yes);
+                    assert!(relaxed.is_match(input), "{source} on {text:?} at {:?}", m.range());
+                }
+            }
+        }
+    }
 
     #[test]
     fn picks_the_engine() {

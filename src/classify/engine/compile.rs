@@ -39,6 +39,9 @@ pub(super) struct LinearSet {
     pub(super) single_pass: Option<SinglePass>,
     /// Set pattern → its pattern, parsed once for every automaton built from it.
     pub(super) patterns: Vec<Hir>,
+    /// A second single pass over the patterns without their Unicode word boundaries, for the windows the first one
+    /// declines because one of them met non-ASCII text; built on the first such window.
+    relaxed: OnceLock<Option<RelaxedPass>>,
     /// The set built on first need.
     set: OnceLock<Option<meta::Regex>>,
     /// Set pattern → its detector.
@@ -47,6 +50,14 @@ pub(super) struct LinearSet {
     position_slot: Vec<Option<usize>>,
     /// Position regexes, one per distinct source (several functions share a pattern).
     positions: Vec<PositionRegex>,
+}
+
+/// A single pass over patterns that admit more than the rule set's (their Unicode word boundaries dropped): where
+/// their matches end is where the real ones may, so it serves as the position searches' hints, never as their
+/// matches.
+pub(super) struct RelaxedPass {
+    pub(super) pass: SinglePass,
+    pub(super) patterns: Vec<Hir>,
 }
 
 /// A linear source's position regex, compiled on first use from its parsed pattern.
@@ -167,7 +178,26 @@ impl LinearSet {
                 }
             }
         };
-        Ok(LinearSet { single_pass, patterns, set: OnceLock::new(), dets, position_slot, positions })
+        let relaxed = OnceLock::new();
+        Ok(LinearSet { single_pass, patterns, relaxed, set: OnceLock::new(), dets, position_slot, positions })
+    }
+
+    /// The single pass for windows with non-ASCII text, when some pattern has a Unicode word boundary (the main
+    /// pass declines those windows); `None` when none has, or it cannot be built.
+    pub(super) fn relaxed_pass(&self) -> Option<&RelaxedPass> {
+        self.relaxed
+            .get_or_init(|| {
+                let relaxed: Vec<Option<Hir>> =
+                    self.patterns.iter().map(regex_dialect::without_unicode_word_boundaries).collect();
+                if relaxed.iter().all(Option::is_none) {
+                    return None;
+                }
+                let patterns: Vec<Hir> =
+                    relaxed.into_iter().zip(&self.patterns).map(|(r, p)| r.unwrap_or_else(|| p.clone())).collect();
+                let pass = SinglePass::new(regex_dialect::linear_set_nfa(&patterns, false).ok()?)?;
+                Some(RelaxedPass { pass, patterns })
+            })
+            .as_ref()
     }
 
     /// The set that says which patterns occur in a window, built on first need; `None` when there are no linear

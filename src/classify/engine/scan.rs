@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use regex_automata::{Input, PatternSet};
+use regex_automata::{Anchored, Input, PatternSet};
 use regex_syntax::hir::Hir;
 
 use super::super::builtin::dates;
@@ -43,6 +43,9 @@ struct PositionJob {
     pattern: usize,
     resume: u64,
     starts: Starts,
+    /// Whether the pass that gave `starts` was the rule set's own, whose anchored automaton then finds the matches;
+    /// else they came from the relaxed pass (hints only), and the position regex finds them.
+    exact_pass: bool,
 }
 
 /// What one position search found, and the detector state it leaves.
@@ -66,7 +69,7 @@ fn search_positions(
     let mut run = PositionRun { det: job.det, hits: Vec::new(), resume: None, failed: None };
     let mut pos = from.max(job.resume.saturating_sub(buf_byte) as usize);
     let linear = &compiled.linear;
-    if let (Some(pass), Some(parsed)) = (&linear.single_pass, linear.patterns.get(job.pattern)) {
+    if let (Some(pass), Some(parsed), true) = (&linear.single_pass, linear.patterns.get(job.pattern), job.exact_pass) {
         let found = PassPattern { pass, pattern: job.pattern, parsed, starts: &job.starts };
         let hit = |start, end| Step::Hit(start, end);
         match anchored_positions(&found, text, pos, limit, buf_byte, &mut run, hit) {
@@ -81,6 +84,25 @@ fn search_positions(
             return run;
         }
     };
+    // Hints from the relaxed pass: its matches start wherever the pattern's may, so each possible start is tried
+    // with the position regex anchored there (an unanchored search from a hint that is no match would run on, over
+    // non-ASCII text, in the regex's slowest engine).
+    if let Some(relaxed) = (!job.exact_pass).then(|| linear.relaxed_pass()).flatten() {
+        let found = PassPattern {
+            pass: &relaxed.pass,
+            pattern: job.pattern,
+            parsed: &relaxed.patterns[job.pattern],
+            starts: &job.starts,
+        };
+        let exact = |at, _| match re.search(&Input::new(text).range(at..).anchored(Anchored::Yes)) {
+            Some(m) => Step::Hit(m.start(), m.end()),
+            None => Step::Reject,
+        };
+        match anchored_positions(&found, text, pos, limit, buf_byte, &mut run, exact) {
+            Some(declined_at) => pos = declined_at,
+            None => return run,
+        }
+    }
     while pos <= text.len() {
         // No match starts between `pos` and where the single pass says the next one may (a char boundary, since
         // matches start on one; stepping back to one never skips a match).
@@ -523,8 +545,15 @@ impl<'r> Scanner<'r> {
     /// each is searched over the whole window.
     fn position_jobs(&self, text: &str, from: usize, long: bool) -> Vec<PositionJob> {
         let linear = &self.compiled.linear;
+        // A window with non-ASCII text, which the pass declines when a pattern has a Unicode `\b`, takes its hints
+        // from the relaxed pass.
+        let mut exact_pass = true;
         let single = match (&linear.single_pass, self.passes) {
-            (Some(pass), Passes::Single) => pass.run(text, from, long, &linear.patterns),
+            (Some(pass), Passes::Single) => pass.run(text, from, long, &linear.patterns).or_else(|| {
+                let relaxed = linear.relaxed_pass()?;
+                exact_pass = false;
+                relaxed.pass.run(text, from, long, &relaxed.patterns)
+            }),
             _ => None,
         };
         let present: Vec<(usize, Starts)> = match single {
@@ -542,7 +571,7 @@ impl<'r> Scanner<'r> {
             .into_iter()
             .map(|(pattern, starts)| (pattern, linear.dets[pattern], starts))
             .filter(|&(_, det, _)| self.failed[det].is_none())
-            .map(|(pattern, det, starts)| PositionJob { det, pattern, resume: self.resume[det], starts })
+            .map(|(pattern, det, starts)| PositionJob { det, pattern, resume: self.resume[det], starts, exact_pass })
             .collect()
     }
 

@@ -7,9 +7,11 @@
 //! automaton over the same NFA, anchored at that pattern ([`SinglePass::with_anchored`]). Validators and
 //! proximity then see only the hits, as before.
 //!
-//! The lazy DFA can decline a window (its cache thrashing, or a Unicode `\b` meeting non-ASCII text); the scanner
-//! then asks the multi-pattern set which patterns occur and searches each one present over the whole window, the
-//! engine this pass replaced. Both find exactly the same matches (tests/integration/scan_engines.rs and the
+//! The lazy DFA can decline a window: a Unicode `\b` meeting non-ASCII text, or its cache thrashing. For the first,
+//! a second pass over the patterns with those assertions relaxed (`regex_dialect::without_unicode_word_boundaries`:
+//! they admit every match and maybe more) gives the hints, and each possible start is decided by the detector's
+//! own regex anchored there. Otherwise the scanner asks the multi-pattern set which patterns occur and searches
+//! each one present over the whole window, the engine this pass replaced. Both find exactly the same matches (tests/integration/scan_engines.rs and the
 //! `scan_engines` fuzz target compare them).
 
 use std::sync::{Mutex, OnceLock};
@@ -313,9 +315,19 @@ mod tests {
     }
 
     #[test]
-    fn unicode_word_boundaries_on_non_ascii_text_decline_the_window() {
-        let (pass, patterns) = pass(&[r"\b\w+\b"]);
+    fn unicode_word_boundaries_on_non_ascii_text_decline_the_window_but_not_the_relaxed_pass() {
+        let (pass, patterns) = pass(&[r"\b\w+\b", r"\b[0-9]{6,17}\b"]);
         assert!(pass.run("plain ascii", 0, true, &patterns).is_some());
         assert!(pass.run("naïve", 0, false, &patterns).is_none());
+        let relaxed: Vec<Hir> =
+            patterns.iter().map(|p| regex_dialect::without_unicode_word_boundaries(p).unwrap()).collect();
+        let relaxed_pass = SinglePass::new(regex_dialect::linear_set_nfa(&relaxed, false).unwrap()).unwrap();
+        let text = "naïve é1234567 “12345678”";
+        let found = relaxed_pass.run(text, 0, false, &relaxed).unwrap();
+        let digits = found.iter().find(|(p, _)| *p == 1).map(|(_, s)| s);
+        // The digit runs' ends, each only once (the ASCII `\b` kept), hints for the runs the pattern may match.
+        assert!(
+            matches!(digits, Some(Starts::Ends { ends, .. }) if *ends == [text.find(" “").unwrap(), text.len() - 3])
+        );
     }
 }
