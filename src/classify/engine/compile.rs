@@ -58,6 +58,8 @@ pub(super) struct LinearSet {
 pub(super) struct RelaxedPass {
     pub(super) pass: SinglePass,
     pub(super) patterns: Vec<Hir>,
+    /// Per pattern: whether it was relaxed. One that was not is exact here, and its matches need no regex.
+    pub(super) relaxed: Vec<bool>,
 }
 
 /// A linear source's position regex, compiled on first use from its parsed pattern.
@@ -192,10 +194,11 @@ impl LinearSet {
                 if relaxed.iter().all(Option::is_none) {
                     return None;
                 }
+                let was_relaxed = relaxed.iter().map(Option::is_some).collect();
                 let patterns: Vec<Hir> =
                     relaxed.into_iter().zip(&self.patterns).map(|(r, p)| r.unwrap_or_else(|| p.clone())).collect();
                 let pass = SinglePass::new(regex_dialect::linear_set_nfa(&patterns, false).ok()?)?;
-                Some(RelaxedPass { pass, patterns })
+                Some(RelaxedPass { pass, patterns, relaxed: was_relaxed })
             })
             .as_ref()
     }

@@ -43,8 +43,8 @@ struct PositionJob {
     pattern: usize,
     resume: u64,
     starts: Starts,
-    /// Whether the pass that gave `starts` was the rule set's own, whose anchored automaton then finds the matches;
-    /// else they came from the relaxed pass (hints only), and the position regex finds them.
+    /// Whether the pass that gave `starts` was the rule set's own; else the relaxed one, whose anchored automaton
+    /// finds only candidates for a pattern it relaxed (the position regex decides them).
     exact_pass: bool,
 }
 
@@ -69,10 +69,37 @@ fn search_positions(
     let mut run = PositionRun { det: job.det, hits: Vec::new(), resume: None, failed: None };
     let mut pos = from.max(job.resume.saturating_sub(buf_byte) as usize);
     let linear = &compiled.linear;
-    if let (Some(pass), Some(parsed), true) = (&linear.single_pass, linear.patterns.get(job.pattern), job.exact_pass) {
+    // The pass that gave the hints: the rule set's own, or the relaxed one for a window with non-ASCII text (see
+    // `LinearSet::relaxed_pass`), and whether its matches of this pattern are more than the pattern's.
+    let pass = if job.exact_pass {
+        linear.single_pass.as_ref().map(|pass| (pass, &linear.patterns, false))
+    } else {
+        linear.relaxed_pass().map(|r| (&r.pass, &r.patterns, r.relaxed.get(job.pattern) == Some(&true)))
+    };
+    if let Some((pass, patterns, relaxed)) = pass
+        && let Some(parsed) = patterns.get(job.pattern)
+    {
         let found = PassPattern { pass, pattern: job.pattern, parsed, starts: &job.starts };
-        let hit = |start, end| Step::Hit(start, end);
-        match anchored_positions(&found, text, pos, limit, buf_byte, &mut run, hit) {
+        let declined_at = if relaxed {
+            // Each possible start is decided by the position regex anchored there (an unanchored search from a
+            // hint that is no match would run on, over non-ASCII text, in the regex's slowest engine).
+            let re = match compiled.linear_regex(job.det) {
+                Ok(re) => re,
+                Err(e) => {
+                    run.failed = Some(e.to_string());
+                    return run;
+                }
+            };
+            let exact = |at, _| match re.search(&Input::new(text).range(at..).anchored(Anchored::Yes)) {
+                Some(m) => Step::Hit(m.start(), m.end()),
+                None => Step::Reject,
+            };
+            anchored_positions(&found, text, pos, limit, buf_byte, &mut run, exact)
+        } else {
+            let hit = |start, end| Step::Hit(start, end);
+            anchored_positions(&found, text, pos, limit, buf_byte, &mut run, hit)
+        };
+        match declined_at {
             Some(declined_at) => pos = declined_at,
             None => return run,
         }
@@ -84,25 +111,6 @@ fn search_positions(
             return run;
         }
     };
-    // Hints from the relaxed pass: its matches start wherever the pattern's may, so each possible start is tried
-    // with the position regex anchored there (an unanchored search from a hint that is no match would run on, over
-    // non-ASCII text, in the regex's slowest engine).
-    if let Some(relaxed) = (!job.exact_pass).then(|| linear.relaxed_pass()).flatten() {
-        let found = PassPattern {
-            pass: &relaxed.pass,
-            pattern: job.pattern,
-            parsed: &relaxed.patterns[job.pattern],
-            starts: &job.starts,
-        };
-        let exact = |at, _| match re.search(&Input::new(text).range(at..).anchored(Anchored::Yes)) {
-            Some(m) => Step::Hit(m.start(), m.end()),
-            None => Step::Reject,
-        };
-        match anchored_positions(&found, text, pos, limit, buf_byte, &mut run, exact) {
-            Some(declined_at) => pos = declined_at,
-            None => return run,
-        }
-    }
     while pos <= text.len() {
         // No match starts between `pos` and where the single pass says the next one may (a char boundary, since
         // matches start on one; stepping back to one never skips a match).
