@@ -39,8 +39,8 @@ pub(super) struct LinearSet {
     pub(super) single_pass: Option<SinglePass>,
     /// Set pattern → its pattern, parsed once for every automaton built from it.
     pub(super) patterns: Vec<Hir>,
-    /// A second single pass over the patterns without their Unicode word boundaries, for the windows the first one
-    /// declines because one of them met non-ASCII text; built on the first such window.
+    /// A second single pass over the patterns with their Unicode word boundaries relaxed, for the windows the first
+    /// one declines because one of them met non-ASCII text; built on the first such window.
     relaxed: OnceLock<Option<RelaxedPass>>,
     /// The set built on first need.
     set: OnceLock<Option<meta::Regex>>,
@@ -52,9 +52,9 @@ pub(super) struct LinearSet {
     positions: Vec<PositionRegex>,
 }
 
-/// A single pass over patterns that admit more than the rule set's (their Unicode word boundaries dropped): where
-/// their matches end is where the real ones may, so it serves as the position searches' hints, never as their
-/// matches.
+/// A single pass over patterns that admit more than the rule set's (their Unicode word boundaries made ASCII or
+/// dropped: `regex_dialect::without_unicode_word_boundaries`): where their matches end is where the real ones may,
+/// so for a relaxed pattern it gives the position searches' hints, never their matches.
 pub(super) struct RelaxedPass {
     pub(super) pass: SinglePass,
     pub(super) patterns: Vec<Hir>,

@@ -11,8 +11,8 @@
 //! a second pass over the patterns with those assertions relaxed (`regex_dialect::without_unicode_word_boundaries`:
 //! they admit every match and maybe more) gives the hints, and each possible start is decided by the detector's
 //! own regex anchored there. Otherwise the scanner asks the multi-pattern set which patterns occur and searches
-//! each one present over the whole window, the engine this pass replaced. Both find exactly the same matches (tests/integration/scan_engines.rs and the
-//! `scan_engines` fuzz target compare them).
+//! each one present over the whole window, the engine this pass replaced. All of these find exactly the same
+//! matches (tests/integration/scan_engines.rs and the `scan_engines` fuzz target compare them).
 
 use std::sync::{Mutex, OnceLock};
 
